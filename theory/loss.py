@@ -31,19 +31,36 @@ from theory.mixture import Array, TaskMixture
 from theory.moments import gaussian_expectation, standard_normals, wishart_fourth_moment
 
 
+def _transpose(A: Any) -> Any:
+    return A.T if isinstance(A, sp.MatrixBase) else np.swapaxes(A, -1, -2)
+
+
+def _trace(A: Any) -> Any:
+    return A.trace() if isinstance(A, sp.MatrixBase) else np.trace(A, axis1=-2, axis2=-1)
+
+
+def _scalar(A: Any) -> Any:
+    return A[0, 0] if isinstance(A, sp.MatrixBase) else A[..., 0, 0]
+
+
 def task_loss_formula(sigma_x: Any, second_moment: Any, mean: Any, sigma2: Any,
                       W: Any, p: Any, n: Any) -> Any:
-    """L_k(W, p) for one task; ``mean`` and ``p`` are (d, 1) columns. numpy or sympy inputs."""
+    """L_k(W, p) for one task; ``mean`` and ``p`` are (d, 1) columns.
+
+    numpy inputs may carry leading batch axes on W and p (evaluated at once);
+    sympy matrices give the symbolic expression.
+    """
     C = wishart_fourth_moment(sigma_x, second_moment, n)
     Wp = W @ p
+    Wt = _transpose(W)
     m = n * (W @ (sigma_x @ mean)) - mean
-    return ((W @ C @ W.T @ sigma_x).trace()
-            + n * sigma2 * (W @ sigma_x @ W.T @ sigma_x).trace()
-            - 2 * n * (W @ sigma_x @ second_moment @ sigma_x).trace()
-            + (second_moment @ sigma_x).trace()
+    return (_trace(W @ C @ Wt @ sigma_x)
+            + n * sigma2 * _trace(W @ sigma_x @ Wt @ sigma_x)
+            - 2 * n * _trace(W @ sigma_x @ second_moment @ sigma_x)
+            + _trace(second_moment @ sigma_x)
             + sigma2
-            + 2 * (Wp.T @ sigma_x @ m)[0, 0]
-            + (Wp.T @ sigma_x @ Wp)[0, 0])
+            + 2 * _scalar(_transpose(Wp) @ sigma_x @ m)
+            + _scalar(_transpose(Wp) @ sigma_x @ Wp))
 
 
 def check_context_length(n: Any) -> int:
@@ -54,12 +71,12 @@ def check_context_length(n: Any) -> int:
 
 
 def check_parameters(mixture: TaskMixture, W: Any, P: Any) -> tuple[Array, Array]:
-    """Validate the reduced-model parameters W (d x d) and prompts P (K x d)."""
+    """Validate the reduced-model parameters W (..., d, d) and prompts P (..., K, d)."""
     W = np.asarray(W)
     P = np.zeros((mixture.K, mixture.d)) if P is None else np.asarray(P)
-    if W.shape != (mixture.d, mixture.d):
+    if W.ndim < 2 or W.shape[-2:] != (mixture.d, mixture.d):
         raise VerifyError(f"W: expected shape ({mixture.d}, {mixture.d}), got {W.shape}")
-    if P.shape != (mixture.K, mixture.d):
+    if P.ndim < 2 or P.shape[-2:] != (mixture.K, mixture.d):
         raise VerifyError(f"P: expected shape ({mixture.K}, {mixture.d}) (one prompt per task), got {P.shape}")
     if not (np.all(np.isfinite(W)) and np.all(np.isfinite(P))):
         raise VerifyError("W, P: contain NaN or infinity")
@@ -69,17 +86,18 @@ def check_parameters(mixture: TaskMixture, W: Any, P: Any) -> tuple[Array, Array
 def population_loss(mixture: TaskMixture, W: Any, P: Any, n: int) -> Any:
     """Exact multi-task ICL loss L(W, P) = sum_k pi_k L_k(W, p_k), eq. (9), in float64.
 
-    ``P=None`` means no prompts (plain training).  Accepts complex arrays too
-    (the formula is analytic), which the numerical minimiser uses for
-    complex-step gradients.
+    ``P=None`` means no prompts (plain training).  W (..., d, d) and
+    P (..., K, d) may carry matching leading batch axes; the result then has
+    those axes.
     """
     n = check_context_length(n)
     W, P = check_parameters(mixture, W, P)
+    moments = mixture.second_moments
     total = 0.0
     for k in range(mixture.K):
         total = total + mixture.weights[k] * task_loss_formula(
-            mixture.sigma_x, mixture.second_moments[k], mixture.means[k][:, None],
-            mixture.sigma2, W, P[k][:, None], n)
+            mixture.sigma_x, moments[k], mixture.means[k][:, None],
+            mixture.sigma2, W, P[..., k, :, None], n)
     return total
 
 
@@ -95,10 +113,11 @@ def pgd_loss(mixture: TaskMixture, W: Any, n: int, *, scales: Any = None) -> Any
     centred = mixture.with_zero_means()
     c = np.ones(mixture.K) if scales is None else np.asarray(scales)
     zero = np.zeros((mixture.d, 1))
+    moments = centred.second_moments
     total = 0.0
     for k in range(mixture.K):
         total = total + mixture.weights[k] * task_loss_formula(
-            centred.sigma_x, centred.second_moments[k], zero, centred.sigma2, c[k] * np.asarray(W), zero, n)
+            centred.sigma_x, moments[k], zero, centred.sigma2, c[k] * np.asarray(W), zero, n)
     return total
 
 

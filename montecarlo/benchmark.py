@@ -1,0 +1,108 @@
+"""Cost per unit of precision of the Monte Carlo estimators: ``python -m montecarlo.benchmark``.
+
+For each estimator (``direct``, ``fast``) and context length n at the
+paper's Figure 2(c) mixture (d = 10, K = 2) with the joint-training optimum
+(W*_JT, P*_JT) of Theorem 3, one time-boxed run measures
+
+* samples per second,
+* the per-sample variance of the loss,
+* seconds to reach a relative standard error of 1e-3:
+  ``variance_per_sample / (mean^2 * 1e-6) / samples_per_s``,
+
+and prints each estimator's speed-up over ``direct``.  ``--json FILE``
+writes ``{estimator: {n: {"samples_per_s", "variance_per_sample",
+"seconds_to_rel_se_1e-3"}}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from montecarlo.estimators import estimate_loss
+from montecarlo.predictors import ReducedPredictor
+from montecarlo.sampler import resolve_device
+from theory.errors import VerifyError
+from theory.mixture import preset
+from theory.optima import optimum
+
+DEFAULT_NS = (10, 100, 1000)
+TARGET_REL_SE = 1e-3
+_KEY = "seconds_to_rel_se_1e-3"
+
+
+def measure(method: str, n: int, *, seconds: float, device: str | torch.device = "auto",
+            seed: int = 0) -> dict[str, float]:
+    """One cell: fig2c at the JT optimum, a warm-up batch, then a run of about ``seconds`` seconds."""
+    mixture = preset("fig2c")
+    opt = optimum("JT", mixture, n)
+    spec = ReducedPredictor(opt.W, opt.P)
+    options: dict[str, Any] = {"method": method, "target_rel_se": 0.0, "device": device, "min_samples": 2}
+    estimate_loss(mixture, n, spec, max_samples=64, seed=seed + 1, **options)  # warm-up (allocations, caches)
+    est = estimate_loss(mixture, n, spec, max_samples=10**15, max_seconds=seconds, seed=seed, **options)
+    rate = est.samples / est.seconds
+    return {"samples_per_s": rate, "variance_per_sample": est.variance,
+            _KEY: est.variance / (est.mean**2 * TARGET_REL_SE**2) / rate}
+
+
+def run_benchmark(*, device: str | torch.device = "auto", seconds: float = 5.0, ns: Sequence[int] = DEFAULT_NS,
+                  methods: Sequence[str] = ("direct", "fast"), seed: int = 0) -> dict[str, dict[int, dict[str, float]]]:
+    """All cells: ``{method: {n: {"samples_per_s", "variance_per_sample", "seconds_to_rel_se_1e-3"}}}``."""
+    return {method: {n: measure(method, n, seconds=seconds, device=device, seed=seed) for n in ns}
+            for method in methods}
+
+
+def speedups(results: dict[str, dict[int, dict[str, float]]]) -> dict[str, dict[int, float]]:
+    """Each estimator's time to rel SE 1e-3 relative to ``direct`` (direct seconds / its seconds)."""
+    base = results["direct"]
+    return {method: {n: base[n][_KEY] / cell[_KEY] for n, cell in cells.items()} for method, cells in results.items()}
+
+
+def format_table(results: dict[str, dict[int, dict[str, float]]]) -> str:
+    ratio = speedups(results)
+    lines = [f"{'estimator':<10}{'n':>6}{'samples/s':>14}{'var/sample':>14}{'s to rel SE 1e-3':>19}{'vs direct':>11}"]
+    for method, cells in results.items():
+        for n, cell in cells.items():
+            lines.append(f"{method:<10}{n:>6}{cell['samples_per_s']:>14.4g}{cell['variance_per_sample']:>14.4g}"
+                         f"{cell[_KEY]:>19.4g}{ratio[method][n]:>10.1f}x")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m montecarlo.benchmark", description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--json", type=Path, help="write the measurements to this JSON file")
+    parser.add_argument("--seconds", type=float, default=5.0, help="time box per (estimator, n) cell (default 5)")
+    parser.add_argument("--n", default=",".join(map(str, DEFAULT_NS)), help="context lengths, comma separated")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
+    args = parser.parse_args(argv)
+    try:
+        device = resolve_device(args.device)
+        ns = [int(v) for v in args.n.split(",") if v.strip()]
+        if args.seconds <= 0 or not ns or min(ns) < 1:
+            raise VerifyError("--seconds must be positive and --n a list of integers >= 1")
+        if args.threads is not None:
+            if args.threads < 1:
+                raise VerifyError(f"--threads must be >= 1, got {args.threads}")
+            torch.set_num_threads(args.threads)
+    except (VerifyError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"fig2c (d=10, K=2) at the JT optimum; device {device}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} CPU thread(s), {args.seconds:g} s per cell")
+    results = run_benchmark(device=device, seconds=args.seconds, ns=ns, methods=("direct", "fast"))
+    print(format_table(results))
+    if args.json is not None:
+        payload = {method: {str(n): cell for n, cell in cells.items()} for method, cells in results.items()}
+        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

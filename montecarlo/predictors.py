@@ -1,0 +1,177 @@
+"""The predictors whose loss is estimated, evaluated in torch two ways.
+
+Three kinds of predictor (the "spec" passed to :func:`montecarlo.estimate_loss`):
+
+* :class:`ReducedPredictor` ``(W, P)``: eq. (7), ``f = x^T W (X^T y + p_k)``
+  (Assumption 1);
+* :class:`PGDPredictor` ``(W, scales)``: the debiased PGD predictor of
+  Section 5, ``f = x^T mu_k + c_k x^T W X^T (y - X mu_k)`` (eq. 19; c_k = 1 by
+  default, per-task scales are what task-specific heads realise);
+* :class:`theory.attention.AttentionParameters` ``(A, Wv, prompts, heads)``: the
+  full one-layer linear attention of eqs. (6)/(17),
+  ``f = (z^T A Z^T) M Z W_v h_k`` on the token sequence Z^(k) of eq. (5), with
+  mask ``M = diag(I_{n+1}, 0)``.
+
+Each compiles to an object with two evaluations:
+
+* ``predict(batch)``: the predictor itself on sampled sequences (the direct
+  estimator; the attention model is run on the actual tokens);
+* ``query_vector(stats)``: every predictor above is linear in the query,
+  ``f = x^T v``, with v a function of the task, the prompt and products
+  ``G a`` of the context-token Gram matrix with one vector per sample
+  (:mod:`montecarlo.sufficient`); the fast estimator uses v:
+
+  - reduced: ``v = W (G e_{d+1} [:d] + p_k)`` since ``X^T y = G[:d, d]``;
+  - PGD: ``v = mu_k + c_k W (G [-mu_k; 1])[:d]`` since that is ``X^T y - X^T X mu_k``;
+  - attention: ``v = A[:d, :] (p_k p_k^T + G) a_k`` with ``a_k = W_v h_k``, because
+    ``z = [x; 0]`` and ``Z^T M Z = p_k p_k^T + G``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from montecarlo.sampler import Batch, token_sequences
+from montecarlo.sufficient import ContextStatistics
+from theory.attention import AttentionParameters
+from theory.errors import VerifyError
+from theory.loss import check_parameters
+from theory.mixture import TaskMixture
+
+
+@dataclass(frozen=True)
+class ReducedPredictor:
+    """The reduced model of Assumption 1, eq. (7): x^T W (X^T y + p_k). ``P=None`` means no prompts."""
+
+    W: Any
+    P: Any = None
+
+
+@dataclass(frozen=True)
+class PGDPredictor:
+    """The debiased PGD predictor of Section 5: x^T mu_k + c_k x^T W X^T (y - X mu_k); ``scales`` = (c_k), default 1."""
+
+    W: Any
+    scales: Any = None
+
+
+PredictorSpec = ReducedPredictor | PGDPredictor | AttentionParameters
+
+
+class _Compiled(Protocol):
+    def predict(self, batch: Batch) -> Tensor: ...
+
+    def query_vector(self, stats: ContextStatistics) -> Tensor: ...
+
+
+def _finite(name: str, arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    if arr.shape != shape:
+        raise VerifyError(f"{name}: expected shape {shape}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise VerifyError(f"{name}: contains NaN or infinity")
+    return arr
+
+
+def _xt_times(X: Tensor, y: Tensor) -> Tensor:
+    """Batched X^T y: (B, t, d), (B, t) -> (B, d)."""
+    return torch.bmm(y.unsqueeze(1), X).squeeze(1)
+
+
+class _Reduced:
+    def __init__(self, W: Tensor, P: Tensor) -> None:
+        self.W, self.P = W, P  # (d, d), (K, d)
+
+    def predict(self, batch: Batch) -> Tensor:
+        xty = _xt_times(batch.X, batch.y)  # (B, d): X^T y
+        return (batch.x * ((xty + self.P[batch.task]) @ self.W.T)).sum(-1)
+
+    def query_vector(self, stats: ContextStatistics) -> Tensor:
+        B, d = stats.beta.shape
+        last = torch.zeros(B, d + 1, dtype=stats.beta.dtype, device=stats.beta.device)
+        last[:, d] = 1.0
+        xty = stats.gram_times(last)[:, :d]  # X^T y
+        return (xty + self.P[stats.task]) @ self.W.T  # (B, d)
+
+
+class _PGD:
+    def __init__(self, W: Tensor, means: Tensor, scales: Tensor) -> None:
+        self.W, self.means, self.scales = W, means, scales  # (d, d), (K, d), (K,)
+
+    def predict(self, batch: Batch) -> Tensor:
+        mu = self.means[batch.task]  # (B, d)
+        resid = batch.y - torch.bmm(batch.X, mu.unsqueeze(-1)).squeeze(-1)  # (B, n): y - X mu_k
+        step = _xt_times(batch.X, resid) @ self.W.T  # (B, d): W X^T (y - X mu_k)
+        return (batch.x * (mu + self.scales[batch.task, None] * step)).sum(-1)
+
+    def query_vector(self, stats: ContextStatistics) -> Tensor:
+        mu = self.means[stats.task]  # (B, d)
+        a = torch.cat([-mu, torch.ones_like(mu[:, :1])], dim=1)  # (B, d+1)
+        xtr = stats.gram_times(a)[:, : mu.shape[1]]  # X^T y - X^T X mu_k
+        return mu + self.scales[stats.task, None] * (xtr @ self.W.T)
+
+
+class _Attention:
+    def __init__(self, A: Tensor, prompts: Tensor, values: Tensor) -> None:
+        self.A, self.prompts, self.values = A, prompts, values  # (d+1, d+1), (K, d+1), (K, d+1) rows a_k = W_v h_k
+
+    def predict(self, batch: Batch) -> Tensor:
+        Z = token_sequences(batch, self.prompts)  # (B, n+2, d+1)
+        zA = Z[:, -1] @ self.A  # (B, d+1): z^T A
+        scores = torch.bmm(Z, zA.unsqueeze(-1)).squeeze(-1)  # (B, n+2): z^T A Z^T
+        mask = torch.ones(Z.shape[1], dtype=Z.dtype, device=Z.device)
+        mask[-1] = 0.0  # M = diag(I_{n+1}, 0): the query token's own value is dropped
+        out = _xt_times(Z, scores * mask)  # (B, d+1): (z^T A Z^T) M Z
+        return (out * self.values[batch.task]).sum(-1)
+
+    def query_vector(self, stats: ContextStatistics) -> Tensor:
+        d = self.A.shape[0] - 1
+        p, a = self.prompts[stats.task], self.values[stats.task]  # (B, d+1) each
+        masked_a = stats.gram_times(a) + p * (p * a).sum(-1, keepdim=True)  # (p p^T + G) a = Z^T M Z a
+        return masked_a @ self.A[:d].T  # z = [x; 0], so only the first d rows of A act
+
+
+def compile_predictor(mixture: TaskMixture, spec: PredictorSpec, device: torch.device,
+                      dtype: torch.dtype) -> _Compiled:
+    """Validate ``spec`` against the mixture and move it to ``device`` (VerifyError on bad shapes)."""
+    d, K = mixture.d, mixture.K
+
+    def put(a: Any) -> Tensor:
+        return torch.as_tensor(np.array(a, dtype=np.float64), dtype=dtype, device=device)
+
+    if isinstance(spec, ReducedPredictor):
+        W, P = check_parameters(mixture, np.asarray(spec.W, dtype=np.float64),
+                                None if spec.P is None else np.asarray(spec.P, dtype=np.float64))
+        return _Reduced(put(W), put(P))
+    if isinstance(spec, PGDPredictor):
+        W = _finite("W", np.asarray(spec.W, dtype=np.float64), (d, d))
+        scales = np.ones(K) if spec.scales is None else np.asarray(spec.scales, dtype=np.float64)
+        return _PGD(put(W), put(mixture.means), put(_finite("scales", scales, (K,))))
+    if isinstance(spec, AttentionParameters):
+        A = _finite("A", np.asarray(spec.A, dtype=np.float64), (d + 1, d + 1))
+        Wv = _finite("Wv", np.asarray(spec.Wv, dtype=np.float64), (d + 1, d + 1))
+        prompts = _finite("prompts", np.asarray(spec.prompts, dtype=np.float64), (K, d + 1))
+        heads = _finite("heads", np.asarray(spec.heads, dtype=np.float64), (K, d + 1))
+        return _Attention(put(A), put(prompts), put(heads @ Wv.T))
+    raise VerifyError(f"predictor: expected ReducedPredictor, PGDPredictor or AttentionParameters, "
+                      f"got {type(spec).__name__}")
+
+
+def predict(mixture: TaskMixture, spec: PredictorSpec, batch: Batch) -> Tensor:
+    """The predictor's outputs on a sampled batch, (B,), on the batch's device and dtype.
+
+    Example
+    -------
+    >>> from montecarlo.sampler import make_generator, sample_batch
+    >>> from theory.mixture import preset
+    >>> m = preset("fig2c")
+    >>> b = sample_batch(m, 4, 2, generator=make_generator(0))
+    >>> predict(m, ReducedPredictor(np.eye(10) / 4), b).shape
+    torch.Size([2])
+    """
+    with torch.no_grad():
+        return compile_predictor(mixture, spec, batch.X.device, batch.X.dtype).predict(batch)

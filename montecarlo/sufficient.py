@@ -1,0 +1,99 @@
+"""Sufficient statistics of a context, sampled without drawing the context itself.
+
+Every predictor here reads the context only through the masked token Gram
+matrix ``Z^T M Z = p_k p_k^T + G`` with ``G = sum_{i=1}^n z_i z_i^T`` and
+``z_i = [x_i; y_i]`` (eqs. 5-6): ``X^T X = G[:d, :d]``, ``X^T y = G[:d, d]``,
+``y^T y = G[d, d]``; and only through products ``G a`` with one vector a per
+sample (see :mod:`montecarlo.predictors`).
+
+Given beta, ``z_i = L_z g_i`` with ``g_i ~ N(0, I_{d+1})`` i.i.d. and
+
+    L_z = [[L_x,          0    ],
+           [beta^T L_x,   sigma]],      Sigma_x = L_x L_x^T,
+
+because ``x_i = L_x u_i`` and ``y_i = x_i^T beta + sigma e_i`` (Definition 1).
+Hence ``G = L_z S L_z^T`` with ``S = sum_i g_i g_i^T ~ Wishart(I_{d+1}, n)``,
+exactly.  ``S = T T^T`` is drawn by the Bartlett decomposition (T lower
+triangular, ``T_jj^2 ~ chi^2_{n-j}`` for j = 0..d, ``T_ij ~ N(0, 1)`` below the
+diagonal) when n >= d+1, at a cost independent of n, and as ``T = g^T`` with
+g an (n, d+1) standard normal matrix when n < d+1 (then S is singular and the
+Bartlett form does not apply).  This joint (d+1)-dimensional draw contains
+the two-step form (X^T X ~ Wishart(Sigma_x, n); X^T y = X^T X beta + X^T xi
+with X^T xi | X ~ N(0, sigma^2 X^T X)) and also y^T y, which the full
+attention model needs.  ``G a = L_z T T^T L_z^T a`` costs four
+matrix-vector products per sample and G itself is never formed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from montecarlo.sampler import _MixtureTensors, _sample_tasks
+
+
+def _chi2(df: Tensor, generator: torch.Generator) -> Tensor:
+    """chi^2 with (real) degrees of freedom ``df``: 2 Gamma(df / 2, 1), seeded by ``generator``."""
+    # torch.distributions.Chi2 takes no generator; the underlying op does.
+    return 2.0 * torch._standard_gamma(df / 2.0, generator=generator)
+
+
+def standard_wishart_factor(n: int, p: int, batch_size: int, *, generator: torch.Generator,
+                            device: torch.device, dtype: torch.dtype) -> Tensor:
+    """A factor T with T T^T ~ Wishart(I_p, n): (B, p, p) Bartlett (lower triangular) when n >= p, else (B, p, n)."""
+    if n < p:
+        return torch.randn(batch_size, n, p, generator=generator, device=device, dtype=dtype).transpose(1, 2)
+    df = (n - torch.arange(p, device=device, dtype=dtype)).expand(batch_size, p)  # (B, p): n, n-1, ..., n-p+1
+    diag = torch.sqrt(_chi2(df, generator))  # (B, p)
+    rows, cols = torch.tril_indices(p, p, -1, device=device)
+    factor = torch.zeros(batch_size, p * p, device=device, dtype=dtype)  # (B, p*p), row-major T
+    factor[:, rows * p + cols] = torch.randn(batch_size, rows.numel(), generator=generator, device=device, dtype=dtype)
+    factor[:, torch.arange(p, device=device) * (p + 1)] = diag
+    return factor.view(batch_size, p, p)
+
+
+@dataclass(frozen=True)
+class ContextStatistics:
+    """One batch of (task, beta, context) given only through G = sum_i z_i z_i^T = L_z T T^T L_z^T.
+
+    Attributes: ``task`` (B,), ``beta`` (B, d), ``factor`` T (B, d+1, m), and
+    ``chol_x`` L_x (d, d), ``sigma`` the noise standard deviation.
+    """
+
+    task: Tensor
+    beta: Tensor
+    factor: Tensor
+    chol_x: Tensor
+    sigma: float
+
+    def gram_times(self, a: Tensor) -> Tensor:
+        """G a for one (d+1)-vector per sample: (B, d+1) -> (B, d+1)."""
+        d = self.beta.shape[1]
+        b = self.beta @ self.chol_x  # (B, d): rows of L_x^T beta
+        ax, ay = a[:, :d], a[:, d:]
+        u = torch.cat([ax @ self.chol_x + ay * b, self.sigma * ay], dim=1)  # L_z^T a
+        w = torch.bmm(u.unsqueeze(1), self.factor)  # (B, 1, m): (T^T u)^T
+        z = torch.bmm(self.factor, w.transpose(1, 2)).squeeze(-1)  # (B, d+1): T T^T u
+        zx, zy = z[:, :d], z[:, d:]
+        return torch.cat([zx @ self.chol_x.T, (b * zx).sum(-1, keepdim=True) + self.sigma * zy], dim=1)  # L_z z
+
+    def gram(self) -> Tensor:
+        """G itself, (B, d+1, d+1) (for checks; the estimators only use :meth:`gram_times`)."""
+        B, d = self.beta.shape
+        Lz = torch.zeros(B, d + 1, d + 1, device=self.beta.device, dtype=self.beta.dtype)
+        Lz[:, :d, :d] = self.chol_x
+        Lz[:, d, :d] = self.beta @ self.chol_x
+        Lz[:, d, d] = self.sigma
+        F = Lz @ self.factor
+        return F @ F.transpose(1, 2)
+
+
+def sample_context_statistics(t: _MixtureTensors, n: int, batch_size: int,
+                              generator: torch.Generator) -> ContextStatistics:
+    """Draw (task, beta) as in Definitions 1-2 and the Wishart factor of their length-n context."""
+    task, beta = _sample_tasks(t, batch_size, generator)
+    factor = standard_wishart_factor(n, t.d + 1, batch_size, generator=generator,
+                                     device=t.means.device, dtype=t.means.dtype)
+    return ContextStatistics(task=task, beta=beta, factor=factor, chol_x=t.chol_x, sigma=t.sigma)
