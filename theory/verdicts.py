@@ -85,6 +85,12 @@ def _simplifications(m: TaskMixture) -> list[Callable[[], TaskMixture]]:
         lambda: TaskMixture(np.round(m.sigma_x * 2) / 2, m.weights, m.means, m.covs, m.sigma2),
         lambda: TaskMixture(m.sigma_x, m.weights, m.means, np.round(m.covs * 2) / 2, m.sigma2),
         lambda: TaskMixture(m.sigma_x, m.weights, m.means, m.covs, float(np.ceil(m.sigma2))),
+        lambda: TaskMixture(2.0 * np.eye(d), m.weights, m.means, m.covs, m.sigma2),
+        lambda: TaskMixture(np.diag(np.arange(1.0, d + 1)), m.weights, m.means, m.covs, m.sigma2),
+        lambda: TaskMixture(m.sigma_x, m.weights, np.ones_like(m.means), m.covs, m.sigma2),
+        lambda: TaskMixture(m.sigma_x, m.weights, np.round(m.means) + 0.0, m.covs, m.sigma2),
+        lambda: TaskMixture(m.sigma_x, m.weights, m.means, np.stack([np.diag(np.arange(1.0, d + 1))] * K), m.sigma2),
+        lambda: TaskMixture(m.sigma_x, m.weights, m.means, m.covs, 1.0 if m.sigma2 > 0 else 0.0),
     ]
     if K > 1:
         for drop in range(K):

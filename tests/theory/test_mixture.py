@@ -1,0 +1,98 @@
+"""TaskMixture: validation names the bad field; files and presets load."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from theory.errors import VerifyError
+from theory.mixture import PRESET_ALIASES, PRESETS, TaskMixture, load_mixture, preset
+
+
+def _valid() -> dict:
+    return {"d": 2, "sigma_x": [[1.0, 0.2], [0.2, 0.5]], "sigma2": 0.25,
+            "tasks": [{"weight": 0.3, "mean": [1.7, 1.7], "cov": [[1, 0], [0, 1]]},
+                      {"weight": 0.7, "mean": [-1.3, -1.3], "cov": [[2, 0], [0, 2]]}]}
+
+
+def _with(path: str, value: object) -> dict:
+    data = _valid()
+    target = data
+    keys = path.split(".")
+    for key in keys[:-1]:
+        target = target[int(key)] if key.isdigit() else target[key]
+    last = keys[-1]
+    target[int(last) if last.isdigit() else last] = value
+    return data
+
+
+BAD_CASES = [
+    ("non-spd sigma_x", _with("sigma_x", [[1.0, 2.0], [2.0, 1.0]]), "sigma_x: not positive definite"),
+    ("asymmetric sigma_x", _with("sigma_x", [[1.0, 0.3], [0.2, 1.0]]), "sigma_x: not symmetric"),
+    ("weights do not sum to 1", _with("tasks.1.weight", 0.6), "weights: must sum to 1"),
+    ("negative weight", _with("tasks.0.weight", -0.3), "weights: must be non-negative"),
+    ("wrong mean length", _with("tasks.0.mean", [1.0, 2.0, 3.0]), "tasks[0].mean: expected 2 entries"),
+    ("nan in mean", _with("tasks.1.mean", [float("nan"), 0.0]), "means: contains NaN"),
+    ("non-spd task cov", _with("tasks.1.cov", [[1, 0], [0, -1]]), "tasks[1].cov: not positive definite"),
+    ("negative noise", _with("sigma2", -1.0), "sigma2: must be a finite number >= 0"),
+    ("unknown key", {**_valid(), "sigma": 1}, "unknown keys ['sigma']"),
+    ("d zero", _with("d", 0), "d: must be an integer >= 1"),
+    ("no tasks", _with("tasks", []), "tasks: must be a non-empty list"),
+    ("bad shorthand", _with("sigma_x", "eye"), "unknown matrix shorthand"),
+]
+
+
+@pytest.mark.parametrize(("data", "message"), [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES])
+def test_bad_mixture_raises_error_naming_the_field(data: dict, message: str) -> None:
+    with pytest.raises(VerifyError, match=re.escape(message)):
+        TaskMixture.from_dict(data)
+
+
+def test_weights_are_never_renormalised() -> None:
+    with pytest.raises(VerifyError, match="sum 1.1"):
+        TaskMixture(np.eye(1), [0.5, 0.6], [[0.0], [0.0]], [[[1.0]], [[1.0]]])
+
+
+def test_json_and_toml_give_the_same_mixture(tmp_path) -> None:
+    data = _valid()
+    (tmp_path / "m.json").write_text(json.dumps(data))
+    toml = ['d = 2', 'sigma_x = [[1.0, 0.2], [0.2, 0.5]]', 'sigma2 = 0.25']
+    for t in data["tasks"]:
+        toml += ["[[tasks]]", f"weight = {t['weight']}", f"mean = {t['mean']}", f"cov = {t['cov']}"]
+    (tmp_path / "m.toml").write_text("\n".join(toml))
+    a, b = load_mixture(tmp_path / "m.json"), load_mixture(tmp_path / "m.toml")
+    assert a.to_dict() == b.to_dict()
+    assert TaskMixture.from_dict(a.to_dict()).to_dict() == a.to_dict()
+
+
+def test_conveniences_expand_to_the_explicit_form() -> None:
+    m = TaskMixture.from_dict({"d": 3, "sigma_x": {"diag": [1, 2, 3]},
+                               "tasks": [{"weight": 1.0, "mean": 0.5, "cov": "identity"}]})
+    assert np.array_equal(m.sigma_x, np.diag([1.0, 2.0, 3.0]))
+    assert np.array_equal(m.means, np.full((1, 3), 0.5))
+
+
+@pytest.mark.parametrize("name", PRESETS + tuple(PRESET_ALIASES))
+def test_presets_are_valid_paper_configurations(name: str) -> None:
+    m = preset(name)
+    assert (m.d, m.K) == (10, 2)
+    assert m.weights.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_preset_values_read_off_the_paper() -> None:
+    m = preset("fig2c")
+    assert np.array_equal(m.means, np.stack([np.full(10, 2.1), np.full(10, -0.9)]))
+    assert m.weights.tolist() == [0.3, 0.7] and m.sigma2 == 0.0
+    a2 = preset("figA2-noisy")
+    assert a2.sigma2 == 5.0
+    assert np.allclose(np.diag(a2.covs[1]), 2 * 0.9 ** np.array([1, -1, -2, -3, -4, -5, -6, -7, -8, -9]))
+
+
+def test_unknown_preset_and_missing_file_are_named() -> None:
+    with pytest.raises(VerifyError, match="neither a preset"):
+        load_mixture("fig9z")
+    with pytest.raises(VerifyError, match="unknown preset 'fig9z'"):
+        preset("fig9z")
