@@ -182,7 +182,7 @@ class TaskMixture:
         return float(np.trace(self.sigma_beta_tilde)) + self.sigma2
 
     # ----- variants -------------------------------------------------------------
-    def with_zero_means(self) -> "TaskMixture":
+    def with_zero_means(self) -> TaskMixture:
         """The same mixture with every mu_k = 0 (the debiased problem of Theorem 4)."""
         return TaskMixture(self.sigma_x, self.weights, np.zeros_like(self.means), self.covs, self.sigma2)
 
@@ -195,12 +195,12 @@ class TaskMixture:
             "sigma2": self.sigma2,
             "tasks": [
                 {"weight": float(w), "mean": mu.tolist(), "cov": c.tolist()}
-                for w, mu, c in zip(self.weights, self.means, self.covs)
+                for w, mu, c in zip(self.weights, self.means, self.covs, strict=True)
             ],
         }
 
     @classmethod
-    def from_dict(cls, data: Any) -> "TaskMixture":
+    def from_dict(cls, data: Any) -> TaskMixture:
         """Build from the DESIGN.md file format; unknown keys are rejected."""
         if not isinstance(data, dict):
             raise VerifyError(f"mixture: expected an object with keys d, sigma_x, sigma2, tasks; got {type(data).__name__}")

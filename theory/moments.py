@@ -21,7 +21,7 @@ and the closed forms the rest of the toolkit uses
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import sympy as sp
@@ -104,7 +104,7 @@ def derive_trace_quadratic_gradient() -> sp.Expr:
     return sp.Trace(W * A * W.T * B).diff(W)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _generic_symbols(d: int) -> tuple[sp.Matrix, sp.Matrix, sp.Symbol]:
     A = sp.Matrix(d, d, lambda i, j: sp.Symbol(f"a_{i}{j}", real=True))
     L = symbolic_lower_triangular("l", d)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 import sympy as sp
@@ -39,7 +39,7 @@ class SymbolicResult:
     difference: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def _noise_moment_function(d: int) -> Callable[..., np.ndarray]:
     L = symbolic_lower_triangular("l", d)
     s, n = sp.Symbol("s", nonnegative=True), sp.Symbol("n", positive=True)
@@ -136,7 +136,7 @@ def _d1_problem() -> dict[str, sp.Expr]:
     loss_pgd = sp.cancel(L_pgd.subs(w, w_pgd))
     # per-task optimum of the debiased problem (attainable with task-specific heads at d = 1)
     per_task = 0
-    for weight, bk in zip(weights, (b1, b2)):
+    for weight, bk in zip(weights, (b1, b2), strict=True):
         Lk = task(0, bk, 0)
         wk = sp.solve(sp.diff(Lk, w), w)[0]
         per_task += weight * Lk.subs(w, wk)

@@ -1,0 +1,58 @@
+"""The verify command: exit codes, one-line errors, the JSON report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from verify.cli import main
+
+
+def test_list_exits_zero(capsys) -> None:
+    assert main(["--list"]) == 0
+    assert "T3.prompts" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--theorem", "1", "--mixture", "fig9z"], "fig9z"),
+    (["--theorem", "1", "--n", "0"], "--n: context length must be >= 1"),
+    (["--theorem", "1", "--n", "ten"], "'ten' is not an integer"),
+    (["--claim", "T9.nope"], "unknown claim id 'T9.nope'"),
+    (["--theorem", "7"], "theorem 7"),
+    ([], "nothing selected"),
+    (["--bogus"], "unrecognized arguments"),
+])
+def test_bad_input_exits_2_with_one_line(capsys, argv: list[str], message: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_bad_mixture_file_is_named(tmp_path, capsys) -> None:
+    bad = tmp_path / "m.json"
+    bad.write_text(json.dumps({"d": 1, "tasks": [{"weight": 0.9, "mean": [0], "cov": [[1]]}]}))
+    assert main(["--theorem", "1", "--mixture", str(bad), "--no-progress", "--no-symbolic"]) == 2
+    assert "weights: must sum to 1" in capsys.readouterr().err
+
+
+def test_claim_report_json(tmp_path) -> None:
+    out = tmp_path / "r.json"
+    assert main(["--claim", "T4.loss.appendix", "--mixture", "figA1b", "--n", "1,10", "--json", str(out),
+                 "--no-progress", "--no-symbolic"]) == 0
+    report = json.loads(out.read_text())
+    (claim,) = report["claims"]
+    assert claim["id"] == "T4.loss.appendix" and claim["verdict"] == "refuted"
+    assert claim["counterexample"]["mixture"]["d"] == 1
+    assert claim["correction"].startswith("L~*_PGD = tr(Sigma_bar) + sigma^2")
+    assert [r["n"] for r in claim["evidence"]["selected_mixture"]] == [1, 10]
+    assert claim["evidence"]["minimiser"]["agrees"]
+
+
+def test_console_script_runs_theorem_3() -> None:
+    proc = subprocess.run([sys.executable, "-m", "verify.cli", "--theorem", "3", "--no-progress", "--no-symbolic"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "T3.prompts" in proc.stdout and "refuted" in proc.stdout
