@@ -42,7 +42,7 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
                         f"{report['claims'][0]['evidence']['theory']['cases_checked'] if report['claims'] else 0}+ "
                         "search cases", show_lines=True)
     for col in ("claim", "verdict", "selected mixture: claimed vs derived", "search", "symbolic", "minimiser",
-                "counterexample"):
+                "Monte Carlo", "counterexample"):
         table.add_column(col, overflow="fold")
     for c in report["claims"]:
         ev = c["evidence"]
@@ -56,6 +56,9 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
         sym_text = "-" if sym is None else (("holds" if sym["holds"] else "fails") + f" ({sym['setting']})")
         mini = ev.get("minimiser")
         mini_text = "-" if mini is None else f"{mini['strategy']} n={mini['n']}: rel {mini['loss_rel_diff']:.1e}"
+        mc = ev.get("montecarlo")
+        mc_text = "-" if mc is None else (f"{mc['estimate']:.6g} +- {mc['stderr']:.2g}; z(derived) {mc['z_derived']:+.1f}"
+                                         + (f", z(claimed) {mc['z_claimed']:+.1f}" if "z_claimed" in mc else ""))
         ce = c["counterexample"]
         ce_text = "-"
         if ce:
@@ -63,7 +66,7 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
             ce_text = (f"d={m['d']} K={len(m['tasks'])} sigma2={m['sigma2']:g} n={ce['n']}: "
                        f"{ce['quantity']} claimed {_short_value(ce['claimed'])} vs derived {_short_value(ce['derived'])}")
         verdict = f"[{_STYLE[c['verdict']]}]{c['verdict']}[/]"
-        table.add_row(c["id"], verdict, escape(sel), search, escape(sym_text), mini_text, escape(ce_text))
+        table.add_row(c["id"], verdict, escape(sel), search, escape(sym_text), mini_text, mc_text, escape(ce_text))
     console.print(table)
     s = report["summary"]
     console.print(f"{s['verified']} verified, {s['refuted']} refuted, {s['inconclusive']} inconclusive "
