@@ -75,10 +75,8 @@ def decide_lemma1() -> SymbolicResult:
     derived = derive_wishart_fourth_moment(A, L, n)
     claimed = n * (sigma * A).trace() * sigma + n * (n + 1) * sigma * A * sigma
     holds, diff = _is_zero_matrix(claimed - derived)
-    sym = A.subs({A[0, 1]: A[1, 0]})
     holds_sym, _ = _is_zero_matrix((claimed - derived).subs({A[0, 1]: A[1, 0]}))
     note = f"; with A symmetric the difference is {'zero' if holds_sym else 'non-zero'}"
-    del sym
     return SymbolicResult("d = 2, generic A and Sigma_x = L L^T, symbolic n", holds, diff + note)
 
 

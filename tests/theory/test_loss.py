@@ -48,7 +48,7 @@ def test_exact_loss_equals_sampled_mean(mixture: TaskMixture, n: int, data: st.D
     X = rng.standard_normal((B, n, mixture.d)) @ lx.T
     y = np.einsum("bti,bi->bt", X, beta) + np.sqrt(mixture.sigma2) * rng.standard_normal((B, n))
     x = rng.standard_normal((B, mixture.d)) @ lx.T
-    yq = x @ np.zeros(mixture.d) + np.einsum("bi,bi->b", x, beta) + np.sqrt(mixture.sigma2) * rng.standard_normal(B)
+    yq = np.einsum("bi,bi->b", x, beta) + np.sqrt(mixture.sigma2) * rng.standard_normal(B)
     sq = (reduced_predict(W, P, task, X, y, x) - yq) ** 2
     se = sq.std(ddof=1) / np.sqrt(B)
     # heavy tails: widen by the first-order Cornish-Fisher term with the sample skewness of the mean
