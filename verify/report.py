@@ -59,6 +59,11 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
         mc = ev.get("montecarlo")
         mc_text = "-" if mc is None else (f"{mc['estimate']:.6g} +- {mc['stderr']:.2g}; z(derived) {mc['z_derived']:+.1f}"
                                          + (f", z(claimed) {mc['z_claimed']:+.1f}" if "z_claimed" in mc else ""))
+        at = ev.get("montecarlo_at_claimed")
+        if at is not None:
+            mc_text = ("" if mc is None else mc_text + "\n") + (
+                f"at claimed params: {at['estimate']:.6g} +- {at['stderr']:.2g}; z(vs optimum) {at['z_vs_derived_optimum']:+.1f}"
+                + (f", z(vs claimed loss) {at['z_vs_claimed_loss']:+.1f}" if "z_vs_claimed_loss" in at else ""))
         ce = c["counterexample"]
         ce_text = "-"
         if ce:

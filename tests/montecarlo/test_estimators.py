@@ -7,6 +7,7 @@ seed is fixed, and every check uses a fixed sample budget (target_rel_se=0).
 from __future__ import annotations
 
 import math
+import resource
 from typing import Any
 
 import numpy as np
@@ -149,6 +150,19 @@ def test_sample_budget_is_exact_and_time_budget_stops() -> None:
                           max_seconds=0.2, device="cpu", memory_bytes=1 << 16)
     assert timed.samples < 10**9 and timed.seconds < 5
     assert math.isclose(timed.variance, timed.stderr**2 * timed.samples)
+
+
+@pytest.mark.parametrize("method", ["fast", "direct"])
+def test_huge_budget_streams_in_bounded_memory(method: str) -> None:
+    """A 1e9-sample budget, cut by time: 4x more batches after a warm-up must not raise peak memory by a batch."""
+    mixture, spec = _fig2c_jt(100)
+    budget = 8 << 20  # bytes per batch
+    options = {"method": method, "target_rel_se": 0.0, "max_samples": 10**9, "device": "cpu", "memory_bytes": budget}
+    estimate_loss(mixture, 100, spec, max_seconds=0.25, **options)  # warm-up: allocator pools, caches
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    est = estimate_loss(mixture, 100, spec, max_seconds=1.0, **options)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    assert est.samples < 10**9 and after - before < budget
 
 
 def test_same_seed_reproduces_other_seed_differs() -> None:

@@ -49,6 +49,11 @@ def test_claim_report_json(tmp_path) -> None:
     assert claim["correction"].startswith("L~*_PGD = tr(Sigma_bar) + sigma^2")
     assert [r["n"] for r in claim["evidence"]["selected_mixture"]] == [1, 10]
     assert claim["evidence"]["minimiser"]["agrees"]
+    # Sampling at the paper's own parameters reaches the derived optimum, not the claimed (sigma^2-less) loss.
+    at = claim["evidence"]["montecarlo_at_claimed"]
+    k = claim["evidence"]["montecarlo"]["k_sigma"]
+    assert abs(at["z_vs_derived_optimum"]) < k
+    assert at["z_vs_claimed_loss"] > k
 
 
 def test_console_script_runs_theorem_3() -> None:
