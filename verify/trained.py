@@ -1,0 +1,93 @@
+"""Trained-model points for the figures, from a pluggable provider.
+
+The figures (Section 6, Appendices D and E) show the losses of trained models
+next to the theory. Training lives in ``training/``; this module adapts its
+evidence API, ``training.evidence.training_evidence(strategy, mixture, n, *,
+quick, seed, device, progress) -> dict`` (keys ``trained_loss``,
+``trained_stderr``, ...), to one small protocol, so the figure code works, and
+says so, when no training channel is available.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from theory.mixture import TaskMixture
+
+NOT_AVAILABLE = "trained: not available"
+
+# Figure settings -> the training channel's strategy names. "HEADS" (attention with prompts and task-specific
+# heads, eq. 18) is what the channel calls "PGD": joint training of W, P and the heads (Proposition 1).
+_TRAINING_STRATEGY = {"PT": "PT", "FT": "FT", "JT": "JT", "PGD": "PGD", "HEADS": "PGD"}
+
+
+@dataclass(frozen=True)
+class TrainedPoint:
+    """One trained model's loss (raw, not normalised) with its standard error, or why there is none."""
+
+    loss: float | None
+    stderr: float | None
+    note: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.loss is not None
+
+
+class TrainedProvider(Protocol):
+    """``provider(strategy, mixture, n, *, layers, seed, quick) -> TrainedPoint``."""
+
+    def __call__(self, strategy: str, mixture: TaskMixture, n: int, *, layers: int, seed: int,
+                 quick: bool) -> TrainedPoint: ...
+
+
+def unavailable(reason: str) -> TrainedProvider:
+    """A provider that never trains, and says why on every point."""
+
+    def provide(strategy: str, mixture: TaskMixture, n: int, *, layers: int, seed: int, quick: bool) -> TrainedPoint:
+        return TrainedPoint(None, None, f"{NOT_AVAILABLE} ({reason})")
+
+    return provide
+
+
+def from_training_evidence(evidence: Callable[..., dict[str, Any]], *, device: str = "cpu") -> TrainedProvider:
+    """Adapt ``training.evidence.training_evidence`` to the provider protocol.
+
+    Depth L > 1 (Appendix E) is passed as ``layers=L`` when the channel's function accepts it; otherwise those
+    points are reported as not available rather than silently replaced by one-layer models.
+    """
+    accepts_layers = "layers" in inspect.signature(evidence).parameters
+
+    def provide(strategy: str, mixture: TaskMixture, n: int, *, layers: int, seed: int, quick: bool) -> TrainedPoint:
+        name = _TRAINING_STRATEGY.get(strategy)
+        if name is None:
+            return TrainedPoint(None, None, f"{NOT_AVAILABLE} (no training setting for {strategy})")
+        kwargs: dict[str, Any] = {"quick": quick, "seed": seed, "device": device, "progress": False}
+        if layers != 1:
+            if not accepts_layers:
+                return TrainedPoint(None, None, f"{NOT_AVAILABLE} (the training channel has no {layers}-layer evidence)")
+            kwargs["layers"] = layers
+        result = evidence(name, mixture, n, **kwargs)
+        loss = result.get("trained_loss")
+        if loss is None:
+            return TrainedPoint(None, None, f"{NOT_AVAILABLE} ({result.get('note', 'no trained_loss returned')})")
+        stderr = result.get("trained_stderr")
+        return TrainedPoint(float(loss), None if stderr is None else float(stderr), str(result.get("note", "")))
+
+    return provide
+
+
+def default_provider(*, device: str = "cpu") -> TrainedProvider:
+    """The training channel's provider when ``training.evidence`` is importable, else one that says it is not."""
+    try:
+        module = importlib.import_module("training.evidence")
+    except ImportError as exc:
+        return unavailable(f"training.evidence is not importable: {exc}")
+    evidence = getattr(module, "training_evidence", None)
+    if evidence is None:
+        return unavailable("training.evidence has no training_evidence()")
+    return from_training_evidence(evidence, device=device)
