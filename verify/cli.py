@@ -16,6 +16,7 @@ from typing import NoReturn
 from theory.claims import CLAIMS, claims_for
 from theory.errors import VerifyError
 from theory.mixture import DEFAULT_PRESET, PRESET_ALIASES, PRESETS, load_mixture
+from verify import figure_cli
 from verify.report import build_report, print_claim_list, print_report
 from verify.run import run_checks
 
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--full", action="store_true", help="larger search (more n values)")
     p.add_argument("--no-symbolic", action="store_true", help="skip the symbolic (sympy) decisions")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    figure_cli.add_figure_arguments(p)  # issue 6: --figure/--figures/--plot/--report
     return p
 
 
@@ -84,6 +86,11 @@ def _selection(args: argparse.Namespace) -> list:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        # issue 6: figures and the HTML report (verify/figure_cli.py)
+        figure_cli.validate(args)
+        if figure_cli.figures_only(args):
+            figure_cli.run_figures(args)
+            return 0
         claims = _selection(args)
         if args.list:
             print_claim_list()
@@ -101,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         print_report(report)
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")
+        figure_cli.after_checks(args, report)  # issue 6: figures and --report DIR
         return 0
     except VerifyError as exc:
         print(f"verify: error: {exc}", file=sys.stderr)
