@@ -55,4 +55,5 @@ def render(data: PanelData, png: Path, svg: Path) -> None:
     wrapped = "\n".join(textwrap.fill(line, 125) for line in footer)
     fig.text(0.02, 0.02, wrapped, fontsize=7, va="bottom", ha="left", family="monospace")
     fig.savefig(png, dpi=110, metadata={"Software": None})
-    fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "verify"}):  # text stays searchable text
+        fig.savefig(svg, metadata={"Date": None, "Creator": None})

@@ -1,0 +1,219 @@
+"""Figure reproduction (Figures 2, A1, A2): the numbers behind each panel, the files written, the CLI flags.
+
+Tolerances:
+* derived curves are the toolkit's exact float64 optimum divided by E[y^2]: compared at 1e-12 relative;
+* Monte Carlo points: |estimate - derived| <= K_SIGMA standard errors, K_SIGMA = 5 (two-sided false-alarm
+  rate ~6e-7 per point; the tests below draw fewer than 40 points, so the suite's rate stays below 1e-4).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from theory.attention import head_scaled_pgd_optimum
+from theory.errors import VerifyError
+from theory.mixture import preset
+from theory.optima import optimum
+from verify.cli import main
+from verify.figures import CSV_COLUMNS, compute_panel, make_figures, write_panel
+from verify.panels import FULL, PANELS, QUICK, Budget, panel
+from verify.trained import NOT_AVAILABLE, TrainedPoint, default_provider, from_training_evidence, unavailable
+
+K_SIGMA = 5.0
+EXACT_RTOL = 1e-12
+TINY = Budget("test", ns=(1, 5), mc_target_rel_se=2e-2, mc_min_samples=1_000, mc_max_samples=50_000,
+              train_quick=True, train_ns=(1, 5))
+
+
+def fake_provider(strategy, mixture, n, *, layers, seed, quick):
+    """A stand-in training channel: 1% above the derived optimum (one-layer) or a fixed value (deeper)."""
+    base = optimum("JT" if strategy == "HEADS" else strategy, mixture, n).loss
+    return TrainedPoint(1.01 * base, 0.001 * base, f"fake L={layers}")
+
+
+@pytest.fixture(scope="module")
+def panel_2c():
+    return compute_panel(panel("2c"), budget=TINY, seed=0, provider=unavailable("not in this test"))
+
+
+@pytest.fixture(scope="module")
+def panel_a1b():
+    return compute_panel(panel("A1b"), budget=TINY, seed=0, provider=fake_provider)
+
+
+def _series(data, kind, strategy):
+    found = [s for s in data.series if s.kind == kind and s.strategy == strategy]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def test_every_panel_of_the_paper_is_registered():
+    expected = ["2a", "2b", "2c", "2d", "A1a", "A1b", "A1c", "A1d", "A2a", "A2b", "A2c", "A2d", "A2e", "A2f"]
+    assert list(PANELS) == expected
+    assert [PANELS[f"A2{c}"].layers for c in "abcdef"] == [1, 2, 3, 1, 2, 3]
+    assert panel("fig2a") is PANELS["2a"] and panel("a1D") is PANELS["A1d"]
+
+
+@pytest.mark.parametrize("bad", ["2e", "A3a", "", "fig"])
+def test_unknown_panel_is_a_verify_error(bad):
+    with pytest.raises(VerifyError, match="unknown panel"):
+        panel(bad)
+
+
+def test_quick_budget_is_smaller_than_full():
+    assert len(QUICK.ns) < len(FULL.ns) and QUICK.mc_target_rel_se > FULL.mc_target_rel_se
+    assert QUICK.train_quick and not FULL.train_quick
+    assert "quick" in QUICK.describe() and "n in {1, 3, 10, 30}" in QUICK.describe()
+
+
+def test_derived_curves_are_the_optima_normalised_by_label_second_moment(panel_2c):
+    m = preset("fig2c")
+    ey2 = m.label_second_moment()
+    assert panel_2c.label_second_moment == pytest.approx(ey2, rel=EXACT_RTOL)
+    for strategy in ("PT", "FT", "JT"):
+        s = _series(panel_2c, "derived", strategy)
+        assert [p.n for p in s.points] == [1, 2, 3, 4, 5]
+        for p in s.points:
+            assert p.normalised == pytest.approx(optimum(strategy, m, p.n).loss / ey2, rel=EXACT_RTOL)
+    # Corollary 1 on the plot: JT <= FT <= PT at every n.
+    curves = {k: np.array([p.normalised for p in _series(panel_2c, "derived", k).points]) for k in ("PT", "FT", "JT")}
+    assert np.all(curves["JT"] <= curves["FT"] + 1e-15) and np.all(curves["FT"] <= curves["PT"] + 1e-15)
+
+
+def test_montecarlo_points_sit_on_the_derived_curves(panel_2c, panel_a1b):
+    for data in (panel_2c, panel_a1b):
+        for strategy in data.spec.strategies:
+            derived = {p.n: p.loss for p in _series(data, "derived", strategy).points}
+            mc = _series(data, "montecarlo", strategy)
+            assert [p.n for p in mc.points] == [1, 5]
+            for p in mc.points:
+                assert p.stderr > 0
+                assert abs(p.loss - derived[p.n]) <= K_SIGMA * p.stderr, (data.spec.id, strategy, p)
+        agreement = data.agreement()
+        assert all(entry["montecarlo_max_abs_z"] <= K_SIGMA for entry in agreement.values())
+
+
+def test_claimed_curves_only_where_the_paper_differs(panel_2c, panel_a1b):
+    assert not [s for s in panel_2c.series if s.kind == "claimed"]  # Theorems 1-3 hold on fig2c (Sigma_x = I)
+    claimed = _series(panel_a1b, "claimed", "PGD")
+    assert claimed is not None and claimed.claim == "T4.loss.appendix"
+    derived = {p.n: p.loss for p in _series(panel_a1b, "derived", "PGD").points}
+    for p in claimed.points:  # Appendix C.2 drops sigma^2 = 5 from L~*_PGD
+        assert derived[p.n] - p.loss == pytest.approx(5.0, rel=1e-9)
+    heads = _series(panel_a1b, "derived", "HEADS")
+    m = preset("figA1b")
+    for p in heads.points:
+        assert p.loss == pytest.approx(head_scaled_pgd_optimum(m, p.n).loss, rel=EXACT_RTOL)
+        assert p.loss <= derived[p.n] * (1 + 1e-12)  # heads never do worse than L~*_PGD
+
+
+def test_trained_points_from_the_provider(panel_a1b):
+    for strategy in panel_a1b.spec.strategies:
+        tr = _series(panel_a1b, "trained", strategy)
+        assert [p.n for p in tr.points] == [1, 5] and all(p.loss is not None for p in tr.points)
+    gap = panel_a1b.agreement()["PT"]["trained_max_rel_gap"]
+    assert gap == pytest.approx(0.01, rel=1e-9)
+    assert not any(NOT_AVAILABLE in note for note in panel_a1b.notes)
+
+
+def test_missing_training_is_stated_not_dropped(panel_2c, tmp_path):
+    assert any(note.startswith(NOT_AVAILABLE) for note in panel_2c.notes)
+    for strategy in ("PT", "FT", "JT"):
+        tr = _series(panel_2c, "trained", strategy)
+        assert [p.n for p in tr.points] == [1, 5] and all(p.loss is None for p in tr.points)
+        assert all(NOT_AVAILABLE in p.note for p in tr.points)
+    files = write_panel(panel_2c, tmp_path)
+    rows = list(csv.DictReader(io.StringIO(files.csv.read_text(encoding="utf-8"))))
+    trained = [r for r in rows if r["kind"] == "trained"]
+    assert len(trained) == 6 and all(r["loss"] == "" and NOT_AVAILABLE in r["note"] for r in trained)
+    assert NOT_AVAILABLE in files.svg.read_text(encoding="utf-8")
+    assert any(NOT_AVAILABLE in n for n in json.loads(files.json.read_text(encoding="utf-8"))["notes"])
+
+
+def test_files_written_agree_with_each_other(panel_a1b, tmp_path):
+    files = write_panel(panel_a1b, tmp_path)
+    assert files.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = files.svg.read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "context length n" in svg and "E[y²]" in svg
+    rows = list(csv.DictReader(io.StringIO(files.csv.read_text(encoding="utf-8"))))
+    assert tuple(rows[0].keys()) == CSV_COLUMNS
+    payload = json.loads(files.json.read_text(encoding="utf-8"))
+    assert payload["panel"] == "A1b" and payload["budget"]["ns"] == [1, 5]
+    from_json = [(s["kind"], s["strategy"], p["n"], p["normalised"]) for s in payload["series"] for p in s["points"]]
+    from_csv = [(r["kind"], r["strategy"], int(r["n"]), float(r["loss_over_Ey2"]) if r["loss_over_Ey2"] else None) for r in rows]
+    assert from_json == from_csv
+    kinds = {s["kind"] for s in payload["series"]}
+    assert kinds == {"derived", "claimed", "montecarlo", "trained"}
+
+
+def test_multi_layer_panel_has_no_invented_theory(tmp_path):
+    data = compute_panel(panel("A2b"), budget=TINY, seed=0, provider=unavailable("not in this test"))
+    kinds = {s.kind for s in data.series}
+    assert kinds == {"reference", "trained"}  # no derived, no claimed, no Monte Carlo curves for L = 2
+    assert any("no derived theory for 2-layer" in n for n in data.notes)
+    assert any("Monte Carlo: not applicable" in n for n in data.notes)
+    svg = write_panel(data, tmp_path).svg.read_text(encoding="utf-8")
+    assert "no derived theory for 2-layer" in svg and "reference" in svg
+    deeper = compute_panel(panel("A2b"), budget=TINY, seed=0, provider=fake_provider)
+    assert all(p.note == "fake L=2" for s in deeper.series if s.kind == "trained" for p in s.points)
+
+
+def test_training_evidence_adapter():
+    calls = []
+
+    def evidence(strategy, mixture, n, *, quick=True, seed=0, device="cpu", progress=False):
+        calls.append((strategy, n, quick, seed))
+        return {"trained_loss": 2.0, "trained_stderr": 0.1, "derived_loss": 1.9}
+
+    provide = from_training_evidence(evidence)
+    m = preset("fig2d")
+    assert provide("HEADS", m, 3, layers=1, seed=7, quick=True) == TrainedPoint(2.0, 0.1, "")
+    assert calls == [("PGD", 3, True, 7)]
+    deep = provide("JT", m, 3, layers=2, seed=7, quick=True)
+    assert deep.loss is None and "no 2-layer evidence" in deep.note and len(calls) == 1
+
+    def layered(strategy, mixture, n, *, quick=True, seed=0, device="cpu", progress=False, layers=1):
+        return {"trained_loss": float(layers), "trained_stderr": None}
+
+    assert from_training_evidence(layered)("JT", m, 3, layers=3, seed=0, quick=True).loss == 3.0
+
+
+def test_default_provider_says_when_training_is_missing(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "training.evidence", None)  # makes the import fail
+    point = default_provider()("PT", preset("fig2a"), 1, layers=1, seed=0, quick=True)
+    assert point.loss is None and point.note.startswith(NOT_AVAILABLE) and "not importable" in point.note
+
+
+def test_make_figures_rejects_bad_input(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(VerifyError, match="cannot write"):
+        make_figures(["2c"], blocker / "sub", budget=TINY, provider=unavailable("x"), progress=False)
+    with pytest.raises(VerifyError, match="unknown panel"):
+        make_figures(["9z"], tmp_path, budget=TINY, provider=unavailable("x"), progress=False)
+
+
+def test_cli_figure_flags(tmp_path, capsys):
+    assert main(["--figure", "nope", "--plot", str(tmp_path)]) == 2
+    assert "unknown panel 'nope'" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    assert main(["--figure", "2b", "--plot", str(blocker / "d")]) == 2
+    assert "--plot: cannot write" in capsys.readouterr().err
+    out = tmp_path / "figs"
+    assert main(["--figure", "A2e", "--plot", str(out), "--no-progress", "--no-training"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["fig_A2e.csv", "fig_A2e.json", "fig_A2e.png", "fig_A2e.svg"]
+    assert "--no-training" in json.loads((out / "fig_A2e.json").read_text(encoding="utf-8"))["notes"][-1]
+
+
+def test_quick_figure_is_reproducible_with_a_fixed_seed():
+    a = compute_panel(panel("2b"), budget=TINY, seed=3, provider=unavailable("x")).to_csv()
+    b = compute_panel(panel("2b"), budget=TINY, seed=3, provider=unavailable("x")).to_csv()
+    c = compute_panel(panel("2b"), budget=TINY, seed=4, provider=unavailable("x")).to_csv()
+    assert a == b and a != c
