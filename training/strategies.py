@@ -1,0 +1,296 @@
+"""The training strategies of Sections 4-5, as one plain training loop.
+
+* ``"PT"`` plain training: no prompts (P = 0), train the attention weights (eq. 10).
+* ``"FT"`` fine-tuning: plain training, then the prompts alone with the
+  attention weights (and head) frozen (eq. 11).
+* ``"JT"`` joint training: prompts and attention weights together (eq. 12).
+* ``"JT-heads"`` joint training of prompts, attention weights and task-specific
+  heads (Definition 4, eq. 18); only the attention models have heads.
+
+Every step draws a fresh batch of token sequences from
+:func:`montecarlo.sample_batch` and takes one Adam step on the squared error
+of the sampled query label, summed over the R restarts (each restart's
+gradient is its own mean squared error's).  The learning rate decays
+geometrically from ``lr`` to ``lr * lr_final_ratio``.  Adam's step is set per
+parameter group relative to each parameter's natural scale (see
+:func:`_natural_scales`), which is what a reparametrisation to O(1)
+parameters would do; it uses only n, d and E[y^2], never a derived optimum.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from montecarlo import Batch, make_generator, resolve_device, sample_batch
+from theory.errors import VerifyError
+from theory.loss import check_context_length
+from theory.mixture import TaskMixture
+from training.models import MODELS, AttentionModel, MultiLayerAttention, ReducedModel, check_positive_int
+
+STRATEGIES = ("PT", "FT", "JT", "JT-heads")
+
+StopRule = Callable[[int, nn.Module], bool]
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Optimisation settings (keyword-only everywhere; unknown keys are rejected by :func:`make_config`).
+
+    steps : Adam steps (for "FT": the pretraining steps; the prompt phase gets ``ft_steps``).
+    batch_size : fresh sequences per step, shared by the restarts.
+    lr : initial Adam step relative to each parameter's natural scale.
+    lr_final_ratio : the learning rate decays geometrically to ``lr * lr_final_ratio``.
+    restarts : R independent initialisations trained as one batched model.
+    first_restart : index of the first restart (restart r is initialised from seed (seed, r), so
+        ``restarts=1, first_restart=r`` reproduces restart r of a batched run).
+    ft_steps : steps of the prompt phase of "FT" (default: ``steps``).
+    init_scale : standard deviation of the random initialisation, relative to the natural scales.
+    query : ``"sampled"``: the squared error on the sampled query label (the paper's protocol);
+        ``"integrated"``: its exact expectation over the query given the sampled task, beta and
+        context (one-layer models only; the same population objective with less gradient noise).
+    """
+
+    steps: int = 400
+    batch_size: int = 2048
+    lr: float = 0.05
+    lr_final_ratio: float = 0.01
+    restarts: int = 4
+    first_restart: int = 0
+    ft_steps: int | None = None
+    init_scale: float = 0.5
+    query: str = "sampled"
+
+
+def make_config(**options: Any) -> TrainingConfig:
+    """A validated :class:`TrainingConfig`; unknown options and bad values raise VerifyError naming the field."""
+    known = set(TrainingConfig.__dataclass_fields__)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise VerifyError(f"training option: unknown {unknown} (known: {', '.join(sorted(known))})")
+    config = TrainingConfig(**options)
+    for name in ("steps", "batch_size", "restarts"):
+        check_positive_int(name, getattr(config, name))
+    if config.ft_steps is not None:
+        check_positive_int("ft_steps", config.ft_steps)
+    if isinstance(config.first_restart, bool) or not isinstance(config.first_restart, int) or config.first_restart < 0:
+        raise VerifyError(f"first_restart: must be an integer >= 0, got {config.first_restart!r}")
+    if config.query not in ("sampled", "integrated"):
+        raise VerifyError(f"query: expected 'sampled' or 'integrated', got {config.query!r}")
+    for name in ("lr", "lr_final_ratio", "init_scale"):
+        value = getattr(config, name)
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise VerifyError(f"{name}: must be a positive number, got {value!r}")
+    return config
+
+
+@dataclass
+class TrainingRun:
+    """What the loop produced: the trained model and how it got there."""
+
+    model: nn.Module
+    strategy: str
+    config: TrainingConfig
+    seed: int
+    steps_run: int
+    seconds: float  # wall time of the training steps (excluding time spent in the stop rule)
+    train_losses: list[list[float]] = field(default_factory=list)  # per logged step: (R,) minibatch losses
+    stopped_early: bool = False
+
+
+def check_strategy(strategy: str, model: str) -> None:
+    if strategy not in STRATEGIES:
+        raise VerifyError(f"strategy: unknown {strategy!r} (expected one of {', '.join(STRATEGIES)})")
+    if model not in MODELS:
+        raise VerifyError(f"model: unknown {model!r} (expected one of {', '.join(MODELS)})")
+    if strategy == "JT-heads" and model == "reduced":
+        raise VerifyError("strategy: 'JT-heads' needs task-specific heads, which the reduced model does not have "
+                          "(use model='attention' or 'multilayer')")
+
+
+def _natural_scales(mixture: TaskMixture, n: int) -> dict[str, float]:
+    """Order of magnitude of each parameter at a good solution, from n, d and E[y^2] only.
+
+    Reduced model: ``W ~ 1 / (n + d + 1)`` (one preconditioned gradient step over n
+    samples); ``p_k ~ (d + 1) * sqrt(E[y^2] / tr Sigma_x)`` (so that ``W p_k``, a
+    task-mean correction, is O(|beta|)).  Attention: raw ``W_q, W_k, W_v, h`` are
+    O(1) (A carries the 1/(n+d+1) factor), prompts O(sqrt((n + d + 1) |beta|)).
+    """
+    d = mixture.d
+    beta_scale = math.sqrt(mixture.label_second_moment() / float(np.trace(mixture.sigma_x)))
+    return {"W": 1.0 / (n + d + 1), "P": (d + 1) * beta_scale, "raw": 1.0,
+            "prompts": math.sqrt((n + d + 1) * max(beta_scale, 1e-12))}
+
+
+def _restart_generator(seed: int, restart: int) -> torch.Generator:
+    """CPU generator of restart r's initialisation (independent of R, so batched == alone)."""
+    entropy = np.random.SeedSequence([int(seed), int(restart)]).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator().manual_seed(int(entropy % (2**63 - 1)))
+
+
+def _initialise(model: nn.Module, scales: dict[str, float], config: TrainingConfig, seed: int) -> None:
+    """Fill every trainable parameter of each restart from that restart's own generator."""
+    s = config.init_scale
+    with torch.no_grad():
+        for i in range(model.restarts):
+            gen = _restart_generator(seed, config.first_restart + i)
+
+            def draw(shape: torch.Size, std: float, g: torch.Generator = gen) -> torch.Tensor:
+                return torch.randn(tuple(shape), generator=g, dtype=torch.float64) * std
+
+            if isinstance(model, ReducedModel):
+                d = model.d
+                model.W[i].copy_(draw(model.W.shape[1:], s * scales["W"] / math.sqrt(d)))
+                prompts = draw(model.P.shape[1:], s * scales["P"] / math.sqrt(d))
+                model.P[i].copy_(prompts if model.has_prompts else torch.zeros_like(prompts))
+            else:
+                D = model.d + 1
+                for name in ("Wq", "Wk", "Wv"):
+                    param = getattr(model, name)
+                    param[i].copy_(draw(param.shape[1:], s / math.sqrt(D)) + torch.eye(D) * (name == "Wv"))
+                model.heads[i].copy_(draw(model.heads.shape[1:], s))
+                prompts = draw(model.prompts.shape[1:], s * scales["prompts"] / math.sqrt(D))
+                model.prompts[i].copy_(prompts if model.has_prompts else torch.zeros_like(prompts))
+
+
+def _param_groups(model: nn.Module, scales: dict[str, float], lr: float, trainable: set[str]) -> list[dict[str, Any]]:
+    if isinstance(model, ReducedModel):
+        table = {"W": ("W", scales["W"]), "P": ("P", scales["P"])}
+    else:
+        table = {name: (name, scales["raw"]) for name in ("Wq", "Wk", "Wv", "heads")}
+        table["prompts"] = ("prompts", scales["prompts"])
+    groups = []
+    for key, (attr, scale) in table.items():
+        param = getattr(model, attr)
+        if key in trainable:
+            param.requires_grad_(True)
+            groups.append({"params": [param], "lr": lr * scale, "base_lr": lr * scale})
+        else:
+            param.requires_grad_(False)
+    return groups
+
+
+def _phases(strategy: str, model: nn.Module, config: TrainingConfig) -> list[tuple[set[str], int]]:
+    """(trainable parameter names, steps) per phase."""
+    if isinstance(model, ReducedModel):
+        weights, prompts = {"W"}, {"P"}
+    else:
+        weights, prompts = {"Wq", "Wk", "Wv", "heads"}, {"prompts"}
+    if strategy == "PT":
+        return [(weights, config.steps)]
+    if strategy == "FT":
+        return [(weights, config.steps), (prompts, config.ft_steps or config.steps)]
+    return [(weights | prompts, config.steps)]
+
+
+def _batch_losses(net: nn.Module, batch: Batch, integrate_query: bool, chol_x: torch.Tensor,
+                  sigma2: float) -> torch.Tensor:
+    """(R,) mean losses on the batch: sampled query, or the query integrated out exactly.
+
+    For a prediction f = x^T v with x ~ N(0, Sigma_x) and y = x^T beta + xi independent of the
+    context, E[(f - y)^2 | task, beta, context] = (v - beta)^T Sigma_x (v - beta) + sigma^2.
+    """
+    if not integrate_query:
+        return (net(batch) - batch.y_query.unsqueeze(0)).pow(2).mean(-1)
+    resid = net.query_vector(batch) - batch.beta.unsqueeze(0)  # (R, B, d)
+    return (resid @ chol_x).pow(2).sum(-1).mean(-1) + sigma2
+
+
+def build_model(strategy: str, mixture: TaskMixture, n: int, *, model: str = "reduced", layers: int = 1,
+                restarts: int = 1, device: str | torch.device = "cpu",
+                dtype: torch.dtype = torch.float64) -> nn.Module:
+    """An uninitialised (all-zero) model for the strategy: prompts unless "PT", task heads for "JT-heads"."""
+    check_strategy(strategy, model)
+    prompts = strategy != "PT"
+    if model == "reduced":
+        return ReducedModel(mixture.d, mixture.K, restarts=restarts, prompts=prompts, dtype=dtype, device=device)
+    heads = strategy == "JT-heads"
+    if model == "attention":
+        if layers != 1:
+            raise VerifyError(f"layers: the one-layer 'attention' model has layers=1, got {layers!r} (use 'multilayer')")
+        return AttentionModel(mixture.d, mixture.K, n, restarts=restarts, prompts=prompts, task_heads=heads,
+                              dtype=dtype, device=device)
+    return MultiLayerAttention(mixture.d, mixture.K, n, layers=layers, restarts=restarts, prompts=prompts,
+                               task_heads=heads, dtype=dtype, device=device)
+
+
+@contextmanager
+def _progress(enabled: bool, total: int, label: str):  # type: ignore[no-untyped-def]
+    if not enabled:
+        yield lambda advance, loss: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as bar:
+        task_id = bar.add_task(label, total=total, loss="-")
+        yield lambda advance, loss: bar.update(task_id, advance=advance, loss=f"{loss:.4g}")
+
+
+def run_training(strategy: str, mixture: TaskMixture, n: int, *, model: str = "reduced", layers: int = 1,
+                 config: TrainingConfig | None = None, seed: int = 0, device: str | torch.device = "cpu",
+                 stop: StopRule | None = None, stop_every: int = 10, progress: bool = False,
+                 log_every: int = 0) -> TrainingRun:
+    """Train R restarts of a model with one strategy; the plain loop behind :func:`training.train`.
+
+    ``stop(step, model)`` is called every ``stop_every`` steps (and after the last);
+    training ends early when it returns True.  Its time is excluded from ``seconds``.
+    """
+    n = check_context_length(n)
+    config = config or TrainingConfig()
+    check_positive_int("layers", layers)
+    check_positive_int("stop_every", stop_every)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise VerifyError(f"seed: must be an integer >= 0, got {seed!r}")
+    dev = resolve_device(device)
+    net = build_model(strategy, mixture, n, model=model, layers=layers, restarts=config.restarts, device=dev)
+    scales = _natural_scales(mixture, n)
+    _initialise(net, scales, config, int(seed))
+    data = make_generator(int(seed), dev)
+    integrate_query = config.query == "integrated"
+    if integrate_query and not hasattr(net, "query_vector"):
+        raise VerifyError("query: 'integrated' needs a prediction linear in the query (one-layer models); "
+                          "use query='sampled' for the multi-layer model")
+    chol_x = torch.as_tensor(np.linalg.cholesky(mixture.sigma_x), device=dev)
+    sigma2 = mixture.sigma2
+    phases = _phases(strategy, net, config)
+    total = sum(steps for _, steps in phases)
+    run = TrainingRun(model=net, strategy=strategy, config=config, seed=int(seed), steps_run=0, seconds=0.0)
+    step = 0
+    with _progress(progress, total, f"{strategy} {model} n={n} R={config.restarts}") as advance:
+        for trainable, steps in phases:
+            groups = _param_groups(net, scales, config.lr, trainable)
+            optimiser = torch.optim.Adam(groups)
+            decay = config.lr_final_ratio ** (1.0 / max(steps - 1, 1))
+            for t in range(steps):
+                start = time.perf_counter()
+                for group in optimiser.param_groups:
+                    group["lr"] = group["base_lr"] * decay**t
+                batch = sample_batch(mixture, n, config.batch_size, generator=data, device=dev)
+                losses = _batch_losses(net, batch, integrate_query, chol_x, sigma2)  # (R,)
+                optimiser.zero_grad(set_to_none=True)
+                losses.sum().backward()
+                optimiser.step()
+                if dev.type == "cuda":
+                    torch.cuda.synchronize(dev)
+                run.seconds += time.perf_counter() - start
+                step += 1
+                run.steps_run = step
+                if log_every and (step % log_every == 0 or step == total):
+                    run.train_losses.append(losses.detach().cpu().tolist())
+                advance(1, float(losses.detach().min()))
+                if stop is not None and (step % stop_every == 0 or step == total):
+                    with torch.no_grad():
+                        if stop(step, net):
+                            run.stopped_early = step < total
+                            return run
+    return run
