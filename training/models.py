@@ -42,9 +42,14 @@ def check_positive_int(name: str, value: object) -> int:
     return int(value)
 
 
-def _xty(batch: Batch) -> Tensor:
-    """Batched X^T y: (B, d)."""
-    return torch.bmm(batch.y.unsqueeze(1), batch.X).squeeze(1)
+def context_gram(batch: Batch) -> Tensor:
+    """G = sum_i z_i z_i^T over the context tokens z_i = [x_i; y_i]: (B, d+1, d+1).
+
+    Everything a one-layer model reads from the context: X^T X = G[:d, :d],
+    X^T y = G[:d, d] and y^T y = G[d, d]; Z^T M Z = p_k p_k^T + G (eqs. 5-6).
+    """
+    tokens = torch.cat([batch.X, batch.y.unsqueeze(-1)], dim=-1)  # (B, n, d+1)
+    return tokens.transpose(1, 2) @ tokens
 
 
 class ReducedModel(nn.Module):
@@ -67,14 +72,14 @@ class ReducedModel(nn.Module):
         self.P = nn.Parameter(P) if prompts else nn.Parameter(P, requires_grad=False)
         self.has_prompts = prompts
 
-    def query_vector(self, batch: Batch) -> Tensor:
-        """(R, B, d): v = W (X^T y + p_k), so that f = x^T v (the prediction is linear in the query)."""
-        v = _xty(batch).unsqueeze(0) + self.P[:, batch.task]  # (R, B, d)
+    def query_vector(self, task: Tensor, gram: Tensor) -> Tensor:
+        """(R, B, d): v = W (X^T y + p_k) with X^T y = G[:d, d], so that f = x^T v."""
+        v = gram[:, : self.d, self.d].unsqueeze(0) + self.P[:, task]  # (R, B, d)
         return torch.einsum("rbj,rij->rbi", v, self.W)  # (R, B, d): W v
 
     def forward(self, batch: Batch) -> Tensor:
         """(R, B) predictions x^T W (X^T y + p_k) on one batch shared by the restarts."""
-        return (self.query_vector(batch) * batch.x.unsqueeze(0)).sum(-1)
+        return (self.query_vector(batch.task, context_gram(batch)) * batch.x.unsqueeze(0)).sum(-1)
 
     def reduced_parameters(self) -> tuple[np.ndarray, np.ndarray]:
         """(W, P) as float64 numpy arrays, (R, d, d) and (R, K, d)."""
@@ -167,15 +172,16 @@ class AttentionModel(MultiLayerAttention):
 
     def forward(self, batch: Batch) -> Tensor:
         """(R, B) predictions f = x^T v."""
-        return (self.query_vector(batch) * batch.x.unsqueeze(0)).sum(-1)
+        return (self.query_vector(batch.task, context_gram(batch)) * batch.x.unsqueeze(0)).sum(-1)
 
-    def query_vector(self, batch: Batch) -> Tensor:
-        """(R, B, d): v = A[:d, :] Z^T M Z W_v h_k, so that f = z^T A Z^T M Z W_v h_k = x^T v (z = [x; 0])."""
+    def query_vector(self, task: Tensor, gram: Tensor) -> Tensor:
+        """(R, B, d): v = A[:d, :] Z^T M Z W_v h_k, so that f = z^T A Z^T M Z W_v h_k = x^T v (z = [x; 0]).
+
+        ``gram`` is the context Gram matrix G (B, d+1, d+1) of :func:`context_gram`.
+        """
         d = self.d
-        tokens = torch.cat([batch.X, batch.y.unsqueeze(-1)], dim=-1)  # (B, n, D) context tokens z_i
-        gram = tokens.transpose(1, 2) @ tokens  # (B, D, D): sum_i z_i z_i^T
-        a = torch.einsum("rij,rbj->rbi", self.Wv[:, 0], self.head_of(batch.task))  # (R, B, D): W_v h_k
-        p = self.prompts[:, batch.task]  # (R, B, D)
+        a = torch.einsum("rij,rbj->rbi", self.Wv[:, 0], self.head_of(task))  # (R, B, D): W_v h_k
+        p = self.prompts[:, task]  # (R, B, D)
         masked_a = torch.einsum("bij,rbj->rbi", gram, a) + p * (p * a).sum(-1, keepdim=True)  # Z^T M Z a
         return torch.einsum("rij,rbj->rbi", self.A()[:, 0, :d], masked_a)  # only A's first d rows meet z = [x; 0]
 

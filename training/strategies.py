@@ -30,11 +30,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from montecarlo import Batch, make_generator, resolve_device, sample_batch
+from montecarlo import make_generator, resolve_device, sample_batch
+from montecarlo.sampler import _mixture_tensors
+from montecarlo.sufficient import sample_context_statistics
 from theory.errors import VerifyError
 from theory.loss import check_context_length
 from theory.mixture import TaskMixture
-from training.models import MODELS, AttentionModel, MultiLayerAttention, ReducedModel, check_positive_int
+from training.models import MODELS, AttentionModel, MultiLayerAttention, ReducedModel, check_positive_int, context_gram
 
 STRATEGIES = ("PT", "FT", "JT", "JT-heads")
 
@@ -57,6 +59,8 @@ class TrainingConfig:
     query : ``"sampled"``: the squared error on the sampled query label (the paper's protocol);
         ``"integrated"``: its exact expectation over the query given the sampled task, beta and
         context (one-layer models only; the same population objective with less gradient noise).
+    data : ``"sequences"`` (whole token sequences) or ``"statistics"`` (the context Gram matrix drawn
+        directly; one-layer models, ``query="integrated"``); see :class:`_Data`.
     """
 
     steps: int = 400
@@ -68,6 +72,7 @@ class TrainingConfig:
     ft_steps: int | None = None
     init_scale: float = 0.5
     query: str = "sampled"
+    data: str = "sequences"
 
 
 def make_config(**options: Any) -> TrainingConfig:
@@ -85,6 +90,8 @@ def make_config(**options: Any) -> TrainingConfig:
         raise VerifyError(f"first_restart: must be an integer >= 0, got {config.first_restart!r}")
     if config.query not in ("sampled", "integrated"):
         raise VerifyError(f"query: expected 'sampled' or 'integrated', got {config.query!r}")
+    if config.data not in ("sequences", "statistics"):
+        raise VerifyError(f"data: expected 'sequences' or 'statistics', got {config.data!r}")
     for name in ("lr", "lr_final_ratio", "init_scale"):
         value = getattr(config, name)
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
@@ -191,17 +198,44 @@ def _phases(strategy: str, model: nn.Module, config: TrainingConfig) -> list[tup
     return [(weights | prompts, config.steps)]
 
 
-def _batch_losses(net: nn.Module, batch: Batch, integrate_query: bool, chol_x: torch.Tensor,
-                  sigma2: float) -> torch.Tensor:
-    """(R,) mean losses on the batch: sampled query, or the query integrated out exactly.
+class _Data:
+    """Fresh training batches from montecarlo's samplers, and the per-restart loss on them.
 
-    For a prediction f = x^T v with x ~ N(0, Sigma_x) and y = x^T beta + xi independent of the
-    context, E[(f - y)^2 | task, beta, context] = (v - beta)^T Sigma_x (v - beta) + sigma^2.
+    ``data="sequences"``: whole token sequences (:func:`montecarlo.sample_batch`);
+    ``data="statistics"``: the context's Gram matrix drawn directly
+    (:func:`montecarlo.sufficient.sample_context_statistics`, exact in law, cost independent of n;
+    one-layer models only, which read the context only through it).
+    ``query="sampled"``: squared error on the sampled query label; ``"integrated"``: for a
+    prediction f = x^T v with x ~ N(0, Sigma_x) and y = x^T beta + xi independent of the context,
+    E[(f - y)^2 | task, beta, context] = (v - beta)^T Sigma_x (v - beta) + sigma^2, exactly.
     """
-    if not integrate_query:
-        return (net(batch) - batch.y_query.unsqueeze(0)).pow(2).mean(-1)
-    resid = net.query_vector(batch) - batch.beta.unsqueeze(0)  # (R, B, d)
-    return (resid @ chol_x).pow(2).sum(-1).mean(-1) + sigma2
+
+    def __init__(self, mixture: TaskMixture, n: int, config: TrainingConfig, net: nn.Module, seed: int,
+                 device: torch.device) -> None:
+        one_layer = hasattr(net, "query_vector")
+        if not one_layer and (config.query != "sampled" or config.data != "sequences"):
+            raise VerifyError("query/data: the multi-layer model is not linear in the query and reads whole "
+                              "sequences; use query='sampled', data='sequences'")
+        if config.data == "statistics" and config.query != "integrated":
+            raise VerifyError("query: data='statistics' draws no query; use query='integrated'")
+        self.mixture, self.n, self.config, self.net, self.device = mixture, n, config, net, device
+        self.generator = make_generator(int(seed), device)
+        self.chol_x = torch.as_tensor(np.linalg.cholesky(mixture.sigma_x), device=device)
+        self.tensors = _mixture_tensors(mixture, device, torch.float64)
+
+    def losses(self) -> torch.Tensor:
+        """(R,) mean losses of each restart on one fresh batch."""
+        cfg, net = self.config, self.net
+        if cfg.data == "statistics":
+            stats = sample_context_statistics(self.tensors, self.n, cfg.batch_size, self.generator)
+            task, beta, gram = stats.task, stats.beta, stats.gram()
+        else:
+            batch = sample_batch(self.mixture, self.n, cfg.batch_size, generator=self.generator, device=self.device)
+            if cfg.query == "sampled":
+                return (net(batch) - batch.y_query.unsqueeze(0)).pow(2).mean(-1)
+            task, beta, gram = batch.task, batch.beta, context_gram(batch)
+        resid = net.query_vector(task, gram) - beta.unsqueeze(0)  # (R, B, d): v - beta
+        return (resid @ self.chol_x).pow(2).sum(-1).mean(-1) + self.mixture.sigma2
 
 
 def build_model(strategy: str, mixture: TaskMixture, n: int, *, model: str = "reduced", layers: int = 1,
@@ -255,13 +289,7 @@ def run_training(strategy: str, mixture: TaskMixture, n: int, *, model: str = "r
     net = build_model(strategy, mixture, n, model=model, layers=layers, restarts=config.restarts, device=dev)
     scales = _natural_scales(mixture, n)
     _initialise(net, scales, config, int(seed))
-    data = make_generator(int(seed), dev)
-    integrate_query = config.query == "integrated"
-    if integrate_query and not hasattr(net, "query_vector"):
-        raise VerifyError("query: 'integrated' needs a prediction linear in the query (one-layer models); "
-                          "use query='sampled' for the multi-layer model")
-    chol_x = torch.as_tensor(np.linalg.cholesky(mixture.sigma_x), device=dev)
-    sigma2 = mixture.sigma2
+    data = _Data(mixture, n, config, net, int(seed), dev)
     phases = _phases(strategy, net, config)
     total = sum(steps for _, steps in phases)
     run = TrainingRun(model=net, strategy=strategy, config=config, seed=int(seed), steps_run=0, seconds=0.0)
@@ -275,8 +303,7 @@ def run_training(strategy: str, mixture: TaskMixture, n: int, *, model: str = "r
                 start = time.perf_counter()
                 for group in optimiser.param_groups:
                     group["lr"] = group["base_lr"] * decay**t
-                batch = sample_batch(mixture, n, config.batch_size, generator=data, device=dev)
-                losses = _batch_losses(net, batch, integrate_query, chol_x, sigma2)  # (R,)
+                losses = data.losses()  # (R,)
                 optimiser.zero_grad(set_to_none=True)
                 losses.sum().backward()
                 optimiser.step()
