@@ -44,6 +44,9 @@ from verify.panels import PANELS, QUICK, STRATEGY_LABELS, Budget, PanelSpec, pan
 from verify.trained import NOT_AVAILABLE, TrainedProvider, default_provider
 
 KINDS = ("derived", "claimed", "montecarlo", "trained", "reference")
+# Settings with a trained model of their own. L~*_PGD (eq. 19) is a predictor, not a model: its trained
+# counterpart is attention with prompts and heads ("HEADS", eq. 18), which Proposition 1 equates with it.
+TRAINED_STRATEGIES = ("PT", "FT", "JT", "HEADS")
 CSV_COLUMNS = ("panel", "series", "strategy", "kind", "layers", "n", "loss_over_Ey2", "stderr_over_Ey2", "loss", "stderr",
                "note")
 
@@ -172,7 +175,11 @@ def _panel_index(spec: PanelSpec) -> int:
 def panel_work(spec: PanelSpec, budget: Budget) -> int:
     """Units of work (Monte Carlo estimates and trainings) a panel needs, for the progress bar."""
     mc = len(spec.strategies) * len(budget.ns) if spec.layers == 1 else 0
-    return 1 + mc + len(spec.strategies) * len(budget.train_ns)
+    return 1 + mc + len(_trained(spec)) * len(budget.train_ns)
+
+
+def _trained(spec: PanelSpec) -> list[str]:
+    return [s for s in spec.strategies if s in TRAINED_STRATEGIES]
 
 
 def compute_panel(spec: PanelSpec, *, budget: Budget = QUICK, seed: int = 0, provider: TrainedProvider | None = None,
@@ -209,7 +216,7 @@ def compute_panel(spec: PanelSpec, *, budget: Budget = QUICK, seed: int = 0, pro
     else:
         notes.append("Monte Carlo: not applicable (no derived L-layer parameters to sample)")
     missing = set()
-    for si, strategy in enumerate(spec.strategies):
+    for si, strategy in enumerate(_trained(spec)):
         pts = []
         for n in budget.train_ns:
             tp = provider(strategy, mixture, n, layers=spec.layers, seed=_seed_for(seed, _panel_index(spec), 100 + si, n), quick=budget.train_quick)

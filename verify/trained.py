@@ -22,7 +22,7 @@ NOT_AVAILABLE = "trained: not available"
 
 # Figure settings -> the training channel's strategy names. "HEADS" (attention with prompts and task-specific
 # heads, eq. 18) is what the channel calls "PGD": joint training of W, P and the heads (Proposition 1).
-_TRAINING_STRATEGY = {"PT": "PT", "FT": "FT", "JT": "JT", "PGD": "PGD", "HEADS": "PGD"}
+_TRAINING_STRATEGY = {"PT": "PT", "FT": "FT", "JT": "JT", "HEADS": "PGD"}
 
 
 @dataclass(frozen=True)

@@ -113,9 +113,10 @@ def test_claimed_curves_only_where_the_paper_differs(panel_2c, panel_a1b):
 
 
 def test_trained_points_from_the_provider(panel_a1b):
-    for strategy in panel_a1b.spec.strategies:
+    for strategy in ("PT", "FT", "JT", "HEADS"):
         tr = _series(panel_a1b, "trained", strategy)
         assert [p.n for p in tr.points] == [1, 5] and all(p.loss is not None for p in tr.points)
+    assert _series(panel_a1b, "trained", "PGD") is None  # its trained counterpart is HEADS (eq. 18)
     gap = panel_a1b.agreement()["PT"]["trained_max_rel_gap"]
     assert gap == pytest.approx(0.01, rel=1e-9)
     assert not any(NOT_AVAILABLE in note for note in panel_a1b.notes)
