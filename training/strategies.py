@@ -294,8 +294,16 @@ def run_training(strategy: str, mixture: TaskMixture, n: int, *, model: str = "r
     total = sum(steps for _, steps in phases)
     run = TrainingRun(model=net, strategy=strategy, config=config, seed=int(seed), steps_run=0, seconds=0.0)
     step = 0
+    prompts = net.P if isinstance(net, ReducedModel) else net.prompts
+    initial_prompts = prompts.detach().clone()
+    if strategy == "FT":  # pretraining is plain training: no prompts until the prompt phase
+        with torch.no_grad():
+            prompts.zero_()
     with _progress(progress, total, f"{strategy} {model} n={n} R={config.restarts}") as advance:
-        for trainable, steps in phases:
+        for phase, (trainable, steps) in enumerate(phases):
+            if strategy == "FT" and phase == 1:  # prompt tuning starts from the random initial prompts
+                with torch.no_grad():
+                    prompts.copy_(initial_prompts)
             groups = _param_groups(net, scales, config.lr, trainable)
             optimiser = torch.optim.Adam(groups)
             decay = config.lr_final_ratio ** (1.0 / max(steps - 1, 1))
