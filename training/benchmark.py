@@ -44,7 +44,7 @@ PRESET, N, RESTARTS = "fig2c", 10, 16
 TARGET = 0.01  # within 1% of L*_JT
 CHECK_EVERY = 10
 MAX_STEPS = 2000
-OPTIONS: dict[str, Any] = {"steps": MAX_STEPS, "batch_size": 2048, "lr": 0.2, "lr_final_ratio": 0.05,
+OPTIONS: dict[str, Any] = {"steps": MAX_STEPS, "batch_size": 1024, "lr": 0.2, "lr_final_ratio": 0.05,
                            "query": "integrated", "data": "sequences"}
 
 
