@@ -18,7 +18,7 @@ STRATEGY_LABELS: dict[str, str] = {
     "FT": "fine-tuning: P on W*_PT (Thm 2)",
     "JT": "joint training: W, P (Thm 3)",
     "PGD": "debiased PGD, eq. (19): L~*_PGD (Thm 4)",
-    "HEADS": "attention with prompts and heads, eq. (18): W, P, H (achievable, per-task head scales)",
+    "HEADS": "attention with prompts, heads: W, P, H (eq. 18), achievable",
 }
 
 

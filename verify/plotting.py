@@ -20,9 +20,9 @@ _COLOURS = {"PT": "#1f77b4", "FT": "#ff7f0e", "JT": "#2ca02c", "PGD": "#9467bd",
 
 def render(data: PanelData, png: Path, svg: Path) -> None:
     """Write the panel as PNG (110 dpi) and SVG; the budget and every caveat are printed under the axes."""
-    fig = Figure(figsize=(8.0, 6.0))
+    fig = Figure(figsize=(11.0, 6.0))
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.1, 0.25, 0.86, 0.68))
+    ax = fig.add_axes((0.07, 0.25, 0.52, 0.68))
     for s in data.series:
         colour = _COLOURS.get(s.strategy, "black")
         xs = [p.n for p in s.points if p.normalised is not None]
@@ -50,9 +50,9 @@ def render(data: PanelData, png: Path, svg: Path) -> None:
     ax.set_ylabel("test loss / E[y²] (dimensionless)")
     ax.set_title(f"{data.spec.figure}, preset {data.spec.preset}: normalised loss vs n", fontsize=11)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     footer = [data.spec.caption, f"E[y²] = {data.label_second_moment:.6g}; seed {data.seed}", *data.notes]
-    wrapped = "\n".join(textwrap.fill(line, 125) for line in footer)
+    wrapped = "\n".join(textwrap.fill(line, 170) for line in footer)
     fig.text(0.02, 0.02, wrapped, fontsize=7, va="bottom", ha="left", family="monospace")
     fig.savefig(png, dpi=110, metadata={"Software": None})
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "verify"}):  # text stays searchable text
