@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -170,3 +172,13 @@ def test_bad_input_raises_verify_error_naming_the_field(call, field: str) -> Non
     with pytest.raises(VerifyError, match=field) as info:
         call(mixture)
     assert "\n" not in str(info.value)
+
+
+def test_multilayer_training_result_is_json() -> None:
+    """A short multi-layer run (sampled sequences) summarises to plain JSON with its direct estimate."""
+    res = train("JT-heads", preset("fig2d"), 4, model="multilayer", layers=2, steps=3, batch_size=32, restarts=2,
+                eval_max_samples=2_000)
+    data = json.loads(json.dumps(res.to_json()))
+    assert data["model"] == "multilayer" and data["layers"] == 2 and data["trained_method"] == "direct"
+    assert data["trained_samples"] == 2_000 and len(data["restart_losses"]) == 2
+    assert data["comparison"]["derived_loss"] > 0
