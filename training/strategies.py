@@ -7,14 +7,18 @@
 * ``"JT-heads"`` joint training of prompts, attention weights and task-specific
   heads (Definition 4, eq. 18); only the attention models have heads.
 
-Every step draws a fresh batch of token sequences from
-:func:`montecarlo.sample_batch` and takes one Adam step on the squared error
-of the sampled query label, summed over the R restarts (each restart's
-gradient is its own mean squared error's).  The learning rate decays
-geometrically from ``lr`` to ``lr * lr_final_ratio``.  Adam's step is set per
-parameter group relative to each parameter's natural scale (see
-:func:`_natural_scales`), which is what a reparametrisation to O(1)
-parameters would do; it uses only n, d and E[y^2], never a derived optimum.
+Every step draws a fresh batch from montecarlo's samplers (whole token sequences,
+:func:`montecarlo.sample_batch`, or for one-layer models the context's Gram matrix drawn
+directly, exact in law) and takes one Adam step on the loss summed over the R restarts (each
+restart's gradient is its own mean loss's).  The per-sample loss is the squared error on the
+sampled query label (the paper's protocol, ``query="sampled"``) or, for the one-layer models, its
+exact expectation over the query given the sampled task, beta and context
+(``query="integrated"``: the same population objective with less gradient noise).  The learning
+rate decays geometrically from ``lr`` to ``lr * lr_final_ratio``.  Adam's step is set per
+parameter group relative to each parameter's natural scale (see :func:`_natural_scales`), which
+is what a reparametrisation to O(1) parameters would do; it uses only n, d and E[y^2], never a
+derived optimum.  "FT" pretrains with the prompts at zero (plain training), then tunes the
+prompts alone from their random initialisation.
 """
 
 from __future__ import annotations
@@ -259,7 +263,7 @@ def build_model(strategy: str, mixture: TaskMixture, n: int, *, model: str = "re
 @contextmanager
 def _progress(enabled: bool, total: int, label: str):  # type: ignore[no-untyped-def]
     if not enabled:
-        yield lambda advance, loss: None
+        yield lambda advance, losses: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -267,7 +271,7 @@ def _progress(enabled: bool, total: int, label: str):  # type: ignore[no-untyped
                TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn())
     with Progress(*columns, transient=True) as bar:
         task_id = bar.add_task(label, total=total, loss="-")
-        yield lambda advance, loss: bar.update(task_id, advance=advance, loss=f"{loss:.4g}")
+        yield lambda advance, losses: bar.update(task_id, advance=advance, loss=f"{float(losses.min()):.4g}")
 
 
 def run_training(strategy: str, mixture: TaskMixture, n: int, *, model: str = "reduced", layers: int = 1,
@@ -322,7 +326,7 @@ def run_training(strategy: str, mixture: TaskMixture, n: int, *, model: str = "r
                 run.steps_run = step
                 if log_every and (step % log_every == 0 or step == total):
                     run.train_losses.append(losses.detach().cpu().tolist())
-                advance(1, float(losses.detach().min()))
+                advance(1, losses.detach())  # reads the value only when a progress bar is shown
                 if stop is not None and (step % stop_every == 0 or step == total):
                     with torch.no_grad():
                         if stop(step, net):
