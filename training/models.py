@@ -24,8 +24,6 @@ predictions; the model class is unchanged (the constant is absorbed in W_q).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -197,12 +195,4 @@ class AttentionModel(MultiLayerAttention):
                 for r in range(self.restarts)]
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """Which model a strategy trains: ``kind`` in {"reduced", "attention", "multilayer"} and its depth."""
-
-    kind: str
-    layers: int = 1
-
-
-MODELS = ("reduced", "attention", "multilayer")
+MODELS = ("reduced", "attention", "multilayer")  # the names train(model=...) accepts
