@@ -79,6 +79,31 @@ class ReducedModel(nn.Module):
         """(R, B) predictions x^T W (X^T y + p_k) on one batch shared by the restarts."""
         return (self.query_vector(batch.task, context_gram(batch)) * batch.x.unsqueeze(0)).sum(-1)
 
+    def integrated_losses(self, task: Tensor, xty: Tensor, beta: Tensor, sigma_x: Tensor, sigma2: float) -> Tensor:
+        """(R,) batch means of E_query[(f - y)^2] = (W u_b - beta_b)^T Sigma_x (W u_b - beta_b) + sigma^2.
+
+        ``u_b = X_b^T y_b + p_{k_b}``.  The same minibatch loss as averaging the per-sample terms, written
+        through batch moments shared by the restarts (per task k: the share n_k, sum of X^T y, sum of beta),
+        so each restart costs O(K d^2 + d^3) instead of O(B d^2):
+        mean_b (W u - beta)^T S (W u - beta) = tr(S W E[u u^T] W^T) - 2 tr(S W E[u beta^T]) + E[beta^T S beta].
+        """
+        B = task.shape[0]
+        onehot = torch.nn.functional.one_hot(task, self.K).to(xty.dtype) / B  # (B, K), rows sum to 1/B
+        share = onehot.sum(0)  # (K,) n_k
+        t_k = onehot.T @ xty  # (K, d): (1/B) sum_{b in k} X^T y
+        b_k = onehot.T @ beta  # (K, d): (1/B) sum_{b in k} beta
+        tt = xty.T @ xty / B  # (d, d)
+        tb = xty.T @ beta / B  # (d, d)
+        bsb = (beta @ sigma_x * beta).sum() / B  # E[beta^T Sigma_x beta]
+        P = self.P  # (R, K, d)
+        cross = torch.einsum("rki,kj->rij", P, t_k)  # sum_k p_k t_k^T
+        uu = tt + cross + cross.transpose(1, 2) + torch.einsum("k,rki,rkj->rij", share, P, P)  # (R, d, d)
+        ub = tb + torch.einsum("rki,kj->rij", P, b_k)  # (R, d, d): E[u beta^T]
+        SW = sigma_x @ self.W  # (R, d, d)
+        quad = (SW @ uu * self.W).sum((1, 2))  # tr(S W uu W^T)
+        lin = (SW * ub.transpose(1, 2)).sum((1, 2))  # tr(S W ub)
+        return quad - 2 * lin + bsb + sigma2
+
     def reduced_parameters(self) -> tuple[np.ndarray, np.ndarray]:
         """(W, P) as float64 numpy arrays, (R, d, d) and (R, K, d)."""
         return self.W.detach().cpu().double().numpy().copy(), self.P.detach().cpu().double().numpy().copy()

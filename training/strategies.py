@@ -225,6 +225,7 @@ class _Data:
         self.mixture, self.n, self.config, self.net, self.device = mixture, n, config, net, device
         self.generator = make_generator(int(seed), device)
         self.chol_x = torch.as_tensor(np.linalg.cholesky(mixture.sigma_x), device=device)
+        self.sigma_x = torch.as_tensor(np.array(mixture.sigma_x), device=device)
         self.tensors = _mixture_tensors(mixture, device, torch.float64)
 
     def losses(self) -> torch.Tensor:
@@ -232,11 +233,19 @@ class _Data:
         cfg, net = self.config, self.net
         if cfg.data == "statistics":
             stats = sample_context_statistics(self.tensors, self.n, cfg.batch_size, self.generator)
+            if isinstance(net, ReducedModel):  # reads only X^T y = (G e_{d+1})[:d]
+                last = torch.zeros(cfg.batch_size, net.d + 1, dtype=stats.beta.dtype, device=self.device)
+                last[:, net.d] = 1.0
+                xty = stats.gram_times(last)[:, : net.d]
+                return net.integrated_losses(stats.task, xty, stats.beta, self.sigma_x, self.mixture.sigma2)
             task, beta, gram = stats.task, stats.beta, stats.gram()
         else:
             batch = sample_batch(self.mixture, self.n, cfg.batch_size, generator=self.generator, device=self.device)
             if cfg.query == "sampled":
                 return (net(batch) - batch.y_query.unsqueeze(0)).pow(2).mean(-1)
+            if isinstance(net, ReducedModel):
+                xty = torch.bmm(batch.y.unsqueeze(1), batch.X).squeeze(1)  # (B, d): X^T y
+                return net.integrated_losses(batch.task, xty, batch.beta, self.sigma_x, self.mixture.sigma2)
             task, beta, gram = batch.task, batch.beta, context_gram(batch)
         resid = net.query_vector(task, gram) - beta.unsqueeze(0)  # (R, B, d): v - beta
         return (resid @ self.chol_x).pow(2).sum(-1).mean(-1) + self.mixture.sigma2

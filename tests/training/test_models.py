@@ -182,3 +182,22 @@ def test_multilayer_training_result_is_json() -> None:
     assert data["model"] == "multilayer" and data["layers"] == 2 and data["trained_method"] == "direct"
     assert data["trained_samples"] == 2_000 and len(data["restart_losses"]) == 2
     assert data["comparison"]["derived_loss"] > 0
+
+
+@settings(max_examples=10)
+@given(st.data(), task_mixtures(max_d=3, max_K=3), st.integers(1, 6))
+def test_reduced_integrated_loss_moment_form(data: st.DataObject, mixture: TaskMixture, n: int) -> None:
+    """The batch-moment form of the query-integrated loss equals the per-sample average (v - beta)^T S (v - beta)."""
+    params = [data.draw(reduced_parameters(mixture, n)) for _ in range(2)]
+    model = ReducedModel(mixture.d, mixture.K, restarts=2)
+    with torch.no_grad():
+        model.W.copy_(torch.from_numpy(np.stack([W for W, _ in params])))
+        model.P.copy_(torch.from_numpy(np.stack([P for _, P in params])))
+    batch, (task, X, y, _) = _numpy_batch(mixture, n)
+    sx = torch.from_numpy(np.array(mixture.sigma_x))
+    xty = torch.bmm(batch.y.unsqueeze(1), batch.X).squeeze(1)
+    got = model.integrated_losses(batch.task, xty, batch.beta, sx, mixture.sigma2).detach().numpy()
+    beta = batch.beta.numpy()
+    for r, (W, P) in enumerate(params):
+        v = (np.einsum("bti,bt->bi", X, y) + P[task]) @ W.T - beta
+        _close(np.array([got[r]]), np.array([np.einsum("bi,ij,bj->b", v, mixture.sigma_x, v).mean() + mixture.sigma2]))
