@@ -31,16 +31,18 @@ from theory.mixture import Array, TaskMixture
 from theory.moments import gaussian_expectation, standard_normals, wishart_fourth_moment
 
 
+# numpy arrays (possibly batched) get axis-aware versions; anything else (sympy matrices, the
+# commuting-block matrices of theory.isotropic) provides .T, .trace() and [0, 0] itself.
 def _transpose(A: Any) -> Any:
-    return A.T if isinstance(A, sp.MatrixBase) else np.swapaxes(A, -1, -2)
+    return np.swapaxes(A, -1, -2) if isinstance(A, np.ndarray) else A.T
 
 
 def _trace(A: Any) -> Any:
-    return A.trace() if isinstance(A, sp.MatrixBase) else np.trace(A, axis1=-2, axis2=-1)
+    return np.trace(A, axis1=-2, axis2=-1) if isinstance(A, np.ndarray) else A.trace()
 
 
 def _scalar(A: Any) -> Any:
-    return A[0, 0] if isinstance(A, sp.MatrixBase) else A[..., 0, 0]
+    return A[..., 0, 0] if isinstance(A, np.ndarray) else A[0, 0]
 
 
 def task_loss_formula(sigma_x: Any, second_moment: Any, mean: Any, sigma2: Any,

@@ -100,7 +100,8 @@ def decide_lemma3() -> SymbolicResult:
 
 # ----- d = 1, K = 2, every parameter a symbol ---------------------------------------------------
 @lru_cache(maxsize=1)
-def _d1_problem() -> dict[str, sp.Expr]:
+def d1_problem() -> dict[str, sp.Expr]:
+    """Exact optima at d = 1, K = 2, every parameter a symbol (Sigma_x = lx^2, Sigma_beta_k = lb_k^2)."""
     loss, s = derive_task_loss(1)
     n, sigma = s["n"], s["sigma"]
     w, p, mu, lx, lb = s["W"][0, 0], s["p"][0, 0], s["mu"][0, 0], s["Lx"][0, 0], s["Lb"][0, 0]
@@ -141,7 +142,7 @@ def _d1_problem() -> dict[str, sp.Expr]:
     st = sx * (pi * (b1**2 + m1**2) + (1 - pi) * (b2**2 + m2**2))
     sb = sx * (pi * b1**2 + (1 - pi) * b2**2)
     return {
-        "n": n, "sigma": sigma, "sx": sx, "pi": pi, "m1": m1, "m2": m2,
+        "n": n, "sigma": sigma, "sx": sx, "lx": lx, "b1": b1, "b2": b2, "pi": pi, "m1": m1, "m2": m2,
         "st": st, "sb": sb, "delta": st - sb,
         "wbar_pt": sx * w_pt, "loss_pt": loss_pt, "P_ft": sp.Matrix([p1_w.subs(w, w_pt), p2_w.subs(w, w_pt)]),
         "loss_ft": loss_ft, "wbar_jt": sx * w_jt, "P_jt": sp.Matrix([p1_w.subs(w, w_jt), p2_w.subs(w, w_jt)]),
@@ -150,7 +151,7 @@ def _d1_problem() -> dict[str, sp.Expr]:
 
 
 def _decide_d1(claimed: Callable[[dict[str, sp.Expr]], sp.Expr], derived_key: str, noiseless: bool) -> SymbolicResult:
-    pr = _d1_problem()
+    pr = d1_problem()
     diff = sp.Matrix([claimed(pr) - pr[derived_key]]) if not isinstance(pr[derived_key], sp.MatrixBase) \
         else claimed(pr) - pr[derived_key]
     if noiseless:
@@ -198,6 +199,16 @@ SYMBOLIC_CHECKS: dict[str, Callable[[], SymbolicResult]] = {
     "L3": decide_lemma3,
     **{key: (lambda key=key: _decide_d1(*_D1_CLAIMS[key])) for key in _D1_CLAIMS},
 }
+
+
+def _decide_asymptotic(claim_id: str) -> SymbolicResult:
+    from theory.asymptotics import decide_asymptotic
+    return SymbolicResult(*decide_asymptotic(claim_id))
+
+
+SYMBOLIC_CHECKS.update({key: (lambda key=key: _decide_asymptotic(key)) for key in (
+    "C1.rate.PT-FT", "C1.rate.FT-JT", "C1.rate.ratio", "C1.mean.PT-FT", "C1.mean.FT-JT",
+    "S4.limit.W", "S4.limit.loss", "S4.prompts.large-n")})
 
 
 def decide(claim_id: str) -> SymbolicResult | None:

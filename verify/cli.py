@@ -17,6 +17,7 @@ from theory.claims import CLAIMS, claims_for
 from theory.errors import VerifyError
 from theory.mixture import DEFAULT_PRESET, PRESET_ALIASES, PRESETS, load_mixture
 from verify import figure_cli
+from verify.asymptotics_report import asymptotic_rows, expansion_report, plot_gaps, print_asymptotics, print_expansion
 from verify.report import build_report, print_claim_list, print_report
 from verify.run import run_checks
 
@@ -51,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("--claim", metavar="ID", help="one claim by id (see --list)")
     sel.add_argument("--all", action="store_true", help="every registered claim")
     sel.add_argument("--list", action="store_true", help="list the claim ids and statements")
+    sel.add_argument("--expand", metavar="QUANTITY", help="print the expansion in 1/n of one quantity: "
+                     "PT, FT, JT, PGD, PT-FT, FT-JT, JT-PGD, ratio, nWbar-I.PT, nWbar-I.JT, P.FT, P.JT")
     p.add_argument("--mixture", default=DEFAULT_PRESET, metavar="PRESET|FILE",
                    help=f"mixture shown in the table (default {DEFAULT_PRESET}; presets: "
                         f"{', '.join(PRESETS + tuple(PRESET_ALIASES))}; or a .json/.toml file)")
@@ -62,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--full", action="store_true", help="larger search (more n values)")
     p.add_argument("--no-symbolic", action="store_true", help="skip the symbolic (sympy) decisions")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--order", type=int, default=3, metavar="K", help="with --expand: terms through n^-K (default 3)")
+    p.add_argument("--latex", action="store_true", help="print expansions as LaTeX")
     figure_cli.add_figure_arguments(p)  # issue 6: --figure/--figures/--plot/--report
     return p
 
@@ -83,6 +88,21 @@ def _selection(args: argparse.Namespace) -> list:
                       "--claim ID, --all or --list")
 
 
+def _expand(args: argparse.Namespace) -> int:
+    """``verify --expand QUANTITY --order K [--mixture M] [--latex] [--json FILE] [--plot DIR]``."""
+    if not 0 <= args.order <= 8:
+        raise VerifyError(f"--order: must be from 0 to 8, got {args.order}")
+    mixture = load_mixture(args.mixture)
+    report = expansion_report(args.expand, args.order, mixture, args.mixture)
+    print_expansion(report, args.latex)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    if args.plot:
+        for path in plot_gaps(mixture, args.mixture, Path(args.plot)):
+            print(f"gap plot: {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -91,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         if figure_cli.figures_only(args):
             figure_cli.run_figures(args)
             return 0
+        if args.expand is not None:
+            return _expand(args)
         claims = _selection(args)
         if args.list:
             print_claim_list()
@@ -103,9 +125,16 @@ def main(argv: list[str] | None = None) -> int:
                 raise VerifyError(f"--json: directory {str(out.parent)!r} does not exist")
         start = time.perf_counter()
         verdicts = run_checks(claims, mixture, ns, seed=args.seed, full=args.full,
-                              symbolic=not args.no_symbolic, progress=not args.no_progress)
+                              symbolic=not args.no_symbolic, progress=not args.no_progress, training=not args.no_training)
         report = build_report(verdicts, mixture, args.mixture, ns, args.seed, time.perf_counter() - start)
         print_report(report)
+        if any(c.id.startswith(("C1.", "S4.")) for c in claims):  # Corollary 1 and Section 4: the expansions
+            report["asymptotics"] = asymptotic_rows(mixture, args.mixture, {v["id"]: v["verdict"] for v in report["claims"]},
+                                                    latex=args.latex, symbolic=not args.no_symbolic)
+            print_asymptotics(report["asymptotics"])
+            if args.plot and not figure_cli.wants_figures(args):
+                for path in plot_gaps(mixture, args.mixture, Path(args.plot)):
+                    print(f"gap plot: {path}")
         if args.json:
             Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")
         figure_cli.after_checks(args, report)  # issue 6: figures and --report DIR

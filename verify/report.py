@@ -42,7 +42,7 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
                         f"{report['claims'][0]['evidence']['theory']['cases_checked'] if report['claims'] else 0}+ "
                         "search cases", show_lines=True)
     for col in ("claim", "verdict", "selected mixture: claimed vs derived", "search", "symbolic", "minimiser",
-                "Monte Carlo", "counterexample"):
+                "Monte Carlo", "training", "counterexample"):
         table.add_column(col, overflow="fold")
     for c in report["claims"]:
         ev = c["evidence"]
@@ -71,7 +71,11 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
             ce_text = (f"d={m['d']} K={len(m['tasks'])} sigma2={m['sigma2']:g} n={ce['n']}: "
                        f"{ce['quantity']} claimed {_short_value(ce['claimed'])} vs derived {_short_value(ce['derived'])}")
         verdict = f"[{_STYLE[c['verdict']]}]{c['verdict']}[/]"
-        table.add_row(c["id"], verdict, escape(sel), search, escape(sym_text), mini_text, mc_text, escape(ce_text))
+        tr = ev.get("training")
+        tr_text = "-" if tr is None else (f"{tr['strategy']} ({tr['model']}) n={tr['n']}: {tr['trained_loss']:.6g} +- "
+                                          f"{tr['trained_stderr']:.2g} vs {tr['derived_loss']:.6g} ({100 * tr['rel_gap']:+.1f}%, "
+                                          f"{tr['direction']})")
+        table.add_row(c["id"], verdict, escape(sel), search, escape(sym_text), mini_text, mc_text, tr_text, escape(ce_text))
     console.print(table)
     s = report["summary"]
     console.print(f"{s['verified']} verified, {s['refuted']} refuted, {s['inconclusive']} inconclusive "

@@ -61,3 +61,37 @@ def test_console_script_runs_theorem_3() -> None:
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "T3.prompts" in proc.stdout and "refuted" in proc.stdout
+
+
+def test_expand_prints_and_writes_the_leading_term(tmp_path, capsys) -> None:
+    out = tmp_path / "e.json"
+    assert main(["--expand", "FT-JT", "--order", "2", "--mixture", "fig2c", "--json", str(out), "--plot", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "n^-2" in text and "2148.11" in text
+    report = json.loads(out.read_text())
+    assert report["numeric_fit"]["exponent"] == -2 and report["numeric_fit"]["stable"]
+    iso = next(e for e in report["expansions"] if e["setting"] == "isotropic")
+    assert iso["leading_exponent"] == -2 and iso["applies_to_mixture"]
+    assert (tmp_path / "asymptotics_gaps.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--expand", "PT-XX"], "unknown quantity 'PT-XX'"),
+    (["--expand", "PT", "--order", "99"], "--order: must be from 0 to 8"),
+])
+def test_bad_expansion_input_exits_2(capsys, argv: list[str], message: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_corollary_report_carries_the_asymptotics(tmp_path) -> None:
+    out = tmp_path / "c.json"
+    assert main(["--claim", "C1.rate.ratio", "--n", "4", "--json", str(out), "--no-progress", "--no-symbolic",
+                 "--no-training"]) == 0
+    report = json.loads(out.read_text())
+    (claim,) = report["claims"]
+    assert claim["verdict"] == "refuted" and claim["counterexample"]["derived"] == 0
+    rows = {r["quantity"]: r for r in report["asymptotics"]}
+    assert rows["ratio"]["exponent"] == 0 and rows["ratio"]["verdict"] == "refuted"
+    assert rows["PT-FT"]["exponent"] == rows["FT-JT"]["exponent"] == -2

@@ -1,0 +1,175 @@
+"""Asymptotics in the ``verify`` command: the expansions table, ``--expand``, ``--latex`` and the gap plot.
+
+Every row pairs the derived leading term (exact and symbolic in the isotropic
+setting of :mod:`theory.isotropic`; a float64 fit up to n = 10^6 for the
+selected mixture) with what the paper claims (Corollary 1, Section 4.1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from theory.asymptotics import (  # noqa: E402
+    QUANTITIES,
+    numeric_leading_term,
+    numeric_value,
+    setting_values,
+    symbolic_expansion,
+)
+from theory.errors import VerifyError  # noqa: E402
+from theory.mixture import TaskMixture  # noqa: E402
+
+# quantity -> (what the paper claims, the claim id that checks it)
+CLAIMED = {
+    "PT-FT": ("O(n^-2) ||Delta||_F", "C1.rate.PT-FT"),
+    "FT-JT": ("O(n^-1) ||Delta||_F", "C1.rate.FT-JT"),
+    "ratio": ("O(n^-1)", "C1.rate.ratio"),
+    "PT": ("-> 0", "S4.limit.loss"),
+    "FT": ("-> 0", "S4.limit.loss"),
+    "JT": ("-> 0", "S4.limit.loss"),
+    "nWbar-I.PT": ("-> 0 (W_bar -> I/n)", "S4.limit.W"),
+    "nWbar-I.JT": ("-> 0 (W_bar -> I/n)", "S4.limit.W"),
+    "P.FT": ("~ -n Sigma_x mu_k", "S4.prompts.large-n"),
+    "P.JT": ("~ -n Sigma_x mu_k", "S4.prompts.large-n"),
+    "JT-PGD": ("(no claim)", None),
+    "PGD": ("(no claim)", None),
+}
+TABLE_QUANTITIES = ("PT-FT", "FT-JT", "ratio", "JT-PGD", "PT", "FT", "JT", "PGD", "nWbar-I.PT", "nWbar-I.JT", "P.FT", "P.JT")
+
+
+def _general_form(quantity: str, latex: bool) -> str:
+    """The derived leading term(s) in the isotropic setting, symbolic d (components joined)."""
+    parts = []
+    losses = quantity in ("PT", "FT", "JT", "PGD")  # lead with sigma^2: show the n^-1 term too
+    for ex in symbolic_expansion(quantity, "isotropic", 1 if losses else 0 if quantity == "ratio" else 2):
+        text = ex.latex(leading_only=not losses) if latex else ex.text(leading_only=not losses)
+        parts.append(f"{ex.component}: {text}" if ex.component else text)
+    return "; ".join(parts)
+
+
+def asymptotic_rows(mixture: TaskMixture, mixture_name: str, verdicts: dict[str, str] | None = None, *,
+                    latex: bool = False, symbolic: bool = True) -> list[dict[str, Any]]:
+    """One row per quantity: derived leading term (general and on this mixture), claimed, verdict.
+
+    Keys (the report's ``asymptotics`` objects): quantity, mixture, exponent, coefficient, stable,
+    derived_leading, derived_general, claimed_leading, claim, verdict.
+    """
+    rows = []
+    for q in TABLE_QUANTITIES:
+        fit = numeric_leading_term(q, mixture)
+        claimed, claim_id = CLAIMED[q]
+        on_mixture = ("vanishes identically" if fit.exponent is None
+                      else f"{fit.coefficient:.10g} n^{fit.exponent}" + ("" if fit.stable else " (unstable fit)"))
+        rows.append({
+            "quantity": q, "mixture": mixture_name, "exponent": fit.exponent, "coefficient": fit.coefficient,
+            "stable": fit.stable, "derived_leading": on_mixture,
+            "derived_general": _general_form(q, latex) if symbolic else None,
+            "claimed_leading": claimed, "claim": claim_id,
+            "verdict": (verdicts or {}).get(claim_id or "", "-"),
+        })
+    return rows
+
+
+def print_asymptotics(rows: list[dict[str, Any]], console: Console | None = None) -> None:
+    console = console or Console(width=160)
+    name = rows[0]["mixture"] if rows else "?"
+    table = Table(title=f"Expansions in 1/n (leading terms; general form: isotropic, symbolic d; fit on {name} up to n = 1e6)",
+                  show_lines=True)
+    for col in ("quantity", "derived (isotropic, symbolic d)", f"derived on {name}", "claimed", "claim", "verdict"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["quantity"], escape(r["derived_general"] or "-"), r["derived_leading"], escape(r["claimed_leading"]),
+                      r["claim"] or "-", r["verdict"])
+    console.print(table)
+    console.print("s = sum_k pi_k s_k, a = sum_k pi_k |mu_k|^2 (Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means); "
+                  "ratio = (L*_PT - L*_FT)/(L*_FT - L*_JT); nWbar-I = n W_bar* - I; P = p*_k / m_k along the means")
+
+
+def expansion_report(quantity: str, order: int, mixture: TaskMixture, mixture_name: str) -> dict[str, Any]:
+    """``verify --expand``: the exact expansions (isotropic and d = 1), their values on the mixture, and the fit."""
+    if quantity not in QUANTITIES:
+        raise VerifyError(f"--expand: unknown quantity {quantity!r}; expected one of {', '.join(QUANTITIES)}")
+    out: dict[str, Any] = {"quantity": quantity, "order": order, "mixture": mixture_name, "expansions": []}
+    for setting in ("isotropic", "d=1"):
+        values = setting_values(setting, mixture)
+        for ex in symbolic_expansion(quantity, setting, order):
+            out["expansions"].append({**ex.to_json(values), "applies_to_mixture": values is not None})
+    out["numeric_fit"] = numeric_leading_term(quantity, mixture).to_json()
+    return out
+
+
+def print_expansion(report: dict[str, Any], latex: bool, console: Console | None = None) -> None:
+    console = console or Console(width=160)
+    console.print(f"[bold]{report['quantity']}[/] in powers of 1/n through n^-{report['order']}")
+    for ex in report["expansions"]:
+        comp = f" ({ex['component']})" if ex["component"] else ""
+        console.print(f"\n[bold]{ex['setting']}{comp}[/]" + ("" if ex["applies_to_mixture"] else
+                                                            f"  [dim]({report['mixture']} is not of this form)[/]"))
+        for t in ex["terms"]:
+            coef = t["latex"] if latex else t["coefficient"]
+            console.print(f"  n^{t['exponent']}: {escape(coef)}")
+        for t in ex.get("numeric_terms", []) if ex["applies_to_mixture"] else []:
+            console.print(f"  on {report['mixture']}: n^{t['exponent']}: {t['coefficient']:.12g}")
+    fit = report["numeric_fit"]
+    lead = "vanishes identically" if fit["exponent"] is None else f"{fit['coefficient']:.12g} n^{fit['exponent']}"
+    console.print(f"\nfloat64 fit on {report['mixture']} (n = {fit['ns'][0]} .. {fit['ns'][-1]}): {lead}"
+                  f" (slope {fit['slope']:.6f}; {'stable' if fit['stable'] else 'UNSTABLE'})")
+    console.print("s = sum_k pi_k s_k, a = sum_k pi_k |mu_k|^2 (Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means)")
+
+
+def plot_gaps(mixture: TaskMixture, mixture_name: str, out_dir: Path) -> list[Path]:
+    """Log-log plot of L*_PT - L*_FT and L*_FT - L*_JT against n, with the derived leading terms and the
+    claimed rates (Corollary 1: n^-2 and n^-1, drawn through the exact gap at n = 10), and the gap ratio."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ns = np.unique(np.geomspace(1, 1e6, 61).round().astype(int))
+    fig = Figure(figsize=(12.0, 5.0))
+    FigureCanvasAgg(fig)
+    ax, ax_ratio = fig.add_axes((0.07, 0.12, 0.42, 0.78)), fig.add_axes((0.57, 0.12, 0.40, 0.78))
+    claimed_rate = {"PT-FT": -2, "FT-JT": -1}
+    colours = {"PT-FT": "#ff7f0e", "FT-JT": "#2ca02c"}
+    for gap in ("PT-FT", "FT-JT"):
+        values = np.array([numeric_value(gap, mixture, int(n)) for n in ns])
+        if not np.any(values > 0):
+            continue
+        fit = numeric_leading_term(gap, mixture)
+        ax.loglog(ns, values, "-", color=colours[gap], lw=2, label=f"L*_{gap.replace('-', ' - L*_')} (exact)")
+        ax.loglog(ns, fit.coefficient * ns.astype(float) ** fit.exponent, ":", color=colours[gap], lw=1.5,
+                  label=f"derived leading term {fit.coefficient:.4g} n^{fit.exponent}")
+        anchor = numeric_value(gap, mixture, 10)
+        ax.loglog(ns, anchor * (ns / 10.0) ** claimed_rate[gap], "--", color=colours[gap], alpha=0.5,
+                  label=f"claimed rate n^{claimed_rate[gap]} (through n = 10)")
+    ax.set_xlabel("context length n")
+    ax.set_ylabel("loss gap (same units as the loss)")
+    ax.set_title(f"Corollary 1 gaps on {mixture_name}")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    if np.any(mixture.means):
+        ratio = np.array([numeric_value("ratio", mixture, int(n)) for n in ns])
+        fit = numeric_leading_term("ratio", mixture)
+        ax_ratio.loglog(ns, ratio, "-", color="black", lw=2, label="(L*_PT - L*_FT) / (L*_FT - L*_JT) (exact)")
+        ax_ratio.axhline(fit.coefficient, color="black", ls=":", label=f"derived limit {fit.coefficient:.4g}")
+        anchor = numeric_value("ratio", mixture, 10)
+        ax_ratio.loglog(ns, anchor * 10.0 / ns, "--", color="red", alpha=0.6, label="claimed rate n^-1 (through n = 10)")
+        ax_ratio.legend(fontsize=8)
+    else:
+        ax_ratio.text(0.5, 0.5, "all task means are zero: both gaps vanish", ha="center", transform=ax_ratio.transAxes)
+    ax_ratio.set_xlabel("context length n")
+    ax_ratio.set_ylabel("gap ratio (dimensionless)")
+    ax_ratio.set_title("Corollary 1, part 2: ratio of the gaps")
+    ax_ratio.grid(True, which="both", alpha=0.3)
+    paths = [out_dir / "asymptotics_gaps.png", out_dir / "asymptotics_gaps.svg"]
+    fig.savefig(paths[0], dpi=110)
+    fig.savefig(paths[1])
+    return paths
