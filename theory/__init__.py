@@ -1,5 +1,6 @@
 """The mathematics: the problem, the exact loss, the derived optima, the claims (no torch)."""
 
+from theory.asymptotics import Expansion, LeadingFit, numeric_leading_term, symbolic_expansion
 from theory.errors import VerifyError
 from theory.loss import pgd_loss, population_loss
 from theory.mixture import DEFAULT_PRESET, PRESETS, TaskMixture, load_mixture, preset
@@ -15,6 +16,8 @@ from theory.optima import (
 
 __all__ = [
     "DEFAULT_PRESET",
+    "Expansion",
+    "LeadingFit",
     "PRESETS",
     "Optimum",
     "TaskMixture",
@@ -22,6 +25,7 @@ __all__ = [
     "fine_tuning_optimum",
     "joint_training_optimum",
     "load_mixture",
+    "numeric_leading_term",
     "optimal_prompts",
     "optimum",
     "pgd_loss",
@@ -29,4 +33,5 @@ __all__ = [
     "plain_training_optimum",
     "population_loss",
     "preset",
+    "symbolic_expansion",
 ]

@@ -25,10 +25,23 @@ _PAGES = {"L": "lemmas.md", "T1": "theorem1.md", "T2": "theorem2.md", "T3": "the
           "P1": "theorem4-proposition1.md", "C1": "corollary1.md", "S4": "corollary1.md"}
 
 
+_ASYMPTOTIC_PREFIXES = ("C1.rate.", "C1.mean.", "S4.limit.", "S4.prompts.")
+
+
 def page_for(claim_id: str) -> str:
     """The docs page for a claim id (``"T3.prompts"`` -> ``theorem3.md``)."""
+    if claim_id.startswith(_ASYMPTOTIC_PREFIXES):
+        return "asymptotics.md"
     head = claim_id.split(".")[0]
     return _PAGES.get(head, _PAGES.get(head[:1], "index.md"))
+
+
+def _training_text(claim: dict[str, Any]) -> str:
+    tr = claim["evidence"].get("training")
+    if tr is None:
+        return "-"
+    return (f"{tr['strategy']} ({tr['model']}) n={tr['n']}: {tr['trained_loss']:.6g} ± {tr['trained_stderr']:.2g} "
+            f"vs {tr['derived_loss']:.6g} ({tr['direction']})")
 
 
 def render_findings(report: dict[str, Any]) -> str:
@@ -44,13 +57,14 @@ def render_findings(report: dict[str, Any]) -> str:
            "A claim is `refuted` when some mixture the paper's setting allows breaks it; the counterexample is the",
            "smallest one found (shrunk), and the corrected statement says what does hold. See [the index](index.md)",
            "for how verdicts are reached.", "",
-           "| id | source | verdict | theory: failed / checked | symbolic | Monte Carlo (selected mixture) | page |",
-           "|---|---|---|---|---|---|---|"]
+           "| id | source | verdict | theory: failed / checked | symbolic | Monte Carlo (selected mixture) | training | page |",
+           "|---|---|---|---|---|---|---|---|"]
     for c in report["claims"]:
         verdict = f"**{c['verdict']}**" if c["verdict"] != "verified" else c["verdict"]
         page = page_for(c["id"])
         out.append("| " + " | ".join(md_escape(x) for x in (c["id"], c["source"], verdict, theory_text(c), symbolic_text(c),
-                                                             montecarlo_text(c), f"[{page[:-3]}]({page})")) + " |")
+                                                             montecarlo_text(c), _training_text(c),
+                                                             f"[{page[:-3]}]({page})")) + " |")
     out += ["", "## Errata: refuted claims", ""]
     refuted = [c for c in report["claims"] if c["verdict"] == "refuted"]
     if not refuted:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-ASYMPTOTIC_COLUMNS = ("quantity", "mixture", "derived_leading", "claimed_leading", "exponent", "coefficient", "verdict")
+ASYMPTOTIC_COLUMNS = ("quantity", "mixture", "derived_leading", "derived_general", "claimed_leading", "exponent", "coefficient", "verdict")
 NOT_COMPUTED = "Asymptotic expansions: not computed in this report."
 
 
