@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from theory.claims import AGREE_RTOL, CACHE, REFUTE_RTOL, Claim, Comparison
+from theory.claims import AGREE_RTOL, REFUTE_RTOL, Claim, Comparison
 from theory.mixture import PRESETS, TaskMixture, preset
 from theory.symbolic import SymbolicResult, decide
 
@@ -214,5 +214,4 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True) -> ClaimVer
             "claimed": _jsonable(comp.claimed), "derived": _jsonable(comp.derived),
             "rel_error": comp.rel_error, "note": comp.note,
         }
-    CACHE.clear()
     return result

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from scipy.stats import norm
 
 from montecarlo import PGDPredictor, ReducedPredictor, estimate_loss
-from theory.claims import CLAIMED_PARAMETERS, Claim, rel_error
+from theory.claims import CACHE, CLAIMED_PARAMETERS, Claim, rel_error
 from theory.minimise import numerical_optimum
 from theory.mixture import TaskMixture
 from theory.optima import optimum
@@ -94,6 +94,14 @@ def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed
     """
     search_ns = SEARCH_NS + ((100, 1000) if full else ())
     cases = search_cases(search_ns, seed=seed)
+    try:  # derived optima of the search cases are shared by all claims of the run (theory.claims.CACHE)
+        return _run(claims, cases, mixture, ns, seed=seed, full=full, symbolic=symbolic, progress=progress, training=training)
+    finally:
+        CACHE.clear()
+
+
+def _run(claims: list[Claim], cases: list, mixture: TaskMixture, ns: list[int], *, seed: int, full: bool,
+         symbolic: bool, progress: bool, training: bool) -> list[ClaimVerdict]:
     minimiser_cache: dict[str, dict[str, Any]] = {}
     mc_cache: dict[str, dict[str, Any]] = {}
     training_cache: dict[str, dict[str, Any]] = {}
