@@ -23,7 +23,7 @@ import numpy as np
 
 from theory.loss import check_context_length, pgd_loss
 from theory.mixture import Array, TaskMixture
-from theory.optima import _plain_quadratic, _quadratic_minimiser, pgd_optimum
+from theory.optima import _plain_quadratic, _quadratic_minimiser, joint_training_optimum, pgd_optimum
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,48 @@ def proposition1_construction(mixture: TaskMixture, W: Array, scales: Array | No
         heads[k, :d] = -c[k] * mu
         heads[k, d] = c[k]
     return AttentionParameters(A=A, Wv=np.eye(d + 1), prompts=prompts, heads=heads)
+
+
+def shared_head_construction(W: Array, P: Array, centre: Array) -> AttentionParameters:
+    """A shared head that centres the labels: the output is x^T W X^T (y - X c) + x^T (W p_k + c).
+
+    ``A = [[W, 0], [0, 0]]``, ``W_v = I``, one head ``h = [-c; 1]`` for every task, and prompts
+    ``[q_k; 1 + q_k^T c]`` with ``q_k = p_k + W^{-1} c``.  On the mixture with every mean shifted to
+    ``mu_k - c`` this is exactly the reduced predictor (7) with prompts ``p_k``, so its loss is that
+    reduced loss: a *shared* head lets the unconstrained model of eq. (6) (Section 6, "Validation of
+    the preconditioning") reach ``L*_JT`` of the re-centred mixture, below the ``L*_JT`` of Assumption 1.
+    """
+    d, K = W.shape[0], P.shape[0]
+    c = np.asarray(centre, dtype=float)
+    A = np.zeros((d + 1, d + 1))
+    A[:d, :d] = W
+    q = P + np.linalg.solve(W, c)[None, :]
+    prompts = np.concatenate([q, (1.0 + q @ c)[:, None]], axis=1)
+    head = np.concatenate([-c, [1.0]])
+    return AttentionParameters(A=A, Wv=np.eye(d + 1), prompts=prompts, heads=np.tile(head, (K, 1)))
+
+
+def recentred(mixture: TaskMixture, centre: Array) -> TaskMixture:
+    """The mixture with every task mean shifted by -centre (labels y - X c, targets y - x^T c)."""
+    return TaskMixture(mixture.sigma_x, mixture.weights, mixture.means - np.asarray(centre)[None, :], mixture.covs,
+                       mixture.sigma2)
+
+
+@dataclass(frozen=True)
+class SharedHeadOptimum:
+    """Joint training of the reduced model on the mixture re-centred at ``centre`` (= sum_k pi_k mu_k),
+    realised by one-layer attention with a shared head (:func:`shared_head_construction`)."""
+
+    centre: Array
+    loss: float
+    params: AttentionParameters
+
+
+def shared_head_joint_optimum(mixture: TaskMixture, n: int) -> SharedHeadOptimum:
+    """An attention loss reachable with prompts and one shared head: L*_JT of the mixture centred at its mean task."""
+    centre = mixture.weights @ mixture.means
+    jt = joint_training_optimum(recentred(mixture, centre), n)
+    return SharedHeadOptimum(centre, jt.loss, shared_head_construction(jt.W, jt.P, centre))
 
 
 def reduced_form_parameters(W: Array, P: Array, rng: np.random.Generator) -> AttentionParameters:

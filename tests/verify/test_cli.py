@@ -95,3 +95,14 @@ def test_corollary_report_carries_the_asymptotics(tmp_path) -> None:
     rows = {r["quantity"]: r for r in report["asymptotics"]}
     assert rows["ratio"]["exponent"] == 0 and rows["ratio"]["verdict"] == "refuted"
     assert rows["PT-FT"]["exponent"] == rows["FT-JT"]["exponent"] == -2
+
+
+def test_shared_head_attention_sampled_below_the_reduced_optimum(tmp_path) -> None:
+    """The direct estimator runs the attention itself at the construction: on fig2a it sits on the derived loss
+    and k standard errors below the reduced model's L*_JT."""
+    out = tmp_path / "s6.json"
+    assert main(["--claim", "S6.shared-head", "--mixture", "fig2a", "--n", "100", "--json", str(out), "--no-progress",
+                 "--no-training"]) == 0
+    (claim,) = json.loads(out.read_text())["claims"]
+    mc = claim["evidence"]["montecarlo"]
+    assert claim["verdict"] == "refuted" and abs(mc["z_derived"]) < mc["k_sigma"] and mc["z_claimed"] < -mc["k_sigma"]
