@@ -202,6 +202,8 @@ def compute_panel(spec: PanelSpec, *, budget: Budget = QUICK, seed: int = 0, pro
         series.append(Series(label, strategy, theory_kind, derived))
         if spec.layers == 1:
             series.extend(_claimed_series(strategy, mixture, curve_ns, scale))
+    if spec.layers == 1 and "JT" in spec.strategies:
+        series.extend(_shared_head_series(mixture, curve_ns, scale))
     step()
     if spec.layers == 1:
         for si, strategy in enumerate(spec.strategies):
@@ -227,6 +229,17 @@ def compute_panel(spec: PanelSpec, *, budget: Budget = QUICK, seed: int = 0, pro
         series.append(Series(f"{strategy}: trained ({spec.layers}-layer)", strategy, "trained", pts))
     notes.extend(sorted(missing))
     return PanelData(spec, mixture, scale, budget, seed, series, notes)
+
+
+def _shared_head_series(mixture: TaskMixture, ns: list[int], scale: float) -> list[Series]:
+    """S6.shared-head: what the unconstrained attention with one shared head reaches (derived construction),
+    drawn only where it differs from the reduced L*_JT (a non-zero mean task)."""
+    comps = [CLAIMS["S6.shared-head"].check(mixture, n) for n in ns]
+    if max(c.rel_error for c in comps) <= REFUTE_RTOL:
+        return []
+    pts = [_point(n, float(c.derived), None, scale) for n, c in zip(ns, comps, strict=True)]
+    return [Series("attention, shared head re-centring the labels (S6.shared-head)", "SHARED", "derived", pts,
+                   claim="S6.shared-head", note="below the reduced model's L*_JT: Assumption 1 is not without loss here")]
 
 
 def _claimed_series(strategy: str, mixture: TaskMixture, ns: list[int], scale: float) -> list[Series]:
