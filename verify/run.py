@@ -100,9 +100,10 @@ def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed
                symbolic: bool = True, progress: bool = True, training: bool = True) -> list[ClaimVerdict]:
     """Judge each claim on presets + generated mixtures, and attach evidence at the selected mixture.
 
-    Training evidence (Theorems 1-4, at the first n): a trained loss *below* the derived optimum by more
-    than its tolerance contradicts the optimum and makes a verified claim inconclusive; one *above* it
-    (the budget did not reach the optimum) is reported as a note only.
+    Training evidence (Theorems 1-4, at the first n): for PT and JT, whose derived optima are global minima of
+    what is trained, a trained loss *below* the optimum by more than its tolerance contradicts it and makes a
+    verified claim inconclusive; a loss *above* it (the budget did not reach the optimum), and any FT or
+    heads result, is reported as evidence only.
     """
     search_ns = SEARCH_NS + ((100, 1000) if full else ())
     cases = search_cases(search_ns, seed=seed)
@@ -140,7 +141,9 @@ def _run(claims: list[Claim], cases: list, mixture: TaskMixture, ns: list[int], 
                     training_cache[strategy] = _training_evidence(mixture, ns[0], strategy, seed, full)
                 tr = training_cache[strategy]
                 verdict.evidence["training"] = tr
-                if tr["direction"] == "below" and strategy != "PGD":
+                # Only PT and JT are global minima of what is trained; FT tunes prompts on a *trained* W, which can
+                # land below L*_FT (prompts on W*_PT), and PGD-with-heads can go below L~*_PGD (P1.equality).
+                if tr["direction"] == "below" and strategy in ("PT", "JT"):
                     verdict.notes.append(f"training reached {tr['trained_loss']:.6g} +- {tr['trained_stderr']:.2g}, below the "
                                          f"derived optimum {tr['derived_loss']:.6g}")
                     if verdict.verdict == "verified":
