@@ -243,11 +243,17 @@ def _gap_pt_ft(m: TaskMixture, n: int) -> float:
 
 
 def _gap_ft_jt(m: TaskMixture, n: int) -> float:
-    """L*_FT - L*_JT = Q(W*_PT) - Q(W*_JT) = tr(D G D^T Sigma_x), D = W*_PT - W*_JT, for the joint profile Q."""
+    """L*_FT - L*_JT = Q(W*_PT) - Q(W*_JT) = tr(D G_JT D^T Sigma_x) for the joint profile Q, D = W*_PT - W*_JT.
+
+    D is not formed as a difference (it is O(|mu|^2 / n^2) of W): subtracting the two stationarity conditions
+    Sigma_x W G_JT = H_JT gives Sigma_x D G_JT = n (I - n Sigma_x W*_PT) S, S = Sigma_x M Sigma_x.
+    """
     G, _ = _plain_quadratic(m, n)
     sx = m.sigma_x
-    G_jt = G - n * n * (sx @ m.mean_outer @ sx)
-    D = optimum("PT", m, n).W - optimum("JT", m, n).W
+    S = sx @ m.mean_outer @ sx
+    G_jt = G - n * n * S
+    E = np.eye(m.d) - n * (sx @ optimum("PT", m, n).W)
+    D = np.linalg.solve(G_jt, np.linalg.solve(sx, n * (E @ S)).T).T  # G_jt is symmetric
     return float(np.trace(D @ G_jt @ D.T @ sx))
 
 
@@ -295,16 +301,16 @@ def numeric_leading_term(quantity: str, mixture: TaskMixture, ns: tuple[int, ...
 
     The exponent is the local log-log slope between the last two n, rounded to
     an integer; the coefficient is c(n) = value n^-p extrapolated assuming
-    c(n) = c + b/n (Richardson on the last two points).  Identically zero
-    quantities (relative to the loss scale) give exponent None, coefficient 0.
+    c(n) = c + b/n (Richardson on the last two points).  Quantities that are exactly
+    zero give exponent None, coefficient 0 (stable only when every mean is 0, where they vanish identically).
     """
     check_quantity(quantity)
     if quantity == "ratio" and not np.any(mixture.means):  # 0/0: both gaps vanish identically
         return LeadingFit(quantity, None, 0.0, 0.0, True, tuple(ns), tuple(0.0 for _ in ns))
     values = np.array([numeric_value(quantity, mixture, int(n)) for n in ns])
-    scale = max(mixture.label_second_moment(), 1.0)
-    if np.all(np.abs(values) <= 1e-13 * scale):
-        return LeadingFit(quantity, None, 0.0, 0.0, True, tuple(ns), tuple(values.tolist()))
+    if not np.any(values):  # exactly zero: the gaps and prompts when every mean is 0 (no rounding enters then);
+        # with non-zero means it can only be float64 underflow (|mu| ~ 1e-80 and below): no fit, and say so
+        return LeadingFit(quantity, None, 0.0, 0.0, not np.any(mixture.means), tuple(ns), tuple(values.tolist()))
     logn, logv = np.log(np.asarray(ns, dtype=float)), np.log(np.abs(values))
     slopes = np.diff(logv) / np.diff(logn)
     p = int(round(slopes[-1]))

@@ -351,11 +351,11 @@ def _fit(quantity: str, m: TaskMixture) -> LeadingFit:
 
 def _exponent_comparison(label: str, claimed: int, fit: LeadingFit, vacuous: str) -> Comparison:
     """Claimed vs fitted leading exponent in n; an unstable fit is reported as a grey case (inconclusive)."""
-    if fit.exponent is None:
-        return Comparison(label, claimed, "vanishes identically", 0.0, True, vacuous)
     note = f"fit: {fit.coefficient:.10g} n^{fit.exponent} (slope {fit.slope:.6f}, n up to {fit.ns[-1]:.0e})"
     if not fit.stable:
         return Comparison(label, claimed, fit.exponent, REFUTE_RTOL / 2, False, "unstable fit; " + note)
+    if fit.exponent is None:
+        return Comparison(label, claimed, "vanishes identically", 0.0, True, vacuous)
     return Comparison(label, claimed, fit.exponent, float(abs(fit.exponent - claimed)), fit.exponent == claimed, note)
 
 
