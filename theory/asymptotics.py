@@ -3,10 +3,10 @@
 Two independent routes:
 
 * exact and symbolic, in the specialisations where the optima have closed
-  forms in every parameter: ``"d=1"`` (K = 2, every parameter a symbol;
-  :func:`theory.symbolic.d1_problem`) and ``"isotropic"`` (symbolic d,
-  Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means, K = 2;
-  :func:`theory.isotropic.isotropic_problem`).  Each closed form is a sum of
+  forms in every parameter: ``"isotropic"`` (symbolic d, Sigma_x = xi I,
+  Sigma_beta_k = s_k I, collinear means, any K;
+  :func:`theory.isotropic.isotropic_problem`) and ``"d=1"`` (the same closed
+  forms at d = 1, which is the general d = 1 case).  Each closed form is a sum of
   rational functions of n; :func:`laurent_at_infinity` expands each term at
   n = infinity by power-series division and cancels the coefficients exactly.
 * numeric, for any mixture: the quantity in float64 (solves, no inverses;
@@ -54,19 +54,24 @@ def check_quantity(quantity: str) -> str:
 Series = dict[int, sp.Expr]  # exponent of n -> coefficient
 
 
+def _quotient(a: list[Any], b: list[Any], count: int) -> list[sp.Expr]:
+    """The first ``count`` coefficients of (sum a_k e^k) / (sum b_k e^k), power-series division (b_0 != 0)."""
+    c: list[sp.Expr] = []
+    for k in range(count):
+        c.append((a[k] - sum(b[j] * c[k - j] for j in range(1, k + 1))) / b[0])
+    return c
+
+
 def _term_series(term: sp.Expr, n: sp.Symbol, lowest: int) -> Series:
     """Laurent series at n = inf of one rational term, exponents down to ``lowest``."""
     num, den = sp.fraction(sp.together(term))
     P, Q = sp.Poly(sp.expand(num), n), sp.Poly(sp.expand(den), n)
-    top = P.degree() - Q.degree()
     if P.is_zero:
         return {}
-    a = [P.coeff_monomial(n ** (P.degree() - i)) if P.degree() - i >= 0 else 0 for i in range(top - lowest + 1)]
-    b = [Q.coeff_monomial(n ** (Q.degree() - i)) if Q.degree() - i >= 0 else 0 for i in range(top - lowest + 1)]
-    c: list[sp.Expr] = []
-    for k in range(top - lowest + 1):  # power-series division in 1/n
-        c.append((a[k] - sum(b[j] * c[k - j] for j in range(1, k + 1))) / b[0])
-    return {top - k: c[k] for k in range(len(c))}
+    top, count = P.degree() - Q.degree(), P.degree() - Q.degree() - lowest + 1
+    a = [P.coeff_monomial(n ** (P.degree() - i)) if P.degree() - i >= 0 else 0 for i in range(count)]
+    b = [Q.coeff_monomial(n ** (Q.degree() - i)) if Q.degree() - i >= 0 else 0 for i in range(count)]
+    return {top - k: c for k, c in enumerate(_quotient(a, b, count))}
 
 
 def laurent_at_infinity(expr: sp.Expr, n: sp.Symbol, lowest: int) -> Series:
@@ -94,12 +99,8 @@ def _divide(num: Series, den: Series, lowest: int) -> Series:
         raise ZeroDivisionError("the denominator series vanishes")
     tn, td = max(num), max(den)
     count = tn - td - lowest + 1
-    a = [num.get(tn - i, 0) for i in range(count)]
-    b = [den.get(td - i, 0) for i in range(count)]
-    c: list[sp.Expr] = []
-    for k in range(count):
-        c.append(sp.cancel((a[k] - sum(b[j] * c[k - j] for j in range(1, k + 1))) / b[0]))
-    return {tn - td - k: c[k] for k in range(count) if c[k] != 0}
+    c = _quotient([num.get(tn - i, 0) for i in range(count)], [den.get(td - i, 0) for i in range(count)], count)
+    return {tn - td - k: ck for k, ck in enumerate(map(sp.cancel, c)) if ck != 0}
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,6 @@ class Expansion:
     component: str
     terms: tuple[tuple[int, sp.Expr], ...]
     order: int
-    symbols: tuple[sp.Symbol, ...]
 
     @property
     def leading_exponent(self) -> int | None:
@@ -193,7 +193,6 @@ def symbolic_expansion(quantity: str, setting: str, order: int = 3) -> list[Expa
         raise VerifyError(f"order: must be an integer from 0 to 8, got {order!r}")
     pr = _problem(setting)
     n = pr["n"]
-    symbols = tuple(v for k, v in pr.items() if isinstance(v, sp.Symbol) and k != "n")
     if quantity == "ratio":
         # both gaps lead at n^-2 (checked: _divide needs only as many terms as the ratio keeps)
         g1 = laurent_at_infinity(_components("PT-FT", pr, setting)[0][1], n, -order - 2)
@@ -201,8 +200,8 @@ def symbolic_expansion(quantity: str, setting: str, order: int = 3) -> list[Expa
         if max(g1) != -2 or max(g2) != -2:
             raise ArithmeticError(f"gap expansions lead at n^{max(g1)}, n^{max(g2)}; expected n^-2")
         series = _divide(g1, g2, -order)
-        return [Expansion(quantity, setting, "", tuple(series.items()), order, symbols)]
-    return [Expansion(quantity, setting, comp, tuple(laurent_at_infinity(expr, n, -order).items()), order, symbols)
+        return [Expansion(quantity, setting, "", tuple(series.items()), order)]
+    return [Expansion(quantity, setting, comp, tuple(laurent_at_infinity(expr, n, -order).items()), order)
             for comp, expr in _components(quantity, pr, setting)]
 
 

@@ -20,6 +20,7 @@ from functools import cache, lru_cache
 import numpy as np
 import sympy as sp
 
+from theory.asymptotics import ASYMPTOTIC_DECISIONS, decide_asymptotic
 from theory.loss import derive_task_loss
 from theory.moments import (
     derive_noise_moment,
@@ -202,13 +203,10 @@ SYMBOLIC_CHECKS: dict[str, Callable[[], SymbolicResult]] = {
 
 
 def _decide_asymptotic(claim_id: str) -> SymbolicResult:
-    from theory.asymptotics import decide_asymptotic
     return SymbolicResult(*decide_asymptotic(claim_id))
 
 
-SYMBOLIC_CHECKS.update({key: (lambda key=key: _decide_asymptotic(key)) for key in (
-    "C1.rate.PT-FT", "C1.rate.FT-JT", "C1.rate.ratio", "C1.mean.PT-FT", "C1.mean.FT-JT",
-    "S4.limit.W", "S4.limit.loss", "S4.prompts.large-n")})
+SYMBOLIC_CHECKS.update({key: (lambda key=key: _decide_asymptotic(key)) for key in ASYMPTOTIC_DECISIONS})
 
 
 def decide(claim_id: str) -> SymbolicResult | None:
