@@ -1,0 +1,491 @@
+"""The unconstrained one-layer attention of eq. (6), solved exactly (no Assumption 1).
+
+Model (eqs. 5, 6, 17).  Task k's sequence is ``Z = [p_k, z_1, ..., z_n, z]`` with tokens
+``z_i = [x_i; y_i]``, query ``z = [x; 0]``, and the prediction is
+``f = z^T A (p_k p_k^T + sum_i z_i z_i^T) a_k`` with ``A = W_q W_k^T`` ((d+1) x (d+1)) and
+``a_k = W_v h_k`` (one shared ``a`` in eq. 6, task-specific heads in eq. 17).  The query's last
+entry is 0, so only the top d rows ``B = A[:d, :]`` matter, and
+
+    f = x^T c,   c = u_k + B S a_k,   u_k = B p_k (p_k^T a_k),   S = sum_i z_i z_i^T.
+
+Assumption 1 is ``B = [W, 0]``, ``a = e`` (the last basis vector), which gives eq. (7) with
+``u_k = W p_k`` (prompt ``[p_k; 1]``).
+
+Exact loss (derived here, Gaussian moments; checked symbolically in
+:func:`derive_attention_task_loss`).  Given beta the tokens are i.i.d. N(0, Sigma_z(beta)) with
+``Sigma_z = J^T Sigma_x J + sigma^2 e e^T``, ``J = [I, beta]``.  With ``g = Sigma_z a`` and
+``q = a^T Sigma_z a``, Isserlis gives ``E[z z^T a a^T z z^T] = 2 g g^T + q Sigma_z``, so
+``E[c | beta] = u + n B g`` and ``Cov[c | beta] = n B (g g^T + q Sigma_z) B^T``; the query x is
+independent of c, hence
+
+    L_k = sigma^2 + E[(c - beta)^T Sigma_x (c - beta)]
+        = sigma^2 + tr(Sigma_x E[beta beta^T]) + u^T Sigma_x u - 2 u^T Sigma_x mu_k + 2 n u^T Sigma_x B m
+          - 2 n tr(Sigma_x B H) + tr(Sigma_x B G B^T),
+
+with ``m = E[g]``, ``H = E[g beta^T]``, ``G = (n^2 + n) E[g g^T] + n E[q Sigma_z]``.  Writing
+``beta = mu + w``, ``w ~ N(0, C)``: ``Sigma_z = Z0 + s e^T + e s^T + (w^T Sigma_x w) e e^T`` with
+``Z0 = Sigma_z(mu)``, ``s = T w``, ``T = [Sigma_x; mu^T Sigma_x]``.  Odd moments of w vanish and
+``E[(w^T Sigma_x w)^2] = tau^2 + 2 kappa`` (``tau = tr(Sigma_x C)``, ``kappa = tr((Sigma_x C)^2)``), so
+with ``R = a_y T + e a^T T`` and ``S_T = T C T^T``:
+
+    m = Z0 a + tau a_y e
+    H = m mu^T + R C
+    E[g g^T] = Z0 a a^T Z0 + R C R^T + tau a_y (Z0 a e^T + e a^T Z0) + a_y^2 (tau^2 + 2 kappa) e e^T
+    E[q Sigma_z] = q0 (Z0 + tau e e^T) + 2 a_y (S_T a e^T + e a^T S_T) + a_y^2 (tau Z0 + (tau^2 + 2 kappa) e e^T)
+
+(``q0 = a^T Z0 a``).  :func:`attention_task_loss` is that one expression over operations numpy
+and sympy share, so the same code is proved equal to the brute-force expectation of the literal
+forward and evaluated in float64.
+
+Structure used by the solver.  For fixed heads the loss is a quadratic in ``(B, u_1..u_K)``:
+stationarity gives ``u_k = mu_k - n B m_k`` (prompts free) and
+``B sum_k pi_k G_k' = n sum_k pi_k (H_k^T - u_k m_k^T)``, a (d+1)-dimensional linear solve.  For
+fixed ``(B, u)`` it is a quadratic in each head, so the gradient of the profile
+``f(a) = min_{B,u} L`` (envelope theorem) is an exact central difference.  The profile is invariant
+under ``a -> s a`` (``B -> B / s``), so the heads live on a sphere: ``d`` (shared head) or
+``K (d+1) - 1`` (task heads) dimensions, searched by BFGS from many starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from scipy.optimize import minimize
+
+from theory.errors import VerifyError
+from theory.loss import _scalar, _trace, _transpose, check_context_length
+from theory.mixture import Array, TaskMixture
+from theory.moments import gaussian_expectation, standard_normals
+
+MODES = ("PT", "FT", "JT")
+
+
+# ----- the exact loss, over numpy and sympy alike ----------------------------------------------
+def _block(rows: list[list[Any]]) -> Any:
+    if all(isinstance(b, np.ndarray) for r in rows for b in r):
+        return np.block(rows)
+    return sp.Matrix(sp.BlockMatrix([[sp.Matrix(b) for b in r] for r in rows]))
+
+
+def _unit(d: int, like: Any) -> Any:
+    """e = the last basis vector of R^{d+1}, a column."""
+    if isinstance(like, np.ndarray):
+        e = np.zeros((d + 1, 1))
+        e[d, 0] = 1.0
+        return e
+    return sp.Matrix([0] * d + [1])
+
+
+@dataclass(frozen=True)
+class TaskBlocks:
+    """The head-independent Gaussian moments of one task (see the module docstring)."""
+
+    sigma_x: Any
+    mean: Any  # (d, 1)
+    cov: Any
+    sigma2: Any
+    Z0: Any  # Sigma_z(mu), (d+1) x (d+1)
+    T: Any  # [Sigma_x; mu^T Sigma_x], (d+1) x d
+    ST: Any  # T C T^T
+    tau: Any
+    kappa: Any
+    e: Any
+
+
+def task_blocks(sigma_x: Any, mean: Any, cov: Any, sigma2: Any) -> TaskBlocks:
+    """Z0, T, T C T^T, tau, kappa for one task (mean a (d, 1) column)."""
+    d = sigma_x.shape[0]
+    sm = sigma_x @ mean
+    Z0 = _block([[sigma_x, sm], [_transpose(sm), _transpose(mean) @ sm + sigma2 * _ones(like=sm)]])
+    T = _block([[sigma_x], [_transpose(sm)]])
+    sc = sigma_x @ cov
+    return TaskBlocks(sigma_x, mean, cov, sigma2, Z0, T, T @ cov @ _transpose(T), _trace(sc), _trace(sc @ sc),
+                      _unit(d, sigma_x))
+
+
+def _ones(like: Any) -> Any:
+    return np.ones((1, 1)) if isinstance(like, np.ndarray) else sp.Matrix([[1]])
+
+
+def head_moments(tb: TaskBlocks, a: Any) -> tuple[Any, Any, Any, Any]:
+    """m = E[g], H = E[g beta^T], E[g g^T], E[q Sigma_z] for a head column ``a`` (g = Sigma_z a)."""
+    e, Z0, T = tb.e, tb.Z0, tb.T
+    ay = _scalar(_transpose(e) @ a)
+    Z0a = Z0 @ a
+    m = Z0a + tb.tau * ay * e
+    R = ay * T + e @ (_transpose(a) @ T)
+    H = m @ _transpose(tb.mean) + R @ tb.cov
+    fourth = tb.tau ** 2 + 2 * tb.kappa
+    Egg = (Z0a @ _transpose(Z0a) + R @ tb.cov @ _transpose(R)
+           + tb.tau * ay * (Z0a @ _transpose(e) + e @ _transpose(Z0a)) + ay ** 2 * fourth * (e @ _transpose(e)))
+    q0 = _scalar(_transpose(a) @ Z0a)
+    Sa = tb.ST @ a
+    EqZ = (q0 * (Z0 + tb.tau * (e @ _transpose(e))) + 2 * ay * (Sa @ _transpose(e) + e @ _transpose(Sa))
+           + ay ** 2 * (tb.tau * Z0 + fourth * (e @ _transpose(e))))
+    return m, H, Egg, EqZ
+
+
+def attention_task_loss(tb: TaskBlocks, B: Any, u: Any, a: Any, n: Any) -> Any:
+    """L_k(B, u, a) for one task: B = A[:d, :] (d x (d+1)), u = B p (p^T a) (d, 1), a (d+1, 1)."""
+    m, H, Egg, EqZ = head_moments(tb, a)
+    sx, mu = tb.sigma_x, tb.mean
+    G = (n * n + n) * Egg + n * EqZ
+    Bt = _transpose(B)
+    return (tb.sigma2 + _trace(sx @ (tb.cov + mu @ _transpose(mu)))
+            + _scalar(_transpose(u) @ sx @ u) - 2 * _scalar(_transpose(u) @ sx @ mu) + 2 * n * _scalar(_transpose(u) @ sx @ B @ m)
+            - 2 * n * _trace(sx @ B @ H) + _trace(sx @ B @ G @ Bt))
+
+
+def head_gradient(tb: TaskBlocks, B: Array, u: Array, a: Array, n: int) -> Array:
+    """d L_k / d a at fixed (B, u), float64, differentiated term by term from :func:`head_moments`.
+
+    With ``N = B^T Sigma_x B``, ``Zt = Z0 + tau e e^T``, ``F = tau^2 + 2 kappa``: the linear terms give
+    ``2 n Zt B^T Sigma_x u - 2 n (Zt B^T Sigma_x mu + e tr(C Sigma_x B T) + T C Sigma_x B e)``; ``tr(N E[g g^T])``
+    and ``tr(N E[q Sigma_z])`` are quadratic forms in a whose gradients are written out below.
+    (Tested against central differences, which are exact for a quadratic.)
+    """
+    sx, e, Z0, T, ST, C = tb.sigma_x, tb.e, tb.Z0, tb.T, tb.ST, tb.cov
+    tau, F = tb.tau, tb.tau ** 2 + 2 * tb.kappa
+    ay = float(a[-1, 0])
+    N = B.T @ sx @ B
+    Ne = N[:, -1:]
+    Nee = float(N[-1, -1])
+    Zt = Z0 + tau * (e @ e.T)
+    STa = ST @ a
+    eNSTa = float((Ne.T @ STa)[0, 0])
+    eNZ0a = float((Ne.T @ Z0 @ a)[0, 0])
+    linear = 2 * n * Zt @ (B.T @ sx @ u) - 2 * n * (Zt @ (B.T @ sx @ tb.mean) + e * np.trace(C @ sx @ B @ T) + T @ C @ sx @ B @ e)
+    gg = (2 * Z0 @ N @ Z0 @ a + 2 * ay * np.trace(N @ ST) * e + 2 * eNSTa * e + 2 * ay * ST @ Ne + 2 * Nee * STa
+          + 2 * tau * (eNZ0a * e + ay * Z0 @ Ne) + 2 * ay * F * Nee * e)
+    qz = (2 * np.trace(N @ Zt) * (Z0 @ a) + 4 * (eNSTa * e + ay * ST @ Ne)
+          + 2 * ay * (tau * np.trace(N @ Z0) + F * Nee) * e)
+    return linear + (n * n + n) * gg + n * qz
+
+
+# ----- float64: the loss of literal parameters (A, heads, prompts) ----------------------------
+@dataclass(frozen=True)
+class UnconstrainedParameters:
+    """Eq. (6)/(17) parameters: ``A = W_q W_k^T`` ((d+1) x (d+1)), heads ``a_k = W_v h_k`` (K, d+1), prompts (K, d+1).
+
+    With one shared head every row of ``heads`` is the same.  ``prompts`` may be None for plain training.
+    """
+
+    A: Array
+    heads: Array
+    prompts: Array | None
+
+
+def _mixture_blocks(mixture: TaskMixture) -> list[TaskBlocks]:
+    return [task_blocks(mixture.sigma_x, mixture.means[k][:, None], mixture.covs[k], mixture.sigma2) for k in range(mixture.K)]
+
+
+def unconstrained_loss(mixture: TaskMixture, params: UnconstrainedParameters, n: int) -> float:
+    """Exact population loss sum_k pi_k E[(f - y)^2] of eq. (6)/(17) at literal parameters, float64."""
+    n = check_context_length(n)
+    d, K = mixture.d, mixture.K
+    A = np.asarray(params.A, dtype=float)
+    heads = np.asarray(params.heads, dtype=float)
+    if A.shape != (d + 1, d + 1):
+        raise VerifyError(f"A: expected shape ({d + 1}, {d + 1}), got {A.shape}")
+    if heads.shape != (K, d + 1):
+        raise VerifyError(f"heads: expected shape ({K}, {d + 1}), got {heads.shape}")
+    B = A[:d, :]
+    total = 0.0
+    for k, tb in enumerate(_mixture_blocks(mixture)):
+        a = heads[k][:, None]
+        if params.prompts is None:
+            u = np.zeros((d, 1))
+        else:
+            p = np.asarray(params.prompts, dtype=float)[k][:, None]
+            u = B @ p * float(p[:, 0] @ a[:, 0])
+        total += mixture.weights[k] * float(attention_task_loss(tb, B, u, a, n))
+    return total
+
+
+# ----- the solver ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Profile:
+    """Minimiser over (B, u) for fixed heads, with its loss."""
+
+    B: Array
+    U: Array  # (K, d): u_k, zeros without prompts
+    loss: float
+
+
+def _solve(B_system: Array, rhs: Array) -> Array:
+    """B with B @ B_system = rhs (B_system symmetric PSD); least squares when singular."""
+    try:
+        return np.linalg.solve(B_system, rhs.T).T
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(B_system, rhs.T, rcond=None)[0].T
+
+
+class _Problem:
+    """One mixture and n: the exact loss and its profile over (B, u) for fixed heads."""
+
+    def __init__(self, mixture: TaskMixture, n: int, free_column: bool = True) -> None:
+        self.m, self.n, self.free_column = mixture, n, free_column
+        self.blocks = _mixture_blocks(mixture)
+        self.d, self.K = mixture.d, mixture.K
+
+    def loss(self, B: Array, U: Array, heads: Array) -> float:
+        return float(sum(self.m.weights[k] * attention_task_loss(tb, B, U[k][:, None], heads[k][:, None], self.n)
+                         for k, tb in enumerate(self.blocks)))
+
+    def statistics(self, heads: Array) -> list[tuple[Array, Array, Array]]:
+        n = self.n
+        out = []
+        for k, tb in enumerate(self.blocks):
+            m, H, Egg, EqZ = head_moments(tb, heads[k][:, None])
+            out.append((m, H, (n * n + n) * Egg + n * EqZ))
+        return out
+
+    def profile(self, heads: Array, mode: str, frozen_B: Array | None = None) -> _Profile:
+        """min over B and prompts (JT), over B (PT), or over prompts with B frozen (FT)."""
+        n, w = self.n, self.m.weights
+        stats = self.statistics(heads)
+        if mode == "FT":
+            assert frozen_B is not None
+            B = frozen_B
+        else:
+            if mode == "JT":
+                system = sum(w[k] * (G - n * n * m @ m.T) for k, (m, H, G) in enumerate(stats))
+                rhs = n * sum(w[k] * (H.T - self.m.means[k][:, None] @ m.T) for k, (m, H, G) in enumerate(stats))
+            else:
+                system = sum(w[k] * G for k, (m, H, G) in enumerate(stats))
+                rhs = n * sum(w[k] * H.T for k, (m, H, G) in enumerate(stats))
+            if self.free_column:
+                B = _solve(system, rhs)
+            else:  # Assumption 1's zero column: B = [B_x, 0], stationary in B_x only
+                B = np.zeros((self.d, self.d + 1))
+                B[:, :self.d] = _solve(system[:self.d, :self.d], rhs[:, :self.d])
+        if mode == "PT":
+            U = np.zeros((self.K, self.d))
+        else:
+            U = np.stack([self.m.means[k] - n * (B @ m)[:, 0] for k, (m, H, G) in enumerate(stats)])
+        return _Profile(B, U, self.loss(B, U, heads))
+
+    def head_gradient(self, B: Array, U: Array, heads: Array) -> Array:
+        """dL/d(heads) at fixed (B, u), row k for head k (:func:`head_gradient`)."""
+        n = self.n
+        return np.stack([self.m.weights[k] * head_gradient(tb, B, U[k][:, None], heads[k][:, None], n)[:, 0]
+                         for k, tb in enumerate(self.blocks)])
+
+
+@dataclass(frozen=True)
+class UnconstrainedOptimum:
+    """The optimum of the unconstrained model for one training mode, with the solver's diagnostics.
+
+    ``params`` are literal eq. (6)/(17) parameters (``A`` with a zero last row, the '*' entries, heads
+    with unit norm, realised prompts); ``loss`` is the exact loss there.  ``gradient_norm`` is the norm of
+    the gradient of the exact loss in (B, u, heads) at the optimum; ``local_optima`` the distinct losses
+    the starts ended at (relative 1e-9), best first; ``starts`` how many starts were run.
+    """
+
+    mode: str
+    shared_head: bool
+    n: int
+    loss: float
+    B: Array
+    U: Array
+    heads: Array
+    params: UnconstrainedParameters
+    realised_loss: float
+    gradient_norm: float
+    local_optima: list[float] = field(default_factory=list)
+    starts: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form in eq. (6)'s convention: A as rows, a (shared) or heads, prompts as K rows of d+1."""
+        p = self.params
+        out: dict[str, Any] = {"loss": self.loss, "mode": self.mode, "n": self.n, "A": p.A.tolist()}
+        if self.shared_head:
+            out["a"] = p.heads[0].tolist()
+        else:
+            out["heads"] = p.heads.tolist()
+        out["prompts"] = None if p.prompts is None else p.prompts.tolist()
+        out.update(gradient_norm=self.gradient_norm, local_optima=self.local_optima, starts=self.starts,
+                   realised_loss=self.realised_loss)
+        return out
+
+
+def realise_prompts(B: Array, U: Array, heads: Array) -> Array:
+    """Prompts p_k with B p_k (p_k^T a_k) = u_k (the minimum-norm such p_k with p_k^T a_k = 1 when B's null
+    vector is not orthogonal to a_k; otherwise the least-squares choice, and the realised loss says so)."""
+    K, d1 = heads.shape
+    pinv = np.linalg.pinv(B)
+    null = np.linalg.svd(B)[2][-1]
+    prompts = np.zeros((K, d1))
+    for k in range(K):
+        base = pinv @ U[k]
+        along = float(null @ heads[k])
+        if abs(along) > 1e-12 * max(1.0, float(np.linalg.norm(heads[k]))):
+            prompts[k] = base + (1.0 - float(base @ heads[k])) / along * null
+        else:  # p = base / gamma with gamma^2 = u^T B^{+T} a, when that is positive
+            g2 = float(base @ heads[k])
+            prompts[k] = base / np.sqrt(g2) if g2 > 0 else base
+    return prompts
+
+
+def _normalise(heads: Array) -> Array:
+    flat = heads.ravel()
+    norm = np.linalg.norm(flat)
+    i = int(np.argmax(np.abs(flat)))
+    return heads / norm * np.sign(flat[i])
+
+
+def _starts(mixture: TaskMixture, shared: bool, count: int, seed: int) -> list[Array]:
+    """Assumption 1's head e, the re-centring heads [-c; 1], [-mu_k; 1], then seeded random directions."""
+    d, K = mixture.d, mixture.K
+    e = np.zeros(d + 1)
+    e[d] = 1.0
+    centre = mixture.weights @ mixture.means
+    fixed = [e, np.concatenate([-centre, [1.0]])]
+    if shared:
+        fixed += [np.concatenate([-mu, [1.0]]) for mu in mixture.means]
+        starts = [np.tile(v, (K, 1)) for v in fixed]
+    else:
+        starts = [np.tile(v, (K, 1)) for v in fixed] + [np.concatenate([-mixture.means, np.ones((K, 1))], axis=1)]
+    rng = np.random.default_rng(seed)
+    while len(starts) < count:
+        v = rng.standard_normal(d + 1) if shared else None
+        starts.append(np.tile(v, (K, 1)) if shared else rng.standard_normal((K, d + 1)))
+    return starts[:max(count, 1)]
+
+
+def _tie(shared: bool, K: int, d1: int):  # type: ignore[no-untyped-def]
+    """Map the optimiser's vector to (K, d+1) heads and back."""
+    if shared:
+        return (lambda v: np.tile(v, (K, 1))), (lambda h: h[0].copy()), (lambda g: g.sum(axis=0))
+    return (lambda v: v.reshape(K, d1)), (lambda h: h.ravel().copy()), (lambda g: g.ravel())
+
+
+def unconstrained_optimum(mixture: TaskMixture, n: int, mode: str = "JT", *, shared_head: bool = True,
+                          free_column: bool = True, free_head: bool = True, starts: int = 6, seed: int = 0,
+                          gtol: float = 1e-10, max_iterations: int = 500) -> UnconstrainedOptimum:
+    """Global optimum of the unconstrained one-layer attention, eq. (6) (shared head) or (17) (task heads).
+
+    ``mode``: ``"PT"`` (no prompts), ``"JT"`` (prompts, heads and A jointly), ``"FT"`` (prompts tuned
+    with the PT optimum's A and head frozen).  Variable projection: for fixed heads the loss is an
+    exact quadratic in (B, u), solved in closed form; the heads (up to scale) are searched by BFGS with
+    the exact envelope gradient from ``starts`` starts (Assumption 1's head first, so the result is
+    never above the reduced optimum), deterministic for a given ``seed``.
+
+    ``free_column=False`` keeps Assumption 1's zero block ``A[:d, d] = 0``; ``free_head=False`` keeps its
+    head ``a = e`` (value channel reads the label only).  Both False is the reduced model (7).
+    """
+    n = check_context_length(n)
+    if mode not in MODES:
+        raise VerifyError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
+    if not isinstance(starts, int) or starts < 1:
+        raise VerifyError(f"starts: expected an integer >= 1, got {starts!r}")
+    options = dict(shared_head=shared_head, free_column=free_column, free_head=free_head)
+    problem = _Problem(mixture, n, free_column)
+    if mode == "FT":
+        pt = unconstrained_optimum(mixture, n, "PT", starts=starts, seed=seed, gtol=gtol, max_iterations=max_iterations,
+                                   **options)
+        prof = problem.profile(pt.heads, "FT", frozen_B=pt.B)
+        return _finish(problem, "FT", options, prof, pt.heads, [prof.loss], 1)
+    K, d1 = mixture.K, mixture.d + 1
+    if not free_head:
+        heads = np.zeros((K, d1))
+        heads[:, -1] = 1.0
+        prof = problem.profile(heads, mode)
+        return _finish(problem, mode, options, prof, heads, [prof.loss], 1)
+    expand, pack, reduce_grad = _tie(shared_head, K, d1)
+
+    def objective(v: Array) -> tuple[float, Array]:
+        norm = float(np.linalg.norm(v))
+        heads = expand(v / norm)
+        prof = problem.profile(heads, mode)
+        g = reduce_grad(problem.head_gradient(prof.B, prof.U, heads))
+        unit = v / norm
+        return prof.loss, (g - unit * float(unit @ g)) / norm
+
+    ends: list[tuple[float, Array]] = []
+    for h0 in _starts(mixture, shared_head, starts, seed):
+        res = minimize(objective, pack(_normalise(h0)), jac=True, method="BFGS",
+                       options={"gtol": gtol, "maxiter": max_iterations})
+        ends.append((float(res.fun), expand(res.x / np.linalg.norm(res.x))))
+    ends.sort(key=lambda t: t[0])
+    distinct: list[float] = []
+    for value, _ in ends:
+        if not distinct or abs(value - distinct[-1]) > 1e-9 * max(1.0, abs(value)):
+            distinct.append(value)
+    best = _normalise(ends[0][1])
+    return _finish(problem, mode, options, problem.profile(best, mode), best, distinct, len(ends))
+
+
+def _finish(problem: _Problem, mode: str, options: dict[str, bool], prof: _Profile, heads: Array, distinct: list[float],
+            starts: int) -> UnconstrainedOptimum:
+    """Literal parameters, realised prompts and the gradient norm of the exact loss in the free parameters."""
+    d = problem.d
+    stats = problem.statistics(heads)
+    n, w, sx = problem.n, problem.m.weights, problem.m.sigma_x
+    parts = []
+    if mode != "FT":
+        gB = sum(w[k] * 2 * sx @ (n * prof.U[k][:, None] @ m.T - n * H.T + prof.B @ G) for k, (m, H, G) in enumerate(stats))
+        parts.append(np.ravel(gB if options["free_column"] else gB[:, :d]))
+    if mode != "PT":
+        parts.append(np.concatenate([w[k] * 2 * sx @ (prof.U[k] - problem.m.means[k] + n * (prof.B @ m)[:, 0])
+                                     for k, (m, H, G) in enumerate(stats)]))
+    if mode != "FT" and options["free_head"]:
+        gh = problem.head_gradient(prof.B, prof.U, heads)
+        parts.append((gh.sum(axis=0) if options["shared_head"] else gh).ravel())
+    A = np.zeros((d + 1, d + 1))
+    A[:d, :] = prof.B
+    prompts = None if mode == "PT" else realise_prompts(prof.B, prof.U, heads)
+    params = UnconstrainedParameters(A=A, heads=heads, prompts=prompts)
+    realised = unconstrained_loss(problem.m, params, n)
+    return UnconstrainedOptimum(mode=mode, shared_head=options["shared_head"], n=n, loss=prof.loss, B=prof.B, U=prof.U,
+                                heads=heads, params=params, realised_loss=realised,
+                                gradient_norm=float(np.linalg.norm(np.concatenate(parts))), local_optima=distinct, starts=starts)
+
+
+# ----- symbolic: brute force from the literal forward ------------------------------------------
+def derive_attention_task_loss(d: int) -> tuple[sp.Expr, dict[str, Any]]:
+    """E[(z^T A (p p^T + sum_i z_i z_i^T) a - y)^2] for one task by Wick expansion of the literal forward.
+
+    Explicit ``d`` (1, or 2 with patience), symbolic n, the whole (d+1) x (d+1) A (its last row
+    included, to show it drops out), head a, prompt p, mean, Cholesky factors of Sigma_x and
+    Sigma_beta, and noise sigma.  Conditioned on (beta, x, query noise) the n context terms
+    ``g_i = z^T A z_i z_i^T a`` are i.i.d., so
+    ``E[(S + h)^2] = n E[g^2] + n (n-1) E[g]^2 + 2 n E[g] h + h^2`` with ``h = z^T A p p^T a - y``.
+    Returns the loss and the symbols (keys: n, A, a, p, mu, Lx, Lb, sigma).
+    """
+    n = sp.Symbol("n", positive=True, integer=True)
+    A = sp.Matrix(d + 1, d + 1, lambda i, j: sp.Symbol(f"A_{i}{j}", real=True))
+    a = sp.Matrix(d + 1, 1, lambda i, _: sp.Symbol(f"a_{i}", real=True))
+    p = sp.Matrix(d + 1, 1, lambda i, _: sp.Symbol(f"p_{i}", real=True))
+    mu = sp.Matrix(d, 1, lambda i, _: sp.Symbol(f"mu_{i}", real=True))
+    Lx = sp.Matrix(d, d, lambda i, j: sp.Symbol(f"lx_{i}{j}", real=True) if j <= i else 0)
+    Lb = sp.Matrix(d, d, lambda i, j: sp.Symbol(f"lb_{i}{j}", real=True) if j <= i else 0)
+    sigma = sp.Symbol("sigma", nonnegative=True)
+    u, b, q = standard_normals("u", d), standard_normals("b", d), standard_normals("q", d)
+    e, eq = sp.Symbol("e", real=True), sp.Symbol("eq", real=True)
+    beta = mu + Lb * sp.Matrix(b)
+    x_i = Lx * sp.Matrix(u)
+    x = Lx * sp.Matrix(q)
+    z_i = x_i.col_join(sp.Matrix([(x_i.T * beta)[0, 0] + sigma * e]))
+    z = x.col_join(sp.Matrix([0]))
+    y = (x.T * beta)[0, 0] + sigma * eq
+    g = (z.T * A * z_i * z_i.T * a)[0, 0]
+    h = (z.T * A * p * p.T * a)[0, 0] - y
+    Eg = gaussian_expectation(g, [*u, e])
+    Eg2 = gaussian_expectation(g**2, [*u, e])
+    inner = n * Eg2 + n * (n - 1) * Eg**2 + 2 * n * Eg * h + h**2
+    loss = gaussian_expectation(inner, [*b, *q, eq])
+    return loss, {"n": n, "A": A, "a": a, "p": p, "mu": mu, "Lx": Lx, "Lb": Lb, "sigma": sigma}
+
+
+def formula_for_symbols(d: int, sym: dict[str, Any]) -> sp.Expr:
+    """:func:`attention_task_loss` on the symbols of :func:`derive_attention_task_loss`."""
+    Lx, Lb = sym["Lx"], sym["Lb"]
+    tb = task_blocks(Lx * Lx.T, sym["mu"], Lb * Lb.T, sym["sigma"] ** 2)
+    B = sym["A"][:d, :]
+    p, a = sym["p"], sym["a"]
+    u = B * p * (p.T * a)[0, 0]
+    return attention_task_loss(tb, B, u, a, sym["n"])
