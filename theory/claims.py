@@ -31,9 +31,10 @@ from theory.attention import (
     shared_head_joint_optimum,
 )
 from theory.errors import VerifyError
-from theory.mixture import Array, TaskMixture
+from theory.mixture import Array, TaskMixture, preset
 from theory.moments import wishart_fourth_moment
 from theory.optima import Optimum, optimum
+from theory.unconstrained import UnconstrainedOptimum, fine_tuned, unconstrained_optimum
 
 AGREE_RTOL = 1e-8  # float64 solves on matrices with condition number <= ~1e4: errors ~1e-12, so 1e-8 is safe
 REFUTE_RTOL = 1e-6  # a disagreement above this cannot be rounding; between the two is 'inconclusive'
@@ -240,6 +241,19 @@ def _head_scaled(m: TaskMixture, n: int) -> Any:
     return CACHE.get(m, n, "heads", lambda: head_scaled_pgd_optimum(m, n))
 
 
+SEARCH_STARTS = 2  # exact unconstrained channel in the search: Assumption 1's head, then the re-centring head(s)
+ALIGN_RTOL = 1e-2  # "aligns closely" (Section 6): a relative gap the paper's log-scale plots could show (~1%)
+FIGURE_NS = (1, 50)  # Section 6's n range (n = 1..10, 15..50)
+
+
+def _unconstrained(m: TaskMixture, n: int, mode: str, shared_head: bool = True) -> UnconstrainedOptimum:
+    """The exact optimum of the unconstrained attention (theory.unconstrained), cached per run; FT reuses PT's."""
+    key = f"unconstrained-{mode}-{'shared' if shared_head else 'heads'}"
+    if mode == "FT":
+        return CACHE.get(m, n, key, lambda: fine_tuned(m, _unconstrained(m, n, "PT", shared_head)))
+    return CACHE.get(m, n, key, lambda: unconstrained_optimum(m, n, mode, shared_head=shared_head, starts=SEARCH_STARTS))
+
+
 def _not_beaten(quantity: str, claimed_optimum: float, attained: float, note: str) -> Comparison:
     """A claimed optimal loss against a loss a construction attains: the claim fails if the construction goes lower."""
     err = (claimed_optimum - attained) / max(abs(claimed_optimum), 1e-300)
@@ -247,23 +261,58 @@ def _not_beaten(quantity: str, claimed_optimum: float, attained: float, note: st
 
 
 def _p1_equality(m: TaskMixture, n: int) -> Comparison:
-    """Claimed L~*_Attn = L~*_PGD; derived: an attention loss the construction attains with per-task head scales."""
+    """Claimed L~*_Attn = L~*_PGD; derived: the exact optimum of eq. (17) (prompts and task-specific heads)."""
     pgd = _opt("PGD", m, n).loss
+    exact = _unconstrained(m, n, "JT", shared_head=False)
     heads = _head_scaled(m, n)
     lower = CACHE.get(m, n, "per-task", lambda: per_task_pgd_bound(m, n))
-    return _not_beaten("L~*_Attn", pgd, heads.loss,
-                       f"attention with heads attains {heads.loss:.12g} (head scales {np.round(heads.scales, 6).tolist()}); "
-                       f"L~*_PGD = {pgd:.12g}; per-task lower bound {lower:.12g}")
+    return _not_beaten("L~*_Attn", pgd, exact.loss,
+                       f"exact optimum with task heads {exact.loss:.12g} (gradient norm {exact.gradient_norm:.1e}); "
+                       f"per-task head scales on W*_PGD attain {heads.loss:.12g}; L~*_PGD = {pgd:.12g}; "
+                       f"per-task lower bound {lower:.12g}")
 
 
 def _s6_shared_head(m: TaskMixture, n: int) -> Comparison:
     """Claimed: the unconstrained model with a shared head, trained jointly, aligns with the reduced L*_JT.
-    Derived: a shared head h = [-c; 1] with c = sum_k pi_k mu_k attains L*_JT of the re-centred mixture."""
+    Derived: the exact optimum of eq. (6) with prompts and one shared head (theory.unconstrained)."""
     jt = _opt("JT", m, n).loss
+    exact = _unconstrained(m, n, "JT")
     shared = CACHE.get(m, n, "shared-head", lambda: shared_head_joint_optimum(m, n))
-    return _not_beaten("L*_Attn (shared head, joint)", jt, shared.loss,
-                       f"shared head [-c; 1] with c = sum_k pi_k mu_k (|c| = {np.linalg.norm(shared.centre):.6g}) "
-                       f"attains {shared.loss:.12g}; reduced L*_JT = {jt:.12g}")
+    return _not_beaten("L*_Attn (shared head, joint)", jt, exact.loss,
+                       f"exact unconstrained optimum {exact.loss:.12g} (gradient norm {exact.gradient_norm:.1e}); the "
+                       f"re-centring head [-c; 1] alone attains {shared.loss:.12g}; reduced L*_JT = {jt:.12g}")
+
+
+def _assumption1(mode: str) -> Callable[[TaskMixture, int], Comparison]:
+    """Claimed: Assumption 1 loses nothing, L*_mode (reduced, eq. 7) = the unconstrained optimum of eq. (6)."""
+    def check(m: TaskMixture, n: int) -> Comparison:
+        reduced = _opt(mode, m, n).loss
+        exact = _unconstrained(m, n, mode)
+        note = (f"unconstrained {mode} optimum {exact.loss:.12g}, reduced L*_{mode} = {reduced:.12g} "
+                f"({100 * (reduced - exact.loss) / reduced:+.4g}% of L*_{mode})")
+        if mode == "FT":  # fine-tuning starts from a different pretrained model: no inequality is implied
+            return _compare(f"L*_{mode} vs unconstrained", reduced, exact.loss, note)
+        return _not_beaten(f"L*_Attn,{mode} (unconstrained)", reduced, exact.loss, note)
+    return check
+
+
+_ALIGN_FIGURES = ("fig2a", "figA1a", "figA1c")  # Section 6 and Appendix D.1/D.2: "validate Assumption 1"
+
+
+def _is_alignment_figure(m: TaskMixture) -> bool:
+    return any(m.to_dict() == preset(name).to_dict() for name in _ALIGN_FIGURES)
+
+
+def _s6_aligns(m: TaskMixture, n: int) -> Comparison:
+    """Claimed: on Figures 2(a), A1(a), A1(c) the reduced PT/FT/JT losses align closely with the unconstrained model's.
+    Derived: the largest relative gap to the exact unconstrained optimum over PT, FT and JT at this n."""
+    if not FIGURE_NS[0] <= n <= FIGURE_NS[1]:
+        return Comparison("max relative gap", 0.0, 0.0, 0.0, True, f"n = {n} is outside the figures' range 1..50")
+    gaps = {mode: (_opt(mode, m, n).loss - _unconstrained(m, n, mode).loss) / _opt(mode, m, n).loss for mode in ("PT", "FT", "JT")}
+    worst = max(gaps, key=lambda k: abs(gaps[k]))
+    note = ", ".join(f"{k} {100 * v:+.3g}%" for k, v in gaps.items()) + f" (threshold {100 * ALIGN_RTOL:g}%)"
+    ok = abs(gaps[worst]) <= ALIGN_RTOL
+    return Comparison(f"relative gap ({worst})", ALIGN_RTOL, abs(gaps[worst]), 0.0 if ok else abs(gaps[worst]), ok, note)
 
 
 def _t4_lower_bound(m: TaskMixture, n: int) -> Comparison:
@@ -449,6 +498,41 @@ ASYMPTOTIC_CLAIMS = [
 
 
 # ----- the paper's optimal parameters, for evaluating the loss they actually reach -----------
+S6_CORRECTION = (
+    "The exact optimum of eq. (6) with prompts and one shared head lies below L*_JT unless the task distribution is "
+    "symmetric (beta -> -beta maps the mixture to itself, e.g. all means zero), where the two are equal. Two blocks "
+    "that Assumption 1 sets to zero carry the gain: the head's feature part a_x (a head [-c; 1] re-centres the "
+    "labels, so the optimum depends on the means only through their differences) and the column A[:d, d] (the "
+    "prediction gains a term x^T b sum_i y_i (x_i^T a_x + y_i a_y), quadratic in the labels). Gap at n = 10: "
+    "fig2a -1.51% (the re-centring head alone: -1.25%), fig2c -0.27% and fig2d -0.17% although their mean task is 0 "
+    "(all from the column), fig2b 0 (zero means).")
+
+ASSUMPTION1_CLAIMS = [
+    Claim("A1.PT", "Assumption 1 (Section 3.3), as validated in Section 6 and Appendix D",
+          "Assumption 1 loses nothing for plain training: the optimum of the unconstrained one-layer attention (eq. 6, "
+          "shared head, no prompts) equals L*_PT of the reduced model (7).", _assumption1("PT"),
+          correction="min over eq. (6) without prompts <= L*_PT, with equality when the task distribution is symmetric "
+                     "(beta -> -beta maps the mixture to itself, e.g. all means zero); otherwise strictly below: the "
+                     "column A[:d, d] and the head's feature part a_x, both zero under Assumption 1, lower the loss."),
+    Claim("A1.FT", "Assumption 1 (Section 3.3), as validated in Section 6 and Appendix D",
+          "Assumption 1 loses nothing for fine-tuning: prompts tuned on the plain-trained unconstrained attention "
+          "(eq. 6, shared head) reach L*_FT of the reduced model.", _assumption1("FT"),
+          correction="Fine-tuning the unconstrained model's prompts reaches a different loss than L*_FT (below or "
+                     "above: it starts from a different pretrained model); equal when the task distribution is symmetric."),
+    Claim("A1.JT", "Assumption 1 (Section 3.3), as validated in Section 6 and Appendix D",
+          "Assumption 1 loses nothing for joint training: the optimum of the unconstrained one-layer attention (eq. 6, "
+          "shared head, with prompts) equals L*_JT of the reduced model (7).", _assumption1("JT"),
+          correction=S6_CORRECTION),
+    Claim("S6.aligns-closely", "Section 6 (Figure 2(a)) and Appendix D (Figure A1(a), A1(c))",
+          "The reduced model's optimal PT, FT and JT losses align closely (here: within 1% relative, about what the "
+          "paper's plots resolve) with those of the unconstrained one-layer attention, for n = 1..50.", _s6_aligns,
+          scope=_is_alignment_figure, scope_text="the mixtures of Figures 2(a), A1(a), A1(c) (fig2a, figA1a, figA1c)",
+          correction="At the paper's n values the exact unconstrained optimum is below the reduced one by more than 1% "
+                     "on fig2a and figA1c for joint training (fig2a: -1.5% at n = 10, -3.6% at n = 50); the reduced model "
+                     "is a close proxy only at small n."),
+]
+
+
 def _w_from_bar(m: TaskMixture, w_bar: Array) -> Array:
     """W = Sigma_x^{-1} W_bar (a solve)."""
     return np.linalg.solve(m.sigma_x, w_bar)
@@ -601,14 +685,9 @@ _CLAIMS = [
     Claim("S6.shared-head", "Section 6, 'Validation of the preconditioning' (Figure 2(a))",
           "The unconstrained one-layer attention of eq. (6) with a shared head h, trained jointly with prompts, aligns with "
           "the reduced model of Assumption 1: its optimal loss is L*_JT.", _s6_shared_head, scope=_noiseless,
-          scope_text=NOISELESS,
-          correction="With prompts and one shared head h = [-c; 1], the attention outputs x^T W X^T (y - X c) + x^T (W p_k + c), "
-                     "the reduced predictor on the mixture with means mu_k - c; with c = sum_k pi_k mu_k it reaches L*_JT of "
-                     "the re-centred mixture, below L*_JT whenever sum_k pi_k mu_k != 0 (fig2a: -1.25% at n = 10, -3.9% "
-                     "at n = 100; training the unconstrained model finds the same). When the mean task is 0 (fig2b, fig2c, "
-                     "fig2d) this construction gains nothing, and training found the unconstrained model within noise of L*_JT."),
+          scope_text=NOISELESS, correction=S6_CORRECTION),
+    *ASSUMPTION1_CLAIMS,
 ]
-
 CLAIMS: dict[str, Claim] = {c.id: c for c in _CLAIMS}
 
 

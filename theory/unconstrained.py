@@ -139,32 +139,6 @@ def attention_task_loss(tb: TaskBlocks, B: Any, u: Any, a: Any, n: Any) -> Any:
             - 2 * n * _trace(sx @ B @ H) + _trace(sx @ B @ G @ Bt))
 
 
-def head_gradient(tb: TaskBlocks, B: Array, u: Array, a: Array, n: int) -> Array:
-    """d L_k / d a at fixed (B, u), float64, differentiated term by term from :func:`head_moments`.
-
-    With ``N = B^T Sigma_x B``, ``Zt = Z0 + tau e e^T``, ``F = tau^2 + 2 kappa``: the linear terms give
-    ``2 n Zt B^T Sigma_x u - 2 n (Zt B^T Sigma_x mu + e tr(C Sigma_x B T) + T C Sigma_x B e)``; ``tr(N E[g g^T])``
-    and ``tr(N E[q Sigma_z])`` are quadratic forms in a whose gradients are written out below.
-    (Tested against central differences, which are exact for a quadratic.)
-    """
-    sx, e, Z0, T, ST, C = tb.sigma_x, tb.e, tb.Z0, tb.T, tb.ST, tb.cov
-    tau, F = tb.tau, tb.tau ** 2 + 2 * tb.kappa
-    ay = float(a[-1, 0])
-    N = B.T @ sx @ B
-    Ne = N[:, -1:]
-    Nee = float(N[-1, -1])
-    Zt = Z0 + tau * (e @ e.T)
-    STa = ST @ a
-    eNSTa = float((Ne.T @ STa)[0, 0])
-    eNZ0a = float((Ne.T @ Z0 @ a)[0, 0])
-    linear = 2 * n * Zt @ (B.T @ sx @ u) - 2 * n * (Zt @ (B.T @ sx @ tb.mean) + e * np.trace(C @ sx @ B @ T) + T @ C @ sx @ B @ e)
-    gg = (2 * Z0 @ N @ Z0 @ a + 2 * ay * np.trace(N @ ST) * e + 2 * eNSTa * e + 2 * ay * ST @ Ne + 2 * Nee * STa
-          + 2 * tau * (eNZ0a * e + ay * Z0 @ Ne) + 2 * ay * F * Nee * e)
-    qz = (2 * np.trace(N @ Zt) * (Z0 @ a) + 4 * (eNSTa * e + ay * ST @ Ne)
-          + 2 * ay * (tau * np.trace(N @ Z0) + F * Nee) * e)
-    return linear + (n * n + n) * gg + n * qz
-
-
 # ----- float64: the loss of literal parameters (A, heads, prompts) ----------------------------
 @dataclass(frozen=True)
 class UnconstrainedParameters:
@@ -224,55 +198,116 @@ def _solve(B_system: Array, rhs: Array) -> Array:
 
 
 class _Problem:
-    """One mixture and n: the exact loss and its profile over (B, u) for fixed heads."""
+    """One mixture and n in float64, batched over tasks: the loss, its profile over (B, u), its head gradient.
+
+    The same expressions as :func:`head_moments` / :func:`attention_task_loss`, with a leading task axis
+    (tested equal to them); ``e`` is the last basis vector.
+    """
 
     def __init__(self, mixture: TaskMixture, n: int, free_column: bool = True) -> None:
         self.m, self.n, self.free_column = mixture, n, free_column
-        self.blocks = _mixture_blocks(mixture)
         self.d, self.K = mixture.d, mixture.K
+        d, sx, mu, C = mixture.d, mixture.sigma_x, mixture.means, mixture.covs
+        sm = mu @ sx  # (K, d) rows (Sigma_x mu_k)^T
+        self.Z0 = np.zeros((self.K, d + 1, d + 1))
+        self.Z0[:, :d, :d] = sx
+        self.Z0[:, :d, d] = sm
+        self.Z0[:, d, :d] = sm
+        self.Z0[:, d, d] = np.einsum("ki,ki->k", mu, sm) + mixture.sigma2
+        self.T = np.concatenate([np.broadcast_to(sx, (self.K, d, d)), sm[:, None, :]], axis=1)  # (K, d+1, d)
+        self.ST = self.T @ C @ np.swapaxes(self.T, 1, 2)
+        sc = sx @ C
+        self.tau = np.trace(sc, axis1=1, axis2=2)
+        self.F = self.tau ** 2 + 2 * np.einsum("kij,kji->k", sc, sc)
+        self.Zt = self.Z0.copy()
+        self.Zt[:, d, d] += self.tau
+        self.const = mixture.sigma2 + np.einsum("ij,kji->k", sx, C + mu[:, :, None] * mu[:, None, :])
 
-    def loss(self, B: Array, U: Array, heads: Array) -> float:
-        return float(sum(self.m.weights[k] * attention_task_loss(tb, B, U[k][:, None], heads[k][:, None], self.n)
-                         for k, tb in enumerate(self.blocks)))
+    def statistics(self, heads: Array) -> tuple[Array, Array, Array]:
+        """m_k = E[g] (K, d+1), H_k = E[g beta^T] (K, d+1, d), G_k = (n^2+n) E[g g^T] + n E[q Sigma_z] (K, d+1, d+1)."""
+        n, d = self.n, self.d
+        ay = heads[:, d]
+        Z0a = np.einsum("kij,kj->ki", self.Z0, heads)
+        m = Z0a.copy()
+        m[:, d] += self.tau * ay
+        R = ay[:, None, None] * self.T
+        R[:, d, :] += np.einsum("ki,kij->kj", heads, self.T)
+        C = self.m.covs
+        H = m[:, :, None] * self.m.means[:, None, :] + R @ C
+        Egg = Z0a[:, :, None] * Z0a[:, None, :] + R @ C @ np.swapaxes(R, 1, 2)
+        Egg[:, :, d] += (self.tau * ay)[:, None] * Z0a
+        Egg[:, d, :] += (self.tau * ay)[:, None] * Z0a
+        Egg[:, d, d] += ay ** 2 * self.F
+        q0 = np.einsum("ki,ki->k", heads, Z0a)
+        Sa = np.einsum("kij,kj->ki", self.ST, heads)
+        EqZ = q0[:, None, None] * self.Zt + (ay ** 2 * self.tau)[:, None, None] * self.Z0
+        EqZ[:, :, d] += 2 * ay[:, None] * Sa
+        EqZ[:, d, :] += 2 * ay[:, None] * Sa
+        EqZ[:, d, d] += ay ** 2 * self.F
+        return m, H, (n * n + n) * Egg + n * EqZ
 
-    def statistics(self, heads: Array) -> list[tuple[Array, Array, Array]]:
-        n = self.n
-        out = []
-        for k, tb in enumerate(self.blocks):
-            m, H, Egg, EqZ = head_moments(tb, heads[k][:, None])
-            out.append((m, H, (n * n + n) * Egg + n * EqZ))
-        return out
+    def loss(self, B: Array, U: Array, heads: Array, stats: tuple[Array, Array, Array] | None = None) -> float:
+        n, sx = self.n, self.m.sigma_x
+        m, H, G = self.statistics(heads) if stats is None else stats
+        SxB = sx @ B
+        Usx = U @ sx
+        per_task = (self.const + np.einsum("ki,ki->k", Usx, U) - 2 * np.einsum("ki,ki->k", Usx, self.m.means)
+                    + 2 * n * np.einsum("ki,ki->k", U @ SxB, m) - 2 * n * np.einsum("ij,kji->k", SxB, H)
+                    + np.einsum("kil,il->k", SxB @ G, B))
+        return float(self.m.weights @ per_task)
 
     def profile(self, heads: Array, mode: str, frozen_B: Array | None = None) -> _Profile:
         """min over B and prompts (JT), over B (PT), or over prompts with B frozen (FT)."""
-        n, w = self.n, self.m.weights
+        n, w, d = self.n, self.m.weights, self.d
         stats = self.statistics(heads)
+        m, H, G = stats
         if mode == "FT":
             assert frozen_B is not None
             B = frozen_B
         else:
             if mode == "JT":
-                system = sum(w[k] * (G - n * n * m @ m.T) for k, (m, H, G) in enumerate(stats))
-                rhs = n * sum(w[k] * (H.T - self.m.means[k][:, None] @ m.T) for k, (m, H, G) in enumerate(stats))
+                system = np.einsum("k,kij->ij", w, G - n * n * m[:, :, None] * m[:, None, :])
+                rhs = n * np.einsum("k,kji->ij", w, H - m[:, :, None] * self.m.means[:, None, :])
             else:
-                system = sum(w[k] * G for k, (m, H, G) in enumerate(stats))
-                rhs = n * sum(w[k] * H.T for k, (m, H, G) in enumerate(stats))
+                system = np.einsum("k,kij->ij", w, G)
+                rhs = n * np.einsum("k,kji->ij", w, H)
             if self.free_column:
                 B = _solve(system, rhs)
             else:  # Assumption 1's zero column: B = [B_x, 0], stationary in B_x only
-                B = np.zeros((self.d, self.d + 1))
-                B[:, :self.d] = _solve(system[:self.d, :self.d], rhs[:, :self.d])
-        if mode == "PT":
-            U = np.zeros((self.K, self.d))
-        else:
-            U = np.stack([self.m.means[k] - n * (B @ m)[:, 0] for k, (m, H, G) in enumerate(stats)])
-        return _Profile(B, U, self.loss(B, U, heads))
+                B = np.zeros((d, d + 1))
+                B[:, :d] = _solve(system[:d, :d], rhs[:, :d])
+        U = np.zeros((self.K, d)) if mode == "PT" else self.m.means - n * m @ B.T
+        return _Profile(B, U, self.loss(B, U, heads, stats))
 
     def head_gradient(self, B: Array, U: Array, heads: Array) -> Array:
-        """dL/d(heads) at fixed (B, u), row k for head k (:func:`head_gradient`)."""
-        n = self.n
-        return np.stack([self.m.weights[k] * head_gradient(tb, B, U[k][:, None], heads[k][:, None], n)[:, 0]
-                         for k, tb in enumerate(self.blocks)])
+        """dL/d(heads) at fixed (B, u), row k for head k, differentiated term by term from :meth:`statistics`.
+
+        With ``N = B^T Sigma_x B``, ``Zt = Z0 + tau e e^T``, ``F = tau^2 + 2 kappa``: the linear terms give
+        ``2 n Zt B^T Sigma_x (u - mu) - 2 n (e tr(C Sigma_x B T) + T C Sigma_x B e)``; ``tr(N E[g g^T])`` and
+        ``tr(N E[q Sigma_z])`` are quadratic forms in a whose gradients are written out below.  (Tested against
+        central differences, which are exact for a quadratic.)
+        """
+        n, d, sx = self.n, self.d, self.m.sigma_x
+        ay = heads[:, d]
+        SxB = sx @ B
+        N = B.T @ SxB
+        Ne, Nee = N[:, d], N[d, d]
+        Z0a = np.einsum("kij,kj->ki", self.Z0, heads)
+        STa = np.einsum("kij,kj->ki", self.ST, heads)
+        STNe = self.ST @ Ne
+        Z0Ne = self.Z0 @ Ne
+        eNSTa = STa @ Ne
+        eNZ0a = Z0a @ Ne
+        C = self.m.covs
+        linear = 2 * n * np.einsum("kij,kj->ki", self.Zt, (U - self.m.means) @ SxB)
+        linear[:, d] -= 2 * n * np.einsum("kij,kji->k", C @ SxB, self.T)
+        linear -= 2 * n * np.einsum("kij,kj->ki", self.T, C @ SxB[:, d])
+        gg = 2 * np.einsum("kij,kj->ki", self.Z0 @ N, Z0a) + 2 * ay[:, None] * STNe + 2 * Nee * STa
+        gg += 2 * self.tau[:, None] * ay[:, None] * Z0Ne
+        gg[:, d] += 2 * ay * np.einsum("ij,kji->k", N, self.ST) + 2 * eNSTa + 2 * self.tau * eNZ0a + 2 * ay * self.F * Nee
+        qz = 2 * np.einsum("ij,kji->k", N, self.Zt)[:, None] * Z0a + 4 * ay[:, None] * STNe
+        qz[:, d] += 4 * eNSTa + 2 * ay * (self.tau * np.einsum("ij,kji->k", N, self.Z0) + self.F * Nee)
+        return self.m.weights[:, None] * (linear + (n * n + n) * gg + n * qz)
 
 
 @dataclass(frozen=True)
@@ -338,21 +373,20 @@ def _normalise(heads: Array) -> Array:
 
 
 def _starts(mixture: TaskMixture, shared: bool, count: int, seed: int) -> list[Array]:
-    """Assumption 1's head e, the re-centring heads [-c; 1], [-mu_k; 1], then seeded random directions."""
+    """Assumption 1's head e first, then the re-centring heads ([-c; 1] with c the mean task; [-mu_k; 1]), then seeded
+    random directions."""
     d, K = mixture.d, mixture.K
     e = np.zeros(d + 1)
     e[d] = 1.0
     centre = mixture.weights @ mixture.means
-    fixed = [e, np.concatenate([-centre, [1.0]])]
+    recentre = np.concatenate([-centre, [1.0]])
     if shared:
-        fixed += [np.concatenate([-mu, [1.0]]) for mu in mixture.means]
-        starts = [np.tile(v, (K, 1)) for v in fixed]
-    else:
-        starts = [np.tile(v, (K, 1)) for v in fixed] + [np.concatenate([-mixture.means, np.ones((K, 1))], axis=1)]
+        starts = [np.tile(v, (K, 1)) for v in [e, recentre, *(np.concatenate([-mu, [1.0]]) for mu in mixture.means)]]
+    else:  # Proposition 1's heads [-mu_k; 1] second
+        starts = [np.tile(e, (K, 1)), np.concatenate([-mixture.means, np.ones((K, 1))], axis=1), np.tile(recentre, (K, 1))]
     rng = np.random.default_rng(seed)
     while len(starts) < count:
-        v = rng.standard_normal(d + 1) if shared else None
-        starts.append(np.tile(v, (K, 1)) if shared else rng.standard_normal((K, d + 1)))
+        starts.append(np.tile(rng.standard_normal(d + 1), (K, 1)) if shared else rng.standard_normal((K, d + 1)))
     return starts[:max(count, 1)]
 
 
@@ -365,7 +399,7 @@ def _tie(shared: bool, K: int, d1: int):  # type: ignore[no-untyped-def]
 
 def unconstrained_optimum(mixture: TaskMixture, n: int, mode: str = "JT", *, shared_head: bool = True,
                           free_column: bool = True, free_head: bool = True, starts: int = 6, seed: int = 0,
-                          gtol: float = 1e-10, max_iterations: int = 500) -> UnconstrainedOptimum:
+                          gtol: float = 1e-8, max_iterations: int = 500) -> UnconstrainedOptimum:
     """Global optimum of the unconstrained one-layer attention, eq. (6) (shared head) or (17) (task heads).
 
     ``mode``: ``"PT"`` (no prompts), ``"JT"`` (prompts, heads and A jointly), ``"FT"`` (prompts tuned
@@ -387,8 +421,7 @@ def unconstrained_optimum(mixture: TaskMixture, n: int, mode: str = "JT", *, sha
     if mode == "FT":
         pt = unconstrained_optimum(mixture, n, "PT", starts=starts, seed=seed, gtol=gtol, max_iterations=max_iterations,
                                    **options)
-        prof = problem.profile(pt.heads, "FT", frozen_B=pt.B)
-        return _finish(problem, "FT", options, prof, pt.heads, [prof.loss], 1)
+        return fine_tuned(mixture, pt)
     K, d1 = mixture.K, mixture.d + 1
     if not free_head:
         heads = np.zeros((K, d1))
@@ -419,19 +452,29 @@ def unconstrained_optimum(mixture: TaskMixture, n: int, mode: str = "JT", *, sha
     return _finish(problem, mode, options, problem.profile(best, mode), best, distinct, len(ends))
 
 
+def fine_tuned(mixture: TaskMixture, pt: UnconstrainedOptimum) -> UnconstrainedOptimum:
+    """Fine-tuning (eq. 11's reading for eq. 6): prompts optimised with the plain-trained A and head(s) frozen."""
+    if pt.mode != "PT":
+        raise VerifyError(f"fine_tuned: expects a plain-training optimum, got mode {pt.mode!r}")
+    options = dict(shared_head=pt.shared_head, free_column=True, free_head=True)
+    problem = _Problem(mixture, pt.n)
+    prof = problem.profile(pt.heads, "FT", frozen_B=pt.B)
+    return _finish(problem, "FT", options, prof, pt.heads, [prof.loss], 1)
+
+
 def _finish(problem: _Problem, mode: str, options: dict[str, bool], prof: _Profile, heads: Array, distinct: list[float],
             starts: int) -> UnconstrainedOptimum:
     """Literal parameters, realised prompts and the gradient norm of the exact loss in the free parameters."""
     d = problem.d
-    stats = problem.statistics(heads)
+    m, H, G = problem.statistics(heads)
     n, w, sx = problem.n, problem.m.weights, problem.m.sigma_x
     parts = []
-    if mode != "FT":
-        gB = sum(w[k] * 2 * sx @ (n * prof.U[k][:, None] @ m.T - n * H.T + prof.B @ G) for k, (m, H, G) in enumerate(stats))
+    if mode != "FT":  # d L / d B = sum_k pi_k 2 Sigma_x (n u_k m_k^T - n H_k^T + B G_k)
+        gB = 2 * sx @ np.einsum("k,kij->ij", w, n * prof.U[:, :, None] * m[:, None, :] - n * np.swapaxes(H, 1, 2)
+                                + np.einsum("ij,kjl->kil", prof.B, G))
         parts.append(np.ravel(gB if options["free_column"] else gB[:, :d]))
-    if mode != "PT":
-        parts.append(np.concatenate([w[k] * 2 * sx @ (prof.U[k] - problem.m.means[k] + n * (prof.B @ m)[:, 0])
-                                     for k, (m, H, G) in enumerate(stats)]))
+    if mode != "PT":  # d L / d u_k = pi_k 2 Sigma_x (u_k - mu_k + n B m_k)
+        parts.append(np.ravel(2 * w[:, None] * (prof.U - problem.m.means + n * m @ prof.B.T) @ sx))
     if mode != "FT" and options["free_head"]:
         gh = problem.head_gradient(prof.B, prof.U, heads)
         parts.append((gh.sum(axis=0) if options["shared_head"] else gh).ravel())
