@@ -22,7 +22,6 @@ import numpy as np
 from theory.asymptotics import LeadingFit, mean_scaling_exponent, numeric_leading_term
 from theory.attention import (
     attention_predict,
-    head_scaled_pgd_optimum,
     per_task_pgd_bound,
     pgd_predict,
     proposition1_construction,
@@ -237,11 +236,11 @@ def _t4_loss_appendix(m: TaskMixture, n: int) -> Comparison:
     return _compare("L~*_PGD", claimed, _opt("PGD", m, n).loss)
 
 
-def _head_scaled(m: TaskMixture, n: int) -> Any:
-    return CACHE.get(m, n, "heads", lambda: head_scaled_pgd_optimum(m, n))
-
-
-SEARCH_STARTS = 2  # exact unconstrained channel in the search: Assumption 1's head, then the re-centring head(s)
+# Starts of the exact unconstrained solver in the search (theory.unconstrained._starts): shared head from Assumption 1's
+# head and the re-centring head; task heads from Proposition 1's heads.  The first start already bounds the result by
+# the reduced optimum (L~*_PGD with heads), so a refutation never depends on the count; `verify` reports the selected
+# mixture's optimum from more starts.
+SEARCH_STARTS = {True: 2, False: 1}
 ALIGN_RTOL = 1e-2  # "aligns closely" (Section 6): a relative gap the paper's log-scale plots could show (~1%)
 FIGURE_NS = (1, 50)  # Section 6's n range (n = 1..10, 15..50)
 
@@ -251,7 +250,8 @@ def _unconstrained(m: TaskMixture, n: int, mode: str, shared_head: bool = True) 
     key = f"unconstrained-{mode}-{'shared' if shared_head else 'heads'}"
     if mode == "FT":
         return CACHE.get(m, n, key, lambda: fine_tuned(m, _unconstrained(m, n, "PT", shared_head)))
-    return CACHE.get(m, n, key, lambda: unconstrained_optimum(m, n, mode, shared_head=shared_head, starts=SEARCH_STARTS))
+    return CACHE.get(m, n, key, lambda: unconstrained_optimum(m, n, mode, shared_head=shared_head,
+                                                                   starts=SEARCH_STARTS[shared_head]))
 
 
 def _not_beaten(quantity: str, claimed_optimum: float, attained: float, note: str) -> Comparison:
@@ -264,12 +264,10 @@ def _p1_equality(m: TaskMixture, n: int) -> Comparison:
     """Claimed L~*_Attn = L~*_PGD; derived: the exact optimum of eq. (17) (prompts and task-specific heads)."""
     pgd = _opt("PGD", m, n).loss
     exact = _unconstrained(m, n, "JT", shared_head=False)
-    heads = _head_scaled(m, n)
     lower = CACHE.get(m, n, "per-task", lambda: per_task_pgd_bound(m, n))
     return _not_beaten("L~*_Attn", pgd, exact.loss,
                        f"exact optimum with task heads {exact.loss:.12g} (gradient norm {exact.gradient_norm:.1e}); "
-                       f"per-task head scales on W*_PGD attain {heads.loss:.12g}; L~*_PGD = {pgd:.12g}; "
-                       f"per-task lower bound {lower:.12g}")
+                       f"L~*_PGD = {pgd:.12g}; per-task lower bound {lower:.12g}")
 
 
 def _s6_shared_head(m: TaskMixture, n: int) -> Comparison:

@@ -373,8 +373,9 @@ def _normalise(heads: Array) -> Array:
 
 
 def _starts(mixture: TaskMixture, shared: bool, count: int, seed: int) -> list[Array]:
-    """Assumption 1's head e first, then the re-centring heads ([-c; 1] with c the mean task; [-mu_k; 1]), then seeded
-    random directions."""
+    """Shared head: Assumption 1's head e first (so the result is at most the reduced optimum), then the re-centring
+    heads [-c; 1] (c the mean task) and [-mu_k; 1].  Task heads: Proposition 1's [-mu_k; 1] first (at most
+    L~*_PGD), then e and [-c; 1].  Then seeded random directions."""
     d, K = mixture.d, mixture.K
     e = np.zeros(d + 1)
     e[d] = 1.0
@@ -382,8 +383,8 @@ def _starts(mixture: TaskMixture, shared: bool, count: int, seed: int) -> list[A
     recentre = np.concatenate([-centre, [1.0]])
     if shared:
         starts = [np.tile(v, (K, 1)) for v in [e, recentre, *(np.concatenate([-mu, [1.0]]) for mu in mixture.means)]]
-    else:  # Proposition 1's heads [-mu_k; 1] second
-        starts = [np.tile(e, (K, 1)), np.concatenate([-mixture.means, np.ones((K, 1))], axis=1), np.tile(recentre, (K, 1))]
+    else:  # Proposition 1's heads [-mu_k; 1] first: their profile is at most L~*_PGD (Appendix C.1's construction)
+        starts = [np.concatenate([-mixture.means, np.ones((K, 1))], axis=1), np.tile(e, (K, 1)), np.tile(recentre, (K, 1))]
     rng = np.random.default_rng(seed)
     while len(starts) < count:
         starts.append(np.tile(rng.standard_normal(d + 1), (K, 1)) if shared else rng.standard_normal((K, d + 1)))
@@ -405,8 +406,8 @@ def unconstrained_optimum(mixture: TaskMixture, n: int, mode: str = "JT", *, sha
     ``mode``: ``"PT"`` (no prompts), ``"JT"`` (prompts, heads and A jointly), ``"FT"`` (prompts tuned
     with the PT optimum's A and head frozen).  Variable projection: for fixed heads the loss is an
     exact quadratic in (B, u), solved in closed form; the heads (up to scale) are searched by BFGS with
-    the exact envelope gradient from ``starts`` starts (Assumption 1's head first, so the result is
-    never above the reduced optimum), deterministic for a given ``seed``.
+    the exact envelope gradient from ``starts`` starts (see :func:`_starts`: the first start makes the
+    result at most the reduced optimum, or L~*_PGD with task heads), deterministic for a given ``seed``.
 
     ``free_column=False`` keeps Assumption 1's zero block ``A[:d, d] = 0``; ``free_head=False`` keeps its
     head ``a = e`` (value channel reads the label only).  Both False is the reduced model (7).
