@@ -10,6 +10,9 @@ training settings, with:
 * ``claimed``: the paper's formula (Theorems 1-4, Proposition 1), drawn only
   where it differs from the derived curve (relative difference above
   :data:`theory.claims.REFUTE_RTOL` at some n);
+* ``unconstrained``: on panels 2(a)-(d), A1(a), A1(c), the exact optimum of the
+  unconstrained one-layer attention (eq. 6, one shared head, no Assumption 1;
+  :func:`theory.unconstrained.unconstrained_optimum`) for PT and JT;
 * ``montecarlo``: sampled loss at the derived optimum (fast estimator, with
   its standard error) at the budget's n values;
 * ``trained``: trained models' losses from a :mod:`verify.trained` provider,
@@ -40,10 +43,11 @@ from theory.claims import CLAIMS, REFUTE_RTOL
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
+from theory.unconstrained import unconstrained_optimum
 from verify.panels import PANELS, QUICK, STRATEGY_LABELS, Budget, PanelSpec, panel
 from verify.trained import NOT_AVAILABLE, TrainedProvider, default_provider
 
-KINDS = ("derived", "claimed", "montecarlo", "trained", "reference")
+KINDS = ("derived", "claimed", "unconstrained", "montecarlo", "trained", "reference")
 # Settings with a trained model of their own. L~*_PGD (eq. 19) is a predictor, not a model: its trained
 # counterpart is attention with prompts and heads ("HEADS", eq. 18), which Proposition 1 equates with it.
 TRAINED_STRATEGIES = ("PT", "FT", "JT", "HEADS")
@@ -202,8 +206,11 @@ def compute_panel(spec: PanelSpec, *, budget: Budget = QUICK, seed: int = 0, pro
         series.append(Series(label, strategy, theory_kind, derived))
         if spec.layers == 1:
             series.extend(_claimed_series(strategy, mixture, curve_ns, scale))
-    if spec.layers == 1 and "JT" in spec.strategies:
-        series.extend(_shared_head_series(mixture, curve_ns, scale))
+    unconstrained = _unconstrained_series(spec, mixture, budget, scale)
+    series.extend(unconstrained)
+    if unconstrained:
+        notes.append("unconstrained attention: exact optimum only; its trained points are not drawn, since the quick "
+                     "training budget's optimisation error (about 1%) exceeds much of the gap to the reduced model")
     step()
     if spec.layers == 1:
         for si, strategy in enumerate(spec.strategies):
@@ -231,15 +238,29 @@ def compute_panel(spec: PanelSpec, *, budget: Budget = QUICK, seed: int = 0, pro
     return PanelData(spec, mixture, scale, budget, seed, series, notes)
 
 
-def _shared_head_series(mixture: TaskMixture, ns: list[int], scale: float) -> list[Series]:
-    """S6.shared-head: what the unconstrained attention with one shared head reaches (derived construction),
-    drawn only where it differs from the reduced L*_JT (a non-zero mean task)."""
-    comps = [CLAIMS["S6.shared-head"].check(mixture, n) for n in ns]
-    if max(c.rel_error for c in comps) <= REFUTE_RTOL:
+UNCONSTRAINED_PANELS = ("2a", "2b", "2c", "2d", "A1a", "A1c")  # Section 6 / Appendix D: Assumption 1 panels and 2(c)-(d)
+
+
+def _unconstrained_ns(budget: Budget) -> list[int]:
+    """About 12 log-spaced n up to the budget's largest, plus the budget's own n (each point is a global solve)."""
+    top = max(budget.ns)
+    grid = {int(round(v)) for v in np.geomspace(1, top, 12)} | set(budget.ns)
+    return sorted(grid)
+
+
+def _unconstrained_series(spec: PanelSpec, mixture: TaskMixture, budget: Budget, scale: float) -> list[Series]:
+    """The exact optimum of the unconstrained one-layer attention (eq. 6, one shared head; theory.unconstrained) for
+    joint training, and plain training where the panel has it: what Assumption 1's reduced model leaves out."""
+    if spec.layers != 1 or spec.id not in UNCONSTRAINED_PANELS:
         return []
-    pts = [_point(n, float(c.derived), None, scale) for n, c in zip(ns, comps, strict=True)]
-    return [Series("attention, shared head re-centring the labels (S6.shared-head)", "SHARED", "derived", pts,
-                   claim="S6.shared-head", note="below the reduced model's L*_JT: Assumption 1 is not without loss here")]
+    out = []
+    for strategy in [s for s in ("PT", "JT") if s in spec.strategies]:
+        pts = [_point(n, unconstrained_optimum(mixture, n, strategy, starts=4).loss, None, scale)
+               for n in _unconstrained_ns(budget)]
+        out.append(Series(f"{strategy}: exact optimum of the unconstrained attention (eq. 6, shared head)", strategy,
+                          "unconstrained", pts, claim="S6.shared-head" if strategy == "JT" else "A1.PT",
+                          note="global optimum over A, a, prompts without Assumption 1 (theory.unconstrained)"))
+    return out
 
 
 def _claimed_series(strategy: str, mixture: TaskMixture, ns: list[int], scale: float) -> list[Series]:

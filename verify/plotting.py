@@ -33,6 +33,8 @@ def render(data: PanelData, png: Path, svg: Path) -> None:
             ax.plot(xs, ys, "-", color=colour, lw=1.8, label=f"derived: {s.label}")
         elif s.kind == "reference":
             ax.plot(xs, ys, ":", color=colour, lw=1.2, alpha=0.6, label=s.label)
+        elif s.kind == "unconstrained":
+            ax.plot(xs, ys, "-.", color=colour, lw=1.4, marker="d", ms=3, label=s.label)
         elif s.kind == "claimed":
             ax.plot(xs, ys, "--", color=colour, lw=1.4, label=s.label)
         elif s.kind == "montecarlo":
