@@ -489,8 +489,37 @@ def _finish(problem: _Problem, mode: str, options: dict[str, bool], prof: _Profi
                                 gradient_norm=float(np.linalg.norm(np.concatenate(parts))), local_optima=distinct, starts=starts)
 
 
+@dataclass(frozen=True)
+class Assumption1Cost:
+    """What each block that Assumption 1 fixes is worth, for one mixture, n and mode (issue 12's "why").
+
+    ``reduced``: both fixed (``A[:d, d] = 0``, ``a = e``), which is the reduced model (7); ``column_only``: the column
+    ``A[:d, d]`` free; ``head_only``: the head's feature part ``a_x`` free; ``unconstrained``: both free.
+    """
+
+    mode: str
+    n: int
+    reduced: float
+    column_only: float
+    head_only: float
+    unconstrained: float
+
+    def to_dict(self) -> dict[str, Any]:
+        rel = {k: (self.reduced - v) / self.reduced for k, v in
+               (("column_only", self.column_only), ("head_only", self.head_only), ("unconstrained", self.unconstrained))}
+        return {"mode": self.mode, "n": self.n, "reduced": self.reduced, "column_only": self.column_only,
+                "head_only": self.head_only, "unconstrained": self.unconstrained, "relative_gain": rel}
+
+
+def assumption1_cost(mixture: TaskMixture, n: int, mode: str = "JT", *, starts: int = 4, seed: int = 0) -> Assumption1Cost:
+    """The shared-head optimum with neither, one or both of Assumption 1's blocks freed (:class:`Assumption1Cost`)."""
+    def solve(column: bool, head: bool) -> float:
+        return unconstrained_optimum(mixture, n, mode, free_column=column, free_head=head, starts=starts, seed=seed).loss
+    return Assumption1Cost(mode, n, solve(False, False), solve(True, False), solve(False, True), solve(True, True))
+
+
 # ----- symbolic: brute force from the literal forward ------------------------------------------
-def derive_attention_task_loss(d: int) -> tuple[sp.Expr, dict[str, Any]]:
+def derive_attention_task_loss(d: int, fixed: dict[str, Any] | None = None) -> tuple[sp.Expr, dict[str, Any]]:
     """E[(z^T A (p p^T + sum_i z_i z_i^T) a - y)^2] for one task by Wick expansion of the literal forward.
 
     Explicit ``d`` (1, or 2 with patience), symbolic n, the whole (d+1) x (d+1) A (its last row
@@ -498,6 +527,8 @@ def derive_attention_task_loss(d: int) -> tuple[sp.Expr, dict[str, Any]]:
     Sigma_beta, and noise sigma.  Conditioned on (beta, x, query noise) the n context terms
     ``g_i = z^T A z_i z_i^T a`` are i.i.d., so
     ``E[(S + h)^2] = n E[g^2] + n (n-1) E[g]^2 + 2 n E[g] h + h^2`` with ``h = z^T A p p^T a - y``.
+    ``fixed`` replaces some of the symbols by exact values (keys ``mu``, ``Lx``, ``Lb``, ``sigma``; sympy
+    matrices of rationals), which keeps d = 2 within reach with A, a, p and n still symbolic.
     Returns the loss and the symbols (keys: n, A, a, p, mu, Lx, Lb, sigma).
     """
     n = sp.Symbol("n", positive=True, integer=True)
@@ -508,6 +539,8 @@ def derive_attention_task_loss(d: int) -> tuple[sp.Expr, dict[str, Any]]:
     Lx = sp.Matrix(d, d, lambda i, j: sp.Symbol(f"lx_{i}{j}", real=True) if j <= i else 0)
     Lb = sp.Matrix(d, d, lambda i, j: sp.Symbol(f"lb_{i}{j}", real=True) if j <= i else 0)
     sigma = sp.Symbol("sigma", nonnegative=True)
+    given = fixed or {}
+    mu, Lx, Lb, sigma = (given.get(k, v) for k, v in (("mu", mu), ("Lx", Lx), ("Lb", Lb), ("sigma", sigma)))
     u, b, q = standard_normals("u", d), standard_normals("b", d), standard_normals("q", d)
     e, eq = sp.Symbol("e", real=True), sp.Symbol("eq", real=True)
     beta = mu + Lb * sp.Matrix(b)

@@ -17,6 +17,7 @@ from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
 from theory.unconstrained import (
     UnconstrainedParameters,
+    assumption1_cost,
     derive_attention_task_loss,
     formula_for_symbols,
     unconstrained_loss,
@@ -143,3 +144,25 @@ def test_optimum_parameters_re_simulate() -> None:
     assert abs(est.mean - opt.loss) <= K_SIGMA * est.stderr
     d = opt.to_dict()
     assert len(d["A"]) == 11 and len(d["a"]) == 11 and len(d["prompts"]) == 2 and d["loss"] == opt.loss
+
+
+@settings(max_examples=10)
+@given(mixture=task_mixtures(max_d=3, max_K=3), n=st.integers(1, 40))
+def test_solver_with_assumption_1_blocks_fixed_is_the_reduced_optimum(mixture: TaskMixture, n: int) -> None:
+    """Column A[:d, d] = 0 and head e: the solver's closed-form profile is L*_PT, L*_FT, L*_JT of theory.optima
+    (two independent derivations of the same optimum); freeing either block never raises the loss."""
+    for mode in ("PT", "FT", "JT"):
+        cost = assumption1_cost(mixture, n, mode, starts=2)
+        assert cost.reduced == pytest.approx(optimum(mode, mixture, n).loss, rel=1e-9)
+        if mode != "FT":  # FT's pretrained model changes with the blocks, so no ordering is implied
+            assert max(cost.column_only, cost.head_only) <= cost.reduced * (1 + 1e-10)
+            assert cost.unconstrained <= min(cost.column_only, cost.head_only) * (1 + 1e-9)
+
+
+@settings(max_examples=8)
+@given(mixture=task_mixtures(max_d=3, max_K=1), n=st.integers(1, 40))
+def test_one_task_joint_optimum_is_the_zero_mean_reduced_optimum(mixture: TaskMixture, n: int) -> None:
+    """K = 1, a closed form: the shared head re-centres the single task at mean zero, where Assumption 1 costs
+    nothing, so min over eq. (6) with a prompt = L*_JT of the zero-mean task (theory.optima)."""
+    exact = unconstrained_optimum(mixture, n, "JT", starts=3).loss
+    assert exact == pytest.approx(optimum("JT", mixture.with_zero_means(), n).loss, rel=1e-9)
