@@ -36,6 +36,17 @@ def test_exact_loss_equals_the_brute_force_expectation_of_the_literal_forward_d1
     assert sp.expand(loss - formula_for_symbols(1, sym)) == 0
 
 
+@pytest.mark.slow
+def test_exact_loss_equals_the_brute_force_expectation_of_the_literal_forward_d2() -> None:
+    """d = 2 (about two minutes of sympy): A (3 x 3, last row included), a, p and n symbolic; non-diagonal Sigma_x,
+    Sigma_beta, a non-zero mean and noise fixed to exact rationals (fully symbolic d = 2 did not finish in 15 min)."""
+    R = sp.Rational
+    fixed = {"Lx": sp.Matrix([[R(3, 2), 0], [R(1, 3), 1]]), "Lb": sp.Matrix([[1, 0], [R(-1, 2), R(2, 3)]]),
+             "mu": sp.Matrix([R(1, 2), -1]), "sigma": R(1, 2)}
+    loss, sym = derive_attention_task_loss(2, fixed)
+    assert sp.expand(loss - formula_for_symbols(2, sym)) == 0
+
+
 def _literal(mixture: TaskMixture, A: np.ndarray, heads: np.ndarray, prompts: np.ndarray) -> AttentionParameters:
     return AttentionParameters(A=A, Wv=np.eye(mixture.d + 1), prompts=prompts, heads=heads)
 
