@@ -18,8 +18,10 @@ from theory.optima import optimum
 from theory.unconstrained import (
     UnconstrainedParameters,
     assumption1_cost,
+    attention_task_loss,
     derive_attention_task_loss,
     formula_for_symbols,
+    task_blocks,
     unconstrained_loss,
     unconstrained_optimum,
 )
@@ -177,3 +179,30 @@ def test_one_task_joint_optimum_is_the_zero_mean_reduced_optimum(mixture: TaskMi
     nothing, so min over eq. (6) with a prompt = L*_JT of the zero-mean task (theory.optima)."""
     exact = unconstrained_optimum(mixture, n, "JT", starts=3).loss
     assert exact == pytest.approx(optimum("JT", mixture.with_zero_means(), n).loss, rel=1e-9)
+
+
+def test_first_order_gain_over_assumption_1_in_closed_form_d1() -> None:
+    """d = 1, K = 2, Sigma_x = 1, Sigma_beta_k = s, noise sigma, all symbolic.  At the reduced joint optimum the
+    gradients of the exact loss in the blocks Assumption 1 fixes are, with c = sum pi_k mu_k (mean task),
+    v and k3 the variance and third central moment of the task means, and D = 2 E[mu^2] + (n + 2) s + sigma^2:
+
+        dL/da_x = 4 n s^2 c / D^2,      dL/dA[0, 1] = 4 n s (k3 + c (v + s - c^2)) / D.
+
+    So the reduced optimum is stationary only when c = 0 and k3 = 0: the mean task must vanish (else re-centring
+    gains) and the task means must not be skewed (else the column gains), e.g. fig2c (pi = 0.3) gains."""
+    n, s, pi = sp.symbols("n s pi", positive=True)
+    m1, m2, W, b, ax, u1, u2 = sp.symbols("m1 m2 W b a_x u1 u2", real=True)
+    sigma = sp.Symbol("sigma", nonnegative=True)
+    B, a = sp.Matrix([[W, b]]), sp.Matrix([ax, 1])
+    loss = sum(w * attention_task_loss(task_blocks(sp.eye(1), sp.Matrix([mu]), sp.Matrix([[s]]), sigma**2), B,
+                                       sp.Matrix([u]), a, n)
+               for w, mu, u in ((pi, m1, u1), (1 - pi, m2, u2)))
+    reduced = sp.expand(loss.subs({b: 0, ax: 0}))
+    (opt,) = sp.solve([sp.diff(reduced, v) for v in (W, u1, u2)], [W, u1, u2], dict=True)
+    at = {b: 0, ax: 0}
+    c = pi * m1 + (1 - pi) * m2
+    v = pi * (1 - pi) * (m1 - m2) ** 2
+    k3 = pi * (1 - pi) * (1 - 2 * pi) * (m1 - m2) ** 3
+    D = 2 * (pi * m1**2 + (1 - pi) * m2**2) + (n + 2) * s + sigma**2
+    assert sp.simplify(sp.diff(loss, ax).subs(at).subs(opt) - 4 * n * s**2 * c / D**2) == 0
+    assert sp.simplify(sp.diff(loss, b).subs(at).subs(opt) - 4 * n * s * (k3 + c * (v + s - c**2)) / D) == 0
