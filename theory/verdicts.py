@@ -13,6 +13,7 @@ still fails, so the counterexample reported is as small and plain as found.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,11 +66,43 @@ def search_cases(ns: Iterable[int] = SEARCH_NS, *, seed: int = 0) -> list[Case]:
     return [Case(label, m, n) for label, m in mixtures for n in ns]
 
 
+def outcome(comp: Comparison) -> str:
+    """``"holds"``, ``"fails"`` or ``"inconclusive"`` for one comparison: the thresholds of every verdict.
+
+    A claim fails at a (mixture, n) when it does not hold there and the relative error exceeds
+    ``REFUTE_RTOL`` (or is the 1.0 of a qualitative claim, e.g. Corollary 1's 'iff'); a disagreement
+    between ``AGREE_RTOL`` and ``REFUTE_RTOL`` could be rounding and is inconclusive.
+    """
+    if comp.holds:
+        return "holds"
+    return "fails" if comp.rel_error > REFUTE_RTOL or comp.rel_error == 1.0 else "inconclusive"
+
+
 def _fails(claim: Claim, m: TaskMixture, n: int) -> Comparison | None:
     if not claim.scope(m):
         return None
     c = claim.check(m, n)
-    return c if (not c.holds and c.rel_error > REFUTE_RTOL) or (not c.holds and c.rel_error == 1.0) else None
+    return c if outcome(c) == "fails" else None
+
+
+def local_verdict(in_scope: bool, ns: Iterable[int], comparisons: Iterable[Comparison]) -> dict[str, Any]:
+    """The verdict on the selected mixture alone (issue 11): does the claim hold *here*, at these n?
+
+    ``comparisons`` are the claim's checks at each n of ``ns`` (ignored when out of scope).  Returns
+    ``{"verdict": "holds" | "fails" | "inconclusive" | "not applicable", "max_rel_error": float | None,
+    "n": [...], "first_failing_n": int | None}`` with the thresholds of :func:`outcome`: "fails" when
+    some n fails, else "inconclusive" when some n is in the grey zone, else "holds"; "not applicable"
+    when the claim's stated scope (e.g. the main text's sigma = 0) excludes the mixture.
+    """
+    ns = [int(n) for n in ns]
+    if not in_scope:
+        return {"verdict": "not applicable", "max_rel_error": None, "n": ns, "first_failing_n": None}
+    outcomes = [(n, outcome(c), float(c.rel_error)) for n, c in zip(ns, comparisons, strict=True)]
+    failing = [n for n, o, _ in outcomes if o == "fails"]
+    kinds = {o for _, o, _ in outcomes}
+    verdict = "fails" if failing else ("inconclusive" if "inconclusive" in kinds else "holds")
+    return {"verdict": verdict, "max_rel_error": max((e for _, _, e in outcomes), default=0.0), "n": ns,
+            "first_failing_n": min(failing) if failing else None}
 
 
 def _simplifications(m: TaskMixture) -> list[Callable[[], TaskMixture]]:
@@ -150,9 +183,49 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_TEXT_ENTRIES = 16  # arrays up to this many entries are written out in the text form; larger ones as shape and norm
+
+
+def value_fields(name: str, value: Any, *, with_array: bool) -> dict[str, Any]:
+    """One claimed/derived value as fields of fixed type (JSON schema, docs/json-schema.md).
+
+    ``name``: str, always (a readable form: the number to 10 significant digits, the rounded array,
+    or the claim's text); ``name_value``: float | null (scalars only); ``name_norm``: float | null
+    (Frobenius norm of a numeric array); ``name_shape``: list[int] | null; and with ``with_array``
+    ``name_array``: nested list | null (the full array, e.g. for a counterexample).
+    """
+    scalar: float | None = None
+    norm: float | None = None
+    shape: list[int] | None = None
+    array: Any = None
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, (list, tuple)) and any(v is None or isinstance(v, (bool, np.bool_)) for v in value):
+        array = _jsonable(value)  # e.g. a list of exponents with None for 'no fit'
+        text = json.dumps(array)
+    else:
+        arr = np.asarray(value, dtype=float)
+        if arr.ndim == 0:
+            scalar = float(arr)
+            text = f"{scalar:.10g}"
+        else:
+            norm, shape, array = float(np.linalg.norm(arr)), list(arr.shape), arr.tolist()
+            rounded = np.vectorize(lambda v: float(f"{v:.6g}"))(arr).tolist() if arr.size else arr.tolist()
+            text = (json.dumps(rounded) if arr.size <= _TEXT_ENTRIES
+                    else f"array {'x'.join(map(str, shape))}, Frobenius norm {norm:.10g}")
+    out = {name: text, f"{name}_value": scalar, f"{name}_norm": norm, f"{name}_shape": shape}
+    if with_array:
+        out[f"{name}_array"] = array
+    return out
+
+
 @dataclass
 class ClaimVerdict:
-    """The verdict on one claim and the evidence behind it."""
+    """The verdict on one claim and the evidence behind it.
+
+    ``verdict`` is global (the search over presets, generated mixtures and the selected mixture);
+    ``on_selected_mixture`` is the local verdict of :func:`local_verdict` (None when not evaluated).
+    """
 
     claim: Claim
     verdict: str
@@ -163,12 +236,36 @@ class ClaimVerdict:
     symbolic: SymbolicResult | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    on_selected_mixture: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # wall seconds per channel; never in to_json (issue 11)
+
+    @property
+    def reason(self) -> str:
+        """One line for the global verdict: where it fails, why it is inconclusive, or how much it was checked on."""
+        ce = self.counterexample
+        if self.verdict == "refuted" and ce is not None:
+            m = ce["mixture"]
+            return (f"fails on {ce['found_in']} (shrunk to d={m['d']} K={len(m['tasks'])} sigma2={m['sigma2']:g} n={ce['n']}): "
+                    f"{ce['quantity']} claimed {_short_text(ce['claimed'])} vs derived {_short_text(ce['derived'])} "
+                    f"(rel. error {ce['rel_error']:.3g})")
+        if self.verdict == "refuted":
+            sym = self.symbolic
+            return (f"refuted by the symbolic decision ({sym.setting})" if sym is not None and not sym.holds
+                    else "; ".join(self.notes) or "refuted")
+        if self.verdict == "inconclusive":
+            return "; ".join(self.notes) or "inconclusive"
+        text = f"holds on all {self.checked} cases" if self.checked else "no numeric case in scope"
+        if self.symbolic is not None and self.symbolic.holds:
+            text += f"; symbolic: holds ({self.symbolic.setting})"
+        return text
 
     def to_json(self) -> dict[str, Any]:
         c = self.claim
         return {
             "id": c.id, "source": c.source, "statement": c.statement, "scope": c.scope_text,
             "verdict": self.verdict,
+            "reason": self.reason,
+            "on_selected_mixture": self.on_selected_mixture,
             "evidence": {
                 "theory": {"cases_checked": self.checked, "cases_failed": self.failed,
                            "max_rel_error": self.max_rel_error,
@@ -183,6 +280,10 @@ class ClaimVerdict:
         }
 
 
+def _short_text(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True) -> ClaimVerdict:
     """Run a claim over the cases, shrink the smallest failure, and decide symbolically where possible."""
     checked, failures, worst = 0, [], 0.0
@@ -193,11 +294,11 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True) -> ClaimVer
         comp = claim.check(case.mixture, case.n)
         checked += 1
         worst = max(worst, comp.rel_error)
-        if not comp.holds:
-            if comp.rel_error > REFUTE_RTOL or comp.rel_error == 1.0:
-                failures.append(case)
-            else:
-                grey += 1
+        kind = outcome(comp)
+        if kind == "fails":
+            failures.append(case)
+        elif kind == "inconclusive":
+            grey += 1
     sym = decide(claim.symbolic) if (symbolic and claim.symbolic) else None
     verdict = "refuted" if failures else ("inconclusive" if grey else "verified")
     result = ClaimVerdict(claim, verdict, checked, len(failures), worst, symbolic=sym)
@@ -211,7 +312,7 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True) -> ClaimVer
         m, n, comp = shrink(claim, first.mixture, first.n)
         result.counterexample = {
             "found_in": first.label, "mixture": m.to_dict(), "n": n, "quantity": comp.quantity,
-            "claimed": _jsonable(comp.claimed), "derived": _jsonable(comp.derived),
-            "rel_error": comp.rel_error, "note": comp.note,
+            **value_fields("claimed", comp.claimed, with_array=True), **value_fields("derived", comp.derived, with_array=True),
+            "rel_error": float(comp.rel_error), "note": comp.note,
         }
     return result

@@ -78,7 +78,7 @@ def render_html(report: dict[str, Any], figures: Sequence[FigureFiles], base: Pa
            "<title>verify report: task-specific prompts for ICL</title>", f"<style>{_CSS}</style></head><body>",
            "<h1>Claims of “Provable Benefits of Task-Specific Prompts for In-context Learning”</h1>",
            f"<p>{escape(report['paper'])}. Selected mixture <code>{escape(str(report['mixture']['name']))}</code>, "
-           f"n = {escape(str(report['n']))}, seed {report['seed']}, {report['seconds']:.1f} s.</p>",
+           f"n = {escape(str(report['n']))}, seed {report['seed']}, {report['timings']['total_seconds']:.1f} s.</p>",
            f'<p id="summary"><span class="verified">{s["verified"]} verified</span>, '
            f'<span class="refuted">{s["refuted"]} refuted</span>, '
            f'<span class="inconclusive">{s["inconclusive"]} inconclusive</span>.</p>',
@@ -135,7 +135,7 @@ def render_markdown(report: dict[str, Any], figures: Sequence[FigureFiles], base
     s = report["summary"]
     out = ["# Claims of \"Provable Benefits of Task-Specific Prompts for In-context Learning\"", "",
            f"{report['paper']}. Selected mixture `{report['mixture']['name']}`, n = {report['n']}, seed {report['seed']}, "
-           f"{report['seconds']:.1f} s.", "",
+           f"{report['timings']['total_seconds']:.1f} s.", "",
            f"**{s['verified']} verified, {s['refuted']} refuted, {s['inconclusive']} inconclusive.**", "", "## Verdicts", "",
            "| " + " | ".join(VERDICT_COLUMNS) + " |", "|" + "---|" * len(VERDICT_COLUMNS)]
     for claim in report["claims"]:
