@@ -14,6 +14,7 @@ still fails, so the counterexample reported is as small and plain as found.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,31 +79,63 @@ def outcome(comp: Comparison) -> str:
     return "fails" if comp.rel_error > REFUTE_RTOL or comp.rel_error == 1.0 else "inconclusive"
 
 
+# What a check may raise on a degenerate but valid mixture (e.g. a ratio of two gaps that both vanish when a task
+# with a non-zero mean has weight 0): the case cannot be evaluated, which is reported, never a pass or a failure.
+CHECK_ERRORS: tuple[type[BaseException], ...] = (ArithmeticError, np.linalg.LinAlgError)
+
+
+def safe_check(claim: Claim, m: TaskMixture, n: int) -> Comparison | str:
+    """``claim.check(m, n)``, or the error's one-line text when the check cannot be evaluated there."""
+    try:
+        return claim.check(m, n)
+    except CHECK_ERRORS as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
 def _fails(claim: Claim, m: TaskMixture, n: int) -> Comparison | None:
     if not claim.scope(m):
         return None
-    c = claim.check(m, n)
-    return c if outcome(c) == "fails" else None
+    c = safe_check(claim, m, n)
+    return c if isinstance(c, Comparison) and outcome(c) == "fails" else None
 
 
-def local_verdict(in_scope: bool, ns: Iterable[int], comparisons: Iterable[Comparison]) -> dict[str, Any]:
+def finite_or_none(value: float) -> float | None:
+    """A float for the JSON report, None for NaN/inf (strict JSON has neither)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def local_verdict(in_scope: bool, ns: Iterable[int], comparisons: Iterable[Comparison | str]) -> dict[str, Any]:
     """The verdict on the selected mixture alone (issue 11): does the claim hold *here*, at these n?
 
-    ``comparisons`` are the claim's checks at each n of ``ns`` (ignored when out of scope).  Returns
-    ``{"verdict": "holds" | "fails" | "inconclusive" | "not applicable", "max_rel_error": float | None,
-    "n": [...], "first_failing_n": int | None}`` with the thresholds of :func:`outcome`: "fails" when
-    some n fails, else "inconclusive" when some n is in the grey zone, else "holds"; "not applicable"
-    when the claim's stated scope (e.g. the main text's sigma = 0) excludes the mixture.
+    ``comparisons`` are the claim's checks at each n of ``ns`` (:func:`safe_check`; ignored when out of
+    scope).  Returns ``{"verdict": "holds" | "fails" | "inconclusive" | "not applicable",
+    "max_rel_error": float | None, "n": [...], "first_failing_n": int | None, "note": str}`` with the
+    thresholds of :func:`outcome`: "fails" when some n fails, else "inconclusive" when some n is in the
+    grey zone, has a NaN error, or could not be evaluated (``note`` says which), else "holds"; "not
+    applicable" when the claim's stated scope (e.g. the main text's sigma = 0) excludes the mixture.
     """
     ns = [int(n) for n in ns]
     if not in_scope:
-        return {"verdict": "not applicable", "max_rel_error": None, "n": ns, "first_failing_n": None}
-    outcomes = [(n, outcome(c), float(c.rel_error)) for n, c in zip(ns, comparisons, strict=True)]
-    failing = [n for n, o, _ in outcomes if o == "fails"]
-    kinds = {o for _, o, _ in outcomes}
-    verdict = "fails" if failing else ("inconclusive" if "inconclusive" in kinds else "holds")
-    return {"verdict": verdict, "max_rel_error": max((e for _, _, e in outcomes), default=0.0), "n": ns,
-            "first_failing_n": min(failing) if failing else None}
+        return {"verdict": "not applicable", "max_rel_error": None, "n": ns, "first_failing_n": None,
+                "note": "outside the claim's scope"}
+    failing, grey, errors, errs = [], [], [], []
+    for n, c in zip(ns, comparisons, strict=True):
+        if isinstance(c, str):
+            errors.append(f"n={n}: {c}")
+            continue
+        kind = outcome(c)
+        if math.isfinite(c.rel_error):
+            errs.append(float(c.rel_error))
+        if kind == "fails":
+            failing.append(n)
+        elif kind == "inconclusive":
+            grey.append(n)
+    verdict = "fails" if failing else ("inconclusive" if grey or errors else "holds")
+    notes = ([f"between {AGREE_RTOL:g} and {REFUTE_RTOL:g} (or NaN) at n = {grey}"] if grey else []) + (
+        [f"could not be evaluated at {'; '.join(errors)}"] if errors else [])
+    return {"verdict": verdict, "max_rel_error": max(errs) if errs else None, "n": ns,
+            "first_failing_n": min(failing) if failing else None, "note": "; ".join(notes)}
 
 
 def _simplifications(m: TaskMixture) -> list[Callable[[], TaskMixture]]:
@@ -128,6 +161,8 @@ def _simplifications(m: TaskMixture) -> list[Callable[[], TaskMixture]]:
     if K > 1:
         for drop in range(K):
             keep = [k for k in range(K) if k != drop]
+            if m.weights[keep].sum() <= 0:  # dropping the only task with weight (zero-weight tasks are allowed)
+                continue
             w = m.weights[keep] / m.weights[keep].sum()
             w[-1] = 1.0 - w[:-1].sum()
             steps.append(lambda keep=keep, w=w: TaskMixture(m.sigma_x, w, m.means[keep], m.covs[keep], m.sigma2))
@@ -288,20 +323,27 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True) -> ClaimVer
     """Run a claim over the cases, shrink the smallest failure, and decide symbolically where possible."""
     checked, failures, worst = 0, [], 0.0
     grey = 0
+    errors: list[str] = []
     for case in cases:
         if not claim.scope(case.mixture):
             continue
-        comp = claim.check(case.mixture, case.n)
+        comp = safe_check(claim, case.mixture, case.n)
+        if isinstance(comp, str):
+            errors.append(f"{case.label} n={case.n}: {comp}")
+            continue
         checked += 1
-        worst = max(worst, comp.rel_error)
+        if math.isfinite(comp.rel_error):  # a NaN error (undefined quantity) is grey, see outcome()
+            worst = max(worst, comp.rel_error)
         kind = outcome(comp)
         if kind == "fails":
             failures.append(case)
         elif kind == "inconclusive":
             grey += 1
     sym = decide(claim.symbolic) if (symbolic and claim.symbolic) else None
-    verdict = "refuted" if failures else ("inconclusive" if grey else "verified")
+    verdict = "refuted" if failures else ("inconclusive" if grey or errors else "verified")
     result = ClaimVerdict(claim, verdict, checked, len(failures), worst, symbolic=sym)
+    if errors:
+        result.notes.append(f"{len(errors)} case(s) could not be evaluated (first: {errors[0]})")
     if sym is not None and not sym.holds and not failures:
         result.verdict = "refuted"
         result.notes.append("refuted by the symbolic decision; the numeric search found no failure")

@@ -11,11 +11,21 @@ from scipy.stats import norm
 
 from montecarlo import PGDPredictor, ReducedPredictor, estimate_loss
 from theory.attention import shared_head_joint_optimum
-from theory.claims import CACHE, CLAIMED_PARAMETERS, Claim, rel_error
+from theory.claims import CACHE, CLAIMED_PARAMETERS, Claim, Comparison, rel_error
 from theory.minimise import numerical_optimum
 from theory.mixture import TaskMixture
 from theory.optima import optimum
-from theory.verdicts import SEARCH_NS, Case, ClaimVerdict, judge, local_verdict, search_cases, value_fields
+from theory.verdicts import (
+    SEARCH_NS,
+    Case,
+    ClaimVerdict,
+    finite_or_none,
+    judge,
+    local_verdict,
+    safe_check,
+    search_cases,
+    value_fields,
+)
 
 # Which optimum a claim is about, for the minimiser and the per-n table (claim id prefix -> strategy).
 _STRATEGY_OF = {"T1": "PT", "T2": "FT", "T3": "JT", "T4": "PGD"}
@@ -101,17 +111,17 @@ def _minimiser_evidence(mixture: TaskMixture, n: int, strategy: str, seed: int) 
 def _selected_rows(claim: Claim, mixture: TaskMixture, ns: list[int]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Claimed vs derived on the selected mixture at each n, and the local verdict there (issue 11)."""
     in_scope = claim.scope(mixture)
-    comps = [claim.check(mixture, n) for n in ns] if in_scope else []
+    comps = [safe_check(claim, mixture, n) for n in ns] if in_scope else []
     rows = []
     for i, n in enumerate(ns):
-        if not in_scope:
-            rows.append({"n": n, "in_scope": False, "quantity": None, "rel_error": None, "holds": None,
-                         **value_fields("claimed", "", with_array=False),
-                         **value_fields("derived", "", with_array=False), "note": ""})
+        c = comps[i] if in_scope else None
+        if not isinstance(c, Comparison):
+            rows.append({"n": n, "in_scope": in_scope, "quantity": None, "rel_error": None, "holds": None,
+                         **value_fields("claimed", "", with_array=False), **value_fields("derived", "", with_array=False),
+                         "note": c or ""})
             continue
-        c = comps[i]
-        rows.append({"n": n, "in_scope": True, "quantity": c.quantity, "rel_error": float(c.rel_error), "holds": bool(c.holds),
-                     **value_fields("claimed", c.claimed, with_array=False),
+        rows.append({"n": n, "in_scope": True, "quantity": c.quantity, "rel_error": finite_or_none(c.rel_error),
+                     "holds": bool(c.holds), **value_fields("claimed", c.claimed, with_array=False),
                      **value_fields("derived", c.derived, with_array=False), "note": c.note})
     return rows, local_verdict(in_scope, ns, comps)
 
