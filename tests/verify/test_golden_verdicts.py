@@ -11,6 +11,8 @@ reason (which verdict or counterexample changed, and why that is right) in the c
 
 from __future__ import annotations
 
+import pytest
+
 from verify.golden import GOLDEN_PATH, diff, dumps, golden_verdicts
 
 
@@ -19,8 +21,9 @@ def test_verdicts_match_the_golden_file() -> None:
     expected = GOLDEN_PATH.read_text(encoding="utf-8")
     actual = dumps(golden_verdicts())
     changes = diff(expected, actual)
-    assert not changes, ("verdicts differ from tests/golden/verdicts.json. If the change is intended, run "
-                         "`python -m verify.golden --update` and say why in the commit message.\n" + changes)
+    if changes:
+        pytest.fail("verdicts differ from tests/golden/verdicts.json. If the change is intended, run "
+                    "`python -m verify.golden --update` and say why in the commit message.\n" + changes, pytrace=False)
 
 
 def test_golden_rounding_ignores_last_bit_noise() -> None:
