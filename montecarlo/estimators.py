@@ -17,7 +17,9 @@ Two estimators of the same quantity ``L = E[(f(Z^(k)) - y)^2]``:
 
 Both stream batches sized to a memory budget, accumulate in float64 (Chan's
 parallel form of Welford's update) and stop at a target relative standard
-error or a sample (or time) budget; memory does not grow with the budget.
+error or a sample budget; memory does not grow with the budget.  There is deliberately no
+wall-clock budget (issue 11): with one seed, device and dtype an estimate is the same on any machine,
+CPU count or load.  ``Estimate.seconds`` records the time spent and feeds no result.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ class Estimate:
     mean : the sample mean of the per-sample losses.
     stderr : its standard error, sqrt(sample variance / samples).
     samples : number of independent samples used.
-    seconds : wall-clock time spent.
+    seconds : wall-clock time spent (a measurement only: no result depends on it).
     method : ``"fast"`` or ``"direct"``.
     seed : the seed of the random stream (rerunning with it reproduces the estimate on the same device).
     skewness : sample skewness g1 of the per-sample losses.  Squared errors are
@@ -144,8 +146,7 @@ def batch_size_for(method: str, n: int, d: int, *, device: torch.device, dtype: 
     return max(1, min(_MAX_BATCH, budget // _bytes_per_sample(method, n, d, dtype)))
 
 
-def _check_options(method: str, target_rel_se: float, max_samples: int, min_samples: int,
-                   max_seconds: float | None) -> None:
+def _check_options(method: str, target_rel_se: float, max_samples: int, min_samples: int) -> None:
     if method not in METHODS:
         raise VerifyError(f"method: unknown estimator {method!r} (expected one of {', '.join(METHODS)})")
     if not (isinstance(target_rel_se, (int, float)) and math.isfinite(target_rel_se) and target_rel_se >= 0):
@@ -153,8 +154,6 @@ def _check_options(method: str, target_rel_se: float, max_samples: int, min_samp
     for name, value, low in (("max_samples", max_samples, 2), ("min_samples", min_samples, 2)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise VerifyError(f"{name}: must be an integer >= {low}, got {value!r}")
-    if max_seconds is not None and not (isinstance(max_seconds, (int, float)) and max_seconds > 0):
-        raise VerifyError(f"max_seconds: must be a positive number or None, got {max_seconds!r}")
 
 
 @contextmanager
@@ -177,7 +176,7 @@ def _progress_bar(enabled: bool, total: int, label: str) -> Iterator[Callable[[i
 
 def estimate_loss(mixture: TaskMixture, n: int, predictor: PredictorSpec, *, method: str = "fast",
                   target_rel_se: float = 1e-3, max_samples: int = 10_000_000, min_samples: int = 1_000,
-                  max_seconds: float | None = None, seed: int = 0, device: str | torch.device = "auto",
+                  seed: int = 0, device: str | torch.device = "auto",
                   dtype: torch.dtype = torch.float64, memory_bytes: int | None = None,
                   progress: bool = False) -> Estimate:
     """Monte Carlo estimate of the multi-task ICL loss E[(f(Z^(k)) - y)^2] (eq. 4) with its standard error.
@@ -193,7 +192,6 @@ def estimate_loss(mixture: TaskMixture, n: int, predictor: PredictorSpec, *, met
     target_rel_se : stop once stderr <= target_rel_se * |mean| (after ``min_samples``); 0 runs to the budget.
     max_samples : sample budget (memory stays bounded whatever it is).
     min_samples : no precision stop before this many samples (the stderr of few samples is unreliable).
-    max_seconds : optional wall-clock budget, checked after each batch.
     seed : seed of the sampler's random stream.
     device : ``"auto"``, ``"cpu"``, ``"cuda[:N]"``.
     dtype : dtype of the sampled tensors; the accumulation is float64 regardless.
@@ -215,7 +213,7 @@ def estimate_loss(mixture: TaskMixture, n: int, predictor: PredictorSpec, *, met
     True
     """
     n = check_context_length(n)
-    _check_options(method, target_rel_se, max_samples, min_samples, max_seconds)
+    _check_options(method, target_rel_se, max_samples, min_samples)
     dev = resolve_device(device)
     compiled = compile_predictor(mixture, predictor, dev, dtype)
     generator = make_generator(seed, dev)
@@ -242,8 +240,6 @@ def estimate_loss(mixture: TaskMixture, n: int, predictor: PredictorSpec, *, met
                 raise VerifyError(f"{method} estimate at n={n}: the loss is not finite ({moments.mean}); "
                                   f"the predictor's parameters overflow {dtype}")
             update(size, moments.stderr / abs(moments.mean) if moments.mean else math.inf)
-            if max_seconds is not None and time.perf_counter() - start >= max_seconds:
-                break
             if moments.count >= min_samples and moments.stderr <= target_rel_se * abs(moments.mean):
                 break
     if dev.type == "cuda":
