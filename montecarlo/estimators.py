@@ -85,21 +85,45 @@ class Estimate:
         return self.stderr**2 * self.samples
 
 
+SUM_CHUNK = 4096  # fixed chunk of :func:`fixed_order_sum` (below torch's parallel grain size of 32768)
+
+
+def fixed_order_sum(values: Tensor) -> Tensor:
+    """Sum of a 1-D tensor in an order that does not depend on the number of CPU threads.
+
+    ``Tensor.sum()`` over more than 32768 elements splits the work between torch's intra-op threads, so
+    its last bits depend on the thread count (measured: a Monte Carlo stderr differed in the 16th digit
+    between 1 and 2 threads on a d = 2 mixture, issue 11).  Here the values are summed in zero-padded
+    chunks of ``SUM_CHUNK`` (one output per chunk: each is reduced by one thread, in torch's fixed
+    vectorised order) and then the chunk sums, which are few.
+    """
+    v = values.reshape(-1)
+    pad = (-v.numel()) % SUM_CHUNK
+    if pad:
+        v = torch.cat([v, v.new_zeros(pad)])
+    partial = v.reshape(-1, SUM_CHUNK).sum(-1)
+    while partial.numel() > SUM_CHUNK:  # more than 2^24 values: reduce the partial sums the same way
+        partial = fixed_order_sum(partial).reshape(1)
+    return partial.sum()
+
+
 class _Moments:
     """Streaming count, mean, and sums of squared and cubed deviations in float64.
 
     Batches are merged with the pairwise update of Chan et al. (1979) and Pebay (2008),
-    so no sum of raw powers (and no catastrophic cancellation) is ever formed.
+    so no sum of raw powers (and no catastrophic cancellation) is ever formed.  Every sum is
+    :func:`fixed_order_sum`, so the moments are the same for any CPU thread count.
     """
 
     def __init__(self) -> None:
         self.count, self.mean, self.m2, self.m3 = 0, 0.0, 0.0, 0.0
 
     def add(self, values: Tensor) -> None:
-        v = values.detach().to(torch.float64)
+        v = values.detach().to(torch.float64).reshape(-1)
         nb = int(v.numel())
-        centred = v - v.mean()
-        mean_b, m2_b, m3_b = float(v.mean()), float(centred.pow(2).sum()), float(centred.pow(3).sum())
+        mean_b = float(fixed_order_sum(v)) / nb
+        centred = v - mean_b
+        m2_b, m3_b = float(fixed_order_sum(centred.pow(2))), float(fixed_order_sum(centred.pow(3)))
         na, total = self.count, self.count + nb
         delta = mean_b - self.mean
         self.m3 += (m3_b + delta**3 * na * nb * (na - nb) / total**2
