@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from scipy.stats import norm
 
@@ -50,6 +52,27 @@ def _timed(timings: dict[str, float], key: str, make: Callable[[], _T]) -> _T:
         return make()
     finally:
         timings[key] = timings.get(key, 0.0) + time.perf_counter() - start
+
+
+@contextmanager
+def cpu_threads(threads: int | None) -> Iterator[None]:
+    """Run with ``threads`` torch intra-op CPU threads (None: leave torch's setting), then restore it.
+
+    The results do not depend on it (tests/verify/test_determinism.py compares 1 and 2 threads); the wall time
+    does.  Measured on a 2-core machine shared with other jobs (load 3-4), quick JT training on fig2c at n = 10
+    took 2.3 s with 1 thread and 22.5 s with 2 (17 s of CPU time: OpenMP threads spin at each of the thousands
+    of small parallel regions while the other core is busy), the "48 s in one run, 3 s in the next" of issue 11.
+    The first training call of a process also pays about 2 s of one-off warm-up (4.3 s vs 2.3 s).
+    """
+    if threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _montecarlo_evidence(mixture: TaskMixture, n: int, strategy: str, seed: int, device: str) -> dict[str, Any]:
@@ -139,7 +162,7 @@ def selected_cases(mixture: TaskMixture, name: str, ns: list[int], search_ns: tu
 
 def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed: int = 0, full: bool = False,
                symbolic: bool = True, progress: bool = True, training: bool = True, mixture_name: str = "selected",
-               device: str = "cpu") -> list[ClaimVerdict]:
+               device: str = "cpu", threads: int | None = 1) -> list[ClaimVerdict]:
     """Judge each claim on presets + generated mixtures + the selected mixture, and attach evidence at the latter.
 
     The global verdict comes from the search; the selected mixture joins it as ``"selected: <mixture_name>"``
@@ -155,14 +178,16 @@ def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed
     evidence on any machine and load (on one ``device``).  Wall times are kept per verdict in
     ``ClaimVerdict.timings`` (``"search"``, ``"symbolic"``, ``"minimiser"``, ``"training"``, ``"montecarlo"``,
     ``"montecarlo_at_claimed"``; a channel shared by claims is timed where it was computed) and never in
-    ``to_json()``.
+    ``to_json()``.  ``threads``: torch CPU threads for the Monte Carlo and training evidence (:func:`cpu_threads`;
+    None keeps torch's setting); it changes the wall time, not the results.
     """
     search_ns = SEARCH_NS + ((100, 1000) if full else ())
     cases = search_cases(search_ns, seed=seed)
     cases += selected_cases(mixture, mixture_name, ns, search_ns, cases)
     try:  # derived optima of the search cases are shared by all claims of the run (theory.claims.CACHE)
-        return _run(claims, cases, mixture, ns, seed=seed, full=full, symbolic=symbolic, progress=progress, training=training,
-                    device=device)
+        with cpu_threads(threads):
+            return _run(claims, cases, mixture, ns, seed=seed, full=full, symbolic=symbolic, progress=progress,
+                        training=training, device=device)
     finally:
         CACHE.clear()
 
