@@ -151,15 +151,23 @@ def _selected_rows(claim: Claim, mixture: TaskMixture, ns: list[int]) -> tuple[l
     return rows, local_verdict(in_scope, ns, comps)
 
 
+# The claim checkers' float64 tolerances are validated on the search's n (up to 1000 with --full).  Beyond that some
+# checks lose their meaning, not the claims: at n >= 1e5 on fig2c the Theta(n^-2) gaps of C1.equality fall below
+# AGREE_RTOL * L*_PT and its check reports a failure, and P1.construction's output identity drifts into the grey
+# zone at n = 1e6.  Such n are judged on the selected mixture (its local verdict) but do not enter the global search.
+SEARCH_MAX_N = 1000
+
+
 def selected_cases(mixture: TaskMixture, name: str, ns: list[int], search_ns: tuple[int, ...], cases: list[Case]) -> list[Case]:
-    """The selected mixture as search cases ``"selected: NAME"`` at every search n and every selected n.
+    """The selected mixture as search cases ``"selected: NAME"`` at every search n and every selected n <= SEARCH_MAX_N.
 
     Skipped where an identical mixture is already a case at that n (a preset given by name), so nothing is
-    counted twice.  The global verdict is thereby never "verified" on a mixture where the local one fails.
+    counted twice.  The global verdict is thereby never "verified" where the local one fails at such an n.
     """
     target = mixture.to_dict()
     present = {c.n for c in cases if c.mixture.to_dict() == target}
-    return [Case(f"selected: {name}", mixture, n) for n in sorted(set(search_ns) | set(ns)) if n not in present]
+    wanted = set(search_ns) | {n for n in ns if n <= SEARCH_MAX_N}
+    return [Case(f"selected: {name}", mixture, n) for n in sorted(wanted) if n not in present]
 
 
 def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed: int = 0, full: bool = False,
@@ -168,7 +176,8 @@ def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed
     """Judge each claim on presets + generated mixtures + the selected mixture, and attach evidence at the latter.
 
     The global verdict comes from the search; the selected mixture joins it as ``"selected: <mixture_name>"``
-    at every search n and every n of ``ns`` (issue 11), so a failure there is found, shrunk and reported.
+    at every search n and every n of ``ns`` up to ``SEARCH_MAX_N`` (issue 11), so a failure there is found,
+    shrunk and reported.
     Each verdict also carries ``on_selected_mixture``, the local verdict at ``ns`` (:func:`theory.verdicts.local_verdict`).
 
     Training evidence (Theorems 1-4, at the first n): for PT and JT, whose derived optima are global minima of

@@ -98,3 +98,14 @@ def test_out_of_scope_claim_is_not_applicable_and_report_counts_local_verdicts()
     assert report["claims"][0]["reason"].startswith("holds on all")
     rows = report["claims"][0]["evidence"]["selected_mixture"]
     assert rows[0]["in_scope"] is False and rows[0]["claimed_value"] is None
+
+
+def test_selected_mixture_joins_the_search_up_to_the_validated_n() -> None:
+    """The user's mixture enters the global search at the search n and at its own n up to SEARCH_MAX_N; larger n
+    (where some checks lose float64 precision, e.g. C1.equality's Theta(n^-2) gaps at n = 1e5) stay local."""
+    from theory.verdicts import SEARCH_NS
+    from verify.run import SEARCH_MAX_N, selected_cases
+    cases = search_cases()
+    added = selected_cases(ZERO_WEIGHT, "z", [10, SEARCH_MAX_N, 10 * SEARCH_MAX_N], SEARCH_NS, cases)
+    assert [c.n for c in added] == sorted({*SEARCH_NS, 10, SEARCH_MAX_N}) and {c.label for c in added} == {"selected: z"}
+    assert [c.n for c in selected_cases(preset("fig2c"), "fig2c", [1, 10], SEARCH_NS, cases)] == [10]  # no duplicates
