@@ -231,3 +231,21 @@ def test_streaming_moments_match_numpy_over_uneven_batches() -> None:
     assert math.isclose(moments.mean, values.mean(), rel_tol=1e-14)
     assert math.isclose(moments.stderr, values.std(ddof=1) / math.sqrt(values.size), rel_tol=1e-9)
     assert math.isclose(moments.skewness, (centred**3).mean() / centred.std() ** 3, rel_tol=1e-9)
+
+
+def test_fixed_order_sum_is_exact_enough_and_thread_count_independent() -> None:
+    """Issue 11: Tensor.sum() over > 32768 values splits between threads; fixed_order_sum does not."""
+    from montecarlo.estimators import fixed_order_sum
+    values = torch.randn(300_007, dtype=torch.float64, generator=torch.Generator().manual_seed(5)) * 1e3 + 1.0
+    reference = math.fsum(values.tolist())
+    previous = torch.get_num_threads()
+    try:
+        sums = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            sums.append(float(fixed_order_sum(values)))
+    finally:
+        torch.set_num_threads(previous)
+    assert sums[0] == sums[1]
+    assert abs(sums[0] - reference) <= 1e-12 * float(values.abs().sum())
+    assert float(fixed_order_sum(values[:5])) == pytest.approx(math.fsum(values[:5].tolist()), rel=1e-15)
