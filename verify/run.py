@@ -170,6 +170,21 @@ def selected_cases(mixture: TaskMixture, name: str, ns: list[int], search_ns: tu
     return [Case(f"selected: {name}", mixture, n) for n in sorted(wanted) if n not in present]
 
 
+def _doubt(verdict: ClaimVerdict, note: str, *, note_always: bool = True) -> None:
+    """Evidence on the selected mixture contradicts the derivation: note it, and a verified (global) or holding
+    (local) verdict becomes inconclusive.  A refutation or a local failure stands (``note_always=False``: then
+    the note is not added either)."""
+    local = verdict.on_selected_mixture
+    changes = verdict.verdict == "verified" or (local is not None and local["verdict"] == "holds")
+    if note_always or changes:
+        verdict.notes.append(note)
+    if verdict.verdict == "verified":
+        verdict.verdict = "inconclusive"
+    if local is not None and local["verdict"] == "holds":
+        local["verdict"] = "inconclusive"
+        local["note"] = "; ".join(filter(None, (local["note"], note)))
+
+
 def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed: int = 0, full: bool = False,
                symbolic: bool = True, progress: bool = True, training: bool = True, mixture_name: str = "selected",
                device: str = "cpu", threads: int | None = 1) -> list[ClaimVerdict]:
@@ -227,9 +242,7 @@ def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[
                     minimiser_cache[strategy] = _timed(timings, "minimiser", lambda s=strategy: _minimiser_evidence(mixture, ns[0], s, seed))
                 verdict.evidence["minimiser"] = minimiser_cache[strategy]
                 if not minimiser_cache[strategy]["agrees"]:
-                    verdict.notes.append("the numerical minimiser disagrees with the derived optimum")
-                    if verdict.verdict == "verified":
-                        verdict.verdict = "inconclusive"
+                    _doubt(verdict, "the numerical minimiser disagrees with the derived optimum")
             if training and strategy and claim.scope(mixture) and claim.id not in ("T4.lower-bound",):
                 if strategy not in training_cache:
                     bar.update(task, description=f"checking {claim.id} (training {strategy})")
@@ -242,19 +255,17 @@ def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[
                 # Only PT and JT are global minima of what is trained; FT tunes prompts on a *trained* W, which can
                 # land below L*_FT (prompts on W*_PT), and PGD-with-heads can go below L~*_PGD (P1.equality).
                 if tr["direction"] == "below" and strategy in ("PT", "JT"):
-                    verdict.notes.append(f"training reached {tr['trained_loss']:.6g} +- {tr['trained_stderr']:.2g}, below the "
-                                         f"derived optimum {tr['derived_loss']:.6g}")
-                    if verdict.verdict == "verified":
-                        verdict.verdict = "inconclusive"
+                    _doubt(verdict, f"training reached {tr['trained_loss']:.6g} +- {tr['trained_stderr']:.2g}, below the "
+                                    f"derived optimum {tr['derived_loss']:.6g}")
                 elif tr["direction"] == "above":
                     verdict.notes.append(f"training ended {100 * tr['rel_gap']:.1f}% above the derived optimum in its budget "
                                          "(under-trained, not evidence against the claim)")
             if claim.id == "S6.shared-head" and claim.scope(mixture):
                 mc = _timed(timings, "montecarlo", lambda: _montecarlo_shared_head(mixture, ns[0], seed, device))
                 verdict.evidence["montecarlo"] = mc
-                if abs(mc["z_derived"]) > MC_K_SIGMA and verdict.verdict == "verified":
-                    verdict.verdict = "inconclusive"
-                    verdict.notes.append(f"Monte Carlo disagrees with the construction's loss (z = {mc['z_derived']:.1f})")
+                if abs(mc["z_derived"]) > MC_K_SIGMA:
+                    _doubt(verdict, f"Monte Carlo disagrees with the construction's loss (z = {mc['z_derived']:.1f})",
+                           note_always=False)
             if claim.id in CLAIMED_PARAMETERS and strategy and claim.scope(mixture):
                 at_claimed = _timed(timings, "montecarlo_at_claimed",
                                     lambda claim=claim, s=strategy: _montecarlo_at_claimed(claim, mixture, ns[0], s, seed, device))
@@ -262,10 +273,9 @@ def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[
                     at_claimed["claimed_loss"] = first_claimed
                     at_claimed["z_vs_claimed_loss"] = (at_claimed["estimate"] - first_claimed) / at_claimed["stderr"]
                 verdict.evidence["montecarlo_at_claimed"] = at_claimed
-                if verdict.verdict == "verified" and abs(at_claimed["z_vs_derived_optimum"]) > MC_K_SIGMA:
-                    verdict.notes.append("Monte Carlo at the claimed parameters disagrees with the derived optimum loss "
-                                         f"(z = {at_claimed['z_vs_derived_optimum']:.1f})")
-                    verdict.verdict = "inconclusive"
+                if abs(at_claimed["z_vs_derived_optimum"]) > MC_K_SIGMA:
+                    _doubt(verdict, "Monte Carlo at the claimed parameters disagrees with the derived optimum loss "
+                                    f"(z = {at_claimed['z_vs_derived_optimum']:.1f})", note_always=False)
             if claim.id in _LOSS_CLAIMS and strategy and claim.scope(mixture):
                 if strategy not in mc_cache:
                     mc_cache[strategy] = _timed(timings, "montecarlo", lambda s=strategy: _montecarlo_evidence(mixture, ns[0], s, seed, device))
@@ -275,9 +285,7 @@ def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[
                     mc["z_claimed"] = (mc["estimate"] - first_claimed) / mc["stderr"]
                 verdict.evidence["montecarlo"] = mc
                 if abs(mc["z_derived"]) > MC_K_SIGMA:
-                    verdict.notes.append(f"Monte Carlo disagrees with the derived loss (z = {mc['z_derived']:.1f})")
-                    if verdict.verdict == "verified":
-                        verdict.verdict = "inconclusive"
+                    _doubt(verdict, f"Monte Carlo disagrees with the derived loss (z = {mc['z_derived']:.1f})")
             verdicts.append(verdict)
             bar.advance(task)
     return verdicts

@@ -109,3 +109,19 @@ def test_selected_mixture_joins_the_search_up_to_the_validated_n() -> None:
     added = selected_cases(ZERO_WEIGHT, "z", [10, SEARCH_MAX_N, 10 * SEARCH_MAX_N], SEARCH_NS, cases)
     assert [c.n for c in added] == sorted({*SEARCH_NS, 10, SEARCH_MAX_N}) and {c.label for c in added} == {"selected: z"}
     assert [c.n for c in selected_cases(preset("fig2c"), "fig2c", [1, 10], SEARCH_NS, cases)] == [10]  # no duplicates
+
+
+def test_contradicting_evidence_on_the_selected_mixture_makes_both_verdicts_inconclusive() -> None:
+    """A minimiser or Monte Carlo disagreement is evidence on the selected mixture: 'holds' there becomes
+    'inconclusive' like a global 'verified'; a refutation and a local failure stand."""
+    from theory.verdicts import ClaimVerdict
+    from verify.run import _doubt
+    holds = {"verdict": "holds", "max_rel_error": 0.0, "n": [1], "first_failing_n": None, "note": ""}
+    v = ClaimVerdict(CLAIMS["T1.W"], "verified", 10, 0, 0.0, on_selected_mixture=dict(holds))
+    _doubt(v, "the numerical minimiser disagrees with the derived optimum")
+    assert v.verdict == "inconclusive" and v.on_selected_mixture["verdict"] == "inconclusive"
+    assert v.on_selected_mixture["note"] == "the numerical minimiser disagrees with the derived optimum" and v.notes
+    failing = {**holds, "verdict": "fails", "first_failing_n": 1}
+    r = ClaimVerdict(CLAIMS["T2.loss"], "refuted", 10, 3, 0.1, on_selected_mixture=dict(failing))
+    _doubt(r, "Monte Carlo at the claimed parameters disagrees", note_always=False)
+    assert r.verdict == "refuted" and r.on_selected_mixture == failing and r.notes == []
