@@ -2,7 +2,9 @@
 
 For each estimator (``direct``, ``fast``) and context length n at the
 paper's Figure 2(c) mixture (d = 10, K = 2) with the joint-training optimum
-(W*_JT, P*_JT) of Theorem 3, one time-boxed run measures
+(W*_JT, P*_JT) of Theorem 3, one run of a fixed number of samples
+(:func:`default_samples`, or ``--samples``; never a time box, so every run draws the same samples)
+measures
 
 * samples per second,
 * the per-sample variance of the loss,
@@ -37,24 +39,29 @@ TARGET_REL_SE = 1e-3
 _KEY = "seconds_to_rel_se_1e-3"
 
 
-def measure(method: str, n: int, *, seconds: float, device: str | torch.device = "auto",
+def default_samples(method: str, n: int) -> int:
+    """Samples per cell: about 1-3 s each on one CPU core (the direct estimator's cost grows with n)."""
+    return 500_000 if method == "fast" else max(2_000, 2_000_000 // n)
+
+
+def measure(method: str, n: int, *, samples: int | None = None, device: str | torch.device = "auto",
             seed: int = 0) -> dict[str, float]:
-    """One cell: fig2c at the JT optimum, a warm-up batch, then a run of about ``seconds`` seconds."""
+    """One cell: fig2c at the JT optimum, a warm-up batch, then a run of ``samples`` samples (a sample budget)."""
     mixture = preset("fig2c")
     opt = optimum("JT", mixture, n)
     spec = ReducedPredictor(opt.W, opt.P)
     options: dict[str, Any] = {"method": method, "target_rel_se": 0.0, "device": device, "min_samples": 2}
     estimate_loss(mixture, n, spec, max_samples=64, seed=seed + 1, **options)  # warm-up (allocations, caches)
-    est = estimate_loss(mixture, n, spec, max_samples=10**15, max_seconds=seconds, seed=seed, **options)
+    est = estimate_loss(mixture, n, spec, max_samples=samples or default_samples(method, n), seed=seed, **options)
     rate = est.samples / est.seconds
     return {"samples_per_s": rate, "variance_per_sample": est.variance,
             _KEY: est.variance / (est.mean**2 * TARGET_REL_SE**2) / rate}
 
 
-def run_benchmark(*, device: str | torch.device = "auto", seconds: float = 5.0, ns: Sequence[int] = DEFAULT_NS,
+def run_benchmark(*, device: str | torch.device = "auto", samples: int | None = None, ns: Sequence[int] = DEFAULT_NS,
                   methods: Sequence[str] = ("direct", "fast"), seed: int = 0) -> dict[str, dict[int, dict[str, float]]]:
     """All cells: ``{method: {n: {"samples_per_s", "variance_per_sample", "seconds_to_rel_se_1e-3"}}}``."""
-    return {method: {n: measure(method, n, seconds=seconds, device=device, seed=seed) for n in ns}
+    return {method: {n: measure(method, n, samples=samples, device=device, seed=seed) for n in ns}
             for method in methods}
 
 
@@ -78,15 +85,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m montecarlo.benchmark", description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--json", type=Path, help="write the measurements to this JSON file")
-    parser.add_argument("--seconds", type=float, default=5.0, help="time box per (estimator, n) cell (default 5)")
+    parser.add_argument("--samples", type=int, help="samples per (estimator, n) cell (default: 500000 fast, "
+                        "max(2000, 2e6 / n) direct)")
     parser.add_argument("--n", default=",".join(map(str, DEFAULT_NS)), help="context lengths, comma separated")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     args = parser.parse_args(argv)
     try:
         device = resolve_device(args.device)
         ns = [int(v) for v in args.n.split(",") if v.strip()]
-        if args.seconds <= 0 or not ns or min(ns) < 1:
-            raise VerifyError("--seconds must be positive and --n a list of integers >= 1")
+        if (args.samples is not None and args.samples < 2) or not ns or min(ns) < 1:
+            raise VerifyError("--samples must be >= 2 and --n a list of integers >= 1")
         if args.threads is not None:
             if args.threads < 1:
                 raise VerifyError(f"--threads must be >= 1, got {args.threads}")
@@ -95,8 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"fig2c (d=10, K=2) at the JT optimum; device {device}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} CPU thread(s), {args.seconds:g} s per cell")
-    results = run_benchmark(device=device, seconds=args.seconds, ns=ns, methods=("direct", "fast"))
+          f"{torch.get_num_threads()} CPU thread(s), {args.samples or 'default'} samples per cell")
+    results = run_benchmark(device=device, samples=args.samples, ns=ns, methods=("direct", "fast"))
     print(format_table(results))
     if args.json is not None:
         payload = {method: {str(n): cell for n, cell in cells.items()} for method, cells in results.items()}

@@ -17,7 +17,9 @@ Two estimators of the same quantity ``L = E[(f(Z^(k)) - y)^2]``:
 
 Both stream batches sized to a memory budget, accumulate in float64 (Chan's
 parallel form of Welford's update) and stop at a target relative standard
-error or a sample (or time) budget; memory does not grow with the budget.
+error or a sample budget; memory does not grow with the budget.  There is deliberately no
+wall-clock budget (issue 11): with one seed, device and dtype an estimate is the same on any machine,
+CPU count or load.  ``Estimate.seconds`` records the time spent and feeds no result.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ class Estimate:
     mean : the sample mean of the per-sample losses.
     stderr : its standard error, sqrt(sample variance / samples).
     samples : number of independent samples used.
-    seconds : wall-clock time spent.
+    seconds : wall-clock time spent (a measurement only: no result depends on it).
     method : ``"fast"`` or ``"direct"``.
     seed : the seed of the random stream (rerunning with it reproduces the estimate on the same device).
     skewness : sample skewness g1 of the per-sample losses.  Squared errors are
@@ -83,21 +85,45 @@ class Estimate:
         return self.stderr**2 * self.samples
 
 
+SUM_CHUNK = 4096  # fixed chunk of :func:`fixed_order_sum` (below torch's parallel grain size of 32768)
+
+
+def fixed_order_sum(values: Tensor) -> Tensor:
+    """Sum of a 1-D tensor in an order that does not depend on the number of CPU threads.
+
+    ``Tensor.sum()`` over more than 32768 elements splits the work between torch's intra-op threads, so
+    its last bits depend on the thread count (measured: a Monte Carlo stderr differed in the 16th digit
+    between 1 and 2 threads on a d = 2 mixture, issue 11).  Here the values are summed in zero-padded
+    chunks of ``SUM_CHUNK`` (one output per chunk: each is reduced by one thread, in torch's fixed
+    vectorised order) and then the chunk sums, which are few.
+    """
+    v = values.reshape(-1)
+    pad = (-v.numel()) % SUM_CHUNK
+    if pad:
+        v = torch.cat([v, v.new_zeros(pad)])
+    partial = v.reshape(-1, SUM_CHUNK).sum(-1)
+    while partial.numel() > SUM_CHUNK:  # more than 2^24 values: reduce the partial sums the same way
+        partial = fixed_order_sum(partial).reshape(1)
+    return partial.sum()
+
+
 class _Moments:
     """Streaming count, mean, and sums of squared and cubed deviations in float64.
 
     Batches are merged with the pairwise update of Chan et al. (1979) and Pebay (2008),
-    so no sum of raw powers (and no catastrophic cancellation) is ever formed.
+    so no sum of raw powers (and no catastrophic cancellation) is ever formed.  Every sum is
+    :func:`fixed_order_sum`, so the moments are the same for any CPU thread count.
     """
 
     def __init__(self) -> None:
         self.count, self.mean, self.m2, self.m3 = 0, 0.0, 0.0, 0.0
 
     def add(self, values: Tensor) -> None:
-        v = values.detach().to(torch.float64)
+        v = values.detach().to(torch.float64).reshape(-1)
         nb = int(v.numel())
-        centred = v - v.mean()
-        mean_b, m2_b, m3_b = float(v.mean()), float(centred.pow(2).sum()), float(centred.pow(3).sum())
+        mean_b = float(fixed_order_sum(v)) / nb
+        centred = v - mean_b
+        m2_b, m3_b = float(fixed_order_sum(centred.pow(2))), float(fixed_order_sum(centred.pow(3)))
         na, total = self.count, self.count + nb
         delta = mean_b - self.mean
         self.m3 += (m3_b + delta**3 * na * nb * (na - nb) / total**2
@@ -144,8 +170,7 @@ def batch_size_for(method: str, n: int, d: int, *, device: torch.device, dtype: 
     return max(1, min(_MAX_BATCH, budget // _bytes_per_sample(method, n, d, dtype)))
 
 
-def _check_options(method: str, target_rel_se: float, max_samples: int, min_samples: int,
-                   max_seconds: float | None) -> None:
+def _check_options(method: str, target_rel_se: float, max_samples: int, min_samples: int) -> None:
     if method not in METHODS:
         raise VerifyError(f"method: unknown estimator {method!r} (expected one of {', '.join(METHODS)})")
     if not (isinstance(target_rel_se, (int, float)) and math.isfinite(target_rel_se) and target_rel_se >= 0):
@@ -153,8 +178,6 @@ def _check_options(method: str, target_rel_se: float, max_samples: int, min_samp
     for name, value, low in (("max_samples", max_samples, 2), ("min_samples", min_samples, 2)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise VerifyError(f"{name}: must be an integer >= {low}, got {value!r}")
-    if max_seconds is not None and not (isinstance(max_seconds, (int, float)) and max_seconds > 0):
-        raise VerifyError(f"max_seconds: must be a positive number or None, got {max_seconds!r}")
 
 
 @contextmanager
@@ -177,7 +200,7 @@ def _progress_bar(enabled: bool, total: int, label: str) -> Iterator[Callable[[i
 
 def estimate_loss(mixture: TaskMixture, n: int, predictor: PredictorSpec, *, method: str = "fast",
                   target_rel_se: float = 1e-3, max_samples: int = 10_000_000, min_samples: int = 1_000,
-                  max_seconds: float | None = None, seed: int = 0, device: str | torch.device = "auto",
+                  seed: int = 0, device: str | torch.device = "auto",
                   dtype: torch.dtype = torch.float64, memory_bytes: int | None = None,
                   progress: bool = False) -> Estimate:
     """Monte Carlo estimate of the multi-task ICL loss E[(f(Z^(k)) - y)^2] (eq. 4) with its standard error.
@@ -193,7 +216,6 @@ def estimate_loss(mixture: TaskMixture, n: int, predictor: PredictorSpec, *, met
     target_rel_se : stop once stderr <= target_rel_se * |mean| (after ``min_samples``); 0 runs to the budget.
     max_samples : sample budget (memory stays bounded whatever it is).
     min_samples : no precision stop before this many samples (the stderr of few samples is unreliable).
-    max_seconds : optional wall-clock budget, checked after each batch.
     seed : seed of the sampler's random stream.
     device : ``"auto"``, ``"cpu"``, ``"cuda[:N]"``.
     dtype : dtype of the sampled tensors; the accumulation is float64 regardless.
@@ -215,7 +237,7 @@ def estimate_loss(mixture: TaskMixture, n: int, predictor: PredictorSpec, *, met
     True
     """
     n = check_context_length(n)
-    _check_options(method, target_rel_se, max_samples, min_samples, max_seconds)
+    _check_options(method, target_rel_se, max_samples, min_samples)
     dev = resolve_device(device)
     compiled = compile_predictor(mixture, predictor, dev, dtype)
     generator = make_generator(seed, dev)
@@ -242,8 +264,6 @@ def estimate_loss(mixture: TaskMixture, n: int, predictor: PredictorSpec, *, met
                 raise VerifyError(f"{method} estimate at n={n}: the loss is not finite ({moments.mean}); "
                                   f"the predictor's parameters overflow {dtype}")
             update(size, moments.stderr / abs(moments.mean) if moments.mean else math.inf)
-            if max_seconds is not None and time.perf_counter() - start >= max_seconds:
-                break
             if moments.count >= min_samples and moments.stderr <= target_rel_se * abs(moments.mean):
                 break
     if dev.type == "cuda":

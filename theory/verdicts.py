@@ -13,6 +13,8 @@ still fails, so the counterexample reported is as small and plain as found.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,11 +67,75 @@ def search_cases(ns: Iterable[int] = SEARCH_NS, *, seed: int = 0) -> list[Case]:
     return [Case(label, m, n) for label, m in mixtures for n in ns]
 
 
+def outcome(comp: Comparison) -> str:
+    """``"holds"``, ``"fails"`` or ``"inconclusive"`` for one comparison: the thresholds of every verdict.
+
+    A claim fails at a (mixture, n) when it does not hold there and the relative error exceeds
+    ``REFUTE_RTOL`` (or is the 1.0 of a qualitative claim, e.g. Corollary 1's 'iff'); a disagreement
+    between ``AGREE_RTOL`` and ``REFUTE_RTOL`` could be rounding and is inconclusive.
+    """
+    if comp.holds:
+        return "holds"
+    return "fails" if comp.rel_error > REFUTE_RTOL or comp.rel_error == 1.0 else "inconclusive"
+
+
+# What a check may raise on a degenerate but valid mixture (e.g. a ratio of two gaps that both vanish when a task
+# with a non-zero mean has weight 0): the case cannot be evaluated, which is reported, never a pass or a failure.
+CHECK_ERRORS: tuple[type[BaseException], ...] = (ArithmeticError, np.linalg.LinAlgError)
+
+
+def safe_check(claim: Claim, m: TaskMixture, n: int) -> Comparison | str:
+    """``claim.check(m, n)``, or the error's one-line text when the check cannot be evaluated there."""
+    try:
+        return claim.check(m, n)
+    except CHECK_ERRORS as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
 def _fails(claim: Claim, m: TaskMixture, n: int) -> Comparison | None:
     if not claim.scope(m):
         return None
-    c = claim.check(m, n)
-    return c if (not c.holds and c.rel_error > REFUTE_RTOL) or (not c.holds and c.rel_error == 1.0) else None
+    c = safe_check(claim, m, n)
+    return c if isinstance(c, Comparison) and outcome(c) == "fails" else None
+
+
+def finite_or_none(value: float) -> float | None:
+    """A float for the JSON report, None for NaN/inf (strict JSON has neither)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def local_verdict(in_scope: bool, ns: Iterable[int], comparisons: Iterable[Comparison | str]) -> dict[str, Any]:
+    """The verdict on the selected mixture alone (issue 11): does the claim hold *here*, at these n?
+
+    ``comparisons`` are the claim's checks at each n of ``ns`` (:func:`safe_check`; ignored when out of
+    scope).  Returns ``{"verdict": "holds" | "fails" | "inconclusive" | "not applicable",
+    "max_rel_error": float | None, "n": [...], "first_failing_n": int | None, "note": str}`` with the
+    thresholds of :func:`outcome`: "fails" when some n fails, else "inconclusive" when some n is in the
+    grey zone, has a NaN error, or could not be evaluated (``note`` says which), else "holds"; "not
+    applicable" when the claim's stated scope (e.g. the main text's sigma = 0) excludes the mixture.
+    """
+    ns = [int(n) for n in ns]
+    if not in_scope:
+        return {"verdict": "not applicable", "max_rel_error": None, "n": ns, "first_failing_n": None,
+                "note": "outside the claim's scope"}
+    failing, grey, errors, errs = [], [], [], []
+    for n, c in zip(ns, comparisons, strict=True):
+        if isinstance(c, str):
+            errors.append(f"n={n}: {c}")
+            continue
+        kind = outcome(c)
+        if math.isfinite(c.rel_error):
+            errs.append(float(c.rel_error))
+        if kind == "fails":
+            failing.append(n)
+        elif kind == "inconclusive":
+            grey.append(n)
+    verdict = "fails" if failing else ("inconclusive" if grey or errors else "holds")
+    notes = ([f"between {AGREE_RTOL:g} and {REFUTE_RTOL:g} (or NaN) at n = {grey}"] if grey else []) + (
+        [f"could not be evaluated at {'; '.join(errors)}"] if errors else [])
+    return {"verdict": verdict, "max_rel_error": max(errs) if errs else None, "n": ns,
+            "first_failing_n": min(failing) if failing else None, "note": "; ".join(notes)}
 
 
 def _simplifications(m: TaskMixture) -> list[Callable[[], TaskMixture]]:
@@ -95,6 +161,8 @@ def _simplifications(m: TaskMixture) -> list[Callable[[], TaskMixture]]:
     if K > 1:
         for drop in range(K):
             keep = [k for k in range(K) if k != drop]
+            if m.weights[keep].sum() <= 0:  # dropping the only task with weight (zero-weight tasks are allowed)
+                continue
             w = m.weights[keep] / m.weights[keep].sum()
             w[-1] = 1.0 - w[:-1].sum()
             steps.append(lambda keep=keep, w=w: TaskMixture(m.sigma_x, w, m.means[keep], m.covs[keep], m.sigma2))
@@ -150,9 +218,49 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_TEXT_ENTRIES = 16  # arrays up to this many entries are written out in the text form; larger ones as shape and norm
+
+
+def value_fields(name: str, value: Any, *, with_array: bool) -> dict[str, Any]:
+    """One claimed/derived value as fields of fixed type (JSON schema, docs/json-schema.md).
+
+    ``name``: str, always (a readable form: the number to 10 significant digits, the rounded array,
+    or the claim's text); ``name_value``: float | null (scalars only); ``name_norm``: float | null
+    (Frobenius norm of a numeric array); ``name_shape``: list[int] | null; and with ``with_array``
+    ``name_array``: nested list | null (the full array, e.g. for a counterexample).
+    """
+    scalar: float | None = None
+    norm: float | None = None
+    shape: list[int] | None = None
+    array: Any = None
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, (list, tuple)) and any(v is None or isinstance(v, (bool, np.bool_)) for v in value):
+        array = _jsonable(value)  # e.g. a list of exponents with None for 'no fit'
+        text = json.dumps(array)
+    else:
+        arr = np.asarray(value, dtype=float)
+        if arr.ndim == 0:
+            scalar = float(arr)
+            text = f"{scalar:.10g}"
+        else:
+            norm, shape, array = float(np.linalg.norm(arr)), list(arr.shape), arr.tolist()
+            rounded = np.vectorize(lambda v: float(f"{v:.6g}"))(arr).tolist() if arr.size else arr.tolist()
+            text = (json.dumps(rounded) if arr.size <= _TEXT_ENTRIES
+                    else f"array {'x'.join(map(str, shape))}, Frobenius norm {norm:.10g}")
+    out = {name: text, f"{name}_value": scalar, f"{name}_norm": norm, f"{name}_shape": shape}
+    if with_array:
+        out[f"{name}_array"] = array
+    return out
+
+
 @dataclass
 class ClaimVerdict:
-    """The verdict on one claim and the evidence behind it."""
+    """The verdict on one claim and the evidence behind it.
+
+    ``verdict`` is global (the search over presets, generated mixtures and the selected mixture);
+    ``on_selected_mixture`` is the local verdict of :func:`local_verdict` (None when not evaluated).
+    """
 
     claim: Claim
     verdict: str
@@ -163,12 +271,36 @@ class ClaimVerdict:
     symbolic: SymbolicResult | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    on_selected_mixture: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # wall seconds per channel; never in to_json (issue 11)
+
+    @property
+    def reason(self) -> str:
+        """One line for the global verdict: where it fails, why it is inconclusive, or how much it was checked on."""
+        ce = self.counterexample
+        if self.verdict == "refuted" and ce is not None:
+            m = ce["mixture"]
+            return (f"fails on {ce['found_in']} (shrunk to d={m['d']} K={len(m['tasks'])} sigma2={m['sigma2']:g} n={ce['n']}): "
+                    f"{ce['quantity']} claimed {_short_text(ce['claimed'])} vs derived {_short_text(ce['derived'])} "
+                    f"(rel. error {ce['rel_error']:.3g})")
+        if self.verdict == "refuted":
+            sym = self.symbolic
+            return (f"refuted by the symbolic decision ({sym.setting})" if sym is not None and not sym.holds
+                    else "; ".join(self.notes) or "refuted")
+        if self.verdict == "inconclusive":
+            return "; ".join(self.notes) or "inconclusive"
+        text = f"holds on all {self.checked} cases" if self.checked else "no numeric case in scope"
+        if self.symbolic is not None and self.symbolic.holds:
+            text += f"; symbolic: holds ({self.symbolic.setting})"
+        return text
 
     def to_json(self) -> dict[str, Any]:
         c = self.claim
         return {
             "id": c.id, "source": c.source, "statement": c.statement, "scope": c.scope_text,
             "verdict": self.verdict,
+            "reason": self.reason,
+            "on_selected_mixture": self.on_selected_mixture,
             "evidence": {
                 "theory": {"cases_checked": self.checked, "cases_failed": self.failed,
                            "max_rel_error": self.max_rel_error,
@@ -183,24 +315,35 @@ class ClaimVerdict:
         }
 
 
+def _short_text(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True) -> ClaimVerdict:
     """Run a claim over the cases, shrink the smallest failure, and decide symbolically where possible."""
     checked, failures, worst = 0, [], 0.0
     grey = 0
+    errors: list[str] = []
     for case in cases:
         if not claim.scope(case.mixture):
             continue
-        comp = claim.check(case.mixture, case.n)
+        comp = safe_check(claim, case.mixture, case.n)
+        if isinstance(comp, str):
+            errors.append(f"{case.label} n={case.n}: {comp}")
+            continue
         checked += 1
-        worst = max(worst, comp.rel_error)
-        if not comp.holds:
-            if comp.rel_error > REFUTE_RTOL or comp.rel_error == 1.0:
-                failures.append(case)
-            else:
-                grey += 1
+        if math.isfinite(comp.rel_error):  # a NaN error (undefined quantity) is grey, see outcome()
+            worst = max(worst, comp.rel_error)
+        kind = outcome(comp)
+        if kind == "fails":
+            failures.append(case)
+        elif kind == "inconclusive":
+            grey += 1
     sym = decide(claim.symbolic) if (symbolic and claim.symbolic) else None
-    verdict = "refuted" if failures else ("inconclusive" if grey else "verified")
+    verdict = "refuted" if failures else ("inconclusive" if grey or errors else "verified")
     result = ClaimVerdict(claim, verdict, checked, len(failures), worst, symbolic=sym)
+    if errors:
+        result.notes.append(f"{len(errors)} case(s) could not be evaluated (first: {errors[0]})")
     if sym is not None and not sym.holds and not failures:
         result.verdict = "refuted"
         result.notes.append("refuted by the symbolic decision; the numeric search found no failure")
@@ -211,7 +354,7 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True) -> ClaimVer
         m, n, comp = shrink(claim, first.mixture, first.n)
         result.counterexample = {
             "found_in": first.label, "mixture": m.to_dict(), "n": n, "quantity": comp.quantity,
-            "claimed": _jsonable(comp.claimed), "derived": _jsonable(comp.derived),
-            "rel_error": comp.rel_error, "note": comp.note,
+            **value_fields("claimed", comp.claimed, with_array=True), **value_fields("derived", comp.derived, with_array=True),
+            "rel_error": float(comp.rel_error), "note": comp.note,
         }
     return result

@@ -68,11 +68,13 @@ def training_evidence(strategy: str, mixture: TaskMixture, n: int, *, quick: boo
     """Train the model of ``strategy`` and compare its best-of-restarts loss with the derived optimum.
 
     Returns a JSON-able dict with ``strategy, model, n, trained_loss, trained_stderr, derived_loss,
-    rel_gap, W_rel_distance, P_rel_distance, restarts, steps, seconds, agrees, tolerance, k_sigma``,
+    rel_gap, W_rel_distance, P_rel_distance, restarts, steps, agrees, tolerance, k_sigma``,
     ``direction`` ("within", "above": training ended above the optimum, i.e. the budget did not
     reach it; "below": it beat the derived optimum, which for PT/JT would contradict the derivation)
     and, for "PGD", ``head_scaled_loss`` and ``rel_gap_head_scaled``; ``result`` holds the full
-    :meth:`TrainingResult.to_json`.
+    :meth:`TrainingResult.to_json`; ``timings`` holds the wall times ``{"seconds": whole call,
+    "train_seconds": the training steps}``, kept apart so that everything else depends only on the seed
+    (budgets are steps and samples, never time; ``verify`` moves them to the report's ``timings``).
     """
     if strategy not in EVIDENCE_STRATEGIES:
         raise VerifyError(f"strategy: unknown {strategy!r} (expected one of {', '.join(EVIDENCE_STRATEGIES)})")
@@ -102,8 +104,7 @@ def training_evidence(strategy: str, mixture: TaskMixture, n: int, *, quick: boo
         "trained_loss": trained, "trained_stderr": se, "exact_loss": result.exact_loss,
         "derived_loss": derived, "rel_gap": cmp["rel_gap"],
         "W_rel_distance": cmp["W_rel_distance"], "P_rel_distance": cmp["P_rel_distance"],
-        "restarts": options["restarts"], "steps": result.steps_run, "seconds": seconds,
-        "train_seconds": result.train_seconds, "agrees": bool(agrees), "tolerance": tolerance,
+        "restarts": options["restarts"], "steps": result.steps_run, "agrees": bool(agrees), "tolerance": tolerance,
         "direction": direction,
         "k_sigma": K_SIGMA, "quick": quick, "seed": seed,
         "normalised_trained_loss": trained / result.label_second_moment,
@@ -113,5 +114,6 @@ def training_evidence(strategy: str, mixture: TaskMixture, n: int, *, quick: boo
                 "A_offblock"):
         if key in cmp:
             evidence[key] = cmp[key]
+    evidence["timings"] = {"seconds": seconds, "train_seconds": result.train_seconds}
     evidence["result"] = result.to_json()
     return evidence

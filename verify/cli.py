@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise VerifyError(f"--json: directory {str(out.parent)!r} does not exist")
         start = time.perf_counter()
         verdicts = run_checks(claims, mixture, ns, seed=args.seed, full=args.full,
-                              symbolic=not args.no_symbolic, progress=not args.no_progress, training=not args.no_training)
+                              symbolic=not args.no_symbolic, progress=not args.no_progress, training=not args.no_training,
+                              mixture_name=args.mixture)
         report = build_report(verdicts, mixture, args.mixture, ns, args.seed, time.perf_counter() - start)
         print_report(report)
         if any(c.id.startswith(("C1.", "S4.")) for c in claims):  # Corollary 1 and Section 4: the expansions

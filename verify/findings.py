@@ -18,7 +18,7 @@ from typing import Any
 
 from theory.errors import VerifyError
 from verify.html_report import asymptotics_markdown
-from verify.report_text import counterexample_mixture, md_escape, montecarlo_text, symbolic_text, theory_text, value_text
+from verify.report_text import counterexample_mixture, md_escape, montecarlo_text, side_text, symbolic_text, theory_text
 
 # Which docs page discusses a claim (by the id's prefix).
 _PAGES = {"L": "lemmas.md", "T1": "theorem1.md", "T2": "theorem2.md", "T3": "theorem3.md", "T4": "theorem4-proposition1.md",
@@ -76,7 +76,7 @@ def render_findings(report: dict[str, Any]) -> str:
         ce = c.get("counterexample")
         if ce:
             out.append(f"- Counterexample (found in {ce.get('found_in', '-')}, shrunk; n = {ce['n']}): {ce['quantity']} "
-                       f"claimed `{value_text(ce['claimed'], 200)}`, derived `{value_text(ce['derived'], 200)}` "
+                       f"claimed `{side_text(ce, 'claimed', 200)}`, derived `{side_text(ce, 'derived', 200)}` "
                        f"(relative error {ce.get('rel_error', float('nan')):.3g}). Mixture:")
             out += ["", "  ```json", *["  " + line for line in counterexample_mixture(ce).splitlines()], "  ```", ""]
         out += [f"- Corrected: {c['correction'] or 'no corrected statement registered'}", ""]

@@ -24,10 +24,10 @@ from verify.report_text import (
     counterexample_summary,
     md_escape,
     montecarlo_text,
+    side_text,
     symbolic_text,
     theory_text,
     training_text,
-    value_text,
 )
 
 _CSS = """
@@ -78,7 +78,7 @@ def render_html(report: dict[str, Any], figures: Sequence[FigureFiles], base: Pa
            "<title>verify report: task-specific prompts for ICL</title>", f"<style>{_CSS}</style></head><body>",
            "<h1>Claims of “Provable Benefits of Task-Specific Prompts for In-context Learning”</h1>",
            f"<p>{escape(report['paper'])}. Selected mixture <code>{escape(str(report['mixture']['name']))}</code>, "
-           f"n = {escape(str(report['n']))}, seed {report['seed']}, {report['seconds']:.1f} s.</p>",
+           f"n = {escape(str(report['n']))}, seed {report['seed']}, {report['timings']['total_seconds']:.1f} s.</p>",
            f'<p id="summary"><span class="verified">{s["verified"]} verified</span>, '
            f'<span class="refuted">{s["refuted"]} refuted</span>, '
            f'<span class="inconclusive">{s["inconclusive"]} inconclusive</span>.</p>',
@@ -101,8 +101,8 @@ def render_html(report: dict[str, Any], figures: Sequence[FigureFiles], base: Pa
         ce = c.get("counterexample")
         if ce:
             out.append(f"<p><b>Counterexample</b> (found in {escape(str(ce.get('found_in', '-')))}, n = {ce['n']}): "
-                       f"{escape(ce['quantity'])} claimed <code>{escape(value_text(ce['claimed'], 200))}</code>, derived "
-                       f"<code>{escape(value_text(ce['derived'], 200))}</code> (relative error "
+                       f"{escape(ce['quantity'])} claimed <code>{escape(side_text(ce, 'claimed', 200))}</code>, derived "
+                       f"<code>{escape(side_text(ce, 'derived', 200))}</code> (relative error "
                        f"{ce.get('rel_error', float('nan')):.3g}).</p><pre>{escape(counterexample_mixture(ce))}</pre>")
         for note in c.get("notes", []):
             out.append(f"<p><i>{escape(note)}</i></p>")
@@ -135,7 +135,7 @@ def render_markdown(report: dict[str, Any], figures: Sequence[FigureFiles], base
     s = report["summary"]
     out = ["# Claims of \"Provable Benefits of Task-Specific Prompts for In-context Learning\"", "",
            f"{report['paper']}. Selected mixture `{report['mixture']['name']}`, n = {report['n']}, seed {report['seed']}, "
-           f"{report['seconds']:.1f} s.", "",
+           f"{report['timings']['total_seconds']:.1f} s.", "",
            f"**{s['verified']} verified, {s['refuted']} refuted, {s['inconclusive']} inconclusive.**", "", "## Verdicts", "",
            "| " + " | ".join(VERDICT_COLUMNS) + " |", "|" + "---|" * len(VERDICT_COLUMNS)]
     for claim in report["claims"]:
@@ -148,8 +148,8 @@ def render_markdown(report: dict[str, Any], figures: Sequence[FigureFiles], base
         out += [f"### {c['id']} ({c['source']})", "", f"Stated: {c['statement']}", ""]
         ce = c.get("counterexample")
         if ce:
-            out += [f"Counterexample (n = {ce['n']}): {ce['quantity']} claimed `{value_text(ce['claimed'], 200)}`, "
-                    f"derived `{value_text(ce['derived'], 200)}`.", "", "```json", counterexample_mixture(ce), "```", ""]
+            out += [f"Counterexample (n = {ce['n']}): {ce['quantity']} claimed `{side_text(ce, 'claimed', 200)}`, "
+                    f"derived `{side_text(ce, 'derived', 200)}`.", "", "```json", counterexample_mixture(ce), "```", ""]
         out += [f"Corrected: {c['correction'] or 'no corrected statement registered'}", ""]
     out += ["## Asymptotic expansions", ""]
     out += asymptotics_markdown(report)

@@ -12,19 +12,34 @@ from rich.table import Table
 from theory.claims import CLAIMS
 from theory.mixture import TaskMixture
 from theory.verdicts import ClaimVerdict
+from verify.version import SCHEMA_VERSION, tool_info
 
 _STYLE = {"verified": "green", "refuted": "bold red", "inconclusive": "yellow"}
 
 
+LOCAL_VERDICTS = ("holds", "fails", "inconclusive", "not applicable")
+
+
 def build_report(verdicts: list[ClaimVerdict], mixture: TaskMixture, mixture_name: str, ns: list[int],
-                 seed: int, seconds: float) -> dict[str, Any]:
-    """One object per claim (id, statement, verdict, evidence, counterexample) plus run metadata."""
+                 seed: int, seconds: float, *, device: str = "cpu") -> dict[str, Any]:
+    """The JSON report (schema: docs/json-schema.md): run metadata, one object per claim, and the wall times.
+
+    ``seconds`` is the run's wall time.  Every wall-clock number is under the one key ``timings``
+    (``{"total_seconds", "evidence": {"<claim id>.<channel>": seconds}}``) so that two runs with the same
+    seed give the same JSON once ``timings`` is dropped (issue 11).
+    """
     claims = [v.to_json() for v in verdicts]
     counts = {k: sum(c["verdict"] == k for c in claims) for k in ("verified", "refuted", "inconclusive")}
+    local = {k: sum((c["on_selected_mixture"] or {}).get("verdict") == k for c in claims) for k in LOCAL_VERDICTS}
+    evidence_times = {f"{v.claim.id}.{channel}": round(t, 3) for v in verdicts for channel, t in v.timings.items()}
     return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": tool_info(),
         "paper": "Provable Benefits of Task-Specific Prompts for In-context Learning (AISTATS 2025)",
         "mixture": {"name": mixture_name, **mixture.to_dict()},
-        "n": ns, "seed": seed, "seconds": round(seconds, 3), "summary": counts, "claims": claims,
+        "n": [int(n) for n in ns], "seed": int(seed), "device": str(device),
+        "summary": counts, "summary_on_selected_mixture": local, "claims": claims,
+        "timings": {"total_seconds": round(float(seconds), 3), "evidence": evidence_times},
     }
 
 
@@ -79,7 +94,7 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
     console.print(table)
     s = report["summary"]
     console.print(f"{s['verified']} verified, {s['refuted']} refuted, {s['inconclusive']} inconclusive "
-                  f"in {report['seconds']:.1f} s")
+                  f"in {report['timings']['total_seconds']:.1f} s")
     for c in report["claims"]:
         if c["verdict"] == "refuted" and c["correction"]:
             console.print(f"[bold]{c['id']}[/] corrected: {escape(c['correction'])}")

@@ -68,13 +68,23 @@ def training_text(claim: dict[str, Any]) -> str:
     return value_text(tr)
 
 
+def side_text(record: dict[str, Any], side: str, limit: int = 80) -> str:
+    """A claimed/derived value of a report record (schema 2 value fields): the full array when the record has it,
+    else the number, else the stored readable text."""
+    array = record.get(f"{side}_array")
+    if array is not None:
+        return value_text(array, limit)
+    number = record.get(f"{side}_value")
+    return value_text(number if number is not None else record[side], limit)
+
+
 def counterexample_summary(ce: dict[str, Any] | None) -> str:
     """One line: where the claim fails, and claimed vs derived."""
     if not ce:
         return "-"
     m = ce["mixture"]
     return (f"d={m['d']} K={len(m['tasks'])} sigma2={m['sigma2']:g} n={ce['n']}: {ce['quantity']} "
-            f"claimed {value_text(ce['claimed'])} vs derived {value_text(ce['derived'])}")
+            f"claimed {side_text(ce, 'claimed')} vs derived {side_text(ce, 'derived')}")
 
 
 def counterexample_mixture(ce: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from theory.mixture import TaskMixture
 from training import training_evidence
 
 KEYS = {"strategy", "model", "n", "trained_loss", "trained_stderr", "derived_loss", "rel_gap", "W_rel_distance",
-        "P_rel_distance", "restarts", "steps", "seconds", "agrees", "tolerance", "direction"}
+        "P_rel_distance", "restarts", "steps", "agrees", "tolerance", "direction", "timings"}
 MIXTURE = TaskMixture(np.eye(2), [0.4, 0.6], [[1.0, 0.5], [-0.5, 0.2]], [np.eye(2), 0.5 * np.eye(2)], 0.1)
 
 
@@ -24,6 +24,7 @@ def test_evidence_is_json_with_the_agreed_keys(strategy: str) -> None:
     assert json.loads(text)["strategy"] == strategy
     assert evidence["model"] == ("attention" if strategy == "PGD" else "reduced")
     assert isinstance(evidence["agrees"], bool)
+    assert set(evidence["timings"]) == {"seconds", "train_seconds"}  # wall times only there (issue 11)
     assert evidence["trained_stderr"] > 0 and evidence["derived_loss"] > 0
     assert evidence["rel_gap"] == pytest.approx((evidence["trained_loss"] - evidence["derived_loss"])
                                                 / evidence["derived_loss"])

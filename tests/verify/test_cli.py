@@ -91,7 +91,7 @@ def test_corollary_report_carries_the_asymptotics(tmp_path) -> None:
                  "--no-training"]) == 0
     report = json.loads(out.read_text())
     (claim,) = report["claims"]
-    assert claim["verdict"] == "refuted" and claim["counterexample"]["derived"] == 0
+    assert claim["verdict"] == "refuted" and claim["counterexample"]["derived_value"] == 0
     rows = {r["quantity"]: r for r in report["asymptotics"]}
     assert rows["ratio"]["exponent"] == 0 and rows["ratio"]["verdict"] == "refuted"
     assert rows["PT-FT"]["exponent"] == rows["FT-JT"]["exponent"] == -2

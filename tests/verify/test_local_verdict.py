@@ -1,0 +1,127 @@
+"""Issue 11, part 1: every claim gets a verdict on the selected mixture, and that mixture joins the search.
+
+The local verdict uses the thresholds of the global one (theory.claims.AGREE_RTOL / REFUTE_RTOL); a user's
+mixture on which a claim fails must never be reported "verified".
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from theory.claims import AGREE_RTOL, CLAIMS, REFUTE_RTOL, Comparison
+from theory.mixture import TaskMixture, preset
+from theory.verdicts import judge, local_verdict, search_cases, shrink
+from verify.report import build_report
+from verify.run import run_checks
+
+# Corollary 1 says the equalities in (15) hold iff every mu_k = 0.  A task of weight 0 with a non-zero mean leaves
+# Delta = sum_k pi_k mu_k mu_k^T = 0, so L*_PT = L*_FT = L*_JT although not every mean is 0.  No preset or generated
+# mixture has a zero weight, so only the user's mixture can show it.
+ZERO_WEIGHT = TaskMixture(np.eye(1), [1.0, 0.0], [[0.0], [2.0]], [np.eye(1), np.eye(1)], 0.0)
+
+
+def _comparison(rel_error: float, holds: bool) -> Comparison:
+    return Comparison("q", 1.0, 1.0 + rel_error, rel_error, holds)
+
+
+def test_local_verdict_uses_the_global_thresholds() -> None:
+    ns = [1, 10, 100]
+    ok, grey, bad = _comparison(0.0, True), _comparison(10 * AGREE_RTOL, False), _comparison(10 * REFUTE_RTOL, False)
+    assert local_verdict(True, ns, [ok, ok, ok]) == {"verdict": "holds", "max_rel_error": 0.0, "n": ns,
+                                                     "first_failing_n": None, "note": ""}
+    assert local_verdict(True, ns, [ok, grey, ok])["verdict"] == "inconclusive"
+    failing = local_verdict(True, ns, [ok, bad, bad])
+    assert failing["verdict"] == "fails" and failing["first_failing_n"] == 10
+    assert failing["max_rel_error"] == pytest.approx(10 * REFUTE_RTOL)
+    assert local_verdict(True, ns, [ok, "ZeroDivisionError: float division by zero", ok])["verdict"] == "inconclusive"
+    assert local_verdict(False, ns, [])["verdict"] == "not applicable"
+    # a qualitative claim's rel_error of exactly 1.0 is a failure, as in the search
+    assert local_verdict(True, [4], [_comparison(1.0, False)])["verdict"] == "fails"
+
+
+def test_zero_weight_task_fails_locally_and_refutes_globally() -> None:
+    """C1.equality verifies on every search case; on the user's zero-weight mixture it fails, and the global
+    verdict must then be refuted with the counterexample found in 'selected: ...'."""
+    claim = CLAIMS["C1.equality"]
+    assert judge(claim, search_cases()).verdict == "verified"
+    (v,) = run_checks([claim], ZERO_WEIGHT, [1, 10], symbolic=False, progress=False, training=False,
+                      mixture_name="zero-weight.json")
+    out = v.to_json()
+    assert out["on_selected_mixture"] == {"verdict": "fails", "max_rel_error": 1.0, "n": [1, 10], "first_failing_n": 1,
+                                          "note": ""}
+    assert out["verdict"] == "refuted" and out["evidence"]["theory"]["cases_failed"] == 4  # search n 1, 4, 20 and selected n 10
+    ce = out["counterexample"]
+    assert ce["found_in"] == "selected: zero-weight.json"
+    assert 0.0 in [t["weight"] for t in ce["mixture"]["tasks"]]  # the shrunk counterexample keeps the zero weight
+    assert out["reason"].startswith("fails on selected: zero-weight.json")
+    json.dumps(out, allow_nan=False)
+
+
+def test_shrinking_a_zero_weight_mixture_does_not_crash() -> None:
+    m, n, comp = shrink(CLAIMS["C1.equality"], ZERO_WEIGHT, 20)
+    assert n == 1 and not comp.holds and np.any(m.weights == 0.0)
+
+
+def test_undefined_checks_on_the_selected_mixture_are_inconclusive_not_errors() -> None:
+    """The FT-JT gap vanishes on the zero-weight mixture, so Corollary 1's ratio is undefined there."""
+    (v,) = run_checks([CLAIMS["C1.rate.ratio"]], ZERO_WEIGHT, [4], symbolic=False, progress=False, training=False)
+    local = v.to_json()["on_selected_mixture"]
+    assert local["verdict"] == "inconclusive" and "ZeroDivisionError" in local["note"]
+    assert v.verdict == "refuted"  # it fails on the search cases whatever this mixture does
+    assert any("could not be evaluated" in note for note in v.notes)
+
+
+def test_shared_head_on_a_centred_mixture_holds_locally_and_is_refuted_globally() -> None:
+    """S6.shared-head on fig2c (mean task 0): every number agrees there, yet the claim fails elsewhere; the report
+    says both, and the reason points at where it fails."""
+    (v,) = run_checks([CLAIMS["S6.shared-head"]], preset("fig2c"), [1, 10, 100], symbolic=False, progress=False,
+                      training=False, mixture_name="fig2c")
+    out = v.to_json()
+    assert out["on_selected_mixture"]["verdict"] == "holds" and out["on_selected_mixture"]["max_rel_error"] == 0.0
+    assert out["verdict"] == "refuted" and out["reason"].startswith("fails on gen d=1 K=1 iso")
+    # fig2c is a preset, already a search case at n = 1, 4, 20: only n = 10 and 100 are added for it
+    assert out["evidence"]["theory"]["cases_checked"] == len([c for c in search_cases() if c.mixture.sigma2 == 0]) + 2
+
+
+def test_out_of_scope_claim_is_not_applicable_and_report_counts_local_verdicts() -> None:
+    """T1.W is stated for sigma = 0 (main text); on a noisy mixture it does not apply."""
+    noisy = preset("figA2-noisy")
+    verdicts = run_checks([CLAIMS["T1.W"], CLAIMS["T1.W.appendix"]], noisy, [1], symbolic=False, progress=False,
+                          training=False, mixture_name="figA2-noisy")
+    report = build_report(verdicts, noisy, "figA2-noisy", [1], 0, 1.0)
+    local = [c["on_selected_mixture"]["verdict"] for c in report["claims"]]
+    assert local == ["not applicable", "holds"]
+    assert report["summary_on_selected_mixture"] == {"holds": 1, "fails": 0, "inconclusive": 0, "not applicable": 1}
+    assert report["claims"][0]["reason"].startswith("holds on all")
+    rows = report["claims"][0]["evidence"]["selected_mixture"]
+    assert rows[0]["in_scope"] is False and rows[0]["claimed_value"] is None
+
+
+def test_selected_mixture_joins_the_search_up_to_the_validated_n() -> None:
+    """The user's mixture enters the global search at the search n and at its own n up to SEARCH_MAX_N; larger n
+    (where some checks lose float64 precision, e.g. C1.equality's Theta(n^-2) gaps at n = 1e5) stay local."""
+    from theory.verdicts import SEARCH_NS
+    from verify.run import SEARCH_MAX_N, selected_cases
+    cases = search_cases()
+    added = selected_cases(ZERO_WEIGHT, "z", [10, SEARCH_MAX_N, 10 * SEARCH_MAX_N], SEARCH_NS, cases)
+    assert [c.n for c in added] == sorted({*SEARCH_NS, 10, SEARCH_MAX_N}) and {c.label for c in added} == {"selected: z"}
+    assert [c.n for c in selected_cases(preset("fig2c"), "fig2c", [1, 10], SEARCH_NS, cases)] == [10]  # no duplicates
+
+
+def test_contradicting_evidence_on_the_selected_mixture_makes_both_verdicts_inconclusive() -> None:
+    """A minimiser or Monte Carlo disagreement is evidence on the selected mixture: 'holds' there becomes
+    'inconclusive' like a global 'verified'; a refutation and a local failure stand."""
+    from theory.verdicts import ClaimVerdict
+    from verify.run import _doubt
+    holds = {"verdict": "holds", "max_rel_error": 0.0, "n": [1], "first_failing_n": None, "note": ""}
+    v = ClaimVerdict(CLAIMS["T1.W"], "verified", 10, 0, 0.0, on_selected_mixture=dict(holds))
+    _doubt(v, "the numerical minimiser disagrees with the derived optimum")
+    assert v.verdict == "inconclusive" and v.on_selected_mixture["verdict"] == "inconclusive"
+    assert v.on_selected_mixture["note"] == "the numerical minimiser disagrees with the derived optimum" and v.notes
+    failing = {**holds, "verdict": "fails", "first_failing_n": 1}
+    r = ClaimVerdict(CLAIMS["T2.loss"], "refuted", 10, 3, 0.1, on_selected_mixture=dict(failing))
+    _doubt(r, "Monte Carlo at the claimed parameters disagrees", note_always=False)
+    assert r.verdict == "refuted" and r.on_selected_mixture == failing and r.notes == []
