@@ -23,7 +23,7 @@ from verify.report_text import counterexample_mixture, md_escape, montecarlo_tex
 # Which docs page discusses a claim (by the id's prefix).
 _PAGES = {"L": "lemmas.md", "T1": "theorem1.md", "T2": "theorem2.md", "T3": "theorem3.md", "T4": "theorem4-proposition1.md",
           "P1": "theorem4-proposition1.md", "C1": "corollary1.md", "S4": "corollary1.md",
-          "S6": "training.md"}
+          "S6": "assumption1.md", "A1": "assumption1.md"}
 
 
 _ASYMPTOTIC_PREFIXES = ("C1.rate.", "C1.mean.", "S4.limit.", "S4.prompts.")

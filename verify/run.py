@@ -12,7 +12,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from scipy.stats import norm
 
 from montecarlo import PGDPredictor, ReducedPredictor, estimate_loss
-from theory.attention import shared_head_joint_optimum
 from theory.claims import CACHE, CLAIMED_PARAMETERS, Claim, Comparison, rel_error
 from theory.minimise import numerical_optimum
 from theory.mixture import TaskMixture
@@ -28,22 +27,18 @@ from theory.verdicts import (
     search_cases,
     value_fields,
 )
+from verify.unconstrained_evidence import UNCONSTRAINED_OPTIMA, UnconstrainedEvidence
 
 # Which optimum a claim is about, for the minimiser and the per-n table (claim id prefix -> strategy).
 _STRATEGY_OF = {"T1": "PT", "T2": "FT", "T3": "JT", "T4": "PGD"}
 MINIMISER_RTOL = 1e-6  # issue 2: derived losses must agree with the independent minimiser to 1e-6 relative
 MC_TARGET_REL_SE = 2e-3  # keeps `verify --all` near a minute on 2 cores (about 0.5 s per strategy)
 MC_MAX_SAMPLES = 10_000_000  # sample budget of the fast estimates (never reached on the presets: the precision stops first)
-# S6.shared-head runs the attention itself (direct estimator, cost grows with n): a sample budget, not a time
-# budget, so the same seed gives the same estimate on any machine (issue 11; it replaced a 3 s time box).  Measured
-# on one thread of a loaded 2-core machine: 100 000 samples take 7 s at n = 100, 0.7 s at n = 10; on fig2a at
-# n = 100 they put the attention z = -6.7 below L*_JT (the construction gains 3.9%) and z = +0.1 from its own loss.
-SHARED_HEAD_TARGET_REL_SE = 4e-3
-SHARED_HEAD_MAX_SAMPLES = 100_000
 _T = TypeVar("_T")
 # k-sigma for the Monte Carlo z-scores: two-sided 1e-6 false-alarm budget over the estimates of a run
-# (at most 4 at derived optima, one for S6.shared-head, and one at each claim's stated parameters).
-MC_K_SIGMA = float(norm.isf(1e-6 / (2 * (5 + len(CLAIMED_PARAMETERS)))))
+# (at most 4 at derived optima, one at each claim's stated parameters, and two per optimum of the exact
+# unconstrained channel: the attention sampled directly, and its paired difference with the reduced model).
+MC_K_SIGMA = float(norm.isf(1e-6 / (2 * (4 + len(CLAIMED_PARAMETERS) + 2 * len(UNCONSTRAINED_OPTIMA)))))
 _LOSS_CLAIMS = {"T1.loss", "T1.loss.appendix", "T2.loss", "T3.loss", "T3.loss.appendix", "T4.loss", "T4.loss.appendix"}
 
 
@@ -96,17 +91,6 @@ def _montecarlo_at_claimed(claim: Claim, mixture: TaskMixture, n: int, strategy:
     derived = optimum(strategy, mixture, n).loss
     return {"n": n, "predictor": kind, "estimate": est.mean, "stderr": est.stderr, "samples": est.samples,
             "derived_optimum": derived, "z_vs_derived_optimum": (est.mean - derived) / est.stderr}
-
-
-def _montecarlo_shared_head(mixture: TaskMixture, n: int, seed: int, device: str) -> dict[str, Any]:
-    """S6.shared-head: the *attention model itself* (direct estimator, eq. 6) at the shared-head construction."""
-    shared = shared_head_joint_optimum(mixture, n)
-    jt = optimum("JT", mixture, n).loss
-    est = estimate_loss(mixture, n, shared.params, method="direct", target_rel_se=SHARED_HEAD_TARGET_REL_SE,
-                        max_samples=SHARED_HEAD_MAX_SAMPLES, seed=seed + 2, device=device)
-    return {"strategy": "attention, shared head", "n": n, "method": "direct (attention forward)", "estimate": est.mean, "stderr": est.stderr,
-            "samples": est.samples, "derived": shared.loss, "z_derived": (est.mean - shared.loss) / est.stderr,
-            "claimed": jt, "z_claimed": (est.mean - jt) / est.stderr, "k_sigma": MC_K_SIGMA}
 
 
 def _training_evidence(mixture: TaskMixture, n: int, strategy: str, seed: int, full: bool, device: str) -> dict[str, Any]:
@@ -223,6 +207,7 @@ def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[
     minimiser_cache: dict[str, dict[str, Any]] = {}
     mc_cache: dict[str, dict[str, Any]] = {}
     training_cache: dict[str, dict[str, Any]] = {}
+    unconstrained = UnconstrainedEvidence(mixture, ns, seed=seed, device=device)
     verdicts = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   disable=not progress, transient=True) as bar:
@@ -260,12 +245,16 @@ def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[
                 elif tr["direction"] == "above":
                     verdict.notes.append(f"training ended {100 * tr['rel_gap']:.1f}% above the derived optimum in its budget "
                                          "(under-trained, not evidence against the claim)")
-            if claim.id == "S6.shared-head" and claim.scope(mixture):
-                mc = _timed(timings, "montecarlo", lambda: _montecarlo_shared_head(mixture, ns[0], seed, device))
-                verdict.evidence["montecarlo"] = mc
-                if abs(mc["z_derived"]) > MC_K_SIGMA:
-                    _doubt(verdict, f"Monte Carlo disagrees with the construction's loss (z = {mc['z_derived']:.1f})",
-                           note_always=False)
+            if claim.scope(mixture):  # the exact unconstrained channel (issue 12): optima, block costs, sampling
+                exact = _timed(timings, "unconstrained", lambda claim=claim: unconstrained.for_claim(claim.id))
+                if exact is not None:
+                    verdict.evidence["unconstrained"] = exact
+                    for mc in exact["montecarlo"]:
+                        for label, z in (("the attention sampled at", mc["z_exact"]),
+                                         ("the paired difference with the reduced model at", mc["paired"]["z_exact"])):
+                            if abs(z) > MC_K_SIGMA:
+                                _doubt(verdict, f"Monte Carlo ({label} the exact {mc['mode']} optimum) disagrees with the "
+                                                f"exact loss (z = {z:.1f})", note_always=False)
             if claim.id in CLAIMED_PARAMETERS and strategy and claim.scope(mixture):
                 at_claimed = _timed(timings, "montecarlo_at_claimed",
                                     lambda claim=claim, s=strategy: _montecarlo_at_claimed(claim, mixture, ns[0], s, seed, device))

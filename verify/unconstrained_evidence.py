@@ -40,6 +40,7 @@ CHANNEL_OF: dict[str, tuple[tuple[str, bool], ...]] = {
     "P1.equality": (("JT", False),),
     "T4.lower-bound": (("JT", False),),
 }
+UNCONSTRAINED_OPTIMA = tuple(sorted({c for cs in CHANNEL_OF.values() for c in cs if c[0] != "FT"}))  # sampled ones
 _REDUCED = {("PT", True): "PT", ("FT", True): "FT", ("JT", True): "JT", ("JT", False): "PGD"}
 
 
