@@ -85,7 +85,7 @@ def test_report_does_not_depend_on_the_thread_count(tmp_path: Path) -> None:
         torch.set_num_threads(previous)
     assert texts[0] == texts[1]
     claims_out = json.loads(texts[0])["claims"]
-    assert "training" in claims_out[1]["evidence"] and claims_out[2]["evidence"]["montecarlo"]["method"].startswith("direct")
+    assert "training" in claims_out[1]["evidence"] and claims_out[2]["evidence"]["unconstrained"]["montecarlo"][0]["method"].startswith("direct")
 
 
 def test_run_checks_restores_the_thread_count(tmp_path: Path) -> None:
