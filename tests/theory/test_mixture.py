@@ -35,7 +35,7 @@ BAD_CASES = [
     ("weights do not sum to 1", _with("tasks.1.weight", 0.6), "weights: must sum to 1"),
     ("negative weight", _with("tasks.0.weight", -0.3), "weights: must be non-negative"),
     ("wrong mean length", _with("tasks.0.mean", [1.0, 2.0, 3.0]), "tasks[0].mean: expected 2 entries"),
-    ("nan in mean", _with("tasks.1.mean", [float("nan"), 0.0]), "means: contains NaN"),
+    ("nan in mean", _with("tasks.1.mean", [float("nan"), 0.0]), "tasks[1].mean[0]: contains NaN"),
     ("non-spd task cov", _with("tasks.1.cov", [[1, 0], [0, -1]]), "tasks[1].cov: not positive definite"),
     ("negative noise", _with("sigma2", -1.0), "sigma2: must be a finite number >= 0"),
     ("unknown key", {**_valid(), "sigma": 1}, "unknown keys ['sigma']"),
