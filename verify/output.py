@@ -104,3 +104,33 @@ def write_json(path: str | Path, report: Any, flag: str = "--json") -> str:
         sys.stdout.flush()
         return "<stdout>"
     return str(write_text_atomic(path, text, flag))
+
+
+def probe_dir(path: str | Path, flag: str) -> None:
+    """Fail now (VerifyError) if files cannot be written into directory ``path``; nothing is created.
+
+    An existing directory must take a temporary file; a missing one needs its nearest existing ancestor to be a
+    writable directory (it is created only when the first file is written, so a failed run leaves no empty one).
+    """
+    text = str(path)
+    if not text:
+        raise VerifyError(f"{flag}: expected a directory path, got an empty string")
+    target = Path(text)
+    probe_at = target
+    while not probe_at.exists():
+        if probe_at.is_symlink():  # a dangling link
+            raise VerifyError(f"{flag}: {str(probe_at)!r} is a broken symbolic link")
+        if probe_at.parent == probe_at:
+            break
+        probe_at = probe_at.parent
+    if not probe_at.is_dir():
+        raise VerifyError(f"{flag}: {str(probe_at)!r} is not a directory (expected a directory for {text!r})")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".verify-", suffix=".probe", dir=probe_at)
+        try:
+            os.write(fd, b"{}\n")
+        finally:
+            os.close(fd)
+            os.unlink(tmp)
+    except OSError as exc:
+        raise VerifyError(f"{flag}: cannot write to {text!r}: {_reason(exc)}") from None
