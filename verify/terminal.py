@@ -39,7 +39,7 @@ def _box(console: Console) -> box.Box:
 
 
 def _print(console: Console, text: str, style: str | None = None) -> None:
-    console.print(Text(text, style=style or ""), markup=False, highlight=False)
+    console.print(Text(text, style=style or ""), markup=False, highlight=False, soft_wrap=True)
 
 
 # ----- one-line summaries ---------------------------------------------------------------------------------------
@@ -56,6 +56,15 @@ def _short_value(value: Any) -> str:
         return exact(value)
     text = json.dumps(value)
     return text if len(text) < 60 else text[:57] + "..."
+
+
+def _summary(value: Any) -> str:
+    """A value for the one-line reason: numbers to 6 significant digits (``--claim ID`` prints them exactly)."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list) and len(value) > 3:
+        return "[...]"
+    return _short_value(value)
 
 
 def counterexample_text(ce: dict[str, Any] | None) -> str:
@@ -75,12 +84,17 @@ def reason(claim: dict[str, Any]) -> str:
     notes = [n for n in claim.get("notes", []) if isinstance(n, str)]
     th = claim.get("evidence", {}).get("theory", {})
     if claim.get("verdict") == "refuted":
-        return "counterexample " + counterexample_text(claim.get("counterexample"))
+        ce = claim.get("counterexample")
+        if not ce:
+            return "; ".join(notes) or "refuted (see --claim ID)"
+        m = ce.get("mixture", {})
+        return (f"d={m.get('d', '?')} K={len(m.get('tasks', []))} n={ce.get('n', '?')}: claimed {_summary(ce.get('claimed'))}"
+                f", derived {_summary(ce.get('derived'))}")
     if claim.get("verdict") == "inconclusive":
         return "; ".join(notes) if notes else "the evidence neither confirms nor refutes it (see --claim ID)"
     checked, failed = th.get("cases_checked"), th.get("cases_failed")
     if isinstance(checked, int):
-        return f"{checked - (failed or 0)}/{checked} cases agree (max rel error {th.get('max_rel_error', 0):.1e})"
+        return f"{checked - (failed or 0)}/{checked} cases agree, max rel error {th.get('max_rel_error', 0):.0e}"
     return "; ".join(notes) or "-"
 
 
@@ -111,21 +125,40 @@ def _seconds(report: dict[str, Any]) -> float | None:
 
 
 # ----- the report ---------------------------------------------------------------------------------------------
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:max(width - 3, 0)] + "..."
+
+
+def verdict_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(claim id, verdict, local verdict on the selected mixture, one-line reason) per claim."""
+    return [(c["id"], c["verdict"], on_selected(c), reason(c)) for c in report.get("claims", [])]
+
+
 def print_report(report: dict[str, Any], console: Console | None = None, *, verbose: bool = False) -> None:
-    """The compact verdict table (claim, verdict, on the selected mixture, reason); ``verbose`` adds every channel."""
+    """The compact verdict table (claim, verdict, on the selected mixture, reason), one row per claim at the
+    console's width (the reason is cut with '...'); ``verbose`` adds every channel of every claim below it."""
     console = console or make_console()
-    name = report.get("mixture", {}).get("name", "?")
+    name = str(report.get("mixture", {}).get("name", "?"))
     ns = ", ".join(str(n) for n in report.get("n", []))
-    table = Table(title=Text(f"Claims checked (local verdict on {name}, n = {ns})"), box=_box(console),
-                  show_edge=console.is_terminal, pad_edge=False)
-    table.add_column("claim", no_wrap=True)
-    table.add_column("verdict", no_wrap=True)
-    table.add_column(f"on {name}"[:24], no_wrap=True)
-    table.add_column("reason", no_wrap=True, overflow="ellipsis", ratio=1, min_width=12)
-    for c in report.get("claims", []):
-        table.add_row(Text(c["id"]), Text(c["verdict"], style=_STYLE.get(c["verdict"], "")), Text(on_selected(c)),
-                      Text(reason(c)))
-    console.print(table)
+    rows = verdict_rows(report)
+    head = ("claim", "verdict", f"on {_clip(name, 20)}", "reason")
+    widths = [max([len(head[i])] + [len(r[i]) for r in rows]) for i in range(3)]
+    reason_width = max(console.width - sum(widths) - 3 * 2 - (4 if console.is_terminal else 0), 16)
+    _print(console, f"Claims checked (local verdict on {name}, n = {ns})")
+    if console.is_terminal:
+        table = Table(box=box.SIMPLE, pad_edge=False, show_edge=False)
+        for i, col in enumerate(head):
+            table.add_column(col, no_wrap=True, min_width=widths[i] if i < 3 else None)
+        for cid, verdict, local, why in rows:
+            table.add_row(Text(cid), Text(verdict, style=_STYLE.get(verdict, "")), Text(local), Text(_clip(why, reason_width)))
+        console.print(table)
+    else:  # a pipe or a file: plain ASCII columns
+        def line(cells: tuple[str, ...]) -> str:
+            return "  ".join(c.ljust(w) for c, w in zip(cells[:3], widths, strict=True)) + "  " + _clip(cells[3], reason_width)
+        _print(console, line(head))
+        _print(console, "  ".join("-" * w for w in widths) + "  " + "-" * min(reason_width, max(len(r[3]) for r in rows) if rows else 6))
+        for row in rows:
+            _print(console, line(row))
     if verbose:
         for c in report.get("claims", []):
             print_claim_details(c, console)
