@@ -29,8 +29,10 @@ NUMBERED = {"theorem": (1, 2, 3, 4), "lemma": (1, 2, 3, 4), "proposition": (1,),
 _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
-class UsageError(ValueError):
-    """Bad command line (raised before the toolkit is imported; printed like a VerifyError, exit 2)."""
+class UsageError(Exception):
+    """Bad command line (raised before the toolkit is imported; printed like a VerifyError, exit 2).
+
+    Not a ValueError: argparse would turn one raised by a ``type=`` function into a vaguer message of its own."""
 
 
 class _Exit(Exception):
@@ -82,8 +84,8 @@ def _int_in(flag: str, low: int, high: int, valid: tuple[int, ...] | None = None
             raise UsageError(f"{flag}: expected an integer, got {text!r}")
         value = int(stripped)
         if valid is not None and value not in valid:
-            raise UsageError(f"{flag}: the paper has no {flag[2:]} {value} with registered claims "
-                             f"(expected {' or '.join(map(str, valid))})")
+            choices = ", ".join(map(str, valid[:-1])) + (" or " if len(valid) > 1 else "") + str(valid[-1])
+            raise UsageError(f"{flag}: the paper has no {flag[2:]} {value} with registered claims (expected {choices})")
         if not low <= value <= high:
             raise UsageError(f"{flag}: expected an integer from {low} to {high}, got {value}")
         return value
@@ -169,7 +171,9 @@ def _mode(args: argparse.Namespace) -> str:
     return "claims"
 
 
-_MODE_FLAG = {"list": "--list", "expand": "--expand", "figures": "--figure/--figures without a claim selection"}
+_MODE_FLAG = {"list": "--list", "expand": "--expand", "figures": "--figure/--figures without a claim selection",
+              "claims": "a claim selection"}
+_MODE_NEEDS = {"list": "--list", "expand": "--expand", "figures": "--figure/--figures", "claims": "a claim selection"}
 # flag -> modes in which it does something (any other use is rejected, never ignored)
 _APPLIES = {
     "mixture": {"expand", "claims"}, "max_size": {"expand", "claims"}, "n": {"claims"}, "seed": {"claims", "figures"},
@@ -194,7 +198,8 @@ def check_combinations(args: argparse.Namespace, claims: list[Any]) -> None:
     mode = _mode(args)
     for dest, modes in _APPLIES.items():
         if _given(args, dest) and mode not in modes:
-            raise UsageError(f"{_flag(dest)}: not used with {_MODE_FLAG[mode]}")
+            needs = " or ".join(_MODE_NEEDS[m] for m in ("claims", "expand", "figures") if m in modes)
+            raise UsageError(f"{_flag(dest)}: not used with {_MODE_FLAG[mode]} (it needs {needs})")
     if mode != "claims":
         return
     asymptotic = any(c.id.startswith(("C1.", "S4.")) for c in claims)
@@ -315,6 +320,7 @@ def _run(argv: list[str] | None) -> int:
         return 0
     # Everything below is checked before any long work: output paths, the device, the mixture, the context lengths.
     from montecarlo.sampler import resolve_device
+    from theory.errors import VerifyError
     from theory.mixture import DEFAULT_MAX_SIZE, DEFAULT_PRESET, load_mixture
     from verify import figure_cli
     from verify.output import probe_file
@@ -322,7 +328,10 @@ def _run(argv: list[str] | None) -> int:
     if args.json:
         probe_file(args.json, "--json")
     figure_cli.validate(args)
-    device = str(resolve_device(args.device or "cpu")) if mode != "expand" else "cpu"
+    try:
+        device = str(resolve_device(args.device or "cpu")) if mode != "expand" else "cpu"
+    except VerifyError as exc:
+        raise VerifyError(f"--{exc}") from None  # "device: ..." -> "--device: ..."
     if mode == "figures":
         figure_cli.run_figures(args, _console(args), device=device)
         return 0

@@ -173,12 +173,11 @@ def print_report(report: dict[str, Any], console: Console | None = None, *, verb
 def _channel_lines(c: dict[str, Any]) -> list[tuple[str, str]]:
     ev = c.get("evidence", {})
     lines: list[tuple[str, str]] = []
-    rows = ev.get("selected_mixture", [])
-    if rows:
-        lines.append(("selected mixture", "; ".join(
-            f"n={r['n']}: " + (f"claimed {_short(r.get('claimed'))} vs derived {_short(r.get('derived'))}"
-                              + (f" (rel error {r['rel_error']:.1e})" if isinstance(r.get("rel_error"), float) else "")
-                              if r.get("in_scope") else "out of scope") for r in rows)))
+    for r in ev.get("selected_mixture", []):
+        lines.append((f"selected mixture, n={r['n']}",
+                      f"claimed {_short(r.get('claimed'))} vs derived {_short(r.get('derived'))}"
+                      + (f" (rel error {r['rel_error']:.1e})" if isinstance(r.get("rel_error"), float) else "")
+                      if r.get("in_scope") else "out of scope"))
     th = ev.get("theory")
     if th:
         lines.append(("search", f"{th['cases_failed']}/{th['cases_checked']} cases fail, max rel error {th['max_rel_error']:.1e}"))
