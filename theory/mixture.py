@@ -350,7 +350,10 @@ def parse_mixture_text(raw: str, suffix: str, name: str = "mixture", *, max_size
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, TOMLDecodeError, over-long integers, deep nesting
         reason = " ".join(str(exc).split()) if not isinstance(exc, RecursionError) else "nested too deeply"
         raise VerifyError(f"mixture file {name!r}: cannot parse ({_clip(reason, 200)})") from None
-    return TaskMixture.from_dict(data, max_size=max_size)
+    try:
+        return TaskMixture.from_dict(data, max_size=max_size)
+    except VerifyError as exc:  # name the file as well as the field
+        raise VerifyError(f"mixture file {name!r}: {exc}") from None
 
 
 def load_mixture(source: str | Path, *, max_size: int = DEFAULT_MAX_SIZE) -> TaskMixture:
