@@ -7,6 +7,7 @@ Exit status:
   when standard output was closed early (``verify --list | head``);
 * 2: bad input: one line on stderr, ``verify: error: <flag or field>: <what was expected>``, no traceback,
   found before any long work (inputs, flag combinations, output paths and the device are checked first);
+  also when the output cannot be written (a full device);
 * 130: interrupted (Ctrl-C), one line ``verify: interrupted``.
 
 This module imports only the standard library at load time; the toolkit (numpy, sympy, torch) is imported
@@ -16,6 +17,7 @@ inside :func:`main`, so Ctrl-C during start-up is an exit 130 like any other.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from typing import Any, NoReturn
@@ -26,6 +28,7 @@ SEED_MAX = 2**32 - 1  # --seed: numpy's SeedSequence and torch accept any int, b
 ORDER_MAX = 8
 SIZE_MAX_LIMIT = 4096  # --max-size cannot go above this (a 4096 x 4096 float64 matrix is 128 MiB)
 NUMBERED = {"theorem": (1, 2, 3, 4), "lemma": (1, 2, 3, 4), "proposition": (1,), "corollary": (1,)}
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}  # writing the output failed: exit 2, one line
 _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
@@ -360,8 +363,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``verify`` with ``argv`` (default ``sys.argv[1:]``) and return the exit status (see the module docstring)."""
     try:
         try:
-            return _run(argv)
+            status = _run(argv)
+            sys.stdout.flush()  # a full device fails here, inside the handlers, not at interpreter exit
+            return status
         except _Exit as exc:
+            sys.stdout.flush()
             return exc.status
         except UsageError as exc:
             print(f"verify: error: {_one_line(str(exc))}", file=sys.stderr)
@@ -376,6 +382,12 @@ def main(argv: list[str] | None = None) -> int:
         except BrokenPipeError:
             _silence_stdout()
             return 1
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_ERRNOS:
+                raise
+            _silence_stdout()
+            print(f"verify: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     except KeyboardInterrupt:
         print("verify: interrupted", file=sys.stderr)
         return 130

@@ -330,3 +330,12 @@ def test_piped_table_is_plain_ascii_and_fits_80_columns(tmp_path) -> None:
                           env={**os.environ, "COLUMNS": "80"})
     assert proc.returncode == 0 and proc.stdout.isascii()
     assert max(len(line) for line in proc.stdout.splitlines()) <= 80
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full to simulate a full device")
+@pytest.mark.parametrize("flag", ["--list", "--version"])
+def test_output_into_a_full_device_is_one_line(flag: str) -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "verify.cli", flag], stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=120)
+    assert proc.returncode == 2 and proc.stderr == "verify: error: cannot write the output: No space left on device\n"
