@@ -73,7 +73,7 @@ def _provider(args: argparse.Namespace, device: str) -> TrainedProvider:
 
 
 def _make(args: argparse.Namespace, ids: list[str] | None, out: Path, device: str) -> list[FigureFiles]:
-    return make_figures(ids, out, budget=FULL if args.full else QUICK, seed=args.seed,
+    return make_figures(ids, out, budget=FULL if args.full else QUICK, seed=0 if args.seed is None else args.seed,
                         provider=_provider(args, device), device=device, progress=not args.no_progress)
 
 

@@ -124,7 +124,7 @@ def probe_dir(path: str | Path, flag: str) -> None:
             break
         probe_at = probe_at.parent
     if not probe_at.is_dir():
-        raise VerifyError(f"{flag}: {str(probe_at)!r} is not a directory (expected a directory for {text!r})")
+        raise VerifyError(f"{flag}: cannot write to {text!r}: {str(probe_at)!r} is not a directory")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".verify-", suffix=".probe", dir=probe_at)
         try:
