@@ -30,17 +30,28 @@ WEIGHT_SUM_TOL = 1e-9  # DESIGN.md: weights must sum to 1 within 1e-9, never ren
 _SYMMETRY_RTOL = 1e-12  # entries of an SPD matrix read from text must agree to ~float64
 
 # Bounds on what a mixture file may ask for (the loader checks them before building any array):
-DEFAULT_MAX_SIZE = 64  # d and K at most this by default; load_mixture(..., max_size=) / `verify --max-size` lift it.
-# At d = 64 one exact optimum is a few 4096 x 4096 solves (seconds); the BFGS cross-check grows like d^4 (d = 50
-# already took over 400 s), and memory grows with K d^2 per sampled batch.
+# Size limits, checked before any array is built; load_mixture(..., max_size=N) / `verify --max-size N` set both to N.
+DEFAULT_MAX_D = 16  # the BFGS cross-check grows steeply with d: 86 s for one strategy at d = 16 on a busy 2-core
+# machine (measured), over 400 s at d = 50 (issue 11); the presets have d = 10.
+DEFAULT_MAX_K = 64  # memory grows with K d^2 per sampled batch (5000 tasks went past 2.7 GB); the presets have K = 2.
 MAX_MAGNITUDE = 1e12  # |entry| bound: losses are products of up to ~6 entries and n^2 (n <= 1e6 in the fits),
 # (1e12)^6 * 1e12 = 1e84, far inside float64 (1e308); 1e200 would overflow into inf/NaN and numpy warnings.
 _BYTES_PER_NUMBER = 32  # a float64 written in full (17 digits, sign, exponent, separators) with room to spare
 
 
-def max_file_bytes(max_size: int = DEFAULT_MAX_SIZE) -> int:
-    """The largest mixture file read: 1 MiB plus room for K = max_size covariances of d = max_size squared numbers."""
-    return (1 << 20) + _BYTES_PER_NUMBER * max_size * max_size * (max_size + 1)
+def size_limits(max_size: int | None = None) -> tuple[int, int]:
+    """(largest d, largest K): the defaults, or ``max_size`` for both."""
+    if max_size is None:
+        return DEFAULT_MAX_D, DEFAULT_MAX_K
+    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+        raise VerifyError(f"max_size: must be an integer >= 1, got {max_size!r}")
+    return max_size, max_size
+
+
+def max_file_bytes(max_size: int | None = None) -> int:
+    """The largest mixture file read: 1 MiB plus room for K covariances (and Sigma_x) of d^2 numbers at the limits."""
+    d, k = size_limits(max_size)
+    return (1 << 20) + _BYTES_PER_NUMBER * d * d * (k + 1)
 
 
 def _type_name(value: Any) -> str:
@@ -253,11 +264,12 @@ class TaskMixture:
         }
 
     @classmethod
-    def from_dict(cls, data: Any, *, max_size: int = DEFAULT_MAX_SIZE) -> TaskMixture:
+    def from_dict(cls, data: Any, *, max_size: int | None = None) -> TaskMixture:
         """Build from the DESIGN.md file format; unknown keys, wrong types and sizes over ``max_size`` are rejected.
 
         Numbers must be numbers (a bool or a string such as ``"2"`` is an error, never converted), finite, and at
-        most :data:`MAX_MAGNITUDE` in absolute value; ``d`` and the number of tasks K are at most ``max_size``.
+        most :data:`MAX_MAGNITUDE` in absolute value; ``d`` and the number of tasks K are at most
+        :data:`DEFAULT_MAX_D` and :data:`DEFAULT_MAX_K`, or both at most ``max_size`` when given.
         """
         if not isinstance(data, dict):
             raise VerifyError(f"mixture: expected an object with keys d, sigma_x, sigma2, tasks; got {_type_name(data)}")
@@ -270,13 +282,14 @@ class TaskMixture:
         d = data["d"]
         if isinstance(d, bool) or not isinstance(d, int) or d < 1:
             raise VerifyError(f"d: must be an integer >= 1, got {_clip(d)}")
-        if d > max_size:
-            raise VerifyError(f"d: {d} exceeds the size limit {max_size} (lift it with --max-size N)")
+        max_d, max_k = size_limits(max_size)
+        if d > max_d:
+            raise VerifyError(f"d: {d} exceeds the size limit {max_d} (lift it with --max-size N)")
         tasks = data["tasks"]
         if not isinstance(tasks, list) or not tasks:
             raise VerifyError("tasks: must be a non-empty list of {weight, mean, cov} objects")
-        if len(tasks) > max_size:
-            raise VerifyError(f"tasks: {len(tasks)} tasks exceed the size limit {max_size} (lift it with --max-size N)")
+        if len(tasks) > max_k:
+            raise VerifyError(f"tasks: {len(tasks)} tasks exceed the size limit {max_k} (lift it with --max-size N)")
         weights, means, covs = [], [], []
         for k, task in enumerate(tasks):
             if not isinstance(task, dict):
@@ -305,7 +318,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _read_file(path: Path, text: str, max_size: int) -> str:
+def _read_file(path: Path, text: str, max_size: int | None) -> str:
     """The file's text (UTF-8), or VerifyError: not a regular file, too large, unreadable, not UTF-8."""
     try:
         info = path.stat()
@@ -321,8 +334,8 @@ def _read_file(path: Path, text: str, max_size: int) -> str:
         raise VerifyError(f"mixture file {text!r}: expected a .json or .toml file")
     limit = max_file_bytes(max_size)
     if info.st_size > limit:
-        raise VerifyError(f"mixture file {text!r}: {info.st_size} bytes exceeds the limit of {limit} bytes for "
-                          f"size limit {max_size} (lift it with --max-size N)")
+        raise VerifyError(f"mixture file {text!r}: {info.st_size} bytes exceeds the limit of {limit} bytes "
+                          "(lift it with --max-size N)")
     try:
         with path.open("rb") as fh:
             raw = fh.read(limit + 1)
@@ -336,7 +349,7 @@ def _read_file(path: Path, text: str, max_size: int) -> str:
         raise VerifyError(f"mixture file {text!r}: not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})") from None
 
 
-def parse_mixture_text(raw: str, suffix: str, name: str = "mixture", *, max_size: int = DEFAULT_MAX_SIZE) -> TaskMixture:
+def parse_mixture_text(raw: str, suffix: str, name: str = "mixture", *, max_size: int | None = None) -> TaskMixture:
     """Parse the text of a ``.json`` or ``.toml`` mixture document (``suffix``) strictly; VerifyError on any defect."""
     try:
         if suffix == ".toml":
@@ -356,10 +369,9 @@ def parse_mixture_text(raw: str, suffix: str, name: str = "mixture", *, max_size
         raise VerifyError(f"mixture file {name!r}: {exc}") from None
 
 
-def load_mixture(source: str | Path, *, max_size: int = DEFAULT_MAX_SIZE) -> TaskMixture:
-    """A preset name or a path to a ``.json`` / ``.toml`` mixture file (d and K at most ``max_size``)."""
-    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
-        raise VerifyError(f"max_size: must be an integer >= 1, got {max_size!r}")
+def load_mixture(source: str | Path, *, max_size: int | None = None) -> TaskMixture:
+    """A preset name or a path to a ``.json`` / ``.toml`` mixture file (sizes: see :func:`size_limits`)."""
+    size_limits(max_size)
     text = str(source)
     if text in PRESETS or text in PRESET_ALIASES:
         return preset(text)

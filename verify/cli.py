@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mixture shown in the table (default fig2c; presets: fig2a-d, figA1a-d, figA2-clean, "
                         "figA2-noisy; or a .json/.toml file)")
     p.add_argument("--max-size", action=_Once, type=_int_in("--max-size", 1, SIZE_MAX_LIMIT), metavar="N",
-                   help="largest d and number of tasks K accepted from a mixture file (default 64)")
+                   help="largest d and number of tasks K accepted from a mixture file (default: d 16, K 64)")
     p.add_argument("--n", action=_Once, metavar="N1,N2,...",
                    help=f"context lengths for the table (default 1,10,100; each from 1 to {N_MAX})")
     p.add_argument("--seed", action=_Once, type=_int_in("--seed", 0, SEED_MAX),
@@ -324,7 +324,7 @@ def _run(argv: list[str] | None) -> int:
     # Everything below is checked before any long work: output paths, the device, the mixture, the context lengths.
     from montecarlo.sampler import resolve_device
     from theory.errors import VerifyError
-    from theory.mixture import DEFAULT_MAX_SIZE, DEFAULT_PRESET, load_mixture
+    from theory.mixture import DEFAULT_PRESET, load_mixture
     from verify import figure_cli
     from verify.output import probe_file
 
@@ -338,7 +338,7 @@ def _run(argv: list[str] | None) -> int:
     if mode == "figures":
         figure_cli.run_figures(args, _console(args), device=device)
         return 0
-    mixture = load_mixture(args.mixture or DEFAULT_PRESET, max_size=args.max_size or DEFAULT_MAX_SIZE)
+    mixture = load_mixture(args.mixture or DEFAULT_PRESET, max_size=args.max_size)
     if mode == "expand":
         return _expand(args, mixture)
     ns = parse_ns(args.n if args.n is not None else "1,10,100")

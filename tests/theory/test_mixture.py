@@ -157,10 +157,18 @@ def test_directories_and_sizes_are_named(tmp_path) -> None:
         load_mixture(tmp_path)
     big = tmp_path / "big.json"
     big.write_text(json.dumps({"d": 10**9, "tasks": [{"weight": 1, "mean": 0, "cov": "identity"}]}))
-    with pytest.raises(VerifyError, match="exceeds the size limit 64"):
+    with pytest.raises(VerifyError, match="d: 1000000000 exceeds the size limit 16"):
         load_mixture(big)
     with pytest.raises(VerifyError, match="max_size: must be an integer >= 1"):
         load_mixture(big, max_size=0)
+
+
+def test_size_limits_lift_with_max_size(tmp_path) -> None:
+    path = tmp_path / "d17.json"
+    path.write_text(json.dumps({"d": 17, "tasks": [{"weight": 1, "mean": 0, "cov": "identity"}]}))
+    with pytest.raises(VerifyError, match="d: 17 exceeds the size limit 16"):
+        load_mixture(path)
+    assert load_mixture(path, max_size=17).d == 17
 
 
 def test_weight_zero_task_has_no_zero_division() -> None:

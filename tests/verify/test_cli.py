@@ -189,7 +189,7 @@ def test_large_d_is_rejected_quickly_and_the_limit_lifts(tmp_path, capsys, no_ru
     start = time.perf_counter()
     assert main(["--theorem", "1", "--mixture", str(big)]) == 2
     assert time.perf_counter() - start < 5.0
-    assert "d: 100 exceeds the size limit 64 (lift it with --max-size N)" in _one_error_line(capsys)
+    assert "d: 100 exceeds the size limit 16 (lift it with --max-size N)" in _one_error_line(capsys)
     assert load_mixture(big, max_size=100).d == 100
 
 
