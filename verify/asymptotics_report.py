@@ -107,7 +107,7 @@ def asymptotic_rows(mixture: TaskMixture, mixture_name: str, verdicts: dict[str,
 
 def print_asymptotics(rows: list[dict[str, Any]], console: Console | None = None, *, verbose: bool = False) -> None:
     """The expansions table (quantity, fitted leading term on the mixture, claimed, verdict); ``verbose`` adds the
-    derived general (isotropic, symbolic d) forms below it."""
+    derived general (isotropic, symbolic d) forms below it (``verify`` passes it for --verbose and for --latex)."""
     from verify.terminal import _box
 
     console = console or make_console()

@@ -300,7 +300,7 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
     if any(c.id.startswith(("C1.", "S4.")) for c in claims):  # Corollary 1 and Section 4: the expansions
         report["asymptotics"] = asymptotic_rows(mixture, name, {v["id"]: v["verdict"] for v in report["claims"]},
                                                 latex=args.latex, symbolic=not args.no_symbolic)
-        print_asymptotics(report["asymptotics"], console, verbose=args.verbose)
+        print_asymptotics(report["asymptotics"], console, verbose=args.verbose or args.latex)
         if args.plot and not figure_cli.wants_figures(args):
             for path in plot_gaps(mixture, name, args.plot):
                 console.print(f"gap plot: {path}", markup=False, highlight=False, soft_wrap=True)

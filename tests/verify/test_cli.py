@@ -339,3 +339,43 @@ def test_output_into_a_full_device_is_one_line(flag: str) -> None:
         proc = subprocess.run([sys.executable, "-m", "verify.cli", flag], stdout=full, stderr=subprocess.PIPE, text=True,
                               timeout=120)
     assert proc.returncode == 2 and proc.stderr == "verify: error: cannot write the output: No space left on device\n"
+
+
+def test_compact_table_fits_80_columns_and_says_why(monkeypatch) -> None:
+    import io
+
+    from verify.terminal import make_console, print_report
+
+    monkeypatch.setenv("COLUMNS", "80")
+    long_note = "the numerical minimiser disagrees with the derived optimum " * 3
+    report = {"mixture": {"name": "fig2c"}, "n": [1, 10], "timings": {"total_seconds": 1.25},
+              "summary": {"verified": 1, "refuted": 1, "inconclusive": 1},
+              "claims": [
+                  {"id": "T1.W", "verdict": "inconclusive", "notes": [long_note], "evidence": {}, "counterexample": None},
+                  {"id": "T2.loss", "verdict": "verified", "notes": [], "counterexample": None,
+                   "evidence": {"theory": {"cases_checked": 10, "cases_failed": 0, "max_rel_error": 1e-15}},
+                   "on_selected_mixture": {"verdict": "fails", "max_rel_error": 0.5, "n": [1, 10], "first_failing_n": 10}},
+                  {"id": "T4.loss.appendix", "verdict": "refuted", "notes": [], "evidence": {},
+                   "counterexample": {"mixture": {"d": 1, "tasks": [{}], "sigma2": 1.0}, "n": 1, "quantity": "L",
+                                      "claimed": 0.75, "derived": 1.75}},
+              ]}
+    out = io.StringIO()
+    print_report(report, make_console(out))
+    text = out.getvalue()
+    assert text.isascii() and max(len(line) for line in text.splitlines()) <= 80, text
+    assert "inconclusive  n/a" in text and "the numerical minimiser" in text and "fails at n=10" in text and "n/a" in text
+    assert "d=1 K=1 n=1: claimed 0.75" in text and "in 1.2 s" in text
+
+
+@pytest.mark.parametrize(("value", "err", "text"), [
+    (2148.112869495763, 4.4e-5, "2148.112869(44)"),
+    (317.89999950644193, 1.9e-6, "317.8999995(19)"),
+    (1.2345e-7, 1.2e-10, "1.2345(12)e-07"),
+    (12345.6, 230.0, "12350 +- 230"),
+    (0.5, None, "0.5"),
+    (0.1, 0.5, "0.1 +- 0.5"),
+])
+def test_numbers_keep_the_digits_they_have(value: float, err: float | None, text: str) -> None:
+    from verify.numbers import uncertain
+
+    assert uncertain(value, err) == text
