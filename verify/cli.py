@@ -20,7 +20,11 @@ import argparse
 import errno
 import os
 import sys
-from typing import Any, NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 N_MAX = 10**7  # --n: the exact optima are O(d^3) whatever n, but the Monte Carlo and training channels sample n tokens
 N_COUNT_MAX = 20  # --n: at most this many context lengths (each one is a full pass over the selected claims)
@@ -80,7 +84,8 @@ class _Version(argparse.Action):
         raise _Exit(0)
 
 
-def _int_in(flag: str, low: int, high: int, valid: tuple[int, ...] | None = None):  # noqa: ANN202 (argparse type)
+def _int_in(flag: str, low: int, high: int, valid: tuple[int, ...] | None = None) -> Callable[[str], int]:
+    """An argparse ``type=``: a plain ASCII integer in [low, high] (and in ``valid`` when given), else UsageError."""
     def parse(text: str) -> int:
         stripped = text.strip()
         if not (stripped.isascii() and stripped.lstrip("+-").isdigit() and len(stripped) <= 40):
@@ -240,7 +245,8 @@ def _selection(args: argparse.Namespace) -> list[Any]:
 
 
 # ----- the runs ----------------------------------------------------------------------------------------------------
-def _console(args: argparse.Namespace):  # noqa: ANN202 (rich Console, imported lazily)
+def _console(args: argparse.Namespace) -> Console:
+    """Where people read: stdout, or stderr when the JSON report goes to stdout (``--json -``)."""
     from verify.terminal import make_console
 
     return make_console(sys.stderr if args.json == "-" else sys.stdout)
