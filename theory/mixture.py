@@ -34,8 +34,11 @@ _SYMMETRY_RTOL = 1e-12  # entries of an SPD matrix read from text must agree to 
 DEFAULT_MAX_D = 16  # the BFGS cross-check grows steeply with d: 86 s for one strategy at d = 16 on a busy 2-core
 # machine (measured), over 400 s at d = 50 (issue 11); the presets have d = 10.
 DEFAULT_MAX_K = 64  # memory grows with K d^2 per sampled batch (5000 tasks went past 2.7 GB); the presets have K = 2.
-MAX_MAGNITUDE = 1e12  # |entry| bound: losses are products of up to ~6 entries and n^2 (n <= 1e6 in the fits),
-# (1e12)^6 * 1e12 = 1e84, far inside float64 (1e308); 1e200 would overflow into inf/NaN and numpy warnings.
+MAX_MAGNITUDE = 1e12  # 1e-12 <= |entry| <= 1e12 (or 0): losses are products of up to ~6 entries and n^2 (n <= 1e6 in
+# the fits), (1e12)^6 * 1e12 = 1e84, far inside float64 (1e308); 1e200 would overflow into inf/NaN and numpy
+# warnings, and 1e-300 underflows to 0 in the same products (a mean of 1e-300 makes sum_k pi_k |mu_k|^2 zero).
+MIN_EIGENVALUE = 1e-12  # sigma_x and every Sigma_beta_k: the optima invert them; a smaller eigenvalue (1e-300) leaves
+# a float64-singular matrix (LinAlgError), and the bound mirrors MAX_MAGNITUDE.
 _BYTES_PER_NUMBER = 32  # a float64 written in full (17 digits, sign, exponent, separators) with room to spare
 
 
@@ -67,6 +70,8 @@ def _scalar(value: Any, field: str) -> float:
         raise VerifyError(f"{field}: contains NaN or infinity (got {value!r})")
     if abs(value) > MAX_MAGNITUDE:
         raise VerifyError(f"{field}: |value| must be at most {MAX_MAGNITUDE:g}, got {_clip(value)}")
+    if value and abs(value) < 1.0 / MAX_MAGNITUDE:
+        raise VerifyError(f"{field}: a non-zero |value| must be at least {1.0 / MAX_MAGNITUDE:g}, got {_clip(value)}")
     return float(value)
 
 
@@ -305,7 +310,13 @@ class TaskMixture:
             covs.append(_as_matrix(task["cov"], f"tasks[{k}].cov", d))
         sigma_x = _as_matrix(data.get("sigma_x", "identity"), "sigma_x", d)
         sigma2 = _scalar(data.get("sigma2", 0.0), "sigma2")
-        return cls(sigma_x=sigma_x, weights=np.array(weights), means=np.array(means), covs=np.array(covs), sigma2=sigma2)
+        mixture = cls(sigma_x=sigma_x, weights=np.array(weights), means=np.array(means), covs=np.array(covs), sigma2=sigma2)
+        for field, mat in [("sigma_x", mixture.sigma_x)] + [(f"tasks[{k}].cov", c) for k, c in enumerate(mixture.covs)]:
+            smallest = float(np.linalg.eigvalsh(mat)[0])
+            if smallest < MIN_EIGENVALUE:
+                raise VerifyError(f"{field}: smallest eigenvalue {smallest:.3g} is below {MIN_EIGENVALUE:g} "
+                                  "(too close to singular for float64)")
+        return mixture
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -140,7 +140,12 @@ def expansion_report(quantity: str, order: int, mixture: TaskMixture, mixture_na
     for setting in ("isotropic", "d=1"):
         values = setting_values(setting, mixture)
         for ex in symbolic_expansion(quantity, setting, order):
-            out["expansions"].append({**ex.to_json(values), "latex_expression": ex.latex(), "text_expression": ex.text(),
+            try:
+                as_json = ex.to_json(values)
+            except (TypeError, ZeroDivisionError, OverflowError):  # a coefficient is infinite or complex at these values
+                raise VerifyError(f"--expand {quantity}: the exact {setting} expansion has no finite value on "
+                                  f"{mixture_name!r} (a parameter is zero or out of float64 range)") from None
+            out["expansions"].append({**as_json, "latex_expression": ex.latex(), "text_expression": ex.text(),
                                       "applies_to_mixture": values is not None})
     fit = numeric_leading_term(quantity, mixture)
     out["numeric_fit"] = {**fit.to_json(), "coefficient_uncertainty": fit_uncertainty(fit)}
