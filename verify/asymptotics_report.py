@@ -32,7 +32,7 @@ from theory.asymptotics import (  # noqa: E402
 )
 from theory.errors import VerifyError  # noqa: E402
 from theory.mixture import TaskMixture  # noqa: E402
-from verify.numbers import exact, uncertain  # noqa: E402
+from verify.numbers import evaluated, uncertain  # noqa: E402
 from verify.output import write_bytes_atomic  # noqa: E402
 from verify.terminal import make_console  # noqa: E402
 
@@ -56,7 +56,8 @@ TABLE_QUANTITIES = ("PT-FT", "FT-JT", "ratio", "JT-PGD", "PT", "FT", "JT", "PGD"
 
 def fit_uncertainty(fit: LeadingFit) -> float | None:
     """Uncertainty of a fitted leading coefficient: the spread of the last two Richardson estimates
-    (c(n) = c + b/n on the last two and on the two before), floored at 16 float64 ulps of the coefficient.
+    (c(n) = c + b/n on the last two and on the two before), floored at n_max * eps relative (the rounding of
+    float64 solves whose condition number grows like n).
     Measured against the exact isotropic coefficients (FT-JT and PT on fig2c) it covers the true error."""
     if fit.exponent is None or len(fit.ns) < 3:
         return None
@@ -64,7 +65,8 @@ def fit_uncertainty(fit: LeadingFit) -> float | None:
     c = np.asarray(fit.values, dtype=float) * ns ** (-fit.exponent)
     rich = (ns[-1] * c[-1] - ns[-2] * c[-2]) / (ns[-1] - ns[-2])
     rich_prev = (ns[-2] * c[-2] - ns[-3] * c[-3]) / (ns[-2] - ns[-3])
-    return float(max(abs(rich - rich_prev), 16 * np.finfo(float).eps * abs(fit.coefficient)))
+    # floor: the float64 solves behind each value lose about n_max * eps relative (condition number ~ n)
+    return float(max(abs(rich - rich_prev), ns[-1] * np.finfo(float).eps * abs(fit.coefficient)))
 
 
 def fitted_text(fit: LeadingFit) -> str:
@@ -115,15 +117,16 @@ def print_asymptotics(rows: list[dict[str, Any]], console: Console | None = None
     table = Table(title=Text(f"Expansions in 1/n: leading terms, fitted on {name} up to n = 1e6"), box=_box(console),
                   show_edge=console.is_terminal, pad_edge=False)
     for col in ("quantity", f"derived on {name}"[:24], "claimed", "verdict"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col != "claimed")
     for r in rows:
         table.add_row(Text(r["quantity"]), Text(r["derived_leading"]), Text(r["claimed_leading"]),
-                      Text(f"{r['verdict']} ({r['claim']})" if r["claim"] else "-"))
+                      Text(r["verdict"] if r["claim"] else "-"))
     console.print(table)
     if verbose:
         for r in rows:
+            claim = f" [{r['claim']}]" if r["claim"] else ""
             if r["derived_general"]:
-                console.print(Text(f"{r['quantity']} (isotropic, symbolic d): {r['derived_general']}"), soft_wrap=True)
+                console.print(Text(f"{r['quantity']}{claim} (isotropic, symbolic d): {r['derived_general']}"), soft_wrap=True)
     console.print(Text("s = sum_k pi_k s_k, a = sum_k pi_k |mu_k|^2 (Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means); "
                        "ratio = (L*_PT - L*_FT)/(L*_FT - L*_JT); nWbar-I = n W_bar* - I; P = p*_k / m_k along the means"
                        + ("" if verbose else "; general forms: --verbose")))
@@ -154,7 +157,7 @@ def expansion_report(quantity: str, order: int, mixture: TaskMixture, mixture_na
 
 def print_expansion(report: dict[str, Any], latex: bool, console: Console | None = None) -> None:
     """``verify --expand``: each exact expansion as one expression with its O() term (LaTeX with ``latex``), its
-    coefficients on the mixture (exact float64 values), and the float64 fit with its uncertainty."""
+    coefficients on the mixture (the exact formula at float64 parameters, 14 digits), and the fit with its uncertainty."""
     console = console or make_console()
 
     def say(text: str = "") -> None:
@@ -168,7 +171,7 @@ def print_expansion(report: dict[str, Any], latex: bool, console: Console | None
         say("  " + (ex["latex_expression"] if latex else ex["text_expression"]))
         terms = ex.get("numeric_terms", []) if ex["applies_to_mixture"] else []
         if terms:
-            say(f"  on {report['mixture']}: " + " + ".join(f"{exact(t['coefficient'])} n^{t['exponent']}" for t in terms)
+            say(f"  on {report['mixture']}: " + " + ".join(f"{evaluated(t['coefficient'])} n^{t['exponent']}" for t in terms)
                 + f" + O(n^{-report['order'] - 1})")
     fit = report["numeric_fit"]
     lead = ("vanishes identically" if fit["exponent"] is None

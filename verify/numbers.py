@@ -2,6 +2,7 @@
 
 * :func:`exact` for values computed exactly or in float64 from closed forms: the shortest text that reads back
   as the same float (``repr``), so nothing is rounded away and no noise digits are invented.
+* :func:`evaluated` for exact formulas evaluated at float64 parameters: 14 significant digits.
 * :func:`uncertain` for fitted or sampled values: the value rounded to its uncertainty, which is shown with two
   significant digits in parentheses (``2148.112869(44)`` means 2148.112869 +- 0.000044).
 """
@@ -19,6 +20,19 @@ def exact(value: Any) -> str:
     if isinstance(value, float):
         return repr(value) if math.isfinite(value) else str(value)
     return str(value)
+
+
+EVALUATED_DIGITS = 14
+
+
+def evaluated(value: float) -> str:
+    """An exact formula evaluated at float64 parameters: 14 significant digits.
+
+    The parameters (e.g. ``a = sum_k pi_k |mu_k|^2``) carry a few float64 roundings (relative 1e-16 each) and the
+    formulas are well conditioned rational functions of them, so the 15th and later digits are rounding noise
+    (``207.90000000000003`` for 207.9) while the first 14 are correct.
+    """
+    return f"{value:.{EVALUATED_DIGITS}g}" if math.isfinite(value) else str(value)
 
 
 def uncertain(value: float, err: float | None) -> str:

@@ -94,7 +94,7 @@ def reason(claim: dict[str, Any]) -> str:
         return "; ".join(notes) if notes else "the evidence neither confirms nor refutes it (see --claim ID)"
     checked, failed = th.get("cases_checked"), th.get("cases_failed")
     if isinstance(checked, int):
-        return f"{checked - (failed or 0)}/{checked} cases agree, max rel error {th.get('max_rel_error', 0):.0e}"
+        return f"{checked - (failed or 0)}/{checked} cases agree (rel err {th.get('max_rel_error', 0):.0e})"
     return "; ".join(notes) or "-"
 
 

@@ -379,3 +379,10 @@ def test_numbers_keep_the_digits_they_have(value: float, err: float | None, text
     from verify.numbers import uncertain
 
     assert uncertain(value, err) == text
+
+
+def test_evaluated_exact_values_drop_only_rounding_noise() -> None:
+    from verify.numbers import evaluated, exact
+
+    assert evaluated(207.90000000000003) == "207.9" and evaluated(2148.112881997928) == "2148.1128819979"
+    assert exact(317.9) == "317.9" and exact(0.1 + 0.2) == "0.30000000000000004"
