@@ -388,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         except BrokenPipeError:
             _silence_stdout()
             return 1
+        except SystemExit as exc:  # rich's own broken-pipe handler points stdout at /dev/null and exits 1
+            return exc.code if isinstance(exc.code, int) else 1
         except OSError as exc:
             if exc.errno not in _OUTPUT_ERRNOS:
                 raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
 import re
@@ -386,3 +387,30 @@ def test_evaluated_exact_values_drop_only_rounding_noise() -> None:
 
     assert evaluated(207.90000000000003) == "207.9" and evaluated(2148.112881997928) == "2148.1128819979"
     assert exact(317.9) == "317.9" and exact(0.1 + 0.2) == "0.30000000000000004"
+
+
+class _ClosedPipe(io.TextIOBase):
+    """A stdout whose reader has gone away (``verify --list | head -1``); its descriptor is a private /dev/null."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fd = os.open(os.devnull, os.O_WRONLY)
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_broken_pipe_during_output_is_exit_1_without_traceback(monkeypatch, capsys) -> None:
+    pipe = _ClosedPipe()
+    monkeypatch.setattr(sys, "stdout", pipe)
+    try:
+        assert main(["--list"]) == 1
+    finally:
+        os.close(pipe.fd)
+    assert capsys.readouterr().err == ""
