@@ -31,31 +31,51 @@ from theory.mixture import TaskMixture
 _DEVICE_HELP = "expected 'auto', 'cpu', 'cuda' or 'cuda:N'"
 
 
+def _parse_device(device: str | torch.device) -> tuple[str, int | None]:
+    """``(type, index)`` from a device name, without asking torch (or CUDA) anything; VerifyError if malformed."""
+    if isinstance(device, torch.device):
+        return device.type, device.index
+    if not isinstance(device, str):
+        raise VerifyError(f"device: unknown device {device!r} ({_DEVICE_HELP})")
+    text = device.strip().lower()
+    kind, sep, index = text.partition(":")
+    if kind in ("auto", "cpu") and not sep:
+        return kind, None
+    if kind == "cuda":
+        if not sep:
+            return "cuda", None
+        if index.isascii() and index.isdigit() and len(index) <= 6:
+            return "cuda", int(index)
+    raise VerifyError(f"device: unknown device {device!r} ({_DEVICE_HELP})")
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """The torch device named by ``device``: ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda[:N]"``.
 
-    Raises :class:`~theory.errors.VerifyError` for an unknown name or a device
-    this machine does not have.
+    Raises :class:`~theory.errors.VerifyError` for an unknown name or a device this machine does not have.
+    The index is checked against :func:`torch.cuda.device_count` before torch touches the device, so
+    ``cuda:999`` is a VerifyError on a machine with a GPU too.
 
     >>> resolve_device("cpu")
     device(type='cpu')
     """
-    if isinstance(device, str) and device.strip().lower() == "auto":
-        return torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
-    try:
-        dev = torch.device(device.strip().lower() if isinstance(device, str) else device)
-    except (RuntimeError, TypeError, ValueError):
-        raise VerifyError(f"device: unknown device {device!r} ({_DEVICE_HELP})") from None
-    if dev.type == "cpu":
+    kind, index = _parse_device(device)
+    if kind == "cpu":
         return torch.device("cpu")
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise VerifyError(f"device: {device!r} requested but CUDA is not available here (use 'cpu' or 'auto')")
-        index = torch.cuda.current_device() if dev.index is None else dev.index
-        if index >= torch.cuda.device_count():
-            raise VerifyError(f"device: {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
-        return torch.device("cuda", index)
-    raise VerifyError(f"device: unsupported device type {dev.type!r} ({_DEVICE_HELP})")
+    if kind == "auto" and not torch.cuda.is_available():
+        return torch.device("cpu")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise VerifyError(f"device: {device!r} requested but CUDA is not available here (use 'cpu' or 'auto')")
+    if kind not in ("auto", "cuda"):
+        raise VerifyError(f"device: unsupported device type {kind!r} ({_DEVICE_HELP})")
+    count = torch.cuda.device_count()
+    if index is not None and not 0 <= index < count:
+        raise VerifyError(f"device: {device!r} requested but only {count} CUDA device(s) exist "
+                          f"(expected cuda:0 .. cuda:{count - 1})")
+    try:
+        return torch.device("cuda", torch.cuda.current_device() if index is None else index)
+    except (RuntimeError, AssertionError) as exc:  # a driver that reports a device it cannot open
+        raise VerifyError(f"device: {device!r} cannot be used: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
 
 def make_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:

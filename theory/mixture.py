@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,33 +29,102 @@ Array = NDArray[np.float64]
 WEIGHT_SUM_TOL = 1e-9  # DESIGN.md: weights must sum to 1 within 1e-9, never renormalised
 _SYMMETRY_RTOL = 1e-12  # entries of an SPD matrix read from text must agree to ~float64
 
+# Bounds on what a mixture file may ask for (the loader checks them before building any array):
+# Size limits, checked before any array is built; load_mixture(..., max_size=N) / `verify --max-size N` set both to N.
+DEFAULT_MAX_D = 16  # the BFGS cross-check grows steeply with d: 86 s for one strategy at d = 16 on a busy 2-core
+# machine (measured), over 400 s at d = 50 (issue 11); the presets have d = 10.
+DEFAULT_MAX_K = 64  # memory grows with K d^2 per sampled batch (5000 tasks went past 2.7 GB); the presets have K = 2.
+MAX_MAGNITUDE = 1e12  # 1e-12 <= |entry| <= 1e12 (or 0): losses are products of up to ~6 entries and n^2 (n <= 1e6 in
+# the fits), (1e12)^6 * 1e12 = 1e84, far inside float64 (1e308); 1e200 would overflow into inf/NaN and numpy
+# warnings, and 1e-300 underflows to 0 in the same products (a mean of 1e-300 makes sum_k pi_k |mu_k|^2 zero).
+MIN_EIGENVALUE = 1e-12  # sigma_x and every Sigma_beta_k: the optima invert them; a smaller eigenvalue (1e-300) leaves
+# a float64-singular matrix (LinAlgError), and the bound mirrors MAX_MAGNITUDE.
+_BYTES_PER_NUMBER = 32  # a float64 written in full (17 digits, sign, exponent, separators) with room to spare
+
+
+def size_limits(max_size: int | None = None) -> tuple[int, int]:
+    """(largest d, largest K): the defaults, or ``max_size`` for both."""
+    if max_size is None:
+        return DEFAULT_MAX_D, DEFAULT_MAX_K
+    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+        raise VerifyError(f"max_size: must be an integer >= 1, got {max_size!r}")
+    return max_size, max_size
+
+
+def max_file_bytes(max_size: int | None = None) -> int:
+    """The largest mixture file read: 1 MiB plus room for K covariances (and Sigma_x) of d^2 numbers at the limits."""
+    d, k = size_limits(max_size)
+    return (1 << 20) + _BYTES_PER_NUMBER * d * d * (k + 1)
+
+
+def _type_name(value: Any) -> str:
+    return "a boolean" if isinstance(value, bool) else "a string" if isinstance(value, str) else \
+        "null" if value is None else type(value).__name__
+
+
+def _scalar(value: Any, field: str) -> float:
+    """A JSON/TOML number (int or float, never a bool or a string), finite, with |value| <= MAX_MAGNITUDE."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise VerifyError(f"{field}: expected a number, got {_type_name(value)} {_clip(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise VerifyError(f"{field}: contains NaN or infinity (got {value!r})")
+    if abs(value) > MAX_MAGNITUDE:
+        raise VerifyError(f"{field}: |value| must be at most {MAX_MAGNITUDE:g}, got {_clip(value)}")
+    if value and abs(value) < 1.0 / MAX_MAGNITUDE:
+        raise VerifyError(f"{field}: a non-zero |value| must be at least {1.0 / MAX_MAGNITUDE:g}, got {_clip(value)}")
+    return float(value)
+
+
+def _clip(value: Any, width: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _vector(value: Any, field: str, d: int) -> Array:
+    """d numbers: a list of d numbers, or one number repeated d times."""
+    if not isinstance(value, list):
+        return np.full(d, _scalar(value, field))
+    if len(value) != d:
+        raise VerifyError(f"{field}: expected {d} entries, got {len(value)}")
+    return np.array([_scalar(v, f"{field}[{i}]") for i, v in enumerate(value)], dtype=np.float64)
+
 
 def _as_matrix(value: Any, field: str, d: int) -> Array:
-    """Read a d x d matrix: nested lists, ``"identity"``, a scalar times I, or ``{"diag": [...]}``."""
+    """Read a d x d matrix: nested lists, ``"identity"``, a number times I, or ``{"diag": [...]}``."""
     if isinstance(value, str):
         if value != "identity":
-            raise VerifyError(f"{field}: unknown matrix shorthand {value!r} (expected 'identity')")
+            raise VerifyError(f"{field}: unknown matrix shorthand {_clip(value)} (expected 'identity')")
         return np.eye(d)
     if isinstance(value, dict):
         unknown = set(value) - {"diag"}
         if unknown or "diag" not in value:
-            raise VerifyError(f"{field}: a matrix object must have exactly the key 'diag', got {sorted(value)}")
-        diag = _as_array(value["diag"], f"{field}.diag")
-        if diag.shape != (d,):
-            raise VerifyError(f"{field}.diag: expected {d} entries, got shape {diag.shape}")
-        return np.diag(diag)
-    arr = _as_array(value, field)
-    if arr.ndim == 0:
-        return float(arr) * np.eye(d)
-    return arr
+            raise VerifyError(f"{field}: a matrix object must have exactly the key 'diag', got {_clip(sorted(map(str, value)))}")
+        if not isinstance(value["diag"], list):
+            raise VerifyError(f"{field}.diag: expected a list of {d} numbers, got {_type_name(value['diag'])}")
+        return np.diag(_vector(value["diag"], f"{field}.diag", d))
+    if not isinstance(value, list):
+        return _scalar(value, field) * np.eye(d)
+    if len(value) != d:
+        raise VerifyError(f"{field}: expected shape ({d}, {d}) ({d} rows), got {len(value)} rows")
+    rows = []
+    for i, row in enumerate(value):
+        if not isinstance(row, list):
+            raise VerifyError(f"{field}[{i}]: expected a row of {d} numbers, got {_type_name(row)}")
+        rows.append(_vector(row, f"{field}[{i}]", d))
+    return np.array(rows, dtype=np.float64)
 
 
 def _as_array(value: Any, field: str) -> Array:
+    """A float64 array from numbers (bools, strings and other objects are refused, never converted)."""
+    if isinstance(value, (bool, str, bytes)):
+        raise VerifyError(f"{field}: expected numbers, got {_type_name(value)}")
     try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise VerifyError(f"{field}: not a number or nested list of numbers ({exc})") from None
-    return arr
+        raw = np.asarray(value)
+    except (TypeError, ValueError):
+        raise VerifyError(f"{field}: not a number or a regular nested list of numbers") from None
+    if raw.dtype.kind not in "iuf":
+        raise VerifyError(f"{field}: expected numbers, got array of dtype {raw.dtype}")
+    return raw.astype(np.float64)
 
 
 def _check_finite(arr: Array, field: str) -> None:
@@ -126,10 +196,9 @@ class TaskMixture:
             raise VerifyError(f"covs: expected shape ({K}, {d}, {d}), got {covs.shape}")
         for k in range(K):
             _check_spd(covs[k], f"tasks[{k}].cov", d)
-        try:
-            sigma2 = float(self.sigma2)
-        except (TypeError, ValueError):
-            raise VerifyError(f"sigma2: not a number: {self.sigma2!r}") from None
+        if isinstance(self.sigma2, (bool, str, bytes)) or not isinstance(self.sigma2, (int, float, np.integer, np.floating)):
+            raise VerifyError(f"sigma2: expected a number, got {_type_name(self.sigma2)} {_clip(self.sigma2)}")
+        sigma2 = float(self.sigma2)
         if not math.isfinite(sigma2) or sigma2 < 0:
             raise VerifyError(f"sigma2: must be a finite number >= 0, got {sigma2!r}")
         for name, arr in (("sigma_x", sigma_x), ("weights", weights), ("means", means), ("covs", covs)):
@@ -200,74 +269,126 @@ class TaskMixture:
         }
 
     @classmethod
-    def from_dict(cls, data: Any) -> TaskMixture:
-        """Build from the DESIGN.md file format; unknown keys are rejected."""
+    def from_dict(cls, data: Any, *, max_size: int | None = None) -> TaskMixture:
+        """Build from the DESIGN.md file format; unknown keys, wrong types and sizes over ``max_size`` are rejected.
+
+        Numbers must be numbers (a bool or a string such as ``"2"`` is an error, never converted), finite, and at
+        most :data:`MAX_MAGNITUDE` in absolute value; ``d`` and the number of tasks K are at most
+        :data:`DEFAULT_MAX_D` and :data:`DEFAULT_MAX_K`, or both at most ``max_size`` when given.
+        """
         if not isinstance(data, dict):
-            raise VerifyError(f"mixture: expected an object with keys d, sigma_x, sigma2, tasks; got {type(data).__name__}")
+            raise VerifyError(f"mixture: expected an object with keys d, sigma_x, sigma2, tasks; got {_type_name(data)}")
         unknown = set(data) - {"d", "sigma_x", "sigma2", "tasks"}
         if unknown:
-            raise VerifyError(f"mixture: unknown keys {sorted(unknown)} (allowed: d, sigma_x, sigma2, tasks)")
+            raise VerifyError(f"mixture: unknown keys {_clip(sorted(map(str, unknown)), 80)} (allowed: d, sigma_x, sigma2, tasks)")
         for key in ("d", "tasks"):
             if key not in data:
                 raise VerifyError(f"mixture: missing key {key!r}")
         d = data["d"]
         if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-            raise VerifyError(f"d: must be an integer >= 1, got {d!r}")
+            raise VerifyError(f"d: must be an integer >= 1, got {_clip(d)}")
+        max_d, max_k = size_limits(max_size)
+        if d > max_d:
+            raise VerifyError(f"d: {d} exceeds the size limit {max_d} (lift it with --max-size N)")
         tasks = data["tasks"]
         if not isinstance(tasks, list) or not tasks:
             raise VerifyError("tasks: must be a non-empty list of {weight, mean, cov} objects")
+        if len(tasks) > max_k:
+            raise VerifyError(f"tasks: {len(tasks)} tasks exceed the size limit {max_k} (lift it with --max-size N)")
         weights, means, covs = [], [], []
         for k, task in enumerate(tasks):
             if not isinstance(task, dict):
-                raise VerifyError(f"tasks[{k}]: expected an object with keys weight, mean, cov")
+                raise VerifyError(f"tasks[{k}]: expected an object with keys weight, mean, cov, got {_type_name(task)}")
             unknown = set(task) - {"weight", "mean", "cov"}
             missing = {"weight", "mean", "cov"} - set(task)
             if unknown:
-                raise VerifyError(f"tasks[{k}]: unknown keys {sorted(unknown)} (allowed: weight, mean, cov)")
+                raise VerifyError(f"tasks[{k}]: unknown keys {_clip(sorted(map(str, unknown)), 80)} (allowed: weight, mean, cov)")
             if missing:
                 raise VerifyError(f"tasks[{k}]: missing keys {sorted(missing)}")
-            weights.append(_as_array(task["weight"], f"tasks[{k}].weight"))
-            mean = _as_array(task["mean"], f"tasks[{k}].mean")
-            if mean.ndim == 0:
-                mean = np.full(d, float(mean))
-            if mean.shape != (d,):
-                raise VerifyError(f"tasks[{k}].mean: expected {d} entries, got shape {mean.shape}")
-            means.append(mean)
-            cov = _as_matrix(task["cov"], f"tasks[{k}].cov", d)
-            if cov.shape != (d, d):
-                raise VerifyError(f"tasks[{k}].cov: expected shape ({d}, {d}), got {cov.shape}")
-            covs.append(cov)
+            weights.append(_scalar(task["weight"], f"tasks[{k}].weight"))
+            means.append(_vector(task["mean"], f"tasks[{k}].mean", d))
+            covs.append(_as_matrix(task["cov"], f"tasks[{k}].cov", d))
         sigma_x = _as_matrix(data.get("sigma_x", "identity"), "sigma_x", d)
-        if sigma_x.shape != (d, d):
-            raise VerifyError(f"sigma_x: expected shape ({d}, {d}), got {sigma_x.shape}")
-        for k, w in enumerate(weights):
-            if w.ndim != 0:
-                raise VerifyError(f"tasks[{k}].weight: expected a number, got shape {w.shape}")
-        return cls(sigma_x=sigma_x, weights=np.array([float(w) for w in weights]),
-                   means=np.array(means), covs=np.array(covs), sigma2=data.get("sigma2", 0.0))
+        sigma2 = _scalar(data.get("sigma2", 0.0), "sigma2")
+        mixture = cls(sigma_x=sigma_x, weights=np.array(weights), means=np.array(means), covs=np.array(covs), sigma2=sigma2)
+        for field, mat in [("sigma_x", mixture.sigma_x)] + [(f"tasks[{k}].cov", c) for k, c in enumerate(mixture.covs)]:
+            smallest = float(np.linalg.eigvalsh(mat)[0])
+            if smallest < MIN_EIGENVALUE:
+                raise VerifyError(f"{field}: smallest eigenvalue {smallest:.3g} is below {MIN_EIGENVALUE:g} "
+                                  "(too close to singular for float64)")
+        return mixture
 
 
-def load_mixture(source: str | Path) -> TaskMixture:
-    """A preset name or a path to a ``.json`` / ``.toml`` mixture file."""
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for :func:`json.loads`: a key given twice is an error, not 'the last one wins'."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise VerifyError(f"duplicate key {_clip(key)}")
+        out[key] = value
+    return out
+
+
+def _read_file(path: Path, text: str, max_size: int | None) -> str:
+    """The file's text (UTF-8), or VerifyError: not a regular file, too large, unreadable, not UTF-8."""
+    try:
+        info = path.stat()
+    except (OSError, ValueError):
+        info = None
+    if info is None:
+        raise VerifyError(f"mixture: {text!r} is neither a preset ({', '.join(sorted(PRESETS))}) nor an existing file")
+    if stat.S_ISDIR(info.st_mode):
+        raise VerifyError(f"mixture: {text!r} is a directory (expected a .json or .toml file or a preset)")
+    if not stat.S_ISREG(info.st_mode):
+        raise VerifyError(f"mixture: {text!r} is not a regular file (expected a .json or .toml file)")
+    if path.suffix.lower() not in (".json", ".toml"):
+        raise VerifyError(f"mixture file {text!r}: expected a .json or .toml file")
+    limit = max_file_bytes(max_size)
+    if info.st_size > limit:
+        raise VerifyError(f"mixture file {text!r}: {info.st_size} bytes exceeds the limit of {limit} bytes "
+                          "(lift it with --max-size N)")
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise VerifyError(f"mixture file {text!r}: cannot read ({exc.strerror or type(exc).__name__})") from None
+    if len(raw) > limit:
+        raise VerifyError(f"mixture file {text!r}: larger than the limit of {limit} bytes (lift it with --max-size N)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise VerifyError(f"mixture file {text!r}: not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})") from None
+
+
+def parse_mixture_text(raw: str, suffix: str, name: str = "mixture", *, max_size: int | None = None) -> TaskMixture:
+    """Parse the text of a ``.json`` or ``.toml`` mixture document (``suffix``) strictly; VerifyError on any defect."""
+    try:
+        if suffix == ".toml":
+            data = tomllib.loads(raw)
+        elif suffix == ".json":
+            data = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
+        else:
+            raise VerifyError(f"mixture file {name!r}: expected a .json or .toml file")
+    except VerifyError as exc:
+        raise VerifyError(f"mixture file {name!r}: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, TOMLDecodeError, over-long integers, deep nesting
+        reason = " ".join(str(exc).split()) if not isinstance(exc, RecursionError) else "nested too deeply"
+        raise VerifyError(f"mixture file {name!r}: cannot parse ({_clip(reason, 200)})") from None
+    try:
+        return TaskMixture.from_dict(data, max_size=max_size)
+    except VerifyError as exc:  # name the file as well as the field
+        raise VerifyError(f"mixture file {name!r}: {exc}") from None
+
+
+def load_mixture(source: str | Path, *, max_size: int | None = None) -> TaskMixture:
+    """A preset name or a path to a ``.json`` / ``.toml`` mixture file (sizes: see :func:`size_limits`)."""
+    size_limits(max_size)
     text = str(source)
     if text in PRESETS or text in PRESET_ALIASES:
         return preset(text)
     path = Path(text)
-    if not path.exists():
-        raise VerifyError(
-            f"mixture: {text!r} is neither a preset ({', '.join(sorted(PRESETS))}) nor an existing file"
-        )
-    raw = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix.lower() == ".toml":
-            data = tomllib.loads(raw)
-        elif path.suffix.lower() == ".json":
-            data = json.loads(raw)
-        else:
-            raise VerifyError(f"mixture file {text!r}: expected a .json or .toml file")
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise VerifyError(f"mixture file {text!r}: cannot parse ({exc})") from None
-    return TaskMixture.from_dict(data)
+    raw = _read_file(path, text, max_size)
+    return parse_mixture_text(raw, path.suffix.lower(), text, max_size=max_size)
 
 
 # ----- presets read off the paper (Section 6, Appendices D and E) -----------------

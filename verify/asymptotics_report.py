@@ -7,6 +7,7 @@ selected mixture) with what the paper claims (Corollary 1, Section 4.1).
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,12 @@ import numpy as np  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from rich.console import Console  # noqa: E402
-from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
+from rich.text import Text  # noqa: E402
 
 from theory.asymptotics import (  # noqa: E402
     QUANTITIES,
+    LeadingFit,
     numeric_leading_term,
     numeric_value,
     setting_values,
@@ -30,6 +32,9 @@ from theory.asymptotics import (  # noqa: E402
 )
 from theory.errors import VerifyError  # noqa: E402
 from theory.mixture import TaskMixture  # noqa: E402
+from verify.numbers import evaluated, uncertain  # noqa: E402
+from verify.output import write_bytes_atomic  # noqa: E402
+from verify.terminal import make_console  # noqa: E402
 
 # quantity -> (what the paper claims, the claim id that checks it)
 CLAIMED = {
@@ -49,6 +54,28 @@ CLAIMED = {
 TABLE_QUANTITIES = ("PT-FT", "FT-JT", "ratio", "JT-PGD", "PT", "FT", "JT", "PGD", "nWbar-I.PT", "nWbar-I.JT", "P.FT", "P.JT")
 
 
+def fit_uncertainty(fit: LeadingFit) -> float | None:
+    """Uncertainty of a fitted leading coefficient: the spread of the last two Richardson estimates
+    (c(n) = c + b/n on the last two and on the two before), floored at n_max * eps relative (the rounding of
+    float64 solves whose condition number grows like n).
+    Measured against the exact isotropic coefficients (FT-JT and PT on fig2c) it covers the true error."""
+    if fit.exponent is None or len(fit.ns) < 3:
+        return None
+    ns = np.asarray(fit.ns, dtype=float)
+    c = np.asarray(fit.values, dtype=float) * ns ** (-fit.exponent)
+    rich = (ns[-1] * c[-1] - ns[-2] * c[-2]) / (ns[-1] - ns[-2])
+    rich_prev = (ns[-2] * c[-2] - ns[-3] * c[-3]) / (ns[-2] - ns[-3])
+    # floor: the float64 solves behind each value lose about n_max * eps relative (condition number ~ n)
+    return float(max(abs(rich - rich_prev), ns[-1] * np.finfo(float).eps * abs(fit.coefficient)))
+
+
+def fitted_text(fit: LeadingFit) -> str:
+    """``2148.112869(44) n^-2`` (value with its uncertainty), or why there is no fit."""
+    if fit.exponent is None:
+        return "vanishes identically"
+    return f"{uncertain(fit.coefficient, fit_uncertainty(fit))} n^{fit.exponent}" + ("" if fit.stable else " (unstable fit)")
+
+
 def _general_form(quantity: str, latex: bool) -> str:
     """The derived leading term(s) in the isotropic setting, symbolic d (components joined)."""
     parts = []
@@ -63,18 +90,16 @@ def asymptotic_rows(mixture: TaskMixture, mixture_name: str, verdicts: dict[str,
                     latex: bool = False, symbolic: bool = True) -> list[dict[str, Any]]:
     """One row per quantity: derived leading term (general and on this mixture), claimed, verdict.
 
-    Keys (the report's ``asymptotics`` objects): quantity, mixture, exponent, coefficient, stable,
-    derived_leading, derived_general, claimed_leading, claim, verdict.
+    Keys (the report's ``asymptotics`` objects): quantity, mixture, exponent, coefficient,
+    coefficient_uncertainty, stable, derived_leading, derived_general, claimed_leading, claim, verdict.
     """
     rows = []
     for q in TABLE_QUANTITIES:
         fit = numeric_leading_term(q, mixture)
         claimed, claim_id = CLAIMED[q]
-        on_mixture = ("vanishes identically" if fit.exponent is None
-                      else f"{fit.coefficient:.10g} n^{fit.exponent}" + ("" if fit.stable else " (unstable fit)"))
         rows.append({
             "quantity": q, "mixture": mixture_name, "exponent": fit.exponent, "coefficient": fit.coefficient,
-            "stable": fit.stable, "derived_leading": on_mixture,
+            "coefficient_uncertainty": fit_uncertainty(fit), "stable": fit.stable, "derived_leading": fitted_text(fit),
             "derived_general": _general_form(q, latex) if symbolic else None,
             "claimed_leading": claimed, "claim": claim_id,
             "verdict": (verdicts or {}).get(claim_id or "", "-"),
@@ -82,57 +107,85 @@ def asymptotic_rows(mixture: TaskMixture, mixture_name: str, verdicts: dict[str,
     return rows
 
 
-def print_asymptotics(rows: list[dict[str, Any]], console: Console | None = None) -> None:
-    console = console or Console(width=160)
+def print_asymptotics(rows: list[dict[str, Any]], console: Console | None = None, *, verbose: bool = False) -> None:
+    """The expansions table (quantity, fitted leading term on the mixture, claimed, verdict); ``verbose`` adds the
+    derived general (isotropic, symbolic d) forms below it (``verify`` passes it for --verbose and for --latex)."""
+    from verify.terminal import _box
+
+    console = console or make_console()
     name = rows[0]["mixture"] if rows else "?"
-    table = Table(title=f"Expansions in 1/n (leading terms; general form: isotropic, symbolic d; fit on {name} up to n = 1e6)",
-                  show_lines=True)
-    for col in ("quantity", "derived (isotropic, symbolic d)", f"derived on {name}", "claimed", "claim", "verdict"):
-        table.add_column(col, overflow="fold")
+    table = Table(title=Text(f"Expansions in 1/n: leading terms, fitted on {name} up to n = 1e6"), box=_box(console),
+                  show_edge=console.is_terminal, pad_edge=False)
+    for col in ("quantity", f"derived on {name}"[:24], "claimed", "verdict"):
+        table.add_column(col, overflow="fold", no_wrap=col != "claimed")
     for r in rows:
-        table.add_row(r["quantity"], escape(r["derived_general"] or "-"), r["derived_leading"], escape(r["claimed_leading"]),
-                      r["claim"] or "-", r["verdict"])
+        table.add_row(Text(r["quantity"]), Text(r["derived_leading"]), Text(r["claimed_leading"]),
+                      Text(r["verdict"] if r["claim"] else "-"))
     console.print(table)
-    console.print("s = sum_k pi_k s_k, a = sum_k pi_k |mu_k|^2 (Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means); "
-                  "ratio = (L*_PT - L*_FT)/(L*_FT - L*_JT); nWbar-I = n W_bar* - I; P = p*_k / m_k along the means")
+    if verbose:
+        for r in rows:
+            claim = f" [{r['claim']}]" if r["claim"] else ""
+            if r["derived_general"]:
+                console.print(Text(f"{r['quantity']}{claim} (isotropic, symbolic d): {r['derived_general']}"), soft_wrap=True)
+    console.print(Text("s = sum_k pi_k s_k, a = sum_k pi_k |mu_k|^2 (Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means); "
+                       "ratio = (L*_PT - L*_FT)/(L*_FT - L*_JT); nWbar-I = n W_bar* - I; P = p*_k / m_k along the means"
+                       + ("" if verbose else "; general forms: --verbose")))
 
 
 def expansion_report(quantity: str, order: int, mixture: TaskMixture, mixture_name: str) -> dict[str, Any]:
     """``verify --expand``: the exact expansions (isotropic and d = 1), their values on the mixture, and the fit."""
     if quantity not in QUANTITIES:
         raise VerifyError(f"--expand: unknown quantity {quantity!r}; expected one of {', '.join(QUANTITIES)}")
+    if quantity == "ratio" and not np.any(mixture.means[mixture.weights > 0]):
+        raise VerifyError(f"--expand ratio: undefined on {mixture_name!r}: every task of positive weight has mean zero "
+                          "(both gaps vanish); pick a mixture with non-zero means")
     out: dict[str, Any] = {"quantity": quantity, "order": order, "mixture": mixture_name, "expansions": []}
     for setting in ("isotropic", "d=1"):
         values = setting_values(setting, mixture)
         for ex in symbolic_expansion(quantity, setting, order):
-            out["expansions"].append({**ex.to_json(values), "applies_to_mixture": values is not None})
-    out["numeric_fit"] = numeric_leading_term(quantity, mixture).to_json()
+            try:
+                as_json = ex.to_json(values)
+            except (TypeError, ZeroDivisionError, OverflowError):  # a coefficient is infinite or complex at these values
+                raise VerifyError(f"--expand {quantity}: the exact {setting} expansion has no finite value on "
+                                  f"{mixture_name!r} (a parameter is zero or out of float64 range)") from None
+            out["expansions"].append({**as_json, "latex_expression": ex.latex(), "text_expression": ex.text(),
+                                      "applies_to_mixture": values is not None})
+    fit = numeric_leading_term(quantity, mixture)
+    out["numeric_fit"] = {**fit.to_json(), "coefficient_uncertainty": fit_uncertainty(fit)}
     return out
 
 
 def print_expansion(report: dict[str, Any], latex: bool, console: Console | None = None) -> None:
-    console = console or Console(width=160)
-    console.print(f"[bold]{report['quantity']}[/] in powers of 1/n through n^-{report['order']}")
+    """``verify --expand``: each exact expansion as one expression with its O() term (LaTeX with ``latex``), its
+    coefficients on the mixture (the exact formula at float64 parameters, 14 digits), and the fit with its uncertainty."""
+    console = console or make_console()
+
+    def say(text: str = "") -> None:
+        console.print(Text(text), markup=False, highlight=False, soft_wrap=True)
+
+    say(f"{report['quantity']} in powers of 1/n through n^-{report['order']}")
     for ex in report["expansions"]:
         comp = f" ({ex['component']})" if ex["component"] else ""
-        console.print(f"\n[bold]{ex['setting']}{comp}[/]" + ("" if ex["applies_to_mixture"] else
-                                                            f"  [dim]({report['mixture']} is not of this form)[/]"))
-        for t in ex["terms"]:
-            coef = t["latex"] if latex else t["coefficient"]
-            console.print(f"  n^{t['exponent']}: {escape(coef)}")
-        for t in ex.get("numeric_terms", []) if ex["applies_to_mixture"] else []:
-            console.print(f"  on {report['mixture']}: n^{t['exponent']}: {t['coefficient']:.12g}")
+        say()
+        say(f"{ex['setting']}{comp}" + ("" if ex["applies_to_mixture"] else f"  ({report['mixture']} is not of this form)"))
+        say("  " + (ex["latex_expression"] if latex else ex["text_expression"]))
+        terms = ex.get("numeric_terms", []) if ex["applies_to_mixture"] else []
+        if terms:
+            say(f"  on {report['mixture']}: " + " + ".join(f"{evaluated(t['coefficient'])} n^{t['exponent']}" for t in terms)
+                + f" + O(n^{-report['order'] - 1})")
     fit = report["numeric_fit"]
-    lead = "vanishes identically" if fit["exponent"] is None else f"{fit['coefficient']:.12g} n^{fit['exponent']}"
-    console.print(f"\nfloat64 fit on {report['mixture']} (n = {fit['ns'][0]} .. {fit['ns'][-1]}): {lead}"
-                  f" (slope {fit['slope']:.6f}; {'stable' if fit['stable'] else 'UNSTABLE'})")
-    console.print("s = sum_k pi_k s_k, a = sum_k pi_k |mu_k|^2 (Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means)")
+    lead = ("vanishes identically" if fit["exponent"] is None
+            else f"{uncertain(fit['coefficient'], fit.get('coefficient_uncertainty'))} n^{fit['exponent']}")
+    say()
+    say(f"float64 fit on {report['mixture']} (n = {fit['ns'][0]} .. {fit['ns'][-1]}): {lead}"
+        f" (slope {fit['slope']:.6f}; {'stable' if fit['stable'] else 'UNSTABLE'})")
+    say("s = sum_k pi_k s_k, a = sum_k pi_k |mu_k|^2 (Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means)")
 
 
-def plot_gaps(mixture: TaskMixture, mixture_name: str, out_dir: Path) -> list[Path]:
+def plot_gaps(mixture: TaskMixture, mixture_name: str, out_dir: str | Path) -> list[Path]:
     """Log-log plot of L*_PT - L*_FT and L*_FT - L*_JT against n, with the derived leading terms and the
     claimed rates (Corollary 1: n^-2 and n^-1, drawn through the exact gap at n = 10), and the gap ratio."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir)
     ns = np.unique(np.geomspace(1, 1e6, 61).round().astype(int))
     fig = Figure(figsize=(12.0, 5.0))
     FigureCanvasAgg(fig)
@@ -155,7 +208,7 @@ def plot_gaps(mixture: TaskMixture, mixture_name: str, out_dir: Path) -> list[Pa
     ax.set_title(f"Corollary 1 gaps on {mixture_name}")
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
-    if np.any(mixture.means):
+    if np.any(mixture.means[mixture.weights > 0]):
         ratio = np.array([numeric_value("ratio", mixture, int(n)) for n in ns])
         fit = numeric_leading_term("ratio", mixture)
         ax_ratio.loglog(ns, ratio, "-", color="black", lw=2, label="(L*_PT - L*_FT) / (L*_FT - L*_JT) (exact)")
@@ -170,6 +223,12 @@ def plot_gaps(mixture: TaskMixture, mixture_name: str, out_dir: Path) -> list[Pa
     ax_ratio.set_title("Corollary 1, part 2: ratio of the gaps")
     ax_ratio.grid(True, which="both", alpha=0.3)
     paths = [out_dir / "asymptotics_gaps.png", out_dir / "asymptotics_gaps.svg"]
-    fig.savefig(paths[0], dpi=110)
-    fig.savefig(paths[1])
+    images = []
+    for path, kwargs in zip(paths, ({"dpi": 110}, {}), strict=True):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=path.suffix[1:], **kwargs)
+        images.append(buf.getvalue())
+    out_dir.mkdir(parents=True, exist_ok=True)  # only now: a failed run leaves no empty directory
+    for path, data in zip(paths, images, strict=True):
+        write_bytes_atomic(path, data, "--plot")
     return paths

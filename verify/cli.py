@@ -1,80 +1,230 @@
 """`verify`: check the paper's claims from a shell and print verdicts.
 
-Exit status: 0 when every check ran (whatever the verdicts), 2 for bad input
-(one line on stderr, no traceback), 1 when the toolkit itself failed.
+Exit status:
+
+* 0: every check ran (whatever the verdicts, unless ``--fail-on-refuted``);
+* 1: with ``--fail-on-refuted``, some claim was refuted; also when the toolkit itself failed (a traceback), or
+  when standard output was closed early (``verify --list | head``);
+* 2: bad input: one line on stderr, ``verify: error: <flag or field>: <what was expected>``, no traceback,
+  found before any long work (inputs, flag combinations, output paths and the device are checked first);
+  also when the output cannot be written (a full device);
+* 130: interrupted (Ctrl-C), one line ``verify: interrupted``.
+
+This module imports only the standard library at load time; the toolkit (numpy, sympy, torch) is imported
+inside :func:`main`, so Ctrl-C during start-up is an exit 130 like any other.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import errno
+import os
 import sys
-import time
-from pathlib import Path
-from typing import NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from theory.claims import CLAIMS, claims_for
-from theory.errors import VerifyError
-from theory.mixture import DEFAULT_PRESET, PRESET_ALIASES, PRESETS, load_mixture
-from verify import figure_cli
-from verify.asymptotics_report import asymptotic_rows, expansion_report, plot_gaps, print_asymptotics, print_expansion
-from verify.report import build_report, print_claim_list, print_report
-from verify.run import run_checks
+if TYPE_CHECKING:
+    from rich.console import Console
+
+N_MAX = 10**7  # --n: the exact optima are O(d^3) whatever n, but the Monte Carlo and training channels sample n tokens
+N_COUNT_MAX = 20  # --n: at most this many context lengths (each one is a full pass over the selected claims)
+SEED_MAX = 2**32 - 1  # --seed: numpy's SeedSequence and torch accept any int, but reports stay portable in 32 bits
+ORDER_MAX = 8
+SIZE_MAX_LIMIT = 4096  # --max-size cannot go above this (a 4096 x 4096 float64 matrix is 128 MiB)
+NUMBERED = {"theorem": (1, 2, 3, 4), "lemma": (1, 2, 3, 4), "proposition": (1,), "corollary": (1,)}
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}  # writing the output failed: exit 2, one line
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+class UsageError(Exception):
+    """Bad command line (raised before the toolkit is imported; printed like a VerifyError, exit 2).
+
+    Not a ValueError: argparse would turn one raised by a ``type=`` function into a vaguer message of its own."""
+
+
+class _Exit(Exception):
+    """argparse asked to exit (``--help``): carry the status back to :func:`main` instead of raising SystemExit."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise VerifyError(message)
+        raise UsageError(message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise _Exit(status)
 
 
-def _parse_ns(text: str) -> list[int]:
-    ns = []
-    for part in text.split(","):
+class _Once(argparse.Action):
+    """Store a value, refusing a second use of the flag (argparse would silently keep the last one)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        seen: set[str] = namespace.__dict__.setdefault("_given", set())
+        if self.dest in seen:
+            raise UsageError(f"{option_string}: given more than once (expected at most one)")
+        seen.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
+class _Version(argparse.Action):
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and git commit, then exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        from verify.version import git_commit, tool_version
+
+        print(f"verify {tool_version()} (git {git_commit() or 'unknown'})")
+        raise _Exit(0)
+
+
+def _int_in(flag: str, low: int, high: int, valid: tuple[int, ...] | None = None) -> Callable[[str], int]:
+    """An argparse ``type=``: a plain ASCII integer in [low, high] (and in ``valid`` when given), else UsageError."""
+    def parse(text: str) -> int:
+        stripped = text.strip()
+        if not (stripped.isascii() and stripped.lstrip("+-").isdigit() and len(stripped) <= 40):
+            raise UsageError(f"{flag}: expected an integer, got {text!r}")
+        value = int(stripped)
+        if valid is not None and value not in valid:
+            choices = ", ".join(map(str, valid[:-1])) + (" or " if len(valid) > 1 else "") + str(valid[-1])
+            raise UsageError(f"{flag}: the paper has no {flag[2:]} {value} with registered claims (expected {choices})")
+        if not low <= value <= high:
+            raise UsageError(f"{flag}: expected an integer from {low} to {high}, got {value}")
+        return value
+    return parse
+
+
+def parse_ns(text: str) -> list[int]:
+    """``--n 1,10,100``: distinct integers from 1 to :data:`N_MAX`, at most :data:`N_COUNT_MAX` of them."""
+    parts = text.split(",")
+    if len(parts) > N_COUNT_MAX:
+        raise UsageError(f"--n: at most {N_COUNT_MAX} context lengths, got {len(parts)}")
+    ns: list[int] = []
+    for part in parts:
         part = part.strip()
-        try:
-            value = int(part)
-        except ValueError:
-            raise VerifyError(f"--n: {part!r} is not an integer (expected e.g. --n 1,10,50)") from None
+        if not (part.isascii() and part.lstrip("+-").isdigit() and len(part) <= 40):
+            raise UsageError(f"--n: {part!r} is not an integer (expected e.g. --n 1,10,50)")
+        value = int(part)
         if value < 1:
-            raise VerifyError(f"--n: context length must be >= 1, got {value}")
+            raise UsageError(f"--n: context length must be >= 1, got {value}")
+        if value > N_MAX:
+            raise UsageError(f"--n: context length must be at most {N_MAX}, got {value}")
+        if value in ns:
+            raise UsageError(f"--n: {value} given twice")
         ns.append(value)
     return ns
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="verify", description="Check the claims of 'Provable Benefits of Task-Specific Prompts "
-                                           "for In-context Learning' (AISTATS 2025) and print verdicts.")
+    """The ``verify`` command line (strict: no abbreviations, each value flag at most once)."""
+    from verify import figure_cli
+
+    p = _Parser(prog="verify", allow_abbrev=False,
+                description="Check the claims of 'Provable Benefits of Task-Specific Prompts for In-context Learning' "
+                            "(AISTATS 2025) and print verdicts. Exit status: 0 ran, 1 refuted with --fail-on-refuted, "
+                            "2 bad input, 130 interrupted.")
     sel = p.add_mutually_exclusive_group()
-    sel.add_argument("--theorem", type=int, metavar="N", help="claims of Theorem N (1-4)")
-    sel.add_argument("--lemma", type=int, metavar="N", help="claims of Lemma N (1-4)")
-    sel.add_argument("--proposition", type=int, metavar="N", help="claims of Proposition N (1)")
-    sel.add_argument("--corollary", type=int, metavar="N", help="claims of Corollary N (1)")
-    sel.add_argument("--claim", metavar="ID", help="one claim by id (see --list)")
+    for kind, numbers in NUMBERED.items():
+        sel.add_argument(f"--{kind}", action=_Once, type=_int_in(f"--{kind}", min(numbers), max(numbers), numbers),
+                         metavar="N", help=f"claims of {kind.capitalize()} N ({', '.join(map(str, numbers))})")
+    sel.add_argument("--claim", action=_Once, metavar="ID", help="one claim by id (see --list); shows every channel")
     sel.add_argument("--all", action="store_true", help="every registered claim")
     sel.add_argument("--list", action="store_true", help="list the claim ids and statements")
-    sel.add_argument("--expand", metavar="QUANTITY", help="print the expansion in 1/n of one quantity: "
+    sel.add_argument("--expand", action=_Once, metavar="QUANTITY", help="print the expansion in 1/n of one quantity: "
                      "PT, FT, JT, PGD, PT-FT, FT-JT, JT-PGD, ratio, nWbar-I.PT, nWbar-I.JT, P.FT, P.JT")
-    p.add_argument("--mixture", default=DEFAULT_PRESET, metavar="PRESET|FILE",
-                   help=f"mixture shown in the table (default {DEFAULT_PRESET}; presets: "
-                        f"{', '.join(PRESETS + tuple(PRESET_ALIASES))}; or a .json/.toml file)")
-    p.add_argument("--n", default="1,10,100", metavar="N1,N2,...", help="context lengths for the table (default 1,10,100)")
-    p.add_argument("--seed", type=int, default=0, help="seed for generated mixtures and minimiser starts (default 0)")
-    p.add_argument("--json", metavar="FILE", help="write the machine-readable report here")
+    p.add_argument("--version", action=_Version)
+    p.add_argument("--mixture", action=_Once, metavar="PRESET|FILE",
+                   help="mixture shown in the table (default fig2c; presets: fig2a-d, figA1a-d, figA2-clean, "
+                        "figA2-noisy; or a .json/.toml file)")
+    p.add_argument("--max-size", action=_Once, type=_int_in("--max-size", 1, SIZE_MAX_LIMIT), metavar="N",
+                   help="largest d and number of tasks K accepted from a mixture file (default: d 16, K 64)")
+    p.add_argument("--n", action=_Once, metavar="N1,N2,...",
+                   help=f"context lengths for the table (default 1,10,100; each from 1 to {N_MAX})")
+    p.add_argument("--seed", action=_Once, type=_int_in("--seed", 0, SEED_MAX),
+                   help=f"seed for generated mixtures, minimiser starts and sampling (0 to {SEED_MAX}; default 0)")
+    p.add_argument("--device", action=_Once, metavar="auto|cpu|cuda[:N]",
+                   help="where the Monte Carlo and training evidence run (default cpu: the same numbers on every machine)")
+    p.add_argument("--json", action=_Once, metavar="FILE", help="write the machine-readable report here ('-': standard "
+                                                               "output, the table then goes to standard error)")
     speed = p.add_mutually_exclusive_group()
     speed.add_argument("--quick", action="store_true", help="small search and budgets (default)")
     speed.add_argument("--full", action="store_true", help="larger search (more n values)")
     p.add_argument("--no-symbolic", action="store_true", help="skip the symbolic (sympy) decisions")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--order", type=int, default=3, metavar="K", help="with --expand: terms through n^-K (default 3)")
-    p.add_argument("--latex", action="store_true", help="print expansions as LaTeX")
-    figure_cli.add_figure_arguments(p)  # issue 6: --figure/--figures/--plot/--report
+    p.add_argument("--verbose", action="store_true", help="every evidence channel of every claim, below the table")
+    p.add_argument("--fail-on-refuted", action="store_true", help="exit 1 when some claim is refuted (for CI)")
+    p.add_argument("--order", action=_Once, type=_int_in("--order", 0, ORDER_MAX), metavar="K",
+                   help=f"with --expand: terms through n^-K (0 to {ORDER_MAX}; default 3)")
+    p.add_argument("--latex", action="store_true", help="with --expand, or with claims of Corollary 1 / Section 4: LaTeX")
+    figure_cli.add_figure_arguments(p)  # issue 6: --figure/--figures/--plot/--report/--no-training
     return p
 
 
-def _selection(args: argparse.Namespace) -> list:
+# ----- which flags a run uses ------------------------------------------------------------------------------------
+def _mode(args: argparse.Namespace) -> str:
+    from verify import figure_cli
+
     if args.list:
-        return []
-    for kind in ("theorem", "lemma", "proposition", "corollary"):
+        return "list"
+    if args.expand is not None:
+        return "expand"
+    if figure_cli.figures_only(args):
+        return "figures"
+    return "claims"
+
+
+_MODE_FLAG = {"list": "--list", "expand": "--expand", "figures": "--figure/--figures without a claim selection",
+              "claims": "a claim selection"}
+_MODE_NEEDS = {"list": "--list", "expand": "--expand", "figures": "--figure/--figures", "claims": "a claim selection"}
+# flag -> modes in which it does something (any other use is rejected, never ignored)
+_APPLIES = {
+    "mixture": {"expand", "claims"}, "max_size": {"expand", "claims"}, "n": {"claims"}, "seed": {"claims", "figures"},
+    "device": {"claims", "figures"}, "json": {"expand", "claims"}, "full": {"claims", "figures"},
+    "no_symbolic": {"claims"}, "verbose": {"claims"}, "fail_on_refuted": {"claims"}, "order": {"expand"},
+    "report": {"claims"}, "no_training": {"claims", "figures"}, "figure": {"claims", "figures"},
+    "figures": {"claims", "figures"}, "latex": {"expand", "claims"}, "plot": {"expand", "claims", "figures"},
+}
+
+
+def _given(args: argparse.Namespace, dest: str) -> bool:
+    value = getattr(args, dest)
+    return value is not None and value is not False
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def check_combinations(args: argparse.Namespace, claims: list[Any]) -> None:
+    """Reject flags the run would ignore (UsageError naming the flag and what it needs)."""
+    mode = _mode(args)
+    for dest, modes in _APPLIES.items():
+        if _given(args, dest) and mode not in modes:
+            needs = " or ".join(_MODE_NEEDS[m] for m in ("claims", "expand", "figures") if m in modes)
+            raise UsageError(f"{_flag(dest)}: not used with {_MODE_FLAG[mode]} (it needs {needs})")
+    if mode != "claims":
+        return
+    asymptotic = any(c.id.startswith(("C1.", "S4.")) for c in claims)
+    from verify import figure_cli
+
+    if args.latex and not (asymptotic and not args.no_symbolic):
+        raise UsageError("--latex: needs --expand, or claims of Corollary 1 / Section 4 without --no-symbolic "
+                         "(nothing else is printed as LaTeX)")
+    if args.plot and not (asymptotic or figure_cli.wants_figures(args)):
+        raise UsageError("--plot: nothing to plot (needs --figure/--figures, --expand, or claims of Corollary 1 / Section 4)")
+
+
+def _selection(args: argparse.Namespace) -> list[Any]:
+    from theory.claims import CLAIMS, claims_for
+    from theory.errors import VerifyError
+
+    for kind in NUMBERED:
         value = getattr(args, kind)
         if value is not None:
             return claims_for(f"{kind} {value}")
@@ -84,65 +234,152 @@ def _selection(args: argparse.Namespace) -> list:
         return [CLAIMS[args.claim]]
     if args.all:
         return list(CLAIMS.values())
-    raise VerifyError("nothing selected: give one of --theorem N, --lemma N, --proposition 1, --corollary 1, "
-                      "--claim ID, --all or --list")
+    if args.list or args.expand is not None:
+        return []
+    from verify import figure_cli
+
+    if figure_cli.figures_only(args):
+        return []
+    raise UsageError("nothing selected: give one of --theorem N, --lemma N, --proposition 1, --corollary 1, "
+                     "--claim ID, --all, --list, --expand Q or --figures")
 
 
-def _expand(args: argparse.Namespace) -> int:
-    """``verify --expand QUANTITY --order K [--mixture M] [--latex] [--json FILE] [--plot DIR]``."""
-    if not 0 <= args.order <= 8:
-        raise VerifyError(f"--order: must be from 0 to 8, got {args.order}")
-    mixture = load_mixture(args.mixture)
-    report = expansion_report(args.expand, args.order, mixture, args.mixture)
-    print_expansion(report, args.latex)
+# ----- the runs ----------------------------------------------------------------------------------------------------
+def _console(args: argparse.Namespace) -> Console:
+    """Where people read: stdout, or stderr when the JSON report goes to stdout (``--json -``)."""
+    from verify.terminal import make_console
+
+    return make_console(sys.stderr if args.json == "-" else sys.stdout)
+
+
+def _expand(args: argparse.Namespace, mixture: Any) -> int:
+    """``verify --expand QUANTITY --order K [--mixture M] [--latex] [--json FILE|-] [--plot DIR]``."""
+    from verify.asymptotics_report import expansion_report, plot_gaps, print_expansion
+    from verify.output import write_json
+    from verify.version import SCHEMA_VERSION, tool_info
+
+    console = _console(args)
+    report = expansion_report(args.expand, 3 if args.order is None else args.order, mixture, args.mixture or "fig2c")
+    print_expansion(report, args.latex, console)
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")
+        write_json(args.json, {"schema_version": SCHEMA_VERSION, "tool": tool_info(), **report})
     if args.plot:
-        for path in plot_gaps(mixture, args.mixture, Path(args.plot)):
-            print(f"gap plot: {path}")
+        for path in plot_gaps(mixture, args.mixture or "fig2c", args.plot):
+            console.print(f"gap plot: {path}", markup=False, highlight=False, soft_wrap=True)
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-        # issue 6: figures and the HTML report (verify/figure_cli.py)
-        figure_cli.validate(args)
-        if figure_cli.figures_only(args):
-            figure_cli.run_figures(args)
-            return 0
-        if args.expand is not None:
-            return _expand(args)
-        claims = _selection(args)
-        if args.list:
-            print_claim_list()
-            return 0
-        mixture = load_mixture(args.mixture)
-        ns = _parse_ns(args.n)
-        if args.json:
-            out = Path(args.json)
-            if out.parent and not out.parent.exists():
-                raise VerifyError(f"--json: directory {str(out.parent)!r} does not exist")
-        start = time.perf_counter()
-        verdicts = run_checks(claims, mixture, ns, seed=args.seed, full=args.full,
-                              symbolic=not args.no_symbolic, progress=not args.no_progress, training=not args.no_training,
-                              mixture_name=args.mixture)
-        report = build_report(verdicts, mixture, args.mixture, ns, args.seed, time.perf_counter() - start)
-        print_report(report)
-        if any(c.id.startswith(("C1.", "S4.")) for c in claims):  # Corollary 1 and Section 4: the expansions
-            report["asymptotics"] = asymptotic_rows(mixture, args.mixture, {v["id"]: v["verdict"] for v in report["claims"]},
-                                                    latex=args.latex, symbolic=not args.no_symbolic)
-            print_asymptotics(report["asymptotics"])
-            if args.plot and not figure_cli.wants_figures(args):
-                for path in plot_gaps(mixture, args.mixture, Path(args.plot)):
-                    print(f"gap plot: {path}")
-        if args.json:
-            Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")
-        figure_cli.after_checks(args, report)  # issue 6: figures and --report DIR
+def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[int], device: str) -> int:
+    import time
+
+    from verify import figure_cli
+    from verify.asymptotics_report import asymptotic_rows, plot_gaps, print_asymptotics
+    from verify.output import write_json
+    from verify.report import build_report
+    from verify.run import run_checks
+    from verify.terminal import print_report
+
+    name = args.mixture or "fig2c"
+    seed = args.seed or 0
+    console = _console(args)
+    start = time.perf_counter()
+    verdicts = run_checks(claims, mixture, ns, seed=seed, full=args.full, symbolic=not args.no_symbolic,
+                          progress=not args.no_progress, training=not args.no_training, mixture_name=name, device=device)
+    report = build_report(verdicts, mixture, name, ns, seed, time.perf_counter() - start, device=device)
+    print_report(report, console, verbose=args.verbose or args.claim is not None)
+    if any(c.id.startswith(("C1.", "S4.")) for c in claims):  # Corollary 1 and Section 4: the expansions
+        report["asymptotics"] = asymptotic_rows(mixture, name, {v["id"]: v["verdict"] for v in report["claims"]},
+                                                latex=args.latex, symbolic=not args.no_symbolic)
+        print_asymptotics(report["asymptotics"], console, verbose=args.verbose or args.latex)
+        if args.plot and not figure_cli.wants_figures(args):
+            for path in plot_gaps(mixture, name, args.plot):
+                console.print(f"gap plot: {path}", markup=False, highlight=False, soft_wrap=True)
+    if args.json:
+        write_json(args.json, report)
+    figure_cli.after_checks(args, report, console, device=device)  # issue 6: figures and --report DIR
+    refuted = report.get("summary", {}).get("refuted", 0)
+    return 1 if args.fail_on_refuted and refuted else 0
+
+
+def _run(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    claims = _selection(args)
+    check_combinations(args, claims)
+    mode = _mode(args)
+    if mode == "list":
+        from verify.terminal import make_console, print_claim_list
+
+        print_claim_list(make_console())
         return 0
+    # Everything below is checked before any long work: output paths, the device, the mixture, the context lengths.
+    from montecarlo.sampler import resolve_device
+    from theory.errors import VerifyError
+    from theory.mixture import DEFAULT_PRESET, load_mixture
+    from verify import figure_cli
+    from verify.output import probe_file
+
+    if args.json:
+        probe_file(args.json, "--json")
+    figure_cli.validate(args)
+    try:
+        device = str(resolve_device(args.device or "cpu")) if mode != "expand" else "cpu"
     except VerifyError as exc:
-        print(f"verify: error: {exc}", file=sys.stderr)
-        return 2
+        raise VerifyError(f"--{exc}") from None  # "device: ..." -> "--device: ..."
+    if mode == "figures":
+        figure_cli.run_figures(args, _console(args), device=device)
+        return 0
+    mixture = load_mixture(args.mixture or DEFAULT_PRESET, max_size=args.max_size)
+    if mode == "expand":
+        return _expand(args, mixture)
+    ns = parse_ns(args.n if args.n is not None else "1,10,100")
+    return _claims(args, claims, mixture, ns, device)
+
+
+def _one_line(text: str) -> str:
+    """The message with line breaks shown as escapes (the contract is one line on stderr)."""
+    return "".join(repr(ch)[1:-1] if ch in _LINE_BREAKS else ch for ch in text)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``verify`` with ``argv`` (default ``sys.argv[1:]``) and return the exit status (see the module docstring)."""
+    try:
+        try:
+            status = _run(argv)
+            sys.stdout.flush()  # a full device fails here, inside the handlers, not at interpreter exit
+            return status
+        except _Exit as exc:
+            sys.stdout.flush()
+            return exc.status
+        except UsageError as exc:
+            print(f"verify: error: {_one_line(str(exc))}", file=sys.stderr)
+            return 2
+        except ValueError as exc:
+            from theory.errors import VerifyError
+
+            if not isinstance(exc, VerifyError):
+                raise
+            print(f"verify: error: {_one_line(str(exc))}", file=sys.stderr)
+            return 2
+        except BrokenPipeError:
+            _silence_stdout()
+            return 1
+        except SystemExit as exc:  # rich's own broken-pipe handler points stdout at /dev/null and exits 1
+            return exc.code if isinstance(exc.code, int) else 1
+        except OSError as exc:
+            if exc.errno not in _OUTPUT_ERRNOS:
+                raise
+            _silence_stdout()
+            print(f"verify: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     except KeyboardInterrupt:
         print("verify: interrupted", file=sys.stderr)
         return 130

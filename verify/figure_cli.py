@@ -15,8 +15,9 @@ from typing import Any
 
 from rich.console import Console
 
-from montecarlo import resolve_device
-from verify.figures import FigureFiles, check_output_dir, make_figures, resolve_panels
+from theory.errors import VerifyError
+from verify.figures import FigureFiles, make_figures, resolve_panels
+from verify.output import probe_dir
 from verify.panels import FULL, PANELS, QUICK
 from verify.trained import TrainedProvider, default_provider, unavailable
 
@@ -26,7 +27,7 @@ DEFAULT_PLOT_DIR = "figures"
 def add_figure_arguments(p: argparse.ArgumentParser) -> None:
     """Add the figure and report flags to the ``verify`` parser."""
     g = p.add_argument_group("figures and report (Figures 2, A1, A2 of the paper)")
-    g.add_argument("--figure", action="append", metavar="ID",
+    g.add_argument("--figure", action="append", metavar="ID",  # repeatable: each use adds a panel
                    help=f"reproduce one panel (repeatable): {', '.join(PANELS)}")
     g.add_argument("--figures", action="store_true", help="reproduce every panel")
     g.add_argument("--plot", metavar="DIR", help=f"where figures go: PNG, SVG, CSV, JSON per panel (default {DEFAULT_PLOT_DIR}/)")
@@ -46,12 +47,21 @@ def figures_only(args: argparse.Namespace) -> bool:
 
 
 def validate(args: argparse.Namespace) -> None:
-    """Fail fast (VerifyError) on an unknown panel id or an unwritable --plot/--report directory, before long work."""
+    """Fail fast (VerifyError) on an unknown or repeated panel id, both --figure and --figures, or an unwritable
+    --plot/--report directory, before long work. Nothing is created here (no empty directory after a failed run)."""
+    if args.figure and args.figures:
+        raise VerifyError("--figure: not used with --figures (which already makes every panel)")
+    if args.figure:
+        repeated = sorted({f for f in args.figure if args.figure.count(f) > 1})
+        if repeated:
+            raise VerifyError(f"--figure: panel {repeated[0]!r} given more than once")
     if wants_figures(args):
         resolve_panels(None if args.figures else args.figure)
-        check_output_dir(_plot_dir(args), "--plot")
+        probe_dir(_plot_dir(args), "--plot")
+    elif args.plot:
+        probe_dir(args.plot, "--plot")
     if args.report:
-        check_output_dir(args.report, "--report")
+        probe_dir(args.report, "--report")
 
 
 def _plot_dir(args: argparse.Namespace) -> Path:
@@ -62,34 +72,35 @@ def _provider(args: argparse.Namespace, device: str) -> TrainedProvider:
     return unavailable("--no-training") if args.no_training else default_provider(device=device)
 
 
-def _make(args: argparse.Namespace, ids: list[str] | None, out: Path) -> list[FigureFiles]:
-    device = str(resolve_device("auto"))
-    return make_figures(ids, out, budget=FULL if args.full else QUICK, seed=args.seed,
+def _make(args: argparse.Namespace, ids: list[str] | None, out: Path, device: str) -> list[FigureFiles]:
+    return make_figures(ids, out, budget=FULL if args.full else QUICK, seed=0 if args.seed is None else args.seed,
                         provider=_provider(args, device), device=device, progress=not args.no_progress)
 
 
-def run_figures(args: argparse.Namespace, console: Console | None = None) -> list[FigureFiles]:
-    """Make the panels named by --figure/--figures into --plot DIR and say where they went."""
-    files = _make(args, None if args.figures else args.figure, _plot_dir(args))
-    console = console or Console(width=160)
+def run_figures(args: argparse.Namespace, console: Console | None = None, *, device: str = "cpu") -> list[FigureFiles]:
+    """Make the panels named by --figure/--figures into --plot DIR (on ``device``) and say where they went."""
+    files = _make(args, None if args.figures else args.figure, _plot_dir(args), device)
+    console = console or Console()
     for f in files:
-        console.print(f"{f.figure}: {f.png} (+ .svg, .csv, .json)")
+        console.print(f"{f.figure}: {f.png} (+ .svg, .csv, .json)", markup=False, highlight=False, soft_wrap=True)
     return files
 
 
-def after_checks(args: argparse.Namespace, report: dict[str, Any], console: Console | None = None) -> None:
+def after_checks(args: argparse.Namespace, report: dict[str, Any], console: Console | None = None, *,
+                 device: str = "cpu") -> None:
     """After the claims ran: make requested figures, and write the HTML/Markdown report when --report is given."""
     from verify.html_report import write_report
 
     if not args.report:
         if wants_figures(args):
-            run_figures(args, console)
+            run_figures(args, console, device=device)
         return
     out = Path(args.report)
     if wants_figures(args):
         ids = None if args.figures else args.figure
-        figs = _make(args, ids, Path(args.plot) if args.plot else out / "figures")
+        figs = _make(args, ids, Path(args.plot) if args.plot else out / "figures", device)
     else:
-        figs = _make(args, None, out / "figures")
+        figs = _make(args, None, out / "figures", device)
     page = write_report(report, out, figs)
-    (console or Console(width=160)).print(f"report: {page} (+ report.md, report.json, {len(figs)} figures)")
+    (console or Console()).print(f"report: {page} (+ report.md, report.json, {len(figs)} figures)", markup=False,
+                                 highlight=False, soft_wrap=True)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -309,9 +310,16 @@ def write_panel(data: PanelData, out_dir: Path) -> FigureFiles:
 
     stem = out_dir / f"fig_{data.spec.id}"
     paths = {ext: stem.with_suffix(f".{ext}") for ext in ("png", "svg", "csv", "json")}
-    render(data, paths["png"], paths["svg"])
-    paths["csv"].write_text(data.to_csv(), encoding="utf-8")
-    paths["json"].write_text(json.dumps(data.to_json(), indent=2), encoding="utf-8")
+    tmp = {ext: out_dir / f".{p.name}.tmp.{ext}" for ext, p in paths.items()}  # same directory, same format suffix
+    try:
+        render(data, tmp["png"], tmp["svg"])
+        tmp["csv"].write_text(data.to_csv(), encoding="utf-8")
+        tmp["json"].write_text(json.dumps(data.to_json(), indent=2), encoding="utf-8")
+        for ext, p in paths.items():  # each file appears whole or not at all
+            os.replace(tmp[ext], p)
+    finally:
+        for t in tmp.values():
+            t.unlink(missing_ok=True)
     return FigureFiles(data.spec.id, data.spec.figure, paths["png"], paths["svg"], paths["csv"], paths["json"],
                        data.agreement(), tuple(data.notes))
 
@@ -325,7 +333,7 @@ def make_figures(ids: Iterable[str] | None, out_dir: str | Path, *, budget: Budg
                  provider: TrainedProvider | None = None, device: str = "cpu", progress: bool = True) -> list[FigureFiles]:
     """Compute and write the selected panels (all for ``ids=None``), with a progress bar."""
     specs = resolve_panels(ids)
-    out = check_output_dir(out_dir)
+    out: Path | None = None  # created when the first panel is ready: a run that fails first leaves no empty directory
     provider = provider or default_provider(device=device)
     files = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -335,5 +343,6 @@ def make_figures(ids: Iterable[str] | None, out_dir: str | Path, *, budget: Budg
             bar.update(task, description=f"{spec.figure}")
             data = compute_panel(spec, budget=budget, seed=seed, provider=provider, device=device,
                                  advance=lambda: bar.advance(task))
+            out = out or check_output_dir(out_dir)
             files.append(write_panel(data, out))
     return files

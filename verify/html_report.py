@@ -8,7 +8,6 @@ scripts and no external resources: images are files next to it.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from html import escape
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from verify.figures import FigureFiles, check_output_dir
+from verify.output import json_text, write_text_atomic
 from verify.report_text import (
     ASYMPTOTIC_COLUMNS,
     NOT_COMPUTED,
@@ -175,7 +175,7 @@ def write_report(report: dict[str, Any], out_dir: str | Path, figures: Sequence[
     """Write report.html, report.md and report.json into ``out_dir``; returns the HTML path."""
     out = check_output_dir(out_dir, "--report")
     html_path = out / "report.html"
-    html_path.write_text(render_html(report, figures, out), encoding="utf-8")
-    (out / "report.md").write_text(render_markdown(report, figures, out), encoding="utf-8")
-    (out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    write_text_atomic(html_path, render_html(report, figures, out), "--report")
+    write_text_atomic(out / "report.md", render_markdown(report, figures, out), "--report")
+    write_text_atomic(out / "report.json", json_text(report), "--report")
     return html_path

@@ -194,3 +194,33 @@ def test_context_gram_mean(mc) -> None:  # type: ignore[no-untyped-def]
         mc.mean_is(G[:, i, i], n * sx[i, i], f"E[X^T X]_{i}{i}")
         mc.mean_is(G[:, i, d], n * float(sx[i] @ mean_beta), f"E[X^T y]_{i}")
     mc.mean_is(G[:, d, d], n * (quad + mixture.sigma2), "E[y^T y]")
+
+
+def _fake_gpu(monkeypatch, count: int = 1) -> None:
+    """Pretend CUDA has ``count`` devices, and make any call that would touch a device fail like a driver."""
+    def touch() -> int:
+        raise RuntimeError("CUDA error: invalid device ordinal")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+    monkeypatch.setattr(torch.cuda, "current_device", touch)
+
+
+@pytest.mark.parametrize("name", ["cuda:999", "cuda:1", "CUDA:7"])
+def test_resolve_device_checks_the_index_before_torch_on_a_gpu_machine(monkeypatch, name: str) -> None:
+    _fake_gpu(monkeypatch)
+    with pytest.raises(VerifyError, match=r"only 1 CUDA device\(s\) exist"):
+        resolve_device(name)
+
+
+def test_resolve_device_turns_driver_errors_into_verify_errors(monkeypatch) -> None:
+    _fake_gpu(monkeypatch)
+    assert resolve_device("cuda:0") == torch.device("cuda", 0)
+    with pytest.raises(VerifyError, match="cannot be used"):
+        resolve_device("auto")
+
+
+@pytest.mark.parametrize("name", ["cuda:-1", "cuda:", "cuda:\u0661", "cuda:1:2", "cpu:0", "auto:1", None, True])
+def test_resolve_device_rejects_malformed_names(name: object) -> None:
+    with pytest.raises(VerifyError, match="device"):
+        resolve_device(name)  # type: ignore[arg-type]

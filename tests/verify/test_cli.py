@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+import io
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +29,19 @@ def test_list_exits_zero(capsys) -> None:
     (["--theorem", "1", "--n", "ten"], "'ten' is not an integer"),
     (["--claim", "T9.nope"], "unknown claim id 'T9.nope'"),
     (["--theorem", "7"], "theorem 7"),
+    (["--corollary", "2"], "--corollary: the paper has no corollary 2 with registered claims (expected 1)"),
+    (["--lemma", "0"], "(expected 1, 2, 3 or 4)"),
+    (["--theorem", "1", "--theorem", "2"], "--theorem: given more than once"),
+    (["--theorem", "1", "--latex"], "--latex: needs --expand"),
+    (["--theorem", "1", "--order", "2"], "--order: not used with a claim selection"),
+    (["--theorem", "1", "--plot", "out"], "--plot: nothing to plot"),
+    (["--figures", "--json", "r.json"], "--json: not used with --figure/--figures without a claim selection"),
+    (["--list", "--mixture", "fig2a"], "--mixture: not used with --list"),
+    (["--theorem", "1", "--n", "20000000"], "--n: context length must be at most 10000000"),
+    (["--theorem", "1", "--seed", "4294967296"], "--seed: expected an integer from 0 to 4294967295"),
+    (["--theorem", "1", "--device", "tpu"], "--device: unknown device 'tpu'"),
+    (["--theorem", "1", "--device", "cuda:999"], "--device: 'cuda:999' requested but"),
+    (["--theo", "1"], "unrecognized arguments: --theo"),
     ([], "nothing selected"),
     (["--bogus"], "unrecognized arguments"),
 ])
@@ -77,7 +97,7 @@ def test_expand_prints_and_writes_the_leading_term(tmp_path, capsys) -> None:
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--expand", "PT-XX"], "unknown quantity 'PT-XX'"),
-    (["--expand", "PT", "--order", "99"], "--order: must be from 0 to 8"),
+    (["--expand", "PT", "--order", "99"], "--order: expected an integer from 0 to 8, got 99"),
 ])
 def test_bad_expansion_input_exits_2(capsys, argv: list[str], message: str) -> None:
     assert main(argv) == 2
@@ -110,3 +130,291 @@ def test_shared_head_attention_sampled_below_the_reduced_optimum(tmp_path) -> No
     (opt,) = exact["optima"]
     assert claim["verdict"] == "refuted" and abs(mc["z_exact"]) < mc["k_sigma"] and mc["z_reduced"] < -mc["k_sigma"]
     assert opt["n"] == 100 and len(opt["A"]) == 11 and len(opt["a"]) == 11 and len(opt["prompts"]) == 2
+
+
+# ----- the input/output contract (issue 11) -------------------------------------------------------------------------
+_W0 = {"d": 1, "tasks": [{"weight": 1.0, "mean": [0], "cov": [[1]]}, {"weight": 0.0, "mean": [2], "cov": [[1]]}]}
+
+
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("verify: error: ") and "Traceback" not in err, err
+    return err
+
+
+@pytest.fixture
+def no_run(monkeypatch) -> list[object]:
+    """Replace the long work (run_checks) with a recorder: a contract test must fail before it is reached."""
+    import verify.run
+
+    calls: list[object] = []
+    monkeypatch.setattr(verify.run, "run_checks", lambda *a, **k: calls.append((a, k)) or [])
+    return calls
+
+
+def test_directory_as_mixture_is_one_line(tmp_path, capsys, no_run) -> None:
+    assert main(["--theorem", "1", "--mixture", str(tmp_path)]) == 2
+    assert "is a directory" in _one_error_line(capsys) and not no_run
+
+
+def test_non_utf8_mixture_file_is_one_line(tmp_path, capsys, no_run) -> None:
+    bad = tmp_path / "m.json"
+    bad.write_bytes(b'{"d": 1, "tasks": [\xff\xfe]}')
+    assert main(["--theorem", "1", "--mixture", str(bad)]) == 2
+    assert "not UTF-8" in _one_error_line(capsys) and not no_run
+
+
+@pytest.mark.parametrize("name", ["[bold]x.json", "[/]x.json", "[red]"])
+def test_markup_in_a_file_name_is_printed_literally(tmp_path, capsys, no_run, name: str) -> None:
+    bad = tmp_path / (name if name.endswith(".json") else name + ".json")  # "[/]x.json" is x.json in a directory "["
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text(json.dumps({"d": 1, "tasks": [{"weight": 0.5, "mean": [0], "cov": [[1]]}]}))
+    assert main(["--theorem", "1", "--mixture", str(bad)]) == 2
+    assert str(bad) in _one_error_line(capsys)
+
+
+def test_markup_in_names_does_not_reach_rich(capsys) -> None:
+    from verify.terminal import make_console, print_report
+
+    report = {"mixture": {"name": "[/]m[bold].json"}, "n": [1], "summary": {"verified": 0, "refuted": 1, "inconclusive": 0},
+              "claims": [{"id": "X[/]", "verdict": "refuted", "statement": "[bold]s", "notes": ["[/red]"],
+                          "evidence": {}, "counterexample": None, "correction": "[/]c", "reason": "because [/] x"}]}
+    print_report(report, make_console(), verbose=True)
+    out = capsys.readouterr().out
+    assert "[/]m[bold].json" in out and "because [/] x" in out and "corrected: [/]c" in out
+
+
+def test_large_d_is_rejected_quickly_and_the_limit_lifts(tmp_path, capsys, no_run) -> None:
+    import time
+
+    from theory.mixture import load_mixture
+
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"d": 100, "tasks": [{"weight": 1.0, "mean": 0.0, "cov": "identity"}]}))
+    start = time.perf_counter()
+    assert main(["--theorem", "1", "--mixture", str(big)]) == 2
+    assert time.perf_counter() - start < 5.0
+    assert "d: 100 exceeds the size limit 16 (lift it with --max-size N)" in _one_error_line(capsys)
+    assert load_mixture(big, max_size=100).d == 100
+
+
+def test_json_into_a_directory_fails_before_the_run(tmp_path, capsys, no_run) -> None:
+    assert main(["--claim", "L1", "--json", str(tmp_path)]) == 2
+    assert "--json: " in _one_error_line(capsys) and not no_run
+    assert main(["--claim", "L1", "--json", str(tmp_path / "missing" / "r.json")]) == 2
+    assert "does not exist" in _one_error_line(capsys) and not no_run
+
+
+def test_json_dash_writes_the_report_to_stdout_and_the_table_to_stderr(capsys) -> None:
+    assert main(["--claim", "L1", "--json", "-", "--no-progress", "--no-symbolic", "--fail-on-refuted"]) == 1
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["claims"][0]["id"] == "L1" and report["claims"][0]["verdict"] == "refuted"
+    assert "L1" in captured.err and "refuted" in captured.err
+    assert not (Path("-")).exists()
+
+
+def test_fail_on_refuted_is_opt_in(tmp_path) -> None:
+    out = tmp_path / "r.json"
+    assert main(["--claim", "L1", "--json", str(out), "--no-progress", "--no-symbolic"]) == 0
+    assert json.loads(out.read_text())["summary"]["refuted"] == 1
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path, monkeypatch) -> None:
+    import os
+
+    from theory.errors import VerifyError
+    from verify.output import write_json, write_text_atomic
+
+    target = tmp_path / "r.json"
+    target.write_text("old")
+
+    def fail(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(VerifyError, match="No space left on device"):
+        write_text_atomic(target, "new", "--json")
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+    monkeypatch.undo()
+    write_json(target, {"a": 1})
+    assert json.loads(target.read_text()) == {"a": 1} and sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_unwritable_output_place_fails_before_the_run(tmp_path, capsys, no_run) -> None:
+    import os
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.access(ro, os.W_OK):  # running as root: permissions do not apply, probe a missing directory instead
+            target = tmp_path / "nope" / "r.json"
+        else:
+            target = ro / "r.json"
+        assert main(["--claim", "L1", "--json", str(target)]) == 2
+        assert "--json" in _one_error_line(capsys) and not no_run
+    finally:
+        ro.chmod(0o700)
+
+
+def test_plot_and_report_directories_are_not_created_by_validation(tmp_path, capsys, no_run) -> None:
+    report = tmp_path / "rep"
+    assert main(["--claim", "L1", "--report", str(report), "--n", "0"]) == 2
+    _one_error_line(capsys)
+    assert not report.exists()
+
+
+def test_version(capsys) -> None:
+    assert main(["--version"]) == 0
+    out = capsys.readouterr().out
+    assert re.fullmatch(r"verify \S+ \(git ([0-9a-f]{40}|unknown)\)\n", out)
+
+
+def test_help_exits_zero(capsys) -> None:
+    assert main(["--help"]) == 0
+    assert "--fail-on-refuted" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("where", ["verify.cli.build_parser", "theory.mixture.load_mixture", "verify.run.run_checks"])
+def test_ctrl_c_anywhere_exits_130_with_one_line(monkeypatch, capsys, where: str) -> None:
+    module, _, attr = where.rpartition(".")
+
+    def interrupt(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib.import_module(module), attr, interrupt)
+    assert main(["--claim", "L1", "--no-progress"]) == 130
+    assert capsys.readouterr().err == "verify: interrupted\n"
+
+
+def test_ctrl_c_during_start_up_of_the_process() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "verify.cli", "--all", "--no-progress"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)  # inside the imports of main() on a 2-core machine; any later moment is covered too
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err == "verify: interrupted\n", err
+
+
+def test_broken_pipe_is_quiet() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "verify.cli", "--list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.communicate(timeout=120)[1].decode()
+    assert proc.returncode in (0, 1) and "Traceback" not in err and "Exception ignored" not in err
+
+
+def test_weight_zero_task_does_not_divide_by_zero(tmp_path, capsys) -> None:
+    m = tmp_path / "w0.json"
+    m.write_text(json.dumps(_W0))
+    assert main(["--expand", "ratio", "--mixture", str(m), "--order", "1"]) == 2
+    assert "every task of positive weight has mean zero" in _one_error_line(capsys)
+
+
+def test_fitted_coefficients_carry_their_uncertainty(capsys) -> None:
+    """The FT-JT fit on fig2c prints its uncertainty, and the exact isotropic value lies inside it."""
+    assert main(["--expand", "FT-JT", "--order", "2", "--mixture", "fig2c"]) == 0
+    out = capsys.readouterr().out
+    fit = re.search(r"float64 fit on fig2c .*: (\d+\.\d+)\((\d+)\) n\^-2", out)
+    exact = re.search(r"on fig2c: (\S+) n\^-2", out)
+    assert fit and exact, out
+    decimals = len(fit.group(1).split(".")[1])
+    assert abs(float(fit.group(1)) - float(exact.group(1))) <= int(fit.group(2)) * 10.0 ** -decimals
+
+
+def test_latex_is_one_expression_with_its_order_term(capsys) -> None:
+    assert main(["--expand", "PT-FT", "--order", "3", "--latex", "--mixture", "fig2c"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "\\frac" in ln]
+    assert lines and all(ln.rstrip().endswith("+ O(n^{-4})") for ln in lines)
+
+
+def test_piped_table_is_plain_ascii_and_fits_80_columns(tmp_path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "verify.cli", "--list"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "80"})
+    assert proc.returncode == 0 and proc.stdout.isascii()
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 80
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full to simulate a full device")
+@pytest.mark.parametrize("flag", ["--list", "--version"])
+def test_output_into_a_full_device_is_one_line(flag: str) -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "verify.cli", flag], stdout=full, stderr=subprocess.PIPE, text=True,
+                              timeout=120)
+    assert proc.returncode == 2 and proc.stderr == "verify: error: cannot write the output: No space left on device\n"
+
+
+def test_compact_table_fits_80_columns_and_says_why(monkeypatch) -> None:
+    import io
+
+    from verify.terminal import make_console, print_report
+
+    monkeypatch.setenv("COLUMNS", "80")
+    long_note = "the numerical minimiser disagrees with the derived optimum " * 3
+    report = {"mixture": {"name": "fig2c"}, "n": [1, 10], "timings": {"total_seconds": 1.25},
+              "summary": {"verified": 1, "refuted": 1, "inconclusive": 1},
+              "claims": [
+                  {"id": "T1.W", "verdict": "inconclusive", "notes": [long_note], "evidence": {}, "counterexample": None},
+                  {"id": "T2.loss", "verdict": "verified", "notes": [], "counterexample": None,
+                   "evidence": {"theory": {"cases_checked": 10, "cases_failed": 0, "max_rel_error": 1e-15}},
+                   "on_selected_mixture": {"verdict": "fails", "max_rel_error": 0.5, "n": [1, 10], "first_failing_n": 10}},
+                  {"id": "T4.loss.appendix", "verdict": "refuted", "notes": [], "evidence": {},
+                   "counterexample": {"mixture": {"d": 1, "tasks": [{}], "sigma2": 1.0}, "n": 1, "quantity": "L",
+                                      "claimed": 0.75, "derived": 1.75}},
+              ]}
+    out = io.StringIO()
+    print_report(report, make_console(out))
+    text = out.getvalue()
+    assert text.isascii() and max(len(line) for line in text.splitlines()) <= 80, text
+    assert "inconclusive  n/a" in text and "the numerical minimiser" in text and "fails at n=10" in text and "n/a" in text
+    assert "d=1 K=1 n=1: claimed 0.75" in text and "in 1.2 s" in text
+
+
+@pytest.mark.parametrize(("value", "err", "text"), [
+    (2148.112869495763, 4.4e-5, "2148.112869(44)"),
+    (317.89999950644193, 1.9e-6, "317.8999995(19)"),
+    (1.2345e-7, 1.2e-10, "1.2345(12)e-07"),
+    (12345.6, 230.0, "12350 +- 230"),
+    (0.5, None, "0.5"),
+    (0.1, 0.5, "0.1 +- 0.5"),
+])
+def test_numbers_keep_the_digits_they_have(value: float, err: float | None, text: str) -> None:
+    from verify.numbers import uncertain
+
+    assert uncertain(value, err) == text
+
+
+def test_evaluated_exact_values_drop_only_rounding_noise() -> None:
+    from verify.numbers import evaluated, exact
+
+    assert evaluated(207.90000000000003) == "207.9" and evaluated(2148.112881997928) == "2148.1128819979"
+    assert exact(317.9) == "317.9" and exact(0.1 + 0.2) == "0.30000000000000004"
+
+
+class _ClosedPipe(io.TextIOBase):
+    """A stdout whose reader has gone away (``verify --list | head -1``); its descriptor is a private /dev/null."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fd = os.open(os.devnull, os.O_WRONLY)
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_broken_pipe_during_output_is_exit_1_without_traceback(monkeypatch, capsys) -> None:
+    pipe = _ClosedPipe()
+    monkeypatch.setattr(sys, "stdout", pipe)
+    try:
+        assert main(["--list"]) == 1
+    finally:
+        os.close(pipe.fd)
+    assert capsys.readouterr().err == ""
