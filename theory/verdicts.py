@@ -319,8 +319,12 @@ def _short_text(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True) -> ClaimVerdict:
-    """Run a claim over the cases, shrink the smallest failure, and decide symbolically where possible."""
+def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
+          decision: Callable[[str], SymbolicResult | None] = decide) -> ClaimVerdict:
+    """Run a claim over the cases, shrink the smallest failure, and decide symbolically where possible.
+
+    ``decision`` maps a symbolic key to its :class:`SymbolicResult` (default :func:`theory.symbolic.decide`; a
+    caller may compute the decisions elsewhere, e.g. in a second process, with the same function)."""
     checked, failures, worst = 0, [], 0.0
     grey = 0
     errors: list[str] = []
@@ -339,7 +343,7 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True) -> ClaimVer
             failures.append(case)
         elif kind == "inconclusive":
             grey += 1
-    sym = decide(claim.symbolic) if (symbolic and claim.symbolic) else None
+    sym = decision(claim.symbolic) if (symbolic and claim.symbolic) else None
     verdict = "refuted" if failures else ("inconclusive" if grey or errors else "verified")
     result = ClaimVerdict(claim, verdict, checked, len(failures), worst, symbolic=sym)
     if errors:

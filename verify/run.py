@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -16,6 +19,7 @@ from theory.claims import CACHE, CLAIMED_PARAMETERS, Claim, Comparison, rel_erro
 from theory.minimise import numerical_optimum
 from theory.mixture import TaskMixture
 from theory.optima import optimum
+from theory.symbolic import SymbolicResult, decide
 from theory.verdicts import (
     SEARCH_NS,
     Case,
@@ -169,6 +173,35 @@ def _doubt(verdict: ClaimVerdict, note: str, *, note_always: bool = True) -> Non
         local["note"] = "; ".join(filter(None, (local["note"], note)))
 
 
+@contextmanager
+def symbolic_decisions(claims: list[Claim], enabled: bool) -> Iterator[Callable[[str], SymbolicResult | None]]:
+    """The claims' symbolic decisions (:func:`theory.symbolic.decide`), computed in a second process while this one
+    runs the numeric search: sympy is single-threaded, so on two cores the decisions (about 20 s of ``verify
+    --all``) overlap the search instead of adding to it.  The results are the same function's, in the same order;
+    one worker keeps sympy's caches (the d = 1 optima) shared between decisions.  With one key or none, or
+    ``enabled`` False, everything stays in this process."""
+    keys = list(dict.fromkeys(c.symbolic for c in claims if c.symbolic))
+    if not enabled or len(keys) < 2:
+        yield decide
+        return
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_ignore_ctrl_c)
+    try:
+        futures = {k: pool.submit(decide, k) for k in keys}
+        yield lambda key: futures[key].result()
+    except BaseException:  # Ctrl-C or an error: stop the worker now rather than after its current decision
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _ignore_ctrl_c() -> None:
+    """In the decision worker: Ctrl-C is the parent's to handle (one line, exit 130), not a second traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed: int = 0, full: bool = False,
                symbolic: bool = True, progress: bool = True, training: bool = True, mixture_name: str = "selected",
                device: str = "cpu", threads: int | None = 1) -> list[ClaimVerdict]:
@@ -195,15 +228,16 @@ def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed
     cases = search_cases(search_ns, seed=seed)
     cases += selected_cases(mixture, mixture_name, ns, search_ns, cases)
     try:  # derived optima of the search cases are shared by all claims of the run (theory.claims.CACHE)
-        with cpu_threads(threads):
+        with cpu_threads(threads), symbolic_decisions(claims, symbolic) as decision:
             return _run(claims, cases, mixture, ns, seed=seed, full=full, symbolic=symbolic, progress=progress,
-                        training=training, device=device)
+                        training=training, device=device, decision=decision)
     finally:
         CACHE.clear()
 
 
 def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[int], *, seed: int, full: bool,
-         symbolic: bool, progress: bool, training: bool, device: str) -> list[ClaimVerdict]:
+         symbolic: bool, progress: bool, training: bool, device: str,
+         decision: Callable[[str], SymbolicResult | None] = decide) -> list[ClaimVerdict]:
     minimiser_cache: dict[str, dict[str, Any]] = {}
     mc_cache: dict[str, dict[str, Any]] = {}
     training_cache: dict[str, dict[str, Any]] = {}
@@ -215,7 +249,7 @@ def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[
         for claim in claims:
             bar.update(task, description=f"checking {claim.id}")
             timings: dict[str, float] = {}
-            verdict = _timed(timings, "search", lambda claim=claim: judge(claim, cases, symbolic=symbolic))
+            verdict = _timed(timings, "search", lambda claim=claim: judge(claim, cases, symbolic=symbolic, decision=decision))
             verdict.timings = timings
             rows, local = _timed(timings, "selected_mixture", lambda claim=claim: _selected_rows(claim, mixture, ns))
             verdict.evidence["selected_mixture"] = rows
