@@ -272,25 +272,34 @@ def _expand(args: argparse.Namespace, mixture: Any) -> int:
 
 def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[int], device: str) -> int:
     import time
+    from contextlib import ExitStack
 
     from verify import figure_cli
     from verify.asymptotics_report import asymptotic_rows, plot_gaps, print_asymptotics
     from verify.output import write_json
     from verify.report import build_report
-    from verify.run import run_checks
+    from verify.run import background_worker, run_checks
     from verify.terminal import print_report
 
     name = args.mixture or "fig2c"
     seed = args.seed or 0
     console = _console(args)
+    expansions = any(c.id.startswith(("C1.", "S4.")) for c in claims)  # Corollary 1 and Section 4: the expansions
     start = time.perf_counter()
-    verdicts = run_checks(claims, mixture, ns, seed=seed, full=args.full, symbolic=not args.no_symbolic,
-                          progress=not args.no_progress, training=not args.no_training, mixture_name=name, device=device)
+    with ExitStack() as stack:
+        # The expansions table (about 10 s of sympy) is computed by a second process beside the claim checks.
+        pending = (stack.enter_context(background_worker()).submit(
+            asymptotic_rows, mixture, name, None, latex=args.latex, symbolic=not args.no_symbolic) if expansions else None)
+        verdicts = run_checks(claims, mixture, ns, seed=seed, full=args.full, symbolic=not args.no_symbolic,
+                              progress=not args.no_progress, training=not args.no_training, mixture_name=name, device=device)
+        rows = pending.result() if pending is not None else None
     report = build_report(verdicts, mixture, name, ns, seed, time.perf_counter() - start, device=device)
     print_report(report, console, verbose=args.verbose or args.claim is not None)
-    if any(c.id.startswith(("C1.", "S4.")) for c in claims):  # Corollary 1 and Section 4: the expansions
-        report["asymptotics"] = asymptotic_rows(mixture, name, {v["id"]: v["verdict"] for v in report["claims"]},
-                                                latex=args.latex, symbolic=not args.no_symbolic)
+    if rows is not None:
+        verdict_of = {v["id"]: v["verdict"] for v in report["claims"]}
+        for row in rows:
+            row["verdict"] = verdict_of.get(row["claim"] or "", "-")
+        report["asymptotics"] = rows
         print_asymptotics(report["asymptotics"], console, verbose=args.verbose or args.latex)
         if args.plot and not figure_cli.wants_figures(args):
             for path in plot_gaps(mixture, name, args.plot):

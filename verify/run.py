@@ -184,12 +184,20 @@ def symbolic_decisions(claims: list[Claim], enabled: bool) -> Iterator[Callable[
     if not enabled or len(keys) < 2:
         yield decide
         return
+    with background_worker() as pool:
+        futures = {k: pool.submit(decide, k) for k in keys}
+        yield lambda key: futures[key].result()
+
+
+@contextmanager
+def background_worker() -> Iterator[ProcessPoolExecutor]:
+    """One spawned worker process for CPU work that can run beside the numeric search (sympy is single-threaded);
+    Ctrl-C stays with this process, and on any exception the worker is stopped at once."""
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_ignore_ctrl_c)
     try:
-        futures = {k: pool.submit(decide, k) for k in keys}
-        yield lambda key: futures[key].result()
-    except BaseException:  # Ctrl-C or an error: stop the worker now rather than after its current decision
+        yield pool
+    except BaseException:  # Ctrl-C or an error: stop the worker now rather than after its current task
         for process in list(getattr(pool, "_processes", {}).values()):
             process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
