@@ -18,10 +18,11 @@ import torch
 from scipy.stats import norm
 
 from montecarlo import PGDPredictor, ReducedPredictor, estimate_loss, make_generator, predict, sample_batch
+from montecarlo.estimators import fixed_order_sum
 from theory.attention import AttentionParameters
 from theory.mixture import TaskMixture
 from theory.optima import Optimum, optimum
-from theory.unconstrained import UnconstrainedOptimum, assumption1_cost, unconstrained_optimum
+from theory.unconstrained import UnconstrainedOptimum, assumption1_cost, fine_tuned, unconstrained_optimum
 
 SELECTED_STARTS = 6  # more starts than the search (theory.claims.SEARCH_STARTS): the answer to the user's question
 MC_TARGET_REL_SE = 4e-3
@@ -55,8 +56,9 @@ def paired_difference(mixture: TaskMixture, n: int, first: Any, second: Any, *, 
         size = min(_PAIRED_BATCH, samples - count)
         batch = sample_batch(mixture, n, size, generator=gen, device=device)
         diff = (predict(mixture, first, batch) - batch.y_query) ** 2 - (predict(mixture, second, batch) - batch.y_query) ** 2
-        total += float(diff.sum(dtype=torch.float64))
-        square += float((diff * diff).sum(dtype=torch.float64))
+        diff = diff.to(torch.float64)
+        total += float(fixed_order_sum(diff))  # thread-count independent, as the package's estimators
+        square += float(fixed_order_sum(diff * diff))
         count += size
     mean = total / count
     return mean, float(np.sqrt(max(square / count - mean * mean, 0.0) / (count - 1)))
@@ -79,7 +81,6 @@ class UnconstrainedEvidence:
         key = (mode, shared, n)
         if key not in self._optima:
             if mode == "FT":
-                from theory.unconstrained import fine_tuned
                 self._optima[key] = fine_tuned(self.mixture, self.optimum("PT", shared, n))
             else:
                 self._optima[key] = unconstrained_optimum(self.mixture, n, mode, shared_head=shared,

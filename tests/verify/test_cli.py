@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import io
 import json
@@ -337,13 +338,32 @@ def test_piped_table_is_plain_ascii_and_fits_80_columns(tmp_path) -> None:
     assert max(len(line) for line in proc.stdout.splitlines()) <= 80
 
 
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full to simulate a full device")
+class _FullDevice(io.TextIOBase):
+    """A stdout on a full device (what ``verify --list > /dev/full`` meets): every write fails with ENOSPC."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fd = os.open(os.devnull, os.O_WRONLY)
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def isatty(self) -> bool:
+        return False
+
+
 @pytest.mark.parametrize("flag", ["--list", "--version"])
-def test_output_into_a_full_device_is_one_line(flag: str) -> None:
-    with open("/dev/full", "w") as full:
-        proc = subprocess.run([sys.executable, "-m", "verify.cli", flag], stdout=full, stderr=subprocess.PIPE, text=True,
-                              timeout=120)
-    assert proc.returncode == 2 and proc.stderr == "verify: error: cannot write the output: No space left on device\n"
+def test_output_into_a_full_device_is_one_line(flag: str, monkeypatch, capsys) -> None:
+    full = _FullDevice()
+    monkeypatch.setattr(sys, "stdout", full)
+    try:
+        assert main([flag]) == 2
+    finally:
+        os.close(full.fd)
+    assert capsys.readouterr().err == "verify: error: cannot write the output: No space left on device\n"
 
 
 def test_compact_table_fits_80_columns_and_says_why(monkeypatch) -> None:
