@@ -1,0 +1,156 @@
+"""The claim record: everything about one atomic statement of a paper, in one place.
+
+A :class:`Claim` holds the statement and where the paper makes it, the quantity and the optimum it is
+about, the parameters the paper states as optimal, its numeric check (claimed against derived for one
+mixture and context length), its symbolic decision, the exact optima that decide it, its docs page and
+its typeset forms.  Claims are grouped in packs, one :class:`Paper` each (``theory.papers``); the
+evidence channels of ``verify`` read the record and nothing else.
+
+>>> from theory.registry import claim
+>>> c = claim("T1.loss.appendix")
+>>> (c.paper, c.optimum, c.loss, c.results)
+('chang2025', <Strategy.PT: 'PT'>, True, ('Theorem 1',))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+from theory.mixture import Array, TaskMixture
+from theory.strategy import Strategy
+
+if TYPE_CHECKING:
+    from theory.symbolic import SymbolicResult
+
+AGREE_RTOL = 1e-8  # float64 solves on matrices with condition number <= ~1e4: errors ~1e-12, so 1e-8 is safe
+REFUTE_RTOL = 1e-6  # a disagreement above this cannot be rounding; between the two is 'inconclusive'
+
+
+class Outcome(StrEnum):
+    """What one comparison, or the claim on one mixture, says."""
+
+    HOLDS = "holds"
+    FAILS = "fails"
+    INCONCLUSIVE = "inconclusive"
+    NOT_APPLICABLE = "not applicable"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Claimed vs derived for one (mixture, n): the relative error and whether the claim holds there.
+
+    The outcome follows from ``holds`` and ``rel_error`` by the thresholds of :attr:`outcome`, unless the
+    check decides it itself (``decided``): a qualitative claim that fails (an 'iff', an order) or a fit
+    that cannot decide (inconclusive) says so here, not through a sentinel error value.
+    """
+
+    quantity: str
+    claimed: Any
+    derived: Any
+    rel_error: float
+    holds: bool
+    note: str = ""
+    decided: Outcome | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        """Holds; fails when the error exceeds ``REFUTE_RTOL`` (rounding cannot explain it); else inconclusive.
+
+        >>> Comparison("x", 1.0, 1.0 + 1e-7, 1e-7, False).outcome
+        <Outcome.INCONCLUSIVE: 'inconclusive'>
+        """
+        if self.decided is not None:
+            return self.decided
+        if self.holds:
+            return Outcome.HOLDS
+        return Outcome.FAILS if self.rel_error > REFUTE_RTOL else Outcome.INCONCLUSIVE
+
+
+CheckFn = Callable[[TaskMixture, int], Comparison]
+
+
+@dataclass(frozen=True)
+class StatedParameters:
+    """The parameters a paper states as optimal: ``x^T W (X^T y + p_k)`` (``"reduced"``, eq. 7) or the
+    debiased predictor of eq. (19) (``"pgd"``), with the K prompts as the rows of ``P``."""
+
+    predictor: Literal["reduced", "pgd"]
+    W: Array
+    P: Array
+
+
+def _everywhere(mixture: TaskMixture) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One atomic statement of a paper, and everything needed to check it.
+
+    * ``paper``: the pack's key (:class:`Paper`); ``source``: where the paper states it, as printed;
+      ``results``: the paper's numbered results it belongs to (``verify --theorem 3`` selects by these);
+    * ``statement``: the claim in words and ASCII formulas; ``check``: claimed against derived at one
+      (mixture, n); ``scope``: the claim's own hypothesis (``scope_text`` says it in words);
+    * ``optimum``: the derived optimum the claim is about (the minimiser, training and Monte Carlo
+      channels evaluate it); ``loss``: the claim states that optimum's loss (so sampling it is evidence);
+      ``training``: whether a trained model's loss bears on it;
+    * ``stated``: the parameters the paper states as optimal, sampled by Monte Carlo (``None``: none);
+    * ``symbolic``: a module-level function returning the symbolic decision (run in a worker process);
+    * ``unconstrained``: the exact optima of the unconstrained attention that decide it, as
+      ``(strategy, shared head)`` pairs (theory.unconstrained);
+    * ``correction``: what holds instead (reported when refuted); ``docs``: the docs page (and anchor);
+    * ``tex``: typeset forms (``statement``, ``claimed``, ``derived``, ``corrected``: LaTeX without ``$``).
+    """
+
+    id: str
+    paper: str
+    source: str
+    results: tuple[str, ...]
+    statement: str
+    check: CheckFn
+    scope: Callable[[TaskMixture], bool] = _everywhere
+    scope_text: str = "every mixture of Definition 2"
+    optimum: Strategy | None = None
+    loss: bool = False
+    training: bool = True
+    stated: Callable[[TaskMixture, int], StatedParameters] | None = None
+    symbolic: Callable[[], SymbolicResult] | None = None
+    unconstrained: tuple[tuple[Strategy, bool], ...] = ()
+    correction: str = ""
+    docs: str = ""
+    tex: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One point of a claim's search: a labelled mixture at a context length."""
+
+    label: str
+    mixture: TaskMixture
+    n: int
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A claim pack: one paper's claims, its reference, and the family of mixtures its search runs over.
+
+    ``cases(ns, seed)`` returns the search cases (the paper's own data model: presets and a generated
+    family); ``presets`` names the pack's own mixtures (``verify --paper KEY --mixture NAME``; the default
+    pack uses theory.mixture's presets); ``mapping`` states how the paper's data model maps onto Definition 2's task mixtures.
+    """
+
+    key: str
+    title: str
+    citation: str
+    claims: tuple[Claim, ...]
+    cases: Callable[[tuple[int, ...], int], list[Case]]
+    default_mixture: str
+    mapping: str = ""
+    docs: str = ""
+    presets: dict[str, Callable[[], TaskMixture]] = field(default_factory=dict)  # the pack's own named mixtures
+
+    def claim_ids(self) -> list[str]:
+        return [c.id for c in self.claims]
