@@ -35,6 +35,7 @@ import sympy as sp
 from theory.errors import VerifyError
 from theory.mixture import Array, TaskMixture
 from theory.optima import _plain_quadratic, optimum
+from theory.record import SymbolicResult
 
 LOSSES = ("PT", "FT", "JT", "PGD")
 GAPS = ("PT-FT", "FT-JT", "JT-PGD")
@@ -346,39 +347,41 @@ def _mean_order(coefficient: sp.Expr, a: sp.Symbol) -> int:
     return low - min(sp.Poly(den, a).monoms(), default=(0,))[0]
 
 
-def decide_asymptotic(claim_id: str) -> tuple[str, bool, str]:
-    """(setting, holds, derived leading terms) for an asymptotic claim, decided on the exact expansions."""
-    iso = "isotropic"
-    if claim_id in ("C1.rate.PT-FT", "C1.rate.FT-JT", "C1.rate.ratio"):
-        quantity = claim_id.split(".")[-1]
-        claimed = {"PT-FT": -2, "FT-JT": -1, "ratio": -1}[quantity]
-        (ex,) = symbolic_expansion(quantity, iso, 0 if quantity == "ratio" else 2)
-        return ISOTROPIC_SETTING, ex.leading_exponent == claimed, f"{quantity} = {ex.text(leading_only=True)}"
-    if claim_id in ("C1.mean.PT-FT", "C1.mean.FT-JT"):
-        quantity = claim_id.split(".")[-1]
-        (ex,) = symbolic_expansion(quantity, iso, 2)
-        power = 2 * _mean_order(ex.leading_coefficient, _problem(iso)["a"])
-        return ISOTROPIC_SETTING, power == 2, (f"leading coefficient {sp.factor(ex.leading_coefficient)} "
-                                               f"is of order |mu|^{power} as the means shrink")
-    if claim_id == "S4.limit.W":
-        exs = symbolic_expansion("nWbar-I.PT", iso, 1) + symbolic_expansion("nWbar-I.JT", iso, 1)
-        holds = all(e.leading_exponent is not None and e.leading_exponent < 0 for e in exs)
-        return ISOTROPIC_SETTING, holds, "; ".join(f"{e.quantity} ({e.component}) = {e.text(True)}" for e in exs)
-    if claim_id == "S4.limit.loss":
-        sigma = _problem(iso)["sigma"]
-        leading = []  # the first term that survives sigma = 0 (the main text's setting)
-        for strategy in ("PT", "FT", "JT"):
-            (ex,) = symbolic_expansion(strategy, iso, 1)
-            leading.append(next(((e, sp.factor(c.subs(sigma, 0))) for e, c in ex.terms if c.subs(sigma, 0) != 0), (None, 0)))
-        holds = all(e is not None and e < 0 for e, _ in leading)
-        text = "; ".join(f"L*_{s} = {c} n^{e} + ..." for s, (e, c) in zip(("PT", "FT", "JT"), leading, strict=True))
-        return ISOTROPIC_SETTING + ", sigma = 0", holds, text
-    if claim_id == "S4.prompts.large-n":
-        exs = symbolic_expansion("P.FT", iso, 1) + symbolic_expansion("P.JT", iso, 1)
-        holds = all(e.leading_exponent == 1 for e in exs)  # the claim: p_k grows like -n Sigma_x mu_k
-        return ISOTROPIC_SETTING, holds, "; ".join(f"{e.quantity}: {e.component} = {e.text(True)}" for e in exs)
-    raise VerifyError(f"claim: no asymptotic decision for {claim_id!r}")
+def decide_rate(quantity: str, claimed: int) -> SymbolicResult:
+    """Corollary 1's rates: the exact leading exponent in n of ``quantity`` (isotropic setting) against ``claimed``."""
+    (ex,) = symbolic_expansion(quantity, "isotropic", 0 if quantity == "ratio" else 2)
+    return SymbolicResult(ISOTROPIC_SETTING, ex.leading_exponent == claimed, f"{quantity} = {ex.text(leading_only=True)}")
 
 
-ASYMPTOTIC_DECISIONS = ("C1.rate.PT-FT", "C1.rate.FT-JT", "C1.rate.ratio", "C1.mean.PT-FT", "C1.mean.FT-JT",
-                        "S4.limit.W", "S4.limit.loss", "S4.prompts.large-n")
+def decide_mean_order(quantity: str) -> SymbolicResult:
+    """Corollary 1's 'proportional to ||Delta||_F': the order in the task means of the leading coefficient is 2."""
+    (ex,) = symbolic_expansion(quantity, "isotropic", 2)
+    power = 2 * _mean_order(ex.leading_coefficient, _problem("isotropic")["a"])
+    return SymbolicResult(ISOTROPIC_SETTING, power == 2, (f"leading coefficient {sp.factor(ex.leading_coefficient)} "
+                                                          f"is of order |mu|^{power} as the means shrink"))
+
+
+def decide_preconditioner_limit() -> SymbolicResult:
+    """Section 4.1: n W_bar*_PT - I and n W_bar*_JT - I vanish as n -> infinity (negative leading exponents)."""
+    exs = symbolic_expansion("nWbar-I.PT", "isotropic", 1) + symbolic_expansion("nWbar-I.JT", "isotropic", 1)
+    holds = all(e.leading_exponent is not None and e.leading_exponent < 0 for e in exs)
+    return SymbolicResult(ISOTROPIC_SETTING, holds, "; ".join(f"{e.quantity} ({e.component}) = {e.text(True)}" for e in exs))
+
+
+def decide_loss_limit() -> SymbolicResult:
+    """Section 4.1: L*_PT, L*_FT, L*_JT -> 0 at sigma = 0 (the first term surviving sigma = 0 has a negative exponent)."""
+    sigma = _problem("isotropic")["sigma"]
+    leading = []
+    for strategy in ("PT", "FT", "JT"):
+        (ex,) = symbolic_expansion(strategy, "isotropic", 1)
+        leading.append(next(((e, sp.factor(c.subs(sigma, 0))) for e, c in ex.terms if c.subs(sigma, 0) != 0), (None, 0)))
+    holds = all(e is not None and e < 0 for e, _ in leading)
+    text = "; ".join(f"L*_{s} = {c} n^{e} + ..." for s, (e, c) in zip(("PT", "FT", "JT"), leading, strict=True))
+    return SymbolicResult(ISOTROPIC_SETTING + ", sigma = 0", holds, text)
+
+
+def decide_prompt_growth() -> SymbolicResult:
+    """Section 4.1: p*_k grows like -n Sigma_x mu_k (leading exponent 1 in n for FT and JT)."""
+    exs = symbolic_expansion("P.FT", "isotropic", 1) + symbolic_expansion("P.JT", "isotropic", 1)
+    holds = all(e.leading_exponent == 1 for e in exs)
+    return SymbolicResult(ISOTROPIC_SETTING, holds, "; ".join(f"{e.quantity}: {e.component} = {e.text(True)}" for e in exs))

@@ -17,13 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
+
+import numpy as np
 
 from theory.mixture import Array, TaskMixture
 from theory.strategy import Strategy
-
-if TYPE_CHECKING:
-    from theory.symbolic import SymbolicResult
 
 AGREE_RTOL = 1e-8  # float64 solves on matrices with condition number <= ~1e4: errors ~1e-12, so 1e-8 is safe
 REFUTE_RTOL = 1e-6  # a disagreement above this cannot be rounding; between the two is 'inconclusive'
@@ -67,6 +66,26 @@ class Comparison:
         if self.holds:
             return Outcome.HOLDS
         return Outcome.FAILS if self.rel_error > REFUTE_RTOL else Outcome.INCONCLUSIVE
+
+
+@dataclass(frozen=True)
+class SymbolicResult:
+    """Outcome of a symbolic decision: the setting, whether the difference cancels, and the difference."""
+
+    setting: str
+    holds: bool
+    difference: str
+
+
+def rel_error(claimed: Any, derived: Any) -> float:
+    """||claimed - derived|| / max(||claimed||, ||derived||), Frobenius; 0 when both are 0.
+
+    >>> rel_error([1.0, 0.0], [1.0, 1.0])
+    0.7071067811865475
+    """
+    c, d = np.asarray(claimed, dtype=float), np.asarray(derived, dtype=float)
+    scale = max(float(np.linalg.norm(c)), float(np.linalg.norm(d)))
+    return 0.0 if scale == 0.0 else float(np.linalg.norm(c - d)) / scale
 
 
 CheckFn = Callable[[TaskMixture, int], Comparison]

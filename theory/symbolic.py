@@ -14,13 +14,11 @@ and non-commuting products only appear there.  The numeric search covers that.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import numpy as np
 import sympy as sp
 
-from theory.asymptotics import ASYMPTOTIC_DECISIONS, decide_asymptotic
 from theory.loss import derive_task_loss
 from theory.moments import (
     derive_noise_moment,
@@ -29,15 +27,7 @@ from theory.moments import (
     generic_lemma_inputs,
     symbolic_lower_triangular,
 )
-
-
-@dataclass(frozen=True)
-class SymbolicResult:
-    """Outcome of a symbolic decision: the setting, whether the difference cancels, and the difference."""
-
-    setting: str
-    holds: bool
-    difference: str
+from theory.record import SymbolicResult
 
 
 @cache
@@ -151,7 +141,9 @@ def d1_problem() -> dict[str, sp.Expr]:
     }
 
 
-def _decide_d1(claimed: Callable[[dict[str, sp.Expr]], sp.Expr], derived_key: str, noiseless: bool) -> SymbolicResult:
+def decide_d1(claimed: Callable[[dict[str, sp.Expr]], sp.Expr], derived_key: str, noiseless: bool) -> SymbolicResult:
+    """Claimed minus derived at d = 1, K = 2, every parameter a symbol: ``claimed(pr)`` against ``pr[derived_key]``
+    of :func:`d1_problem` (sigma = 0 when ``noiseless``, the main text's setting)."""
     pr = d1_problem()
     diff = sp.Matrix([claimed(pr) - pr[derived_key]]) if not isinstance(pr[derived_key], sp.MatrixBase) \
         else claimed(pr) - pr[derived_key]
@@ -162,54 +154,19 @@ def _decide_d1(claimed: Callable[[dict[str, sp.Expr]], sp.Expr], derived_key: st
     return SymbolicResult(setting, holds, text)
 
 
-def _wbar(sig: sp.Expr, tr: sp.Expr, n: sp.Expr, extra: sp.Expr = 0) -> sp.Expr:
+def d1_wbar(sig: sp.Expr, tr: sp.Expr, n: sp.Expr, extra: sp.Expr = 0) -> sp.Expr:
+    """The d = 1 shape of Theorems 1, 3, 4: sig / ((n+1) sig + tr + extra)."""
     return sig / ((n + 1) * sig + tr + extra)
 
 
-def _prompts(pr: dict[str, sp.Expr], wbar: sp.Expr, form: str) -> sp.Matrix:
+def d1_prompts(pr: dict[str, sp.Expr], wbar: sp.Expr, form: str) -> sp.Matrix:
+    """The d = 1 prompt formulas of Theorems 2-3: ``main`` M_mu (1/wbar - n) sx, ``appendix`` M_mu (1/wbar - n sx)."""
     n, sx = pr["n"], pr["sx"]
     factor = (1 / wbar - n) * sx if form == "main" else 1 / wbar - n * sx
     return sp.Matrix([pr["m1"] * factor, pr["m2"] * factor])
 
 
-_S2 = lambda pr: pr["sigma"] ** 2  # noqa: E731
 
-_D1_CLAIMS: dict[str, tuple[Callable[[dict[str, sp.Expr]], sp.Expr], str, bool]] = {
-    "T1.W": (lambda pr: _wbar(pr["st"], pr["st"], pr["n"]), "wbar_pt", True),
-    "T1.W.appendix": (lambda pr: _wbar(pr["st"], pr["st"] + _S2(pr), pr["n"]), "wbar_pt", False),
-    "T1.loss": (lambda pr: pr["st"] - pr["n"] * _wbar(pr["st"], pr["st"], pr["n"]) * pr["st"], "loss_pt", True),
-    "T1.loss.appendix": (lambda pr: pr["st"] + _S2(pr) - pr["n"] * pr["wbar_pt"] * pr["st"], "loss_pt", False),
-    "T2.prompts": (lambda pr: _prompts(pr, pr["wbar_pt"], "main"), "P_ft", False),
-    "T2.prompts.appendix": (lambda pr: _prompts(pr, pr["wbar_pt"], "appendix"), "P_ft", False),
-    "T2.loss": (lambda pr: pr["loss_pt"] - pr["delta"] * (pr["n"] * pr["wbar_pt"] - 1) ** 2, "loss_ft", False),
-    "T3.W.appendix": (lambda pr: _wbar(pr["sb"], pr["st"] + _S2(pr), pr["n"], pr["delta"]), "wbar_jt", False),
-    "T3.prompts": (lambda pr: _prompts(pr, pr["wbar_jt"], "main"), "P_jt", False),
-    "T3.loss": (lambda pr: pr["sb"] - pr["n"] * _wbar(pr["sb"], pr["st"], pr["n"], pr["delta"]) * pr["sb"],
-                "loss_jt", True),
-    "T3.loss.appendix": (lambda pr: pr["sb"] + _S2(pr) - pr["n"] * pr["wbar_jt"] * pr["sb"], "loss_jt", False),
-    "T4.W": (lambda pr: _wbar(pr["sb"], pr["sb"], pr["n"]), "wbar_pgd", True),
-    "T4.W.appendix": (lambda pr: _wbar(pr["sb"], pr["sb"] + _S2(pr), pr["n"]), "wbar_pgd", False),
-    "T4.loss": (lambda pr: pr["sb"] - pr["n"] * _wbar(pr["sb"], pr["sb"], pr["n"]) * pr["sb"], "loss_pgd", True),
-    "T4.loss.appendix": (lambda pr: pr["sb"] - pr["n"] * pr["wbar_pgd"] * pr["sb"], "loss_pgd", False),
-    "P1.equality": (lambda pr: pr["loss_pgd"], "per_task_pgd", False),
-}
-
-SYMBOLIC_CHECKS: dict[str, Callable[[], SymbolicResult]] = {
-    "L1": decide_lemma1,
-    "L2": decide_lemma2,
-    "L3": decide_lemma3,
-    **{key: (lambda key=key: _decide_d1(*_D1_CLAIMS[key])) for key in _D1_CLAIMS},
-}
-
-
-def _decide_asymptotic(claim_id: str) -> SymbolicResult:
-    return SymbolicResult(*decide_asymptotic(claim_id))
-
-
-SYMBOLIC_CHECKS.update({key: (lambda key=key: _decide_asymptotic(key)) for key in ASYMPTOTIC_DECISIONS})
-
-
-def decide(claim_id: str) -> SymbolicResult | None:
-    """The symbolic decision for a claim id, or None where no specialisation is implemented."""
-    fn = SYMBOLIC_CHECKS.get(claim_id)
-    return fn() if fn else None
+def d1_noise(pr: dict[str, sp.Expr]) -> sp.Expr:
+    """sigma^2 in :func:`d1_problem` (its symbol is sigma)."""
+    return pr["sigma"] ** 2

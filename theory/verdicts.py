@@ -1,14 +1,16 @@
-"""Verdicts: run each claim over the paper's presets and a generated family of mixtures.
+"""Verdicts: run each claim over its paper's search family, shrink a failure, and decide - in one place.
 
-The generated family spans what Definition 2 allows: d = 1..6, K = 1..4,
-isotropic and non-isotropic Sigma_x, identical and heterogeneous task
-covariances, zero and non-zero means, sigma^2 = 0 and > 0.  Nothing is
-narrowed to make a claim pass; a claim's own stated hypothesis (e.g. the main
-text's sigma = 0) is its scope.
+The search family is the pack's (:attr:`theory.record.Paper.cases`): for Chang et al. (2025) the
+figure presets and a generated family spanning what Definition 2 allows.  Nothing is narrowed to make
+a claim pass; a claim's own stated hypothesis (e.g. the main text's sigma = 0) is its scope.
 
-A failing case is shrunk greedily (smaller n, no noise, identity
-covariances, equal weights, fewer tasks, smaller d, rounder means) while it
-still fails, so the counterexample reported is as small and plain as found.
+A failing case is shrunk greedily (smaller n, no noise, identity covariances, equal weights, fewer
+tasks, smaller d, rounder means) while it still fails, so the counterexample reported is as small and
+plain as found.
+
+The verdict is decided here and nowhere else: :func:`judge` from the search and the symbolic
+decision, then :func:`weigh_evidence` from the other channels' findings on the selected mixture,
+by the one table :data:`DOWNGRADES`.
 """
 
 from __future__ import annotations
@@ -17,66 +19,30 @@ import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
-from theory.claims import AGREE_RTOL, REFUTE_RTOL, Claim, Comparison
-from theory.mixture import PRESETS, TaskMixture, preset
-from theory.symbolic import SymbolicResult, decide
+from theory.mixture import TaskMixture
+from theory.record import AGREE_RTOL, REFUTE_RTOL, Case, Claim, Comparison, Outcome, SymbolicResult
 
 SEARCH_NS = (1, 4, 20)
 
 
-@dataclass(frozen=True)
-class Case:
-    label: str
-    mixture: TaskMixture
-    n: int
+class Verdict(StrEnum):
+    """The global verdict on a claim."""
+
+    VERIFIED = "verified"
+    REFUTED = "refuted"
+    INCONCLUSIVE = "inconclusive"
 
 
-def _spd(rng: np.random.Generator, d: int) -> np.ndarray:
-    A = rng.standard_normal((d, d))
-    return A @ A.T / d + 0.5 * np.eye(d)
-
-
-def generated_mixtures(seed: int = 0) -> list[tuple[str, TaskMixture]]:
-    """The deterministic generated family (label, mixture)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for d in range(1, 7):
-        for K in range(1, 5):
-            for variant in ("iso", "noniso", "noniso-noisy", "zero-mean-noisy"):
-                weights = rng.dirichlet(np.ones(K))
-                weights[-1] = 1.0 - weights[:-1].sum()
-                means = rng.standard_normal((K, d)) * 1.5
-                if variant == "iso":
-                    sx, covs, s2 = np.eye(d), np.stack([np.eye(d)] * K), 0.0
-                else:
-                    sx, covs = _spd(rng, d), np.stack([_spd(rng, d) for _ in range(K)])
-                    s2 = float(rng.uniform(0.2, 3.0)) if variant.endswith("noisy") else 0.0
-                if variant == "zero-mean-noisy":
-                    means = np.zeros((K, d))
-                out.append((f"gen d={d} K={K} {variant}", TaskMixture(sx, weights, means, covs, s2)))
-    return out
-
-
-def search_cases(ns: Iterable[int] = SEARCH_NS, *, seed: int = 0) -> list[Case]:
-    """Presets and the generated family, each at every n in ``ns``."""
-    mixtures = [(name, preset(name)) for name in PRESETS] + generated_mixtures(seed)
-    return [Case(label, m, n) for label, m in mixtures for n in ns]
-
-
-def outcome(comp: Comparison) -> str:
-    """``"holds"``, ``"fails"`` or ``"inconclusive"`` for one comparison: the thresholds of every verdict.
-
-    A claim fails at a (mixture, n) when it does not hold there and the relative error exceeds
-    ``REFUTE_RTOL`` (or is the 1.0 of a qualitative claim, e.g. Corollary 1's 'iff'); a disagreement
-    between ``AGREE_RTOL`` and ``REFUTE_RTOL`` could be rounding and is inconclusive.
-    """
-    if comp.holds:
-        return "holds"
-    return "fails" if comp.rel_error > REFUTE_RTOL or comp.rel_error == 1.0 else "inconclusive"
+def outcome(comp: Comparison) -> Outcome:
+    """The comparison's outcome (:attr:`theory.record.Comparison.outcome`): holds; fails when the relative error
+    exceeds ``REFUTE_RTOL`` or the check decided so (a qualitative claim, e.g. Corollary 1's 'iff'); otherwise a
+    disagreement between ``AGREE_RTOL`` and ``REFUTE_RTOL`` could be rounding and is inconclusive."""
+    return comp.outcome
 
 
 # What a check may raise on a degenerate but valid mixture (e.g. a ratio of two gaps that both vanish when a task
@@ -96,7 +62,7 @@ def _fails(claim: Claim, m: TaskMixture, n: int) -> Comparison | None:
     if not claim.scope(m):
         return None
     c = safe_check(claim, m, n)
-    return c if isinstance(c, Comparison) and outcome(c) == "fails" else None
+    return c if isinstance(c, Comparison) and c.outcome is Outcome.FAILS else None
 
 
 def finite_or_none(value: float) -> float | None:
@@ -117,21 +83,21 @@ def local_verdict(in_scope: bool, ns: Iterable[int], comparisons: Iterable[Compa
     """
     ns = [int(n) for n in ns]
     if not in_scope:
-        return {"verdict": "not applicable", "max_rel_error": None, "n": ns, "first_failing_n": None,
+        return {"verdict": Outcome.NOT_APPLICABLE, "max_rel_error": None, "n": ns, "first_failing_n": None,
                 "note": "outside the claim's scope"}
     failing, grey, errors, errs = [], [], [], []
     for n, c in zip(ns, comparisons, strict=True):
         if isinstance(c, str):
             errors.append(f"n={n}: {c}")
             continue
-        kind = outcome(c)
+        kind = c.outcome
         if math.isfinite(c.rel_error):
             errs.append(float(c.rel_error))
-        if kind == "fails":
+        if kind is Outcome.FAILS:
             failing.append(n)
-        elif kind == "inconclusive":
+        elif kind is Outcome.INCONCLUSIVE:
             grey.append(n)
-    verdict = "fails" if failing else ("inconclusive" if grey or errors else "holds")
+    verdict = Outcome.FAILS if failing else (Outcome.INCONCLUSIVE if grey or errors else Outcome.HOLDS)
     notes = ([f"between {AGREE_RTOL:g} and {REFUTE_RTOL:g} (or NaN) at n = {grey}"] if grey else []) + (
         [f"could not be evaluated at {'; '.join(errors)}"] if errors else [])
     return {"verdict": verdict, "max_rel_error": max(errs) if errs else None, "n": ns,
@@ -263,7 +229,7 @@ class ClaimVerdict:
     """
 
     claim: Claim
-    verdict: str
+    verdict: Verdict
     checked: int
     failed: int
     max_rel_error: float
@@ -278,16 +244,16 @@ class ClaimVerdict:
     def reason(self) -> str:
         """One line for the global verdict: where it fails, why it is inconclusive, or how much it was checked on."""
         ce = self.counterexample
-        if self.verdict == "refuted" and ce is not None:
+        if self.verdict is Verdict.REFUTED and ce is not None:
             m = ce["mixture"]
             return (f"fails on {ce['found_in']} (shrunk to d={m['d']} K={len(m['tasks'])} sigma2={m['sigma2']:g} n={ce['n']}): "
                     f"{ce['quantity']} claimed {_short_text(ce['claimed'])} vs derived {_short_text(ce['derived'])} "
                     f"(rel. error {ce['rel_error']:.3g})")
-        if self.verdict == "refuted":
+        if self.verdict is Verdict.REFUTED:
             sym = self.symbolic
             return (f"refuted by the symbolic decision ({sym.setting})" if sym is not None and not sym.holds
                     else "; ".join(self.notes) or "refuted")
-        if self.verdict == "inconclusive":
+        if self.verdict is Verdict.INCONCLUSIVE:
             return "; ".join(self.notes) or "inconclusive"
         text = f"holds on all {self.checked} cases" if self.checked else "no numeric case in scope"
         if self.symbolic is not None and self.symbolic.holds:
@@ -310,7 +276,7 @@ class ClaimVerdict:
                 **{k: _jsonable(v) for k, v in self.evidence.items()},
             },
             "counterexample": self.counterexample,
-            "correction": c.correction if self.verdict == "refuted" else "",
+            "correction": c.correction if self.verdict is Verdict.REFUTED else "",
             "notes": self.notes,
         }
 
@@ -319,12 +285,17 @@ def _short_text(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def symbolic_decision(claim: Claim) -> SymbolicResult | None:
+    """The claim's symbolic decision (its record's ``symbolic``), or None where it has none."""
+    return claim.symbolic() if claim.symbolic is not None else None
+
+
 def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
-          decision: Callable[[str], SymbolicResult | None] = decide) -> ClaimVerdict:
+          decision: Callable[[Claim], SymbolicResult | None] = symbolic_decision) -> ClaimVerdict:
     """Run a claim over the cases, shrink the smallest failure, and decide symbolically where possible.
 
-    ``decision`` maps a symbolic key to its :class:`SymbolicResult` (default :func:`theory.symbolic.decide`; a
-    caller may compute the decisions elsewhere, e.g. in a second process, with the same function)."""
+    ``decision`` gives a claim's :class:`SymbolicResult` (default :func:`symbolic_decision`; a caller may
+    compute the decisions elsewhere, e.g. in a second process, with the same function)."""
     checked, failures, worst = 0, [], 0.0
     grey = 0
     errors: list[str] = []
@@ -338,18 +309,18 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
         checked += 1
         if math.isfinite(comp.rel_error):  # a NaN error (undefined quantity) is grey, see outcome()
             worst = max(worst, comp.rel_error)
-        kind = outcome(comp)
-        if kind == "fails":
+        kind = comp.outcome
+        if kind is Outcome.FAILS:
             failures.append(case)
-        elif kind == "inconclusive":
+        elif kind is Outcome.INCONCLUSIVE:
             grey += 1
-    sym = decision(claim.symbolic) if (symbolic and claim.symbolic) else None
-    verdict = "refuted" if failures else ("inconclusive" if grey or errors else "verified")
+    sym = decision(claim) if symbolic else None
+    verdict = Verdict.REFUTED if failures else (Verdict.INCONCLUSIVE if grey or errors else Verdict.VERIFIED)
     result = ClaimVerdict(claim, verdict, checked, len(failures), worst, symbolic=sym)
     if errors:
         result.notes.append(f"{len(errors)} case(s) could not be evaluated (first: {errors[0]})")
     if sym is not None and not sym.holds and not failures:
-        result.verdict = "refuted"
+        result.verdict = Verdict.REFUTED
         result.notes.append("refuted by the symbolic decision; the numeric search found no failure")
     if grey:
         result.notes.append(f"{grey} case(s) disagree by between {AGREE_RTOL:g} and {REFUTE_RTOL:g} (rounding?)")
@@ -362,3 +333,57 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
             "rel_error": float(comp.rel_error), "note": comp.note,
         }
     return result
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one evidence channel says about the claim on the selected mixture.
+
+    ``contradicts``: the channel contradicts the derivation (a sampled or trained loss, or a numerical
+    minimum, that the derived value cannot explain); otherwise ``note`` is context only (e.g. an
+    under-trained model).  :func:`weigh_evidence` decides what it does to the verdict by :data:`DOWNGRADES`.
+    """
+
+    channel: str
+    contradicts: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class Downgrade:
+    """What a contradiction from one channel does: a verified (global) or holding (local) verdict becomes
+    inconclusive (a refutation or a local failure always stands); ``note_when_standing``: the note is kept
+    even when the verdict does not change."""
+
+    note_when_standing: bool
+
+
+# The one table of when evidence downgrades a verdict.  Channels that test the derivation itself (minimiser,
+# training below a global optimum, Monte Carlo at the derived optimum) always leave their note; channels that
+# sample a *different* point (the paper's stated parameters, the exact unconstrained optimum) only when they
+# change the verdict.
+DOWNGRADES: dict[str, Downgrade] = {
+    "minimiser": Downgrade(note_when_standing=True),
+    "training": Downgrade(note_when_standing=True),
+    "montecarlo": Downgrade(note_when_standing=True),
+    "montecarlo_at_claimed": Downgrade(note_when_standing=False),
+    "unconstrained": Downgrade(note_when_standing=False),
+}
+
+
+def weigh_evidence(verdict: ClaimVerdict, findings: Iterable[Finding]) -> None:
+    """Apply the channels' findings on the selected mixture to the verdict, in order (the one place besides
+    :func:`judge` where a verdict changes)."""
+    for finding in findings:
+        if not finding.contradicts:
+            verdict.notes.append(finding.note)
+            continue
+        local = verdict.on_selected_mixture
+        changes = verdict.verdict is Verdict.VERIFIED or (local is not None and local["verdict"] == Outcome.HOLDS)
+        if DOWNGRADES[finding.channel].note_when_standing or changes:
+            verdict.notes.append(finding.note)
+        if verdict.verdict is Verdict.VERIFIED:
+            verdict.verdict = Verdict.INCONCLUSIVE
+        if local is not None and local["verdict"] == Outcome.HOLDS:
+            local["verdict"] = Outcome.INCONCLUSIVE
+            local["note"] = "; ".join(filter(None, (local["note"], finding.note)))

@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("--expand", action=_Once, metavar="QUANTITY", help="print the expansion in 1/n of one quantity: "
                      "PT, FT, JT, PGD, PT-FT, FT-JT, JT-PGD, ratio, nWbar-I.PT, nWbar-I.JT, P.FT, P.JT")
     p.add_argument("--version", action=_Version)
+    p.add_argument("--paper", action=_Once, metavar="KEY",
+                   help="the claim pack (default chang2025, this paper; also zhang2024 and others: see --list --paper KEY)")
     p.add_argument("--mixture", action=_Once, metavar="PRESET|FILE",
                    help="mixture shown in the table (default fig2c; presets: fig2a-d, figA1a-d, figA2-clean, "
                         "figA2-noisy; or a .json/.toml file)")
@@ -185,7 +187,7 @@ _MODE_FLAG = {"list": "--list", "expand": "--expand", "figures": "--figure/--fig
 _MODE_NEEDS = {"list": "--list", "expand": "--expand", "figures": "--figure/--figures", "claims": "a claim selection"}
 # flag -> modes in which it does something (any other use is rejected, never ignored)
 _APPLIES = {
-    "mixture": {"expand", "claims"}, "max_size": {"expand", "claims"}, "n": {"claims"}, "seed": {"claims", "figures"},
+    "paper": {"list", "claims"}, "mixture": {"expand", "claims"}, "max_size": {"expand", "claims"}, "n": {"claims"}, "seed": {"claims", "figures"},
     "device": {"claims", "figures"}, "json": {"expand", "claims"}, "full": {"claims", "figures"},
     "no_symbolic": {"claims"}, "verbose": {"claims"}, "fail_on_refuted": {"claims"}, "order": {"expand"},
     "report": {"claims"}, "no_training": {"claims", "figures"}, "figure": {"claims", "figures"},
@@ -222,19 +224,25 @@ def check_combinations(args: argparse.Namespace, claims: list[Any]) -> None:
 
 
 def _selection(args: argparse.Namespace) -> list[Any]:
-    from theory.claims import CLAIMS, claims_for
     from theory.errors import VerifyError
+    from theory.papers import DEFAULT_PAPER, PAPERS
+    from theory.registry import claims, claims_for
 
+    key = args.paper or DEFAULT_PAPER
+    if key not in PAPERS:
+        raise VerifyError(f"--paper: unknown pack {key!r}; expected one of {', '.join(PAPERS)}")
     for kind in NUMBERED:
         value = getattr(args, kind)
         if value is not None:
-            return claims_for(f"{kind} {value}")
+            return claims_for(f"{kind} {value}", key)
+    registry = claims(key)
     if args.claim is not None:
-        if args.claim not in CLAIMS:
-            raise VerifyError(f"--claim: unknown claim id {args.claim!r}; run `verify --list` for the ids")
-        return [CLAIMS[args.claim]]
+        if args.claim not in registry:
+            raise VerifyError(f"--claim: unknown claim id {args.claim!r} in pack {key}; run `verify --list --paper {key}` "
+                              "for the ids")
+        return [registry[args.claim]]
     if args.all:
-        return list(CLAIMS.values())
+        return list(registry.values())
     if args.list or args.expand is not None:
         return []
     from verify import figure_cli
@@ -281,7 +289,7 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
     from verify.run import background_worker, run_checks
     from verify.terminal import print_report
 
-    name = args.mixture or "fig2c"
+    name = args.mixture_name
     seed = args.seed or 0
     console = _console(args)
     expansions = any(c.id.startswith(("C1.", "S4.")) for c in claims)  # Corollary 1 and Section 4: the expansions
@@ -291,7 +299,8 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
         pending = (stack.enter_context(background_worker()).submit(
             asymptotic_rows, mixture, name, None, latex=args.latex, symbolic=not args.no_symbolic) if expansions else None)
         verdicts = run_checks(claims, mixture, ns, seed=seed, full=args.full, symbolic=not args.no_symbolic,
-                              progress=not args.no_progress, training=not args.no_training, mixture_name=name, device=device)
+                              progress=not args.no_progress, training=not args.no_training, mixture_name=name,
+                              device=device, paper=args.paper)
         rows = pending.result() if pending is not None else None
     report = build_report(verdicts, mixture, name, ns, seed, time.perf_counter() - start, device=device)
     print_report(report, console, verbose=args.verbose or args.claim is not None)
@@ -319,7 +328,7 @@ def _run(argv: list[str] | None) -> int:
     if mode == "list":
         from verify.terminal import make_console, print_claim_list
 
-        print_claim_list(make_console())
+        print_claim_list(make_console(), args.paper or "chang2025")
         return 0
     # Everything below is checked before any long work: output paths, the device, the mixture, the context lengths.
     from montecarlo.sampler import resolve_device
@@ -338,7 +347,12 @@ def _run(argv: list[str] | None) -> int:
     if mode == "figures":
         figure_cli.run_figures(args, _console(args), device=device)
         return 0
-    mixture = load_mixture(args.mixture or DEFAULT_PRESET, max_size=args.max_size)
+    from theory.registry import paper
+
+    pack = paper(args.paper or "chang2025")
+    name = args.mixture or (pack.default_mixture if mode == "claims" else DEFAULT_PRESET)
+    args.mixture_name = name
+    mixture = pack.presets[name]() if name in pack.presets else load_mixture(name, max_size=args.max_size)
     if mode == "expand":
         return _expand(args, mixture)
     ns = parse_ns(args.n if args.n is not None else "1,10,100")

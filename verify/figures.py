@@ -40,10 +40,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from montecarlo import PGDPredictor, ReducedPredictor, estimate_loss
 from theory.attention import head_scaled_pgd_optimum
-from theory.claims import CLAIMS, REFUTE_RTOL
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
+from theory.record import REFUTE_RTOL
+from theory.registry import claim as registered_claim
 from theory.unconstrained import unconstrained_optimum
 from verify.panels import PANELS, QUICK, STRATEGY_LABELS, Budget, PanelSpec, panel
 from verify.trained import NOT_AVAILABLE, TrainedProvider, default_provider
@@ -266,7 +267,7 @@ def _unconstrained_series(spec: PanelSpec, mixture: TaskMixture, budget: Budget,
 
 def _claimed_series(strategy: str, mixture: TaskMixture, ns: list[int], scale: float) -> list[Series]:
     """The paper's stated loss for this setting, only when it differs from the derived one somewhere on the grid."""
-    claim = CLAIMS[_claim_for(strategy, mixture)]
+    claim = registered_claim(_claim_for(strategy, mixture))
     if not claim.scope(mixture):
         return []
     comps = [claim.check(mixture, n) for n in ns]

@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from theory.claims import AGREE_RTOL, CACHE, CLAIMS, REFUTE_RTOL
-from theory.verdicts import SEARCH_NS, judge, search_cases
+from theory.papers import PAPERS
+from theory.record import AGREE_RTOL, REFUTE_RTOL
+from theory.verdicts import SEARCH_NS, judge
 
 GOLDEN_PATH = Path(__file__).resolve().parent.parent / "tests" / "golden" / "verdicts.json"
 SIGNIFICANT = 6
@@ -69,18 +70,19 @@ def _counterexample(ce: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def golden_verdicts(seed: int = SEED) -> dict[str, Any]:
-    """Every claim's search verdict (no symbolic, training or Monte Carlo), rounded for a stable text form."""
-    cases = search_cases(SEARCH_NS, seed=seed)
+    """Every claim's search verdict (no symbolic, training or Monte Carlo), rounded for a stable text form; each
+    pack's claims on its own search family."""
     claims: dict[str, Any] = {}
-    try:
-        for claim in CLAIMS.values():
+    counts: dict[str, int] = {}
+    for pack in PAPERS.values():
+        cases = pack.cases(SEARCH_NS, seed)
+        counts[pack.key] = len(cases)
+        for claim in pack.claims:
             v = judge(claim, cases, symbolic=False)
             claims[claim.id] = {"verdict": v.verdict, "cases_checked": v.checked, "cases_failed": v.failed,
                                 "counterexample": _counterexample(v.to_json()["counterexample"])}
-    finally:
-        CACHE.clear()
     return {"what": "verify.golden: search verdicts of every claim (no symbolic, training or Monte Carlo)",
-            "search": {"n": list(SEARCH_NS), "seed": seed, "cases": len(cases)},
+            "search": {"n": list(SEARCH_NS), "seed": seed, "cases": counts},
             "tolerance": {"agree_rtol": AGREE_RTOL, "refute_rtol": REFUTE_RTOL},
             "rounding": {"significant_digits": SIGNIFICANT, "array_zero_below": TINY},
             "claims": claims}

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from theory.claims import CLAIMS
+from theory.registry import claims as registered_claims
 from verify.numbers import exact, uncertain
 
 _STYLE = {"verified": "green", "refuted": "bold red", "inconclusive": "yellow"}
@@ -240,13 +240,13 @@ def print_claim_details(c: dict[str, Any], console: Console | None = None) -> No
         _print(console, f"  {label}: {text}")
 
 
-def print_claim_list(console: Console | None = None) -> None:
-    """``verify --list``: id, source and statement of every registered claim."""
+def print_claim_list(console: Console | None = None, paper: str = "chang2025") -> None:
+    """``verify --list [--paper KEY]``: id, source and statement of every claim of the pack."""
     console = console or make_console()
     table = Table(title=Text("Registered claims"), box=_box(console), show_edge=console.is_terminal, pad_edge=False,
                   show_lines=console.is_terminal)
     for col in ("id", "source", "statement"):
         table.add_column(col, overflow="fold", no_wrap=col == "id")
-    for c in CLAIMS.values():
+    for c in registered_claims(paper).values():
         table.add_row(Text(c.id), Text(c.source), Text(f"{c.statement} (scope: {c.scope_text})"))
     console.print(table)

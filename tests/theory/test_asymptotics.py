@@ -16,11 +16,11 @@ from theory.asymptotics import (
     setting_values,
     symbolic_expansion,
 )
-from theory.claims import CLAIMS
 from theory.errors import VerifyError
 from theory.isotropic import isotropic_problem
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
+from theory.registry import claims
 from theory.symbolic import d1_problem
 
 ISOTROPIC_PRESETS = ("fig2a", "fig2c", "fig2d", "figA1a", "figA1b")
@@ -141,7 +141,7 @@ def test_optimal_prompts_do_not_depend_on_n_and_have_the_stated_closed_form(mixt
 
 def test_asymptotic_claims_on_the_default_preset() -> None:
     m = preset("fig2c")
-    checks = {cid: CLAIMS[cid].check(m, 4) for cid in CLAIMS if cid.startswith(("C1.rate", "C1.mean", "S4.limit", "S4.prompts"))}
+    checks = {cid: c.check(m, 4) for cid, c in claims().items() if cid.startswith(("C1.rate", "C1.mean", "S4.limit", "S4.prompts"))}
     assert checks["C1.rate.PT-FT"].holds and checks["C1.rate.PT-FT"].derived == -2
     assert not checks["C1.rate.FT-JT"].holds and checks["C1.rate.FT-JT"].derived == -2
     assert not checks["C1.rate.ratio"].holds and checks["C1.rate.ratio"].derived == 0

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from theory.claims import CLAIMS, claims_for
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture, preset
-from theory.symbolic import decide
-from theory.verdicts import Case, judge
+from theory.record import Case
+from theory.registry import claims, claims_for
+from theory.verdicts import judge, symbolic_decision
+
+CLAIMS = claims()
 
 
 def _one_task(sigma2: float, sigma_x: np.ndarray | None = None, cov: np.ndarray | None = None) -> TaskMixture:
@@ -77,4 +79,5 @@ def test_selectors_and_unknown_ids() -> None:
                                             ("T2.prompts.appendix", False), ("T4.loss.appendix", False),
                                             ("P1.equality", False)])
 def test_symbolic_decisions_at_d1(cid: str, holds: bool) -> None:
-    assert decide(cid).holds is holds
+    decision = symbolic_decision(CLAIMS[cid])
+    assert decision is not None and decision.holds is holds

@@ -9,10 +9,11 @@ from hypothesis import strategies as st
 from strategies import task_mixtures
 
 from theory.attention import attention_predict, recentred, reduced_predict, shared_head_joint_optimum
-from theory.claims import CLAIMS, _sample_sequences
 from theory.loss import population_loss
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
+from theory.papers.chang2025.common import sample_sequences
+from theory.registry import claim
 
 
 @settings(max_examples=15)
@@ -22,7 +23,7 @@ def test_shared_head_attention_is_the_reduced_predictor_on_recentred_data(mixtur
     shared = shared_head_joint_optimum(mixture, n)
     centred = recentred(mixture, shared.centre)
     jt = optimum("JT", centred, n)
-    task, X, y, x = _sample_sequences(mixture, n, 32, seed=n)
+    task, X, y, x = sample_sequences(mixture, n, 32, seed=n)
     expected = reduced_predict(jt.W, jt.P, task, X, y - X @ shared.centre, x) + x @ shared.centre
     np.testing.assert_allclose(attention_predict(shared.params, task, X, y, x), expected, rtol=1e-9, atol=1e-9)
     assert np.allclose(shared.params.heads, shared.params.heads[0])  # one head shared by all tasks
@@ -37,6 +38,6 @@ def test_fig2a_shared_head_beats_the_reduced_joint_optimum() -> None:
     assert shared.loss == pytest.approx(optimum("JT", preset("fig2c"), 10).loss, rel=1e-12)
     jt = optimum("JT", preset("fig2a"), 10).loss
     assert (jt - shared.loss) / jt == pytest.approx(0.0125, abs=5e-4)
-    c = CLAIMS["S6.shared-head"].check(preset("fig2a"), 10)
+    c = claim("S6.shared-head").check(preset("fig2a"), 10)
     assert not c.holds and c.derived < shared.loss
-    assert not CLAIMS["S6.shared-head"].check(preset("fig2c"), 10).holds  # zero mean task, yet the column A[:d, d] gains
+    assert not claim("S6.shared-head").check(preset("fig2c"), 10).holds  # zero mean task, yet the column A[:d, d] gains

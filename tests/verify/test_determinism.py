@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from theory.claims import CLAIMS
 from theory.mixture import load_mixture
+from theory.registry import claims
 from verify.cli import main
 from verify.report import build_report
 from verify.run import run_checks
@@ -71,7 +71,7 @@ def test_verify_twice_writes_the_same_json(tmp_path: Path) -> None:
 def test_report_does_not_depend_on_the_thread_count(tmp_path: Path) -> None:
     """run_checks with torch's own thread setting (threads=None) at 1 and at 2 intra-op threads: the same JSON."""
     mixture = load_mixture(str(_mixture_file(tmp_path)))
-    claims = [CLAIMS[c] for c in CLAIM_IDS]
+    claims = [claims()[c] for c in CLAIM_IDS]
     previous = torch.get_num_threads()
     texts = []
     try:
@@ -94,7 +94,7 @@ def test_run_checks_restores_the_thread_count(tmp_path: Path) -> None:
     previous = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        run_checks([CLAIMS["L3"]], mixture, [1], symbolic=False, progress=False, training=False)
+        run_checks([claims()["L3"]], mixture, [1], symbolic=False, progress=False, training=False)
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(previous)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from theory.claims import CLAIMS
 from theory.errors import VerifyError
 from theory.mixture import preset
+from theory.registry import claims
 from verify.cli import main
 from verify.figures import make_figures
 from verify.findings import load_report, render_findings
@@ -25,6 +25,7 @@ from verify.report_text import NOT_COMPUTED
 from verify.run import run_checks
 from verify.trained import unavailable
 
+CLAIMS = claims()
 ROOT = Path(__file__).resolve().parents[2]
 SELECTED = ["T4.loss.appendix", "C1.order.FT-PT"]  # one refuted, one verified
 TINY = Budget("test", ns=(1, 4), mc_target_rel_se=5e-2, mc_min_samples=1_000, mc_max_samples=20_000,

@@ -1,6 +1,6 @@
 """Issue 11, part 1: every claim gets a verdict on the selected mixture, and that mixture joins the search.
 
-The local verdict uses the thresholds of the global one (theory.claims.AGREE_RTOL / REFUTE_RTOL); a user's
+The local verdict uses the thresholds of the global one (theory.record.AGREE_RTOL / REFUTE_RTOL); a user's
 mixture on which a claim fails must never be reported "verified".
 """
 
@@ -11,15 +11,18 @@ import json
 import numpy as np
 import pytest
 
-from theory.claims import AGREE_RTOL, CLAIMS, REFUTE_RTOL, Claim, Comparison
 from theory.mixture import TaskMixture, preset
-from theory.verdicts import judge, local_verdict, search_cases, shrink
+from theory.papers.chang2025.cases import search_cases
+from theory.record import AGREE_RTOL, REFUTE_RTOL, Claim, Comparison
+from theory.registry import claims
+from theory.verdicts import judge, local_verdict, shrink
 from verify.report import build_report
 from verify.run import run_checks
 
 # Corollary 1 says the equalities in (15) hold iff every mu_k = 0.  A task of weight 0 with a non-zero mean leaves
 # Delta = sum_k pi_k mu_k mu_k^T = 0, so L*_PT = L*_FT = L*_JT although not every mean is 0.  No preset or generated
 # mixture has a zero weight, so only the user's mixture can show it.
+CLAIMS = claims()
 ZERO_WEIGHT = TaskMixture(np.eye(1), [1.0, 0.0], [[0.0], [2.0]], [np.eye(1), np.eye(1)], 0.0)
 
 
@@ -46,7 +49,7 @@ def test_zero_weight_task_fails_locally_and_refutes_globally() -> None:
     """C1.equality verifies on every search case; on the user's zero-weight mixture it fails, and the global
     verdict must then be refuted with the counterexample found in 'selected: ...'."""
     claim = CLAIMS["C1.equality"]
-    assert judge(claim, search_cases()).verdict == "verified"
+    assert judge(claim, search_cases((1, 4, 20))).verdict == "verified"
     (v,) = run_checks([claim], ZERO_WEIGHT, [1, 10], symbolic=False, progress=False, training=False,
                       mixture_name="zero-weight.json")
     out = v.to_json()
@@ -72,7 +75,7 @@ def test_undefined_checks_on_the_selected_mixture_are_inconclusive_not_errors() 
         if np.any(m.weights == 0.0):
             raise ZeroDivisionError("division by a zero task weight")
         return _comparison(0.5, False)  # fails everywhere else
-    claim = Claim("X.undefined", "test", "a claim undefined on zero-weight mixtures", check)
+    claim = Claim("X.undefined", "chang2025", "test", ("Test",), "a claim undefined on zero-weight mixtures", check)
     (v,) = run_checks([claim], ZERO_WEIGHT, [4], symbolic=False, progress=False, training=False)
     local = v.to_json()["on_selected_mixture"]
     assert local["verdict"] == "inconclusive" and "ZeroDivisionError" in local["note"]
@@ -89,7 +92,7 @@ def test_shared_head_on_a_symmetric_mixture_holds_locally_and_is_refuted_globall
     assert out["on_selected_mixture"]["verdict"] == "holds" and out["on_selected_mixture"]["max_rel_error"] <= 1e-12
     assert out["verdict"] == "refuted" and out["reason"].startswith("fails on gen d=1 K=1 iso")
     # fig2b is a preset, already a search case at n = 1, 4, 20: only n = 10 and 100 are added for it
-    assert out["evidence"]["theory"]["cases_checked"] == len([c for c in search_cases() if c.mixture.sigma2 == 0]) + 2
+    assert out["evidence"]["theory"]["cases_checked"] == len([c for c in search_cases((1, 4, 20)) if c.mixture.sigma2 == 0]) + 2
 
 
 def test_shared_head_on_fig2c_fails_locally_although_its_mean_task_is_zero() -> None:
@@ -120,7 +123,7 @@ def test_selected_mixture_joins_the_search_up_to_the_validated_n() -> None:
     (where some checks lose float64 precision, e.g. C1.equality's Theta(n^-2) gaps at n = 1e5) stay local."""
     from theory.verdicts import SEARCH_NS
     from verify.run import SEARCH_MAX_N, selected_cases
-    cases = search_cases()
+    cases = search_cases((1, 4, 20))
     added = selected_cases(ZERO_WEIGHT, "z", [10, SEARCH_MAX_N, 10 * SEARCH_MAX_N], SEARCH_NS, cases)
     assert [c.n for c in added] == sorted({*SEARCH_NS, 10, SEARCH_MAX_N}) and {c.label for c in added} == {"selected: z"}
     assert [c.n for c in selected_cases(preset("fig2c"), "fig2c", [1, 10], SEARCH_NS, cases)] == [10]  # no duplicates
@@ -129,14 +132,13 @@ def test_selected_mixture_joins_the_search_up_to_the_validated_n() -> None:
 def test_contradicting_evidence_on_the_selected_mixture_makes_both_verdicts_inconclusive() -> None:
     """A minimiser or Monte Carlo disagreement is evidence on the selected mixture: 'holds' there becomes
     'inconclusive' like a global 'verified'; a refutation and a local failure stand."""
-    from theory.verdicts import ClaimVerdict
-    from verify.run import _doubt
+    from theory.verdicts import ClaimVerdict, Finding, Verdict, weigh_evidence
     holds = {"verdict": "holds", "max_rel_error": 0.0, "n": [1], "first_failing_n": None, "note": ""}
-    v = ClaimVerdict(CLAIMS["T1.W"], "verified", 10, 0, 0.0, on_selected_mixture=dict(holds))
-    _doubt(v, "the numerical minimiser disagrees with the derived optimum")
+    v = ClaimVerdict(CLAIMS["T1.W"], Verdict.VERIFIED, 10, 0, 0.0, on_selected_mixture=dict(holds))
+    weigh_evidence(v, [Finding("minimiser", True, "the numerical minimiser disagrees with the derived optimum")])
     assert v.verdict == "inconclusive" and v.on_selected_mixture["verdict"] == "inconclusive"
     assert v.on_selected_mixture["note"] == "the numerical minimiser disagrees with the derived optimum" and v.notes
     failing = {**holds, "verdict": "fails", "first_failing_n": 1}
-    r = ClaimVerdict(CLAIMS["T2.loss"], "refuted", 10, 3, 0.1, on_selected_mixture=dict(failing))
-    _doubt(r, "Monte Carlo at the claimed parameters disagrees", note_always=False)
+    r = ClaimVerdict(CLAIMS["T2.loss"], Verdict.REFUTED, 10, 3, 0.1, on_selected_mixture=dict(failing))
+    weigh_evidence(r, [Finding("montecarlo_at_claimed", True, "Monte Carlo at the claimed parameters disagrees")])
     assert r.verdict == "refuted" and r.on_selected_mixture == failing and r.notes == []

@@ -7,7 +7,8 @@ import pytest
 from scipy.stats import norm
 
 from theory.mixture import TaskMixture, preset
-from verify.unconstrained_evidence import CHANNEL_OF, UnconstrainedEvidence
+from theory.registry import claim, claims
+from verify.evidence.unconstrained import UnconstrainedEvidence
 
 K_SIGMA = float(norm.isf(1e-6 / 2))
 
@@ -32,7 +33,9 @@ def _resimulate(m: TaskMixture, n: int, A: np.ndarray, a: np.ndarray, prompts: n
 def test_s6_evidence_carries_a_re_simulable_optimum_below_the_reduced_one() -> None:
     """fig2a, n = 10: A (d+1 rows), a, K prompts; the reader's re-simulation gives the reported loss (k-sigma)."""
     m = preset("fig2a")
-    ev = UnconstrainedEvidence(m, [10]).for_claim("S6.shared-head")
+    found = UnconstrainedEvidence(m, [10]).for_claim(claim("S6.shared-head"))
+    assert found is not None
+    ev = found.data
     assert ev is not None
     (opt,) = ev["optima"]
     A, a, prompts = np.array(opt["A"]), np.array(opt["a"]), np.array(opt["prompts"])
@@ -50,7 +53,12 @@ def test_s6_evidence_carries_a_re_simulable_optimum_below_the_reduced_one() -> N
 def test_every_exact_channel_claim_has_evidence_and_others_none() -> None:
     """On fig2b (zero means) every optimum equals its reduced counterpart; claims outside the channel get none."""
     ev = UnconstrainedEvidence(preset("fig2b"), [3])
-    for cid in CHANNEL_OF:
-        out = ev.for_claim(cid)
-        assert out is not None and all(o["relative_gain"] == pytest.approx(0.0, abs=1e-9) for o in out["optima"])
-    assert ev.for_claim("T3.loss") is None
+    deciding = [c for c in claims().values() if c.unconstrained]
+    assert {c.id for c in deciding} == {"A1.PT", "A1.FT", "A1.JT", "S6.shared-head", "S6.aligns-closely", "P1.equality",
+                                        "T4.lower-bound"}
+    assert ev.for_claim(claim("S6.aligns-closely")) is None  # out of its scope (the alignment figures)
+    deciding = [c for c in deciding if c.id != "S6.aligns-closely"]
+    for c in deciding:
+        out = ev.for_claim(c)
+        assert out is not None and all(o["relative_gain"] == pytest.approx(0.0, abs=1e-9) for o in out.data["optima"])
+    assert ev.for_claim(claim("T3.loss")) is None

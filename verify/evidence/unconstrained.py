@@ -22,9 +22,13 @@ from montecarlo.estimators import fixed_order_sum
 from theory.attention import AttentionParameters
 from theory.mixture import TaskMixture
 from theory.optima import Optimum, optimum
+from theory.record import Claim
+from theory.strategy import Strategy
 from theory.unconstrained import UnconstrainedOptimum, assumption1_cost, fine_tuned, unconstrained_optimum
+from theory.verdicts import Finding
+from verify.evidence.record import Evidence
 
-SELECTED_STARTS = 6  # more starts than the search (theory.claims.SEARCH_STARTS): the answer to the user's question
+SELECTED_STARTS = 6  # more starts than the search (theory.papers.chang2025.common.SEARCH_STARTS): the answer to the user's question
 MC_TARGET_REL_SE = 4e-3
 MC_MAX_SAMPLES = 100_000  # a sample budget (issue 11): 0.7 s at d = 10, n = 10 on one core
 K_SIGMA = float(norm.isf(1e-6 / 2))  # two-sided 1e-6 per comparison
@@ -32,18 +36,8 @@ PAIRED_SAMPLES = 100_000  # common random numbers: the same sequences through bo
 ROUNDING_FLOOR = 1e-9  # relative: float64 predictions of two parametrisations of one model differ by ~1e-13
 _PAIRED_BATCH = 10_000
 
-# claim id -> the (mode, shared head) optima it is decided by
-CHANNEL_OF: dict[str, tuple[tuple[str, bool], ...]] = {
-    "A1.PT": (("PT", True),),
-    "A1.FT": (("FT", True),),
-    "A1.JT": (("JT", True),),
-    "S6.shared-head": (("JT", True),),
-    "S6.aligns-closely": (("PT", True), ("FT", True), ("JT", True)),
-    "P1.equality": (("JT", False),),
-    "T4.lower-bound": (("JT", False),),
-}
-UNCONSTRAINED_OPTIMA = tuple(sorted({c for cs in CHANNEL_OF.values() for c in cs if c[0] != "FT"}))  # sampled ones
-_REDUCED = {("PT", True): "PT", ("FT", True): "FT", ("JT", True): "JT", ("JT", False): "PGD"}
+_REDUCED = {(Strategy.PT, True): Strategy.PT, (Strategy.FT, True): Strategy.FT, (Strategy.JT, True): Strategy.JT,
+            (Strategy.JT, False): Strategy.PGD}  # the reduced optimum each unconstrained optimum is compared with
 
 
 def paired_difference(mixture: TaskMixture, n: int, first: Any, second: Any, *, samples: int = PAIRED_SAMPLES,
@@ -64,30 +58,33 @@ def paired_difference(mixture: TaskMixture, n: int, first: Any, second: Any, *, 
     return mean, float(np.sqrt(max(square / count - mean * mean, 0.0) / (count - 1)))
 
 
-def _reduced_spec(strategy: str, opt: Optimum) -> Any:
-    return PGDPredictor(opt.W) if strategy == "PGD" else ReducedPredictor(opt.W, opt.P)
+def _reduced_spec(strategy: Strategy, opt: Optimum) -> Any:
+    return PGDPredictor(opt.W) if strategy is Strategy.PGD else ReducedPredictor(opt.W, opt.P)
 
 
 class UnconstrainedEvidence:
     """Computes each (mode, head) optimum once per run and builds the per-claim evidence from them."""
 
-    def __init__(self, mixture: TaskMixture, ns: list[int], *, seed: int = 0, device: str = "cpu") -> None:
-        self.mixture, self.ns, self.seed, self.device = mixture, ns, seed, device
-        self._optima: dict[tuple[str, bool, int], UnconstrainedOptimum] = {}
-        self._mc: dict[tuple[str, bool], dict[str, Any]] = {}
+    channel = "unconstrained"
+
+    def __init__(self, mixture: TaskMixture, ns: list[int], *, seed: int = 0, device: str = "cpu",
+                 k: float = K_SIGMA) -> None:
+        self.mixture, self.ns, self.seed, self.device, self.k = mixture, ns, seed, device, k
+        self._optima: dict[tuple[Strategy, bool, int], UnconstrainedOptimum] = {}
+        self._mc: dict[tuple[Strategy, bool], dict[str, Any]] = {}
         self._cost: dict[str, dict[str, Any]] = {}
 
-    def optimum(self, mode: str, shared: bool, n: int) -> UnconstrainedOptimum:
+    def optimum(self, mode: Strategy, shared: bool, n: int) -> UnconstrainedOptimum:
         key = (mode, shared, n)
         if key not in self._optima:
-            if mode == "FT":
-                self._optima[key] = fine_tuned(self.mixture, self.optimum("PT", shared, n))
+            if mode is Strategy.FT:
+                self._optima[key] = fine_tuned(self.mixture, self.optimum(Strategy.PT, shared, n))
             else:
                 self._optima[key] = unconstrained_optimum(self.mixture, n, mode, shared_head=shared,
                                                           starts=SELECTED_STARTS, seed=self.seed)
         return self._optima[key]
 
-    def montecarlo(self, mode: str, shared: bool) -> dict[str, Any]:
+    def montecarlo(self, mode: Strategy, shared: bool) -> dict[str, Any]:
         """Direct estimator of the literal forward (prompt row, mask, A, W_v h) at the optimum, first n."""
         key = (mode, shared)
         if key not in self._mc:
@@ -118,15 +115,15 @@ class UnconstrainedEvidence:
                              "exact_relative_gap": (reduced - opt.loss) / reduced}
         return self._mc[key]
 
-    def cost(self, mode: str) -> dict[str, Any]:
+    def cost(self, mode: Strategy) -> dict[str, Any]:
         if mode not in self._cost:
             self._cost[mode] = assumption1_cost(self.mixture, self.ns[0], mode, starts=4, seed=self.seed).to_dict()
         return self._cost[mode]
 
-    def for_claim(self, claim_id: str) -> dict[str, Any] | None:
-        """The ``unconstrained`` evidence of one claim, or None when the claim does not use this channel."""
-        channels = CHANNEL_OF.get(claim_id)
-        if channels is None:
+    def for_claim(self, claim: Claim) -> Evidence | None:
+        """The ``unconstrained`` evidence of one claim (the optima its record names), or None when it names none."""
+        channels = claim.unconstrained
+        if not channels or not claim.scope(self.mixture):
             return None
         optima = []
         for mode, shared in channels:
@@ -135,8 +132,15 @@ class UnconstrainedEvidence:
                 reduced = optimum(_REDUCED[(mode, shared)], self.mixture, n).loss
                 optima.append({"shared_head": shared, "reduced_loss": reduced,
                                "relative_gain": (reduced - opt.loss) / reduced, **opt.to_dict()})
-        out: dict[str, Any] = {"starts": SELECTED_STARTS, "optima": optima,
-                               "montecarlo": [self.montecarlo(mode, shared) for mode, shared in channels if mode != "FT"]}
+        sampled = [self.montecarlo(mode, shared) for mode, shared in channels if mode is not Strategy.FT]
+        out: dict[str, Any] = {"starts": SELECTED_STARTS, "optima": optima, "montecarlo": sampled}
         if all(shared for _, shared in channels):
             out["assumption1_cost"] = [self.cost(mode) for mode, _ in channels]
-        return out
+        findings = []
+        for mc in sampled:
+            for label, z in (("the attention sampled at", mc["z_exact"]),
+                             ("the paired difference with the reduced model at", mc["paired"]["z_exact"])):
+                if abs(z) > self.k:
+                    findings.append(Finding(self.channel, True, f"Monte Carlo ({label} the exact {mc['mode']} optimum) "
+                                                                f"disagrees with the exact loss (z = {z:.1f})"))
+        return Evidence(self.channel, out, tuple(findings))

@@ -1,0 +1,114 @@
+"""Corollary 1, eq. (15): the order of the optimal losses, when they are equal, and the rates of the gaps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+
+from theory.asymptotics import LeadingFit, decide_mean_order, decide_rate, mean_scaling_exponent, numeric_leading_term
+from theory.mixture import TaskMixture
+from theory.papers.chang2025.common import NOISELESS, cached, derived, noiseless
+from theory.record import AGREE_RTOL, Claim, Comparison, Outcome
+from theory.strategy import Strategy
+
+PAPER = "chang2025"
+_DOCS = "docs/corollary1.md"
+
+
+def _check_order(lower: Strategy, upper: Strategy) -> Callable[[TaskMixture, int], Comparison]:
+    def check(m: TaskMixture, n: int) -> Comparison:
+        lo, up = derived(lower, m, n).loss, derived(upper, m, n).loss
+        gap = up - lo
+        ok = gap >= -AGREE_RTOL * max(abs(up), 1.0)
+        return Comparison(f"L*_{upper} - L*_{lower}", ">= 0", gap, 0.0 if ok else abs(gap) / max(abs(up), 1e-300), ok)
+    return check
+
+
+def _check_equality(m: TaskMixture, n: int) -> Comparison:
+    """Equalities in (15) hold iff all mu_k = 0 (iff Sigma_bar = Sigma_tilde)."""
+    pt, ft, jt = (derived(s, m, n).loss for s in (Strategy.PT, Strategy.FT, Strategy.JT))
+    scale = max(abs(pt), 1.0)
+    gaps = (pt - ft, ft - jt)
+    equal = [abs(g) <= AGREE_RTOL * scale for g in gaps]
+    zero_means = bool(np.all(m.means == 0.0))
+    holds = all(e == zero_means for e in equal)
+    return Comparison("(PT-FT, FT-JT) vanish iff all mu_k = 0", f"zero means: {zero_means}",
+                      [float(g) for g in gaps], 0.0 if holds else 1.0, holds, decided=None if holds else Outcome.FAILS)
+
+
+def fit(quantity: str, m: TaskMixture) -> LeadingFit:
+    """The numeric leading term in n of ``quantity`` on ``m`` (theory.asymptotics), cached."""
+    return cached(m, 0, f"fit {quantity}", lambda: numeric_leading_term(quantity, m))
+
+
+def _exponent_comparison(label: str, claimed: int, leading: LeadingFit, vacuous: str) -> Comparison:
+    """Claimed vs fitted leading exponent in n; an unstable fit cannot decide (inconclusive)."""
+    note = f"fit: {leading.coefficient:.10g} n^{leading.exponent} (slope {leading.slope:.6f}, n up to {leading.ns[-1]:.0e})"
+    if not leading.stable:
+        return Comparison(label, claimed, leading.exponent, float("nan"), False, "unstable fit; " + note,
+                          decided=Outcome.INCONCLUSIVE)
+    if leading.exponent is None:
+        return Comparison(label, claimed, "vanishes identically", 0.0, True, vacuous)
+    return Comparison(label, claimed, leading.exponent, float(abs(leading.exponent - claimed)),
+                      leading.exponent == claimed, note)
+
+
+def _check_rate(gap: str, claimed: int) -> Callable[[TaskMixture, int], Comparison]:
+    def check(m: TaskMixture, n: int) -> Comparison:
+        label = "ratio (PT-FT)/(FT-JT)" if gap == "ratio" else f"L*_{gap.replace('-', ' - L*_')}"
+        return _exponent_comparison(f"leading exponent in n of {label}", claimed, fit(gap, m),
+                                    "all task means are zero: the gaps vanish (Delta = 0)")
+    return check
+
+
+MEAN_EXPONENT_ATOL = 1e-2  # the small-mean slope from t = 1e-2 to 1e-3 deviates from its limit by O(t^2)
+
+
+def _check_mean_order(gap: str) -> Callable[[TaskMixture, int], Comparison]:
+    def check(m: TaskMixture, n: int) -> Comparison:
+        if not np.any(m.means):
+            return Comparison(f"exponent of {gap} in the mean scale", 2, "vanishes identically", 0.0, True,
+                              "all task means are zero")
+        q = cached(m, n, f"mean {gap}", lambda: mean_scaling_exponent(gap, m, n))
+        err = abs(q - 2.0) / 2.0
+        return Comparison(f"exponent q in {gap}(t mu) ~ t^q as t -> 0 (n = {n})", 2, q, err,
+                          err <= MEAN_EXPONENT_ATOL, "quadratic in the means <=> proportional to ||Delta||_F")
+    return check
+
+
+ORDER = (
+    Claim("C1.order.FT-PT", PAPER, "Corollary 1, eq. (15)", ("Corollary 1",), "L*_FT <= L*_PT.",
+          _check_order(Strategy.FT, Strategy.PT), docs=_DOCS),
+    Claim("C1.order.JT-FT", PAPER, "Corollary 1, eq. (15)", ("Corollary 1",), "L*_JT <= L*_FT.",
+          _check_order(Strategy.JT, Strategy.FT), docs=_DOCS),
+    Claim("C1.equality", PAPER, "Corollary 1", ("Corollary 1",), "The equalities in (15) hold if and only if all task "
+          "means mu_k = 0 (Sigma_bar = Sigma_tilde).", _check_equality, docs=_DOCS),
+)
+
+RATES = (
+    Claim("C1.rate.PT-FT", PAPER, "Corollary 1, part 1", ("Corollary 1",),
+          "L*_PT - L*_FT ~ O(1/n^2) ||Delta||_F (exact order n^-2).", _check_rate("PT-FT", -2), scope=noiseless,
+          scope_text=NOISELESS, symbolic=partial(decide_rate, "PT-FT", -2), docs="docs/asymptotics.md"),
+    Claim("C1.rate.FT-JT", PAPER, "Corollary 1, part 1", ("Corollary 1",),
+          "L*_FT - L*_JT ~ O(1/n) ||Delta||_F (exact order n^-1).", _check_rate("FT-JT", -1), scope=noiseless,
+          scope_text=NOISELESS, symbolic=partial(decide_rate, "FT-JT", -1), docs="docs/asymptotics.md",
+          correction="L*_FT - L*_JT = Theta(n^-2), like L*_PT - L*_FT (read as a mere upper bound, O(1/n) holds but says "
+                     "nothing). Isotropic case (Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means; s = sum pi_k s_k, "
+                     "a = sum pi_k |mu_k|^2): L*_FT - L*_JT = a^2 (xi (2a + (d+1) s) + sigma^2)^2 / (s xi (a+s)^2) n^-2 + O(n^-3)."),
+    Claim("C1.rate.ratio", PAPER, "Corollary 1, part 2", ("Corollary 1",), "(L*_PT - L*_FT) / (L*_FT - L*_JT) ~ O(1/n).",
+          _check_rate("ratio", -1), scope=noiseless, scope_text=NOISELESS, symbolic=partial(decide_rate, "ratio", -1),
+          docs="docs/asymptotics.md",
+          correction="The ratio tends to a positive constant: both gaps are Theta(n^-2). Isotropic case: "
+                     "ratio = s/a + (xi (2a + (d+1) s) + sigma^2) / (a xi n) + O(n^-2), with s = sum pi_k s_k, "
+                     "a = sum pi_k |mu_k|^2; so fine-tuning's share of the benefit shrinks with n but not to zero."),
+    Claim("C1.mean.PT-FT", PAPER, "Corollary 1, part 1", ("Corollary 1",), "L*_PT - L*_FT scales quadratically with the "
+          "task means (proportional to ||Delta||_F as the means shrink).", _check_mean_order("PT-FT"), scope=noiseless,
+          scope_text=NOISELESS, symbolic=partial(decide_mean_order, "PT-FT"), docs="docs/asymptotics.md"),
+    Claim("C1.mean.FT-JT", PAPER, "Corollary 1, part 1", ("Corollary 1",), "L*_FT - L*_JT scales quadratically with the "
+          "task means (proportional to ||Delta||_F as the means shrink).", _check_mean_order("FT-JT"), scope=noiseless,
+          scope_text=NOISELESS, symbolic=partial(decide_mean_order, "FT-JT"), docs="docs/asymptotics.md",
+          correction="L*_FT - L*_JT is quartic in the task means (proportional to ||Delta||_F^2): W*_PT - W*_JT is itself "
+                     "O(||Delta||) and the gap is a quadratic form in it. Isotropic leading term: a^2 (...)^2 / (s xi (a+s)^2) n^-2."),
+)

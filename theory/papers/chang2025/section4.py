@@ -1,0 +1,72 @@
+"""Section 4's remarks: zero means (eq. 16) and the large-n limits after Theorem 3."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from theory.asymptotics import decide_loss_limit, decide_preconditioner_limit, decide_prompt_growth
+from theory.mixture import TaskMixture
+from theory.papers.chang2025.common import NOISELESS, compare, derived, noiseless, rel_error
+from theory.papers.chang2025.corollary1 import fit
+from theory.record import Claim, Comparison, Outcome
+from theory.strategy import Strategy
+
+PAPER = "chang2025"
+LARGE_N = 10**6  # where "for large n" statements are evaluated
+_RESULTS = ("Section 4", "Corollary 1")
+
+
+def _check_zero_means(m: TaskMixture, n: int) -> Comparison:
+    """Eq. (16): mu_k = 0 for all k implies L*_PT = L*_FT = L*_JT."""
+    z = m.with_zero_means()
+    losses = [derived(s, z, n).loss for s in (Strategy.PT, Strategy.FT, Strategy.JT)]
+    return compare("L*_FT, L*_JT at zero means", [losses[0], losses[0]], losses[1:])
+
+
+def _check_limit_w(m: TaskMixture, n: int) -> Comparison:
+    fits = [fit(f"nWbar-I.{s}", m) for s in ("PT", "JT")]
+    exps = [f.exponent for f in fits]
+    ok = all(f.stable and e is not None and e < 0 for f, e in zip(fits, exps, strict=True))
+    return Comparison("leading exponents of ||n W_bar*_PT - I||_F, ||n W_bar*_JT - I||_F", "< 0 (n W_bar -> I)", exps,
+                      0.0 if ok else 1.0, ok, f"coefficients {[f'{f.coefficient:.6g}' for f in fits]}",
+                      decided=None if ok else Outcome.FAILS)
+
+
+def _check_limit_loss(m: TaskMixture, n: int) -> Comparison:
+    fits = [fit(s, m) for s in ("PT", "FT", "JT")]
+    exps = [f.exponent for f in fits]
+    ok = all(f.stable and e is not None and e < 0 for f, e in zip(fits, exps, strict=True))
+    return Comparison("leading exponents of L*_PT, L*_FT, L*_JT", "< 0 (losses -> 0)", exps, 0.0 if ok else 1.0, ok,
+                      f"coefficients {[f'{f.coefficient:.6g}' for f in fits]}", decided=None if ok else Outcome.FAILS)
+
+
+def _check_prompts(m: TaskMixture, n: int) -> Comparison:
+    """Claimed p*_k ~ -n Sigma_x mu_k for large n; compared at n = LARGE_N (FT and JT stacked)."""
+    claimed = -LARGE_N * m.means @ m.sigma_x.T
+    at_large_n = [derived(s, m, LARGE_N).P for s in (Strategy.FT, Strategy.JT)]
+    small_n = [derived(s, m, 1).P for s in (Strategy.FT, Strategy.JT)]
+    drift = max(rel_error(a, b) for a, b in zip(at_large_n, small_n, strict=True))
+    return compare(f"P*_FT, P*_JT at n = {LARGE_N:.0e}", np.stack([claimed, claimed]), np.stack(at_large_n),
+                   note=f"derived prompts at n = 1e6 vs n = 1: relative difference {drift:.1e} (they do not grow with n)")
+
+
+_N_INDEPENDENT_PROMPTS = ("P*_FT and P*_JT do not depend on n: p*_k = (I + (tr(Sigma_tilde) + sigma^2) Sigma_tilde^{-1}) "
+                          "Sigma_x mu_k for FT and p*_k = (I + ((tr(Sigma_tilde) + sigma^2) I + Delta) Sigma_bar^{-1}) "
+                          "Sigma_x mu_k for JT (from W*^{-1} = W_bar*^{-1} Sigma_x and Theorems 1 and 3); the -n Sigma_x mu_k "
+                          "in the prompt formula is cancelled by W*^{-1} ~ (n+1) Sigma_x.")
+
+ZERO_MEANS = Claim("S4.zero-means", PAPER, "Section 4.2, eq. (16)", _RESULTS,
+                   "mu_k = 0 for all k implies L*_PT = L*_FT = L*_JT.", _check_zero_means, docs="docs/corollary1.md")
+
+LIMITS = (
+    Claim("S4.limit.W", PAPER, "Section 4.1, after Theorem 3", _RESULTS, "As n -> infinity, W_bar*_PT and W_bar*_JT "
+          "converge to I/n (n W_bar* -> I).", _check_limit_w, scope=noiseless, scope_text=NOISELESS,
+          symbolic=decide_preconditioner_limit, docs="docs/asymptotics.md"),
+    Claim("S4.limit.loss", PAPER, "Section 4.1, after Theorem 3", _RESULTS,
+          "As n -> infinity (d finite), L*_PT, L*_FT and L*_JT approach 0.", _check_limit_loss, scope=noiseless,
+          scope_text=NOISELESS, symbolic=decide_loss_limit, docs="docs/asymptotics.md"),
+    Claim("S4.prompts.large-n", PAPER, "Section 4.1, after Theorem 3", _RESULTS, "For a large context length n, "
+          "(p_k)*_FT and (p_k)*_JT are approximately -n Sigma_x mu_k.", _check_prompts, scope=noiseless,
+          scope_text=NOISELESS, symbolic=decide_prompt_growth, correction=_N_INDEPENDENT_PROMPTS,
+          docs="docs/asymptotics.md"),
+)

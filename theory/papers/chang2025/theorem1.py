@@ -1,0 +1,82 @@
+"""Theorem 1 (main text and Appendix B.1): the optimum of plain training, eq. (10)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from theory.mixture import TaskMixture
+from theory.papers.chang2025.common import (
+    NOISELESS,
+    claimed_loss,
+    claimed_w_bar,
+    compare,
+    derived,
+    noiseless,
+    w_from_bar,
+)
+from theory.record import Claim, Comparison, StatedParameters, SymbolicResult
+from theory.strategy import Strategy
+from theory.symbolic import d1_noise, d1_wbar, decide_d1
+
+PAPER = "chang2025"
+
+
+def _w_bar(m: TaskMixture, n: int, noise: bool) -> np.ndarray:
+    st = m.sigma_beta_tilde
+    return claimed_w_bar(st, np.trace(st) + (m.sigma2 if noise else 0.0), n)
+
+
+def _check_w(noise: bool) -> Callable[[TaskMixture, int], Comparison]:
+    def check(m: TaskMixture, n: int) -> Comparison:
+        return compare("W_bar*_PT", _w_bar(m, n, noise), derived(Strategy.PT, m, n).W_bar)
+    return check
+
+
+def _check_loss(noise: bool) -> Callable[[TaskMixture, int], Comparison]:
+    def check(m: TaskMixture, n: int) -> Comparison:
+        s2 = m.sigma2 if noise else 0.0
+        return compare("L*_PT", claimed_loss(m.sigma_beta_tilde, _w_bar(m, n, noise), n, s2), derived(Strategy.PT, m, n).loss)
+    return check
+
+
+def _stated(noise: bool) -> Callable[[TaskMixture, int], StatedParameters]:
+    def params(m: TaskMixture, n: int) -> StatedParameters:
+        return StatedParameters("reduced", w_from_bar(m, _w_bar(m, n, noise)), np.zeros((m.K, m.d)))
+    return params
+
+
+def symbolic_w() -> SymbolicResult:
+    return decide_d1(lambda pr: d1_wbar(pr["st"], pr["st"], pr["n"]), "wbar_pt", True)
+
+
+def symbolic_w_appendix() -> SymbolicResult:
+    return decide_d1(lambda pr: d1_wbar(pr["st"], pr["st"] + d1_noise(pr), pr["n"]), "wbar_pt", False)
+
+
+def symbolic_loss() -> SymbolicResult:
+    return decide_d1(lambda pr: pr["st"] - pr["n"] * d1_wbar(pr["st"], pr["st"], pr["n"]) * pr["st"], "loss_pt", True)
+
+
+def symbolic_loss_appendix() -> SymbolicResult:
+    return decide_d1(lambda pr: pr["st"] + d1_noise(pr) - pr["n"] * pr["wbar_pt"] * pr["st"], "loss_pt", False)
+
+
+_DOCS = "docs/theorem1.md"
+
+CLAIMS = (
+    Claim("T1.W", PAPER, "Theorem 1 (main text)", ("Theorem 1",),
+          "W_bar*_PT = Sigma_tilde ((n+1) Sigma_tilde + tr(Sigma_tilde) I)^{-1}.", _check_w(False),
+          scope=noiseless, scope_text=NOISELESS, optimum=Strategy.PT, stated=_stated(False), symbolic=symbolic_w,
+          docs=_DOCS),
+    Claim("T1.W.appendix", PAPER, "Theorem 1 (Appendix B.1)", ("Theorem 1",),
+          "W_bar*_PT = Sigma_tilde ((n+1) Sigma_tilde + (tr(Sigma_tilde) + sigma^2) I)^{-1}.", _check_w(True),
+          optimum=Strategy.PT, stated=_stated(True), symbolic=symbolic_w_appendix, docs=_DOCS),
+    Claim("T1.loss", PAPER, "Theorem 1 (main text)", ("Theorem 1",), "L*_PT = tr(Sigma_tilde) - n tr(W_bar*_PT Sigma_tilde).",
+          _check_loss(False), scope=noiseless, scope_text=NOISELESS, optimum=Strategy.PT, loss=True,
+          stated=_stated(False), symbolic=symbolic_loss, docs=_DOCS),
+    Claim("T1.loss.appendix", PAPER, "Theorem 1 (Appendix B.1)", ("Theorem 1",),
+          "L*_PT = tr(Sigma_tilde) + sigma^2 - n tr(W_bar*_PT Sigma_tilde).", _check_loss(True),
+          optimum=Strategy.PT, loss=True, stated=_stated(True), symbolic=symbolic_loss_appendix, docs=_DOCS),
+)

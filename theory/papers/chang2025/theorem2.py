@@ -1,0 +1,75 @@
+"""Theorem 2 (main text and boxed in Appendix B.2): fine-tuning the prompts on W*_PT, eq. (11)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from theory.loss import population_loss
+from theory.mixture import Array, TaskMixture
+from theory.papers.chang2025.common import claimed_prompts_appendix, claimed_prompts_main, compare, derived
+from theory.record import Claim, Comparison, StatedParameters, SymbolicResult
+from theory.strategy import Strategy
+from theory.symbolic import d1_prompts, decide_d1
+
+PAPER = "chang2025"
+_DOCS = "docs/theorem2.md"
+
+
+def _prompt_formula(form: str) -> Callable[[TaskMixture, Array, int], Array]:
+    return claimed_prompts_main if form == "main" else claimed_prompts_appendix
+
+
+def _check_prompts(form: str) -> Callable[[TaskMixture, int], Comparison]:
+    def check(m: TaskMixture, n: int) -> Comparison:
+        ft = derived(Strategy.FT, m, n)
+        claimed = _prompt_formula(form)(m, ft.W_bar, n)
+        loss_at_claim = float(population_loss(m, ft.W, claimed, n))
+        return compare("P*_FT", claimed, ft.P,
+                       note=f"loss at the claimed prompts {loss_at_claim:.10g} vs optimum {ft.loss:.10g}")
+    return check
+
+
+def _check_loss(m: TaskMixture, n: int) -> Comparison:
+    pt, ft = derived(Strategy.PT, m, n), derived(Strategy.FT, m, n)
+    E = n * pt.W_bar - np.eye(m.d)
+    claimed = pt.loss - float(np.trace(m.delta @ E.T @ E))
+    return compare("L*_FT", claimed, ft.loss)
+
+
+def _stated(form: str) -> Callable[[TaskMixture, int], StatedParameters]:
+    """The derived W*_PT (Theorem 2 takes it as given) with the stated prompts."""
+    def params(m: TaskMixture, n: int) -> StatedParameters:
+        pt = derived(Strategy.PT, m, n)
+        return StatedParameters("reduced", pt.W, _prompt_formula(form)(m, pt.W_bar, n))
+    return params
+
+
+def symbolic_prompts() -> SymbolicResult:
+    return decide_d1(lambda pr: d1_prompts(pr, pr["wbar_pt"], "main"), "P_ft", False)
+
+
+def symbolic_prompts_appendix() -> SymbolicResult:
+    return decide_d1(lambda pr: d1_prompts(pr, pr["wbar_pt"], "appendix"), "P_ft", False)
+
+
+def symbolic_loss() -> SymbolicResult:
+    return decide_d1(lambda pr: pr["loss_pt"] - pr["delta"] * (pr["n"] * pr["wbar_pt"] - 1) ** 2, "loss_ft", False)
+
+
+CLAIMS = (
+    Claim("T2.prompts", PAPER, "Theorem 2 (main text)", ("Theorem 2",), "P*_FT = M_mu ((W_bar*_PT)^{-1} - n I) Sigma_x.",
+          _check_prompts("main"), optimum=Strategy.FT, stated=_stated("main"), symbolic=symbolic_prompts, docs=_DOCS),
+    Claim("T2.prompts.appendix", PAPER, "Theorem 2 (boxed, Appendix B.2)", ("Theorem 2",),
+          "P*_FT = M_mu ((W_bar*_PT)^{-1} - n Sigma_x).", _check_prompts("appendix"), optimum=Strategy.FT,
+          stated=_stated("appendix"), symbolic=symbolic_prompts_appendix, docs=_DOCS,
+          correction="P*_FT = M_mu ((W_bar*_PT)^{-1} - n I) Sigma_x = M_mu ((W*_PT)^{-1} - n Sigma_x) "
+                     "(the boxed form drops a factor Sigma_x; it holds when Sigma_x = I)."),
+    Claim("T2.loss", PAPER, "Theorem 2 (main text and Appendix B.2)", ("Theorem 2",),
+          "L*_FT = L*_PT - tr((Sigma_tilde - Sigma_bar)(n W_bar*_PT - I)^T (n W_bar*_PT - I)).", _check_loss,
+          optimum=Strategy.FT, loss=True, stated=_stated("main"), symbolic=symbolic_loss, docs=_DOCS,
+          correction="L*_PT - L*_FT = sum_k pi_k m_k^T Sigma_x m_k with m_k = (n W*_PT Sigma_x - I) mu_k, i.e. "
+                     "tr(Delta (n W_bar*_PT - I)(n W_bar*_PT - I)) (no transpose): the stated form needs "
+                     "W_bar*_PT symmetric, e.g. Sigma_x = I or Sigma_x commuting with Sigma_tilde."),
+)

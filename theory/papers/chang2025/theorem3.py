@@ -1,0 +1,116 @@
+"""Theorem 3 (main text and Appendix B.3): joint training of prompts and attention, eq. (12)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from theory.loss import population_loss
+from theory.mixture import Array, TaskMixture
+from theory.papers.chang2025.common import (
+    NOISELESS,
+    claimed_loss,
+    claimed_prompts_main,
+    claimed_w_bar,
+    compare,
+    derived,
+    noiseless,
+    rel_error,
+    w_from_bar,
+)
+from theory.record import AGREE_RTOL, Claim, Comparison, StatedParameters, SymbolicResult
+from theory.strategy import Strategy
+from theory.symbolic import d1_noise, d1_prompts, d1_wbar, decide_d1
+
+PAPER = "chang2025"
+_DOCS = "docs/theorem3.md"
+
+
+def _w_bar(m: TaskMixture, n: int, noise: bool) -> Array:
+    """The appendix form Sigma_bar ((n+1) Sigma_bar + (tr(Sigma_tilde) + sigma^2) I + Delta)^{-1} (sigma^2 dropped
+    unless ``noise``)."""
+    return claimed_w_bar(m.sigma_beta_bar, np.trace(m.sigma_beta_tilde) + (m.sigma2 if noise else 0.0), n, extra=m.delta)
+
+
+def _check_w_main(m: TaskMixture, n: int) -> Comparison:
+    """O(1) residual R(n) = W_bar^{-1} Sigma_bar - (n+1) Sigma_bar - tr(Sigma_tilde) I must stay bounded in n."""
+    sb, st = m.sigma_beta_bar, m.sigma_beta_tilde
+
+    def residual(nn: int) -> Array:
+        jt = derived(Strategy.JT, m, nn)
+        return np.linalg.solve(jt.W_bar, sb) - (nn + 1) * sb - np.trace(st) * np.eye(m.d)
+
+    r = residual(n)
+    far = residual(1000 * n)
+    sizes = [float(np.max(np.abs(residual(k * n)))) for k in (1, 10, 100, 1000)]
+    bounded = max(sizes) <= (1 + 1e-6) * max(sizes[0], 1e-300) or max(sizes) <= 1e-9
+    return Comparison("O(1) term of W_bar*_JT", sizes[-1], sizes[0], rel_error(far, r), bounded,
+                      note=f"max |O(1)| at n, 10n, 100n, 1000n: {[f'{s:.6g}' for s in sizes]}; "
+                           f"equals Delta: {rel_error(r, m.delta) <= AGREE_RTOL}")
+
+
+def _check_w_appendix(m: TaskMixture, n: int) -> Comparison:
+    return compare("W_bar*_JT", _w_bar(m, n, True), derived(Strategy.JT, m, n).W_bar)
+
+
+def _check_prompts(m: TaskMixture, n: int) -> Comparison:
+    jt = derived(Strategy.JT, m, n)
+    claimed = claimed_prompts_main(m, jt.W_bar, n)
+    loss_at_claim = float(population_loss(m, jt.W, claimed, n))
+    return compare("P*_JT", claimed, jt.P, note=f"loss at the claimed prompts {loss_at_claim:.10g} vs optimum {jt.loss:.10g}")
+
+
+def _check_loss(noise: bool) -> Callable[[TaskMixture, int], Comparison]:
+    def check(m: TaskMixture, n: int) -> Comparison:
+        s2 = m.sigma2 if noise else 0.0
+        return compare("L*_JT", claimed_loss(m.sigma_beta_bar, _w_bar(m, n, noise), n, s2), derived(Strategy.JT, m, n).loss)
+    return check
+
+
+def _stated(noise: bool | None) -> Callable[[TaskMixture, int], StatedParameters]:
+    """Theorem 3's W_bar (appendix form; sigma^2 dropped when ``noise`` is False) and its prompts;
+    ``noise=None``: the derived W*_JT with the claimed prompts (isolates T3.prompts)."""
+    def params(m: TaskMixture, n: int) -> StatedParameters:
+        w_bar = derived(Strategy.JT, m, n).W_bar if noise is None else _w_bar(m, n, noise)
+        return StatedParameters("reduced", w_from_bar(m, w_bar), claimed_prompts_main(m, w_bar, n))
+    return params
+
+
+def symbolic_w_appendix() -> SymbolicResult:
+    return decide_d1(lambda pr: d1_wbar(pr["sb"], pr["st"] + d1_noise(pr), pr["n"], pr["delta"]), "wbar_jt", False)
+
+
+def symbolic_prompts() -> SymbolicResult:
+    return decide_d1(lambda pr: d1_prompts(pr, pr["wbar_jt"], "main"), "P_jt", False)
+
+
+def symbolic_loss() -> SymbolicResult:
+    return decide_d1(lambda pr: pr["sb"] - pr["n"] * d1_wbar(pr["sb"], pr["st"], pr["n"], pr["delta"]) * pr["sb"],
+                     "loss_jt", True)
+
+
+def symbolic_loss_appendix() -> SymbolicResult:
+    return decide_d1(lambda pr: pr["sb"] + d1_noise(pr) - pr["n"] * pr["wbar_jt"] * pr["sb"], "loss_jt", False)
+
+
+CLAIMS = (
+    Claim("T3.W", PAPER, "Theorem 3 (main text)", ("Theorem 3",),
+          "W_bar*_JT = Sigma_bar ((n+1) Sigma_bar + tr(Sigma_tilde) I + O(1))^{-1}, the O(1) matrix bounded independently of n.",
+          _check_w_main, scope=noiseless, scope_text=NOISELESS, optimum=Strategy.JT, docs=_DOCS),
+    Claim("T3.W.appendix", PAPER, "Theorem 3 (Appendix B.3)", ("Theorem 3",),
+          "W_bar*_JT = Sigma_bar ((n+1) Sigma_bar + (tr(Sigma_tilde) + sigma^2) I + Sigma_x sum_k pi_k mu_k mu_k^T)^{-1}.",
+          _check_w_appendix, optimum=Strategy.JT, stated=_stated(True), symbolic=symbolic_w_appendix, docs=_DOCS),
+    Claim("T3.prompts", PAPER, "Theorem 3 (main text and Appendix B.3)", ("Theorem 3",),
+          "P*_JT = M_mu ((W_bar*_JT)^{-1} - n I) Sigma_x.", _check_prompts, optimum=Strategy.JT, stated=_stated(None),
+          symbolic=symbolic_prompts, docs=_DOCS,
+          correction="p*_k = ((W*_JT)^{-1} - n Sigma_x) mu_k, i.e. P*_JT = M_mu ((W*_JT)^{-T} - n Sigma_x); "
+                     "the stated form transposes W*_JT, which is not symmetric in general "
+                     "(it is when Sigma_x = I and all task covariances and sum_k pi_k mu_k mu_k^T commute)."),
+    Claim("T3.loss", PAPER, "Theorem 3 (main text)", ("Theorem 3",), "L*_JT = tr(Sigma_bar) - n tr(W_bar*_JT Sigma_bar).",
+          _check_loss(False), scope=noiseless, scope_text=NOISELESS, optimum=Strategy.JT, loss=True,
+          stated=_stated(False), symbolic=symbolic_loss, docs=_DOCS),
+    Claim("T3.loss.appendix", PAPER, "Theorem 3 (Appendix B.3)", ("Theorem 3",),
+          "L*_JT = tr(Sigma_bar) + sigma^2 - n tr(W_bar*_JT Sigma_bar).", _check_loss(True), optimum=Strategy.JT,
+          loss=True, stated=_stated(True), symbolic=symbolic_loss_appendix, docs=_DOCS),
+)

@@ -1,0 +1,61 @@
+"""The training channel: torch training from random initialisation against the derived optimum (issue 5).
+
+Budgets are steps and samples only; wall times go to the verdict's ``timings``.  Only PT and JT are global
+minima of what is trained: a trained loss *below* them contradicts the derivation.  FT tunes prompts on a
+*trained* W, which can land below L*_FT (prompts on W*_PT), and training with task heads can go below
+L~*_PGD (P1.equality): for those, and for any loss above the optimum (an under-trained model), the result
+is reported, not weighed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from theory.mixture import TaskMixture
+from theory.record import Claim
+from theory.strategy import Strategy
+from theory.verdicts import Finding
+from verify.evidence.record import Evidence
+
+GLOBAL_MINIMA = (Strategy.PT, Strategy.JT)
+
+
+class TrainingChannel:
+    """One training run per strategy at the first selected n, shared by the claims about that optimum."""
+
+    channel = "training"
+
+    def __init__(self, mixture: TaskMixture, n: int, seed: int, full: bool, device: str) -> None:
+        self.mixture, self.n, self.seed, self.full, self.device = mixture, n, seed, full, device
+        self._done: dict[Strategy, dict[str, Any]] = {}
+        self.timings: dict[str, float] = {}
+
+    def applies(self, claim: Claim) -> bool:
+        return claim.optimum is not None and claim.training and claim.scope(self.mixture)
+
+    def needs_run(self, claim: Claim) -> bool:
+        """Whether :meth:`for_claim` will train (for the progress bar)."""
+        return self.applies(claim) and claim.optimum not in self._done
+
+    def for_claim(self, claim: Claim) -> Evidence | None:
+        if not self.applies(claim):
+            return None
+        strategy = claim.optimum
+        assert strategy is not None
+        if strategy not in self._done:
+            from training import training_evidence  # torch models; imported only when training evidence is wanted
+            ev = training_evidence(strategy, self.mixture, self.n, quick=not self.full, seed=self.seed, device=self.device)
+            ev.pop("result", None)  # the full result (learned matrices) stays out of the table's JSON
+            self.timings = {f"training.{k}": v for k, v in ev.pop("timings", {}).items()}
+            self._done[strategy] = ev
+        else:
+            self.timings = {}
+        tr = self._done[strategy]
+        findings: tuple[Finding, ...] = ()
+        if tr["direction"] == "below" and strategy in GLOBAL_MINIMA:
+            findings = (Finding(self.channel, True, f"training reached {tr['trained_loss']:.6g} +- "
+                                f"{tr['trained_stderr']:.2g}, below the derived optimum {tr['derived_loss']:.6g}"),)
+        elif tr["direction"] == "above":
+            findings = (Finding(self.channel, False, f"training ended {100 * tr['rel_gap']:.1f}% above the derived "
+                                "optimum in its budget (under-trained, not evidence against the claim)"),)
+        return Evidence(self.channel, tr, findings)
