@@ -1,4 +1,4 @@
-"""The mathematics: the problem, the exact loss, the derived optima, the claims (no torch)."""
+"""The mathematics: the problem, the exact loss, the derived optima, the claim records and packs (no torch)."""
 
 from theory.asymptotics import Expansion, LeadingFit, numeric_leading_term, symbolic_expansion
 from theory.errors import VerifyError
@@ -13,8 +13,32 @@ from theory.optima import (
     pgd_optimum,
     plain_training_optimum,
 )
+from theory.papers import DEFAULT_PAPER, PAPERS
+from theory.record import AGREE_RTOL, REFUTE_RTOL, Case, Claim, Comparison, Outcome, Paper, StatedParameters, SymbolicResult
+from theory.registry import claim, claims, claims_for, paper
+from theory.strategy import Strategy
+from theory.verdicts import ClaimVerdict, Verdict, judge
 
 __all__ = [
+    "AGREE_RTOL",
+    "Case",
+    "Claim",
+    "ClaimVerdict",
+    "Comparison",
+    "DEFAULT_PAPER",
+    "Outcome",
+    "PAPERS",
+    "Paper",
+    "REFUTE_RTOL",
+    "StatedParameters",
+    "Strategy",
+    "SymbolicResult",
+    "Verdict",
+    "claim",
+    "claims",
+    "claims_for",
+    "judge",
+    "paper",
     "DEFAULT_PRESET",
     "Expansion",
     "LeadingFit",

@@ -69,7 +69,7 @@ def optimal_prompts(mixture: TaskMixture, W: Array, n: int) -> Array:
     """P*(W): the prompts minimising L(W, P) for a fixed invertible W (rows p_k = (W^{-1} - n Sigma_x) mu_k)."""
     n = check_context_length(n)
     m = n * (W @ mixture.sigma_x @ mixture.means.T) - mixture.means.T  # (d, K) columns m_k
-    return np.linalg.solve(W, -m).T
+    return np.asarray(np.linalg.solve(W, -m).T, dtype=np.float64)
 
 
 def plain_training_optimum(mixture: TaskMixture, n: int) -> Optimum:

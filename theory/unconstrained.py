@@ -192,9 +192,9 @@ class _Profile:
 def _solve(B_system: Array, rhs: Array) -> Array:
     """B with B @ B_system = rhs (B_system symmetric PSD); least squares when singular."""
     try:
-        return np.linalg.solve(B_system, rhs.T).T
+        return np.asarray(np.linalg.solve(B_system, rhs.T).T, dtype=np.float64)
     except np.linalg.LinAlgError:
-        return np.linalg.lstsq(B_system, rhs.T, rcond=None)[0].T
+        return np.asarray(np.linalg.lstsq(B_system, rhs.T, rcond=None)[0].T, dtype=np.float64)
 
 
 class _Problem:
@@ -411,7 +411,10 @@ def _starts(problem: _Problem, mode: str, shared: bool, count: int, seed: int) -
     return starts
 
 
-def _tie(shared: bool, K: int, d1: int):  # type: ignore[no-untyped-def]
+_VectorMap = Callable[[np.ndarray], np.ndarray]
+
+
+def _tie(shared: bool, K: int, d1: int) -> tuple[_VectorMap, _VectorMap, _VectorMap]:
     """Map the optimiser's vector to (K, d+1) heads and back."""
     if shared:
         return (lambda v: np.tile(v, (K, 1))), (lambda h: h[0].copy()), (lambda g: g.sum(axis=0))

@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -131,12 +132,12 @@ def _simplifications(m: TaskMixture) -> list[Callable[[], TaskMixture]]:
                 continue
             w = m.weights[keep] / m.weights[keep].sum()
             w[-1] = 1.0 - w[:-1].sum()
-            steps.append(lambda keep=keep, w=w: TaskMixture(m.sigma_x, w, m.means[keep], m.covs[keep], m.sigma2))
+            steps.append(partial(TaskMixture, m.sigma_x, w, m.means[keep], m.covs[keep], m.sigma2))
     if d > 1:
         for drop in range(d):
             keep = [i for i in range(d) if i != drop]
-            steps.append(lambda keep=keep: TaskMixture(m.sigma_x[np.ix_(keep, keep)], m.weights, m.means[:, keep],
-                                                       m.covs[:, keep][:, :, keep], m.sigma2))
+            steps.append(partial(TaskMixture, m.sigma_x[np.ix_(keep, keep)], m.weights, m.means[:, keep],
+                                 m.covs[:, keep][:, :, keep], m.sigma2))
     return steps
 
 

@@ -186,9 +186,9 @@ def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[
         for claim in claims:
             bar.update(task, description=f"checking {claim.id}")
             timings: dict[str, float] = {}
-            verdict = _timed(timings, "search", lambda claim=claim: judge(claim, cases, symbolic=symbolic, decision=decision))
+            verdict = _timed(timings, "search", partial(judge, claim, cases, symbolic=symbolic, decision=decision))
             verdict.timings = timings
-            rows, local = _timed(timings, "selected_mixture", lambda claim=claim: _selected_rows(claim, mixture, ns))
+            rows, local = _timed(timings, "selected_mixture", partial(_selected_rows, claim, mixture, ns))
             verdict.evidence["selected_mixture"] = rows
             verdict.on_selected_mixture = local
             claimed_loss = rows[0]["claimed_value"] if claim.loss else None

@@ -63,7 +63,7 @@ class MonteCarloChannel:
         if claim.loss and claimed_loss is not None:
             data["claimed_loss"] = claimed_loss
             data["z_vs_claimed_loss"] = (est.mean - claimed_loss) / est.stderr
-        findings = ()
+        findings: tuple[Finding, ...] = ()
         if abs(data["z_vs_derived_optimum"]) > self.k:
             findings = (Finding("montecarlo_at_claimed", True, "Monte Carlo at the claimed parameters disagrees with the "
                                 f"derived optimum loss (z = {data['z_vs_derived_optimum']:.1f})"),)
@@ -84,7 +84,7 @@ class MonteCarloChannel:
         if claimed_loss is not None:
             data["claimed"] = claimed_loss
             data["z_claimed"] = (data["estimate"] - claimed_loss) / data["stderr"]
-        findings = ()
+        findings: tuple[Finding, ...] = ()
         if abs(data["z_derived"]) > self.k:
             findings = (Finding("montecarlo", True, f"Monte Carlo disagrees with the derived loss (z = {data['z_derived']:.1f})"),)
         return Evidence("montecarlo", data, findings)

@@ -36,7 +36,7 @@ def cached(m: TaskMixture, n: int, key: str, make: Callable[[], _T]) -> _T:
     k = (mixture_key(m), n, key)
     if k in _cache:
         _cache.move_to_end(k)
-        return _cache[k]  # type: ignore[no-any-return]
+        return _cache[k]
     value = make()
     _cache[k] = value
     if len(_cache) > _CACHE_SIZE:
@@ -81,7 +81,7 @@ def not_beaten(quantity: str, claimed_optimum: float, attained: float, note: str
 
 def right_solve(A: Array, B: Array) -> Array:
     """A B^{-1} without forming the inverse."""
-    return np.linalg.solve(B.T, A.T).T
+    return np.asarray(np.linalg.solve(B.T, A.T).T, dtype=np.float64)
 
 
 def noiseless(m: TaskMixture) -> bool:
@@ -118,10 +118,10 @@ def claimed_prompts_appendix(m: TaskMixture, w_bar: Array, n: int) -> Array:
 
 def w_from_bar(m: TaskMixture, w_bar: Array) -> Array:
     """W = Sigma_x^{-1} W_bar (a solve)."""
-    return np.linalg.solve(m.sigma_x, w_bar)
+    return np.asarray(np.linalg.solve(m.sigma_x, w_bar), dtype=np.float64)
 
 
-def sample_sequences(m: TaskMixture, n: int, batch: int, seed: int) -> tuple[Array, Array, Array, Array]:
+def sample_sequences(m: TaskMixture, n: int, batch: int, seed: int) -> tuple[np.ndarray, Array, Array, Array]:
     """Plain numpy draws of Definition 2's sequences, only for deterministic forward identities."""
     rng = np.random.default_rng(seed)
     task = rng.choice(m.K, size=batch, p=m.weights)
@@ -130,4 +130,4 @@ def sample_sequences(m: TaskMixture, n: int, batch: int, seed: int) -> tuple[Arr
     X = rng.standard_normal((batch, n, m.d)) @ lx.T
     y = np.einsum("bti,bi->bt", X, beta) + np.sqrt(m.sigma2) * rng.standard_normal((batch, n))
     x = rng.standard_normal((batch, m.d)) @ lx.T
-    return task, X, y, x
+    return task, np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64), np.asarray(x, dtype=np.float64)
