@@ -48,6 +48,7 @@ under ``a -> s a`` (``B -> B / s``), so the heads live on a sphere: ``d`` (share
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
