@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from montecarlo.predictors import PredictorSpec, compile_predictor
-from montecarlo.sampler import _mixture_tensors, make_generator, resolve_device, sample_batch
+from montecarlo.sampler import make_generator, mixture_tensors, resolve_device, sample_batch
 from montecarlo.sufficient import sample_context_statistics
 from theory.errors import VerifyError
 from theory.loss import check_context_length
@@ -83,6 +83,22 @@ class Estimate:
     def variance(self) -> float:
         """Per-sample variance of the loss (stderr^2 * samples): the estimator's cost per unit of precision."""
         return self.stderr**2 * self.samples
+
+
+def integrated_query_loss(v: Tensor, beta: Tensor, chol_x: Tensor, noise_variance: float, *,
+                          batch_mean: bool = False) -> Tensor:
+    """The squared error of a predictor ``f = x^T v`` with the query integrated out exactly.
+
+    For ``x ~ N(0, Sigma_x)`` and ``y = x^T beta + xi``, ``xi ~ N(0, sigma^2)``, independent of the context,
+
+        E[(f - y)^2 | task, beta, context] = (v - beta)^T Sigma_x (v - beta) + sigma^2.
+
+    ``v`` is (..., B, d) (a leading axis, e.g. restarts, broadcasts), ``beta`` (B, d), ``chol_x`` the lower
+    Cholesky factor of Sigma_x and ``noise_variance`` sigma^2.  Returns the per-sample losses (..., B), or with
+    ``batch_mean`` their mean over the batch (...,).  The fast estimator and the training loss both use it.
+    """
+    quad = ((v - beta) @ chol_x).pow(2).sum(-1)  # (v - beta)^T Sigma_x (v - beta) = |L_x^T (v - beta)|^2
+    return (quad.mean(-1) if batch_mean else quad) + noise_variance
 
 
 SUM_CHUNK = 4096  # fixed chunk of :func:`fixed_order_sum` (below torch's parallel grain size of 32768)
@@ -241,12 +257,11 @@ def estimate_loss(mixture: TaskMixture, n: int, predictor: PredictorSpec, *, met
     dev = resolve_device(device)
     compiled = compile_predictor(mixture, predictor, dev, dtype)
     generator = make_generator(seed, dev)
-    tensors = _mixture_tensors(mixture, dev, dtype)
+    tensors = mixture_tensors(mixture, dev, dtype)
 
     def fast_losses(size: int) -> Tensor:
         stats = sample_context_statistics(tensors, n, size, generator)
-        resid = compiled.query_vector(stats) - stats.beta  # (B, d): v - beta
-        return (resid @ tensors.chol_x).pow(2).sum(-1) + tensors.sigma**2  # (v-beta)^T Sigma_x (v-beta) + sigma^2
+        return integrated_query_loss(compiled.query_vector(stats), stats.beta, tensors.chol_x, tensors.sigma**2)
 
     def direct_losses(size: int) -> Tensor:
         batch = sample_batch(mixture, n, size, generator=generator, device=dev, dtype=dtype)

@@ -69,6 +69,28 @@ class _Compiled(Protocol):
     def query_vector(self, stats: ContextStatistics) -> Tensor: ...
 
 
+def reduced_query_vector(W: Tensor, xty: Tensor, prompt: Tensor) -> Tensor:
+    """v = W (X^T y + p_k) of the reduced model (eq. 7), so that f = x^T v.
+
+    ``W`` (..., d, d), ``xty`` X^T y (B, d), ``prompt`` p_k per sample (..., B, d); a leading axis (restarts)
+    broadcasts.  Returns (..., B, d).
+    """
+    return (xty + prompt) @ W.transpose(-1, -2)
+
+
+def attention_query_vector(A: Tensor, prompt: Tensor, value: Tensor, gram_value: Tensor) -> Tensor:
+    """v = A[:d, :] (p_k p_k^T + G) a_k of the one-layer attention (eqs. 6/17), so that f = x^T v.
+
+    With the query token ``z = [x; 0]`` and ``Z^T M Z = p_k p_k^T + G`` (eqs. 5-6),
+    ``f = z^T A Z^T M Z a_k`` with ``a_k = W_v h_k``; only A's first d rows meet z.
+    ``A`` (..., d+1, d+1); per sample ``prompt`` p_k, ``value`` a_k and ``gram_value`` G a_k, each (..., B, d+1);
+    a leading axis (restarts) broadcasts.  Returns (..., B, d).
+    """
+    d = A.shape[-1] - 1
+    masked_a = gram_value + prompt * (prompt * value).sum(-1, keepdim=True)  # (p p^T + G) a = Z^T M Z a
+    return masked_a @ A[..., :d, :].transpose(-1, -2)
+
+
 def _finite(name: str, arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if arr.shape != shape:
         raise VerifyError(f"{name}: expected shape {shape}, got {arr.shape}")
@@ -87,15 +109,10 @@ class _Reduced:
         self.W, self.P = W, P  # (d, d), (K, d)
 
     def predict(self, batch: Batch) -> Tensor:
-        xty = _xt_times(batch.X, batch.y)  # (B, d): X^T y
-        return (batch.x * ((xty + self.P[batch.task]) @ self.W.T)).sum(-1)
+        return (batch.x * reduced_query_vector(self.W, batch.xty(), self.P[batch.task])).sum(-1)
 
     def query_vector(self, stats: ContextStatistics) -> Tensor:
-        B, d = stats.beta.shape
-        last = torch.zeros(B, d + 1, dtype=stats.beta.dtype, device=stats.beta.device)
-        last[:, d] = 1.0
-        xty = stats.gram_times(last)[:, :d]  # X^T y
-        return (xty + self.P[stats.task]) @ self.W.T  # (B, d)
+        return reduced_query_vector(self.W, stats.xty(), self.P[stats.task])  # (B, d)
 
 
 class _PGD:
@@ -129,10 +146,8 @@ class _Attention:
         return (out * self.values[batch.task]).sum(-1)
 
     def query_vector(self, stats: ContextStatistics) -> Tensor:
-        d = self.A.shape[0] - 1
         p, a = self.prompts[stats.task], self.values[stats.task]  # (B, d+1) each
-        masked_a = stats.gram_times(a) + p * (p * a).sum(-1, keepdim=True)  # (p p^T + G) a = Z^T M Z a
-        return masked_a @ self.A[:d].T  # z = [x; 0], so only the first d rows of A act
+        return attention_query_vector(self.A, p, a, stats.gram_times(a))
 
 
 def compile_predictor(mixture: TaskMixture, spec: PredictorSpec, device: torch.device,

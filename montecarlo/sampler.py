@@ -110,33 +110,65 @@ class Batch:
     def size(self) -> int:
         return int(self.task.shape[0])
 
+    def xty(self) -> Tensor:
+        """X^T y per sample: (B, d), the only context statistic the reduced model of eq. (7) reads."""
+        return torch.bmm(self.y.unsqueeze(1), self.X).squeeze(1)
+
+    def gram(self) -> Tensor:
+        """G = sum_i z_i z_i^T over the context tokens z_i = [x_i; y_i]: (B, d+1, d+1).
+
+        Everything a one-layer model reads from the context: X^T X = G[:d, :d], X^T y = G[:d, d] and
+        y^T y = G[d, d]; Z^T M Z = p_k p_k^T + G (eqs. 5-6).  The same quantity as
+        :meth:`montecarlo.sufficient.ContextStatistics.gram`, here from the drawn tokens.
+        """
+        tokens = torch.cat([self.X, self.y.unsqueeze(-1)], dim=-1)  # (B, n, d+1)
+        return tokens.transpose(1, 2) @ tokens
+
 
 @dataclass(frozen=True)
-class _MixtureTensors:
-    """The mixture's fields as tensors on one device, with Cholesky factors for sampling."""
+class MixtureTensors:
+    """A task mixture's fields as tensors on one device, with the Cholesky factors the samplers use.
 
-    weights: Tensor  # (K,)
-    means: Tensor  # (K, d)
+    Made by :func:`mixture_tensors`; read by :func:`montecarlo.sufficient.sample_context_statistics`
+    and by the training loss (the query-integrated loss needs ``Sigma_x``, its factor and sigma^2).
+    """
+
+    weights: Tensor  # (K,) pi_k, always float64
+    means: Tensor  # (K, d) mu_k
     chol_beta: Tensor  # (K, d, d) lower, Sigma_beta_k = L L^T
+    sigma_x: Tensor  # (d, d) Sigma_x
     chol_x: Tensor  # (d, d) lower, Sigma_x = L L^T
     chol_x_t: Tensor  # (d, d) L^T, contiguous (a plain matmul operand is much faster than a transposed view)
     sigma: float  # noise standard deviation sqrt(sigma2)
+    sigma2: float  # noise variance sigma^2, exactly the mixture's
     d: int
     K: int
 
 
 @lru_cache(maxsize=32)
-def _mixture_tensors(mixture: TaskMixture, device: torch.device, dtype: torch.dtype) -> _MixtureTensors:
+def mixture_tensors(mixture: TaskMixture, device: torch.device, dtype: torch.dtype) -> MixtureTensors:
+    """The mixture's fields as :class:`MixtureTensors` on ``device`` in ``dtype`` (cached: 32 most recent).
+
+    ``device`` must be a resolved :class:`torch.device` (see :func:`resolve_device`).
+
+    >>> from theory.mixture import preset
+    >>> t = mixture_tensors(preset("fig2c"), torch.device("cpu"), torch.float64)
+    >>> tuple(t.chol_beta.shape), t.d, t.K
+    ((2, 10, 10), 10, 2)
+    """
+
     def put(a: np.ndarray) -> Tensor:
         return torch.as_tensor(np.array(a, dtype=np.float64), dtype=dtype, device=device)
 
-    return _MixtureTensors(
+    return MixtureTensors(
         weights=torch.as_tensor(np.array(mixture.weights), dtype=torch.float64, device=device),
         means=put(mixture.means),
         chol_beta=put(np.linalg.cholesky(mixture.covs)),
+        sigma_x=put(mixture.sigma_x),
         chol_x=put(np.linalg.cholesky(mixture.sigma_x)),
         chol_x_t=put(np.linalg.cholesky(mixture.sigma_x).T),
         sigma=float(np.sqrt(mixture.sigma2)),
+        sigma2=float(mixture.sigma2),
         d=mixture.d,
         K=mixture.K,
     )
@@ -155,7 +187,7 @@ def _check_batch_size(batch_size: int) -> int:
     return int(batch_size)
 
 
-def _sample_tasks(t: _MixtureTensors, batch_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+def _sample_tasks(t: MixtureTensors, batch_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """k ~ Categorical(pi) and beta ~ N(mu_k, Sigma_beta_k): (B,) int64 and (B, d)."""
     task = torch.multinomial(t.weights, batch_size, replacement=True, generator=generator)  # (B,)
     g = torch.randn(batch_size, t.d, generator=generator, device=t.means.device, dtype=t.means.dtype)
@@ -191,7 +223,7 @@ def sample_batch(mixture: TaskMixture, n: int, batch_size: int, *, generator: to
     if dev.type == "cuda" and dev.index is None:
         dev = resolve_device(dev)
     _check_generator(generator, dev)
-    t = _mixture_tensors(mixture, dev, dtype)
+    t = mixture_tensors(mixture, dev, dtype)
     task, beta = _sample_tasks(t, batch_size, generator)
     draws = torch.randn(batch_size * (n + 1), t.d, generator=generator, device=dev, dtype=dtype)
     feats = (draws @ t.chol_x_t).view(batch_size, n + 1, t.d)  # (B, n+1, d): x_i = L_x u_i

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from montecarlo.sampler import _MixtureTensors, _sample_tasks
+from montecarlo.sampler import MixtureTensors, _sample_tasks
 
 
 def _chi2(df: Tensor, generator: torch.Generator) -> Tensor:
@@ -79,6 +79,13 @@ class ContextStatistics:
         zx, zy = z[:, :d], z[:, d:]
         return torch.cat([zx @ self.chol_x.T, (b * zx).sum(-1, keepdim=True) + self.sigma * zy], dim=1)  # L_z z
 
+    def xty(self) -> Tensor:
+        """X^T y = (G e_{d+1})[:d] per sample: (B, d), the only context statistic the reduced model of eq. (7) reads."""
+        B, d = self.beta.shape
+        last = torch.zeros(B, d + 1, dtype=self.beta.dtype, device=self.beta.device)
+        last[:, d] = 1.0
+        return self.gram_times(last)[:, :d]
+
     def gram(self) -> Tensor:
         """G itself, (B, d+1, d+1) (for checks; the estimators only use :meth:`gram_times`)."""
         B, d = self.beta.shape
@@ -90,9 +97,12 @@ class ContextStatistics:
         return F @ F.transpose(1, 2)
 
 
-def sample_context_statistics(t: _MixtureTensors, n: int, batch_size: int,
+def sample_context_statistics(t: MixtureTensors, n: int, batch_size: int,
                               generator: torch.Generator) -> ContextStatistics:
-    """Draw (task, beta) as in Definitions 1-2 and the Wishart factor of their length-n context."""
+    """Draw (task, beta) as in Definitions 1-2 and the Wishart factor of their length-n context.
+
+    ``t`` is the mixture on the sampling device (:func:`montecarlo.mixture_tensors`); ``generator`` lives there too.
+    """
     task, beta = _sample_tasks(t, batch_size, generator)
     factor = standard_wishart_factor(n, t.d + 1, batch_size, generator=generator,
                                      device=t.means.device, dtype=t.means.dtype)

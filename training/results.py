@@ -36,8 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from montecarlo import Estimate, ReducedPredictor, estimate_loss, make_generator, sample_batch
-from montecarlo.sampler import _mixture_tensors
+from montecarlo import Estimate, ReducedPredictor, estimate_loss, make_generator, mixture_tensors, sample_batch
 from montecarlo.sufficient import sample_context_statistics
 from theory.attention import head_scaled_pgd_optimum
 from theory.loss import population_loss
@@ -130,7 +129,7 @@ def _restart_losses(run: TrainingRun, mixture: TaskMixture, n: int, seed: int,
     gen = make_generator(seed + _SELECTION_SEED_OFFSET, device)
     with torch.no_grad():
         if isinstance(net, AttentionModel):
-            t = _mixture_tensors(mixture, device, torch.float64)
+            t = mixture_tensors(mixture, device, torch.float64)
             stats = sample_context_statistics(t, n, SELECTION_SAMPLES, gen)
             resid = net.query_vector(stats.task, stats.gram()) - stats.beta  # (R, B, d)
             chol = torch.as_tensor(np.linalg.cholesky(mixture.sigma_x), device=device)

@@ -34,8 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from montecarlo import make_generator, resolve_device, sample_batch
-from montecarlo.sampler import _mixture_tensors
+from montecarlo import make_generator, mixture_tensors, resolve_device, sample_batch
 from montecarlo.sufficient import sample_context_statistics
 from theory.errors import VerifyError
 from theory.loss import check_context_length
@@ -226,7 +225,7 @@ class _Data:
         self.generator = make_generator(int(seed), device)
         self.chol_x = torch.as_tensor(np.linalg.cholesky(mixture.sigma_x), device=device)
         self.sigma_x = torch.as_tensor(np.array(mixture.sigma_x), device=device)
-        self.tensors = _mixture_tensors(mixture, device, torch.float64)
+        self.tensors = mixture_tensors(mixture, device, torch.float64)
 
     def losses(self) -> torch.Tensor:
         """(R,) mean losses of each restart on one fresh batch."""

@@ -8,7 +8,7 @@ import torch
 from mc_checks import SAMPLER_SEED
 
 from montecarlo import make_generator, resolve_device, sample_batch, token_sequences
-from montecarlo.sampler import _mixture_tensors
+from montecarlo.sampler import mixture_tensors
 from montecarlo.sufficient import _chi2, sample_context_statistics, standard_wishart_factor
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture, preset
@@ -110,7 +110,7 @@ def test_same_seed_same_stream_other_seed_other_stream() -> None:
 
     assert torch.equal(draw(3), draw(3))
     assert not torch.equal(draw(3), draw(4))
-    stats = [sample_context_statistics(_mixture_tensors(mixture, CPU, torch.float64), 5, 64, make_generator(3))
+    stats = [sample_context_statistics(mixture_tensors(mixture, CPU, torch.float64), 5, 64, make_generator(3))
              for _ in range(2)]
     assert torch.equal(stats[0].gram(), stats[1].gram())
 
@@ -172,7 +172,7 @@ def test_standard_wishart_moments(n: int, mc) -> None:  # type: ignore[no-untype
 
 def test_gram_times_is_the_gram_matrix_product() -> None:
     mixture = _noisy_three_task()
-    t = _mixture_tensors(mixture, CPU, torch.float64)
+    t = mixture_tensors(mixture, CPU, torch.float64)
     for n in (2, 10):
         stats = sample_context_statistics(t, n, 50, make_generator(SAMPLER_SEED))
         a = torch.randn(50, mixture.d + 1, dtype=torch.float64, generator=make_generator(1))
@@ -185,7 +185,7 @@ def test_context_gram_mean(mc) -> None:  # type: ignore[no-untyped-def]
     E[y^T y] = n (E[beta^T Sigma_x beta] + sigma^2)."""
     mixture = _noisy_three_task()
     n, B, d = 6, 100_000, mixture.d
-    tensors = _mixture_tensors(mixture, CPU, torch.float64)
+    tensors = mixture_tensors(mixture, CPU, torch.float64)
     G = sample_context_statistics(tensors, n, B, make_generator(SAMPLER_SEED)).gram()
     sx, w = mixture.sigma_x, mixture.weights
     mean_beta = w @ mixture.means
