@@ -3,28 +3,32 @@
 Public API::
 
     ReducedModel, AttentionModel, MultiLayerAttention   # eq. (7); eqs. (6)/(17); Appendix E
-    STRATEGIES, train, TrainingResult                   # "PT", "FT", "JT", "JT-heads" (Sections 4-5)
+    TrainableModel                                      # what every model provides to the training loop
+    train, TrainingResult                               # Strategy.PT, FT, JT, PGD (Sections 4-5)
     training_evidence                                   # the training channel of ``verify``
+
+Strategies are :class:`theory.strategy.Strategy` values; every function also takes the string value
+(``"PT"``, ``"FT"``, ``"JT"``, ``"PGD"``).  ``PGD`` trains prompts, attention and task-specific heads
+(eq. 18) and is compared with the debiased PGD optimum of eq. (19).
 
 Example
 -------
 >>> from theory.mixture import preset
 >>> res = train("PT", preset("fig2c"), 10, steps=20, restarts=2, batch_size=256, eval_rel_se=5e-2)
->>> res.strategy, len(res.restart_losses)
+>>> res.strategy.value, len(res.restart_losses)
 ('PT', 2)
 """
 
 from training.evidence import training_evidence
 from training.experiment import train
-from training.models import AttentionModel, MultiLayerAttention, ReducedModel
+from training.models import AttentionModel, MultiLayerAttention, ReducedModel, TrainableModel
 from training.results import TrainingResult
-from training.strategies import STRATEGIES
 
 __all__ = [
-    "STRATEGIES",
     "AttentionModel",
     "MultiLayerAttention",
     "ReducedModel",
+    "TrainableModel",
     "TrainingResult",
     "train",
     "training_evidence",

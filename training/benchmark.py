@@ -31,13 +31,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from montecarlo import resolve_device
 from theory.errors import VerifyError
-from theory.loss import population_loss
 from theory.mixture import preset
 from theory.optima import optimum
+from theory.strategy import Strategy
+from training.models import TrainableModel
 from training.strategies import make_config, run_training
 
 PRESET, N, RESTARTS = "fig2c", 10, 16
@@ -52,18 +52,18 @@ def time_to_target(restarts: int, *, first_restart: int = 0, seed: int = 0,
                    device: str | torch.device = "cpu") -> dict[str, Any]:
     """Train ``restarts`` restarts as one model until all are within 1% of L*_JT (exact-loss monitor)."""
     mixture = preset(PRESET)
-    target = (1 + TARGET) * optimum("JT", mixture, N).loss
+    target = (1 + TARGET) * optimum(Strategy.JT, mixture, N).loss
     reached: dict[str, Any] = {"step": None}
 
-    def stop(step: int, net: nn.Module) -> bool:
-        W, P = net.reduced_parameters()
-        if bool(np.all(np.atleast_1d(population_loss(mixture, W, P, N)) <= target)):
+    def stop(step: int, net: TrainableModel) -> bool:
+        losses = net.exact_losses(mixture, N)  # the reduced model's exact population loss per restart
+        if losses is not None and bool(np.all(losses <= target)):
             reached["step"] = step
             return True
         return False
 
     config = make_config(restarts=restarts, first_restart=first_restart, **OPTIONS)
-    run = run_training("JT", mixture, N, config=config, seed=seed, device=device, stop=stop, stop_every=CHECK_EVERY)
+    run = run_training(Strategy.JT, mixture, N, config=config, seed=seed, device=device, stop=stop, stop_every=CHECK_EVERY)
     return {"seconds": run.seconds, "steps": reached["step"], "reached": reached["step"] is not None}
 
 

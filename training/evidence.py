@@ -1,7 +1,8 @@
 """Training evidence for ``verify``: train, measure on fresh samples, compare with the derived optimum.
 
-:func:`training_evidence` returns one JSON-able dict per (strategy, mixture, n).  Strategy names
-follow :func:`theory.optima.optimum`: ``"PT"``, ``"FT"``, ``"JT"`` train the reduced model of
+:func:`training_evidence` returns one JSON-able dict per (strategy, mixture, n).  The strategy is a
+:class:`theory.strategy.Strategy` or its value, as in :func:`theory.optima.optimum` and
+:func:`training.train`: ``"PT"``, ``"FT"``, ``"JT"`` train the reduced model of
 Assumption 1 (eq. 7) and compare with eqs. (10)-(12); ``"PGD"`` trains the one-layer attention
 model with task-specific prompts and heads (Definition 4, eq. 18) and compares with the debiased
 PGD optimum (19) (Proposition 1 claims equality) and with the head-scaled bound
@@ -34,40 +35,42 @@ from scipy.stats import norm
 
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture
+from theory.strategy import Strategy
 from training.experiment import train
+from training.strategies import as_strategy
 
-EVIDENCE_STRATEGIES = ("PT", "FT", "JT", "PGD")
 QUICK_TOLERANCE = 0.05  # optimisation tolerance of the quick budget (see the module docstring)
 FULL_TOLERANCE = 0.01  # the paper-protocol budget
 K_SIGMA = float(norm.isf(1e-6 / 2))  # two-sided 1e-6 per comparison: 4.9 standard errors
 
-_QUICK = {
+_QUICK: dict[str, dict[str, Any]] = {
     "reduced": {"steps": 350, "batch_size": 512, "restarts": 2, "lr": 0.2, "lr_final_ratio": 0.05,
                 "query": "integrated", "data": "statistics"},
     "attention": {"steps": 320, "batch_size": 512, "restarts": 2, "lr": 0.05, "lr_final_ratio": 0.2,
                   "query": "integrated", "data": "statistics"},
 }
-_FULL = {"steps": 20_000, "batch_size": 8192, "restarts": 50, "lr": 0.05, "lr_final_ratio": 0.01,
+_FULL: dict[str, Any] = {"steps": 20_000, "batch_size": 8192, "restarts": 50, "lr": 0.05, "lr_final_ratio": 0.01,
          "query": "sampled", "data": "sequences"}
 _QUICK_EVAL_REL_SE = 5e-3
 _FULL_EVAL_REL_SE = 5e-4
 
 
-def evidence_options(strategy: str, model: str, quick: bool) -> dict[str, Any]:
+def evidence_options(strategy: Strategy | str, model: str, quick: bool) -> dict[str, Any]:
     """The training options :func:`training_evidence` uses (so a caller can print or reuse them)."""
     options = dict(_QUICK[model] if quick else _FULL)
-    if strategy == "FT":  # two phases in the same budget
+    if as_strategy(strategy) is Strategy.FT:  # two phases in the same budget
         options["steps"] = max(1, options["steps"] // 2)
         options["ft_steps"] = options["steps"]
     return options
 
 
-def training_evidence(strategy: str, mixture: TaskMixture, n: int, *, quick: bool = True, seed: int = 0,
+def training_evidence(strategy: Strategy | str, mixture: TaskMixture, n: int, *, quick: bool = True, seed: int = 0,
                       device: str | torch.device = "cpu", progress: bool = False,
                       model: str | None = None) -> dict[str, Any]:
     """Train the model of ``strategy`` and compare its best-of-restarts loss with the derived optimum.
 
-    Returns a JSON-able dict with ``strategy, model, n, trained_loss, trained_stderr, derived_loss,
+    Returns a JSON-able dict with ``strategy`` (and ``trained_strategy``, the same value since training and
+    theory share one vocabulary; kept for the report's schema), ``model, n, trained_loss, trained_stderr, derived_loss,
     rel_gap, W_rel_distance, P_rel_distance, restarts, steps, agrees, tolerance, k_sigma``,
     ``direction`` ("within", "above": training ended above the optimum, i.e. the budget did not
     reach it; "below": it beat the derived optimum, which for PT/JT would contradict the derivation)
@@ -76,31 +79,29 @@ def training_evidence(strategy: str, mixture: TaskMixture, n: int, *, quick: boo
     "train_seconds": the training steps}``, kept apart so that everything else depends only on the seed
     (budgets are steps and samples, never time; ``verify`` moves them to the report's ``timings``).
     """
-    if strategy not in EVIDENCE_STRATEGIES:
-        raise VerifyError(f"strategy: unknown {strategy!r} (expected one of {', '.join(EVIDENCE_STRATEGIES)})")
+    strategy = as_strategy(strategy)
     if model is None:
-        model = "attention" if strategy == "PGD" else "reduced"
+        model = "attention" if strategy.has_task_heads else "reduced"
     if model not in _QUICK:
         raise VerifyError(f"model: evidence is produced for 'reduced' or 'attention', got {model!r}")
-    if strategy == "PGD" and model != "attention":
+    if strategy.has_task_heads and model != "attention":
         raise VerifyError("model: 'PGD' evidence trains the attention model with task-specific heads")
-    train_strategy = "JT-heads" if strategy == "PGD" else strategy
     options = evidence_options(strategy, model, quick)
     start = time.perf_counter()
-    result = train(train_strategy, mixture, n, model=model, seed=seed, device=device, progress=progress,
+    result = train(strategy, mixture, n, model=model, seed=seed, device=device, progress=progress,
                    eval_rel_se=_QUICK_EVAL_REL_SE if quick else _FULL_EVAL_REL_SE, **options)
     seconds = time.perf_counter() - start
     cmp = result.comparison
     tolerance = QUICK_TOLERANCE if quick else FULL_TOLERANCE
     trained, se, derived = result.trained.mean, result.trained.stderr, cmp["derived_loss"]
-    if strategy == "PGD":
+    if strategy is Strategy.PGD:
         agrees = trained <= derived * (1 + tolerance) + K_SIGMA * se
     else:
         agrees = abs(trained - derived) <= K_SIGMA * se + tolerance * derived
     margin = K_SIGMA * se + tolerance * derived
     direction = "within" if abs(trained - derived) <= margin else ("above" if trained > derived else "below")
     evidence: dict[str, Any] = {
-        "strategy": strategy, "trained_strategy": train_strategy, "model": model, "n": n,
+        "strategy": strategy.value, "trained_strategy": strategy.value, "model": model, "n": n,
         "trained_loss": trained, "trained_stderr": se, "exact_loss": result.exact_loss,
         "derived_loss": derived, "rel_gap": cmp["rel_gap"],
         "W_rel_distance": cmp["W_rel_distance"], "P_rel_distance": cmp["P_rel_distance"],

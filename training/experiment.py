@@ -10,12 +10,13 @@ from montecarlo import resolve_device
 from theory.errors import VerifyError
 from theory.loss import check_context_length
 from theory.mixture import TaskMixture
+from theory.strategy import Strategy
 from training.models import check_positive_int
 from training.results import TrainingResult, summarise
 from training.strategies import StopRule, check_strategy, make_config, run_training
 
 
-def train(strategy: str, mixture: TaskMixture, n: int, *, model: str = "reduced", layers: int = 1, seed: int = 0,
+def train(strategy: Strategy | str, mixture: TaskMixture, n: int, *, model: str = "reduced", layers: int = 1, seed: int = 0,
           device: str | torch.device = "cpu", progress: bool = False, stop: StopRule | None = None,
           stop_every: int = 10, eval_rel_se: float = 2e-3, eval_max_samples: int = 2_000_000,
           **options: Any) -> TrainingResult:
@@ -23,7 +24,9 @@ def train(strategy: str, mixture: TaskMixture, n: int, *, model: str = "reduced"
 
     Parameters
     ----------
-    strategy : ``"PT"`` (eq. 10), ``"FT"`` (eq. 11), ``"JT"`` (eq. 12) or ``"JT-heads"`` (eq. 18).
+    strategy : a :class:`theory.strategy.Strategy` or its value: ``"PT"`` (eq. 10), ``"FT"`` (eq. 11),
+        ``"JT"`` (eq. 12) or ``"PGD"`` (eq. 18: prompts, attention and task-specific heads, compared with the
+        debiased PGD optimum of eq. 19; attention models only).
     mixture : the task mixture (Definition 2).
     n : context length.
     model : ``"reduced"`` (Assumption 1, eq. 7), ``"attention"`` (eq. 6 / 17) or ``"multilayer"`` (Appendix E).
@@ -43,11 +46,9 @@ def train(strategy: str, mixture: TaskMixture, n: int, *, model: str = "reduced"
     >>> sorted(res.to_json())[:3]
     ['K', 'best_restart', 'comparison']
     """
-    if not isinstance(strategy, str):
-        raise VerifyError(f"strategy: expected a name, got {strategy!r}")
     if not isinstance(model, str):
         raise VerifyError(f"model: expected a name, got {model!r}")
-    check_strategy(strategy, model)
+    strategy = check_strategy(strategy, model)
     n = check_context_length(n)
     layers = check_positive_int("layers", layers)
     if model != "multilayer" and layers != 1:

@@ -2,7 +2,7 @@
 
 * Figure 2(a)-(c) / Assumption 1: the full one-layer attention model with a shared head, trained
   jointly ("JT", eq. 6), should reach the reduced model's derived optimum L*_JT (Theorem 3).
-* Figure 2(d) / Proposition 1: with task-specific prompts and heads ("JT-heads", eq. 18) it should
+* Figure 2(d) / Proposition 1: with task-specific prompts and heads ("PGD", eq. 18) it should
   reach L~*_PGD (Theorem 4); theory.attention.head_scaled_pgd_optimum is an attention loss that
   such heads can reach and is at most L~*_PGD.
 
@@ -24,15 +24,16 @@ import torch
 
 from theory.mixture import preset
 from theory.optima import optimum
+from theory.strategy import Strategy
 from training.experiment import train
 
 CASES = (  # (preset, n, strategy, model)
-    ("fig2a", 10, "JT", "reduced"),
-    ("fig2a", 10, "JT", "attention"),
-    ("fig2c", 10, "JT", "reduced"),
-    ("fig2c", 10, "JT", "attention"),
-    ("fig2d", 10, "JT", "attention"),
-    ("fig2d", 10, "JT-heads", "attention"),
+    ("fig2a", 10, Strategy.JT, "reduced"),
+    ("fig2a", 10, Strategy.JT, "attention"),
+    ("fig2c", 10, Strategy.JT, "reduced"),
+    ("fig2c", 10, Strategy.JT, "attention"),
+    ("fig2d", 10, Strategy.JT, "attention"),
+    ("fig2d", 10, Strategy.PGD, "attention"),
 )
 
 
@@ -47,11 +48,11 @@ def run_findings(*, steps: int = 1500, batch_size: int = 1024, restarts: int = 4
                     batch_size=batch_size, restarts=restarts, lr=lr, lr_final_ratio=ratio, query="integrated",
                     data="statistics", eval_rel_se=1e-3)
         cmp = res.comparison
-        row = {"preset": name, "n": n, "strategy": strategy, "model": model, "steps": res.steps_run,
+        row = {"preset": name, "n": n, "strategy": strategy.value, "model": model, "steps": res.steps_run,
                "restarts": restarts, "train_seconds": res.train_seconds,
                "trained_loss": res.trained.mean, "trained_stderr": res.trained.stderr,
-               "derived": "L~*_PGD" if strategy == "JT-heads" else "L*_JT", "derived_loss": cmp["derived_loss"],
-               "rel_gap": cmp["rel_gap"], "L_JT_reduced": optimum("JT", mixture, n).loss,
+               "derived": strategy.optimal_loss, "derived_loss": cmp["derived_loss"],
+               "rel_gap": cmp["rel_gap"], "L_JT_reduced": optimum(Strategy.JT, mixture, n).loss,
                "normalised_trained_loss": res.trained.mean / res.label_second_moment,
                "W_rel_distance": cmp["W_rel_distance"], "P_rel_distance": cmp["P_rel_distance"]}
         for key in ("head_scaled_loss", "rel_gap_head_scaled", "head_offblock", "A_offblock", "exact_loss"):

@@ -17,6 +17,12 @@ alone: R restarts batched give the same trajectories as R single runs.
 * :class:`AttentionModel`: the one-layer case (eqs. 6 and 17), evaluated on
   the query row only.
 
+Each model owns its behaviour (:class:`TrainableModel`): its parameters' natural scales and
+initialisation, which parameters each strategy trains, its losses on a batch (the query sampled or
+integrated out), how its restarts are scored and measured after training, and how its learned
+parameters map back to the paper's quantities.  The training loop (:mod:`training.strategies`) and
+the summary (:mod:`training.results`) only call these methods.
+
 Scales: ``A = W_q W_k^T`` is stored as ``scale_A * W_q' W_k'^T`` with the
 fixed ``scale_A = 1 / (n + d + 1)``, so that O(1) raw parameters give O(1)
 predictions; the model class is unchanged (the constant is absorbed in W_q).
@@ -24,13 +30,39 @@ predictions; the model class is unchanged (the constant is absorbed in W_q).
 
 from __future__ import annotations
 
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from montecarlo import Batch, token_sequences
+from montecarlo import (
+    Batch,
+    ContextStatistics,
+    Estimate,
+    MixtureTensors,
+    ReducedPredictor,
+    attention_query_vector,
+    estimate_loss,
+    integrated_query_loss,
+    make_generator,
+    mixture_tensors,
+    reduced_query_vector,
+    sample_batch,
+    sample_context_statistics,
+    token_sequences,
+)
 from theory.attention import AttentionParameters
 from theory.errors import VerifyError
+from theory.loss import population_loss
+from theory.mixture import TaskMixture
+from theory.strategy import Strategy
+
+Context = Batch | ContextStatistics
+"""A batch of (task, beta, context): whole sampled sequences, or the context's Gram matrix drawn directly."""
 
 
 def check_positive_int(name: str, value: object) -> int:
@@ -40,17 +72,105 @@ def check_positive_int(name: str, value: object) -> int:
     return int(value)
 
 
-def context_gram(batch: Batch) -> Tensor:
-    """G = sum_i z_i z_i^T over the context tokens z_i = [x_i; y_i]: (B, d+1, d+1).
+def _label_scale(mixture: TaskMixture) -> float:
+    """sqrt(E[y^2] / tr Sigma_x): the order of magnitude of |beta|."""
+    return math.sqrt(mixture.label_second_moment() / float(np.trace(mixture.sigma_x)))
 
-    Everything a one-layer model reads from the context: X^T X = G[:d, :d],
-    X^T y = G[:d, d] and y^T y = G[d, d]; Z^T M Z = p_k p_k^T + G (eqs. 5-6).
+
+def _draw(shape: torch.Size, std: float, generator: torch.Generator) -> Tensor:
+    """Standard normal float64 draws of ``shape`` (on the CPU) times ``std``."""
+    return torch.randn(tuple(shape), generator=generator, dtype=torch.float64) * std
+
+
+@dataclass(frozen=True)
+class RestartScores:
+    """Each restart's loss, used to pick the best one: (R,) ``losses``, how they were measured, and whether
+    they are exact population losses (no sampling error)."""
+
+    losses: np.ndarray
+    method: str
+    exact: bool
+
+
+class TrainableModel(nn.Module):
+    """What the training loop and the summary ask of a model; R restarts in one module.
+
+    Subclasses set ``weight_names`` (the attention weights, trained by every strategy), ``prompt_name``
+    (the prompt parameter) and ``linear_in_query`` (``f = x^T v`` with v a function of the task and the
+    context's Gram matrix, so the query can be integrated out and the Gram matrix drawn directly).
     """
-    tokens = torch.cat([batch.X, batch.y.unsqueeze(-1)], dim=-1)  # (B, n, d+1)
-    return tokens.transpose(1, 2) @ tokens
+
+    weight_names: ClassVar[tuple[str, ...]]
+    prompt_name: ClassVar[str]
+    linear_in_query: ClassVar[bool]
+
+    d: int
+    K: int
+    restarts: int
+    has_prompts: bool
+
+    @property
+    def prompt_parameter(self) -> nn.Parameter:
+        """The prompts (zero and frozen when the model has none)."""
+        return self.get_parameter(self.prompt_name)
+
+    # ----- training ------------------------------------------------------------------
+    def natural_scales(self, mixture: TaskMixture, n: int) -> dict[str, float]:
+        """Parameter name -> order of magnitude at a good solution, from n, d and E[y^2] only (never a derived
+        optimum); one Adam parameter group per entry, in this order, with its step relative to the scale."""
+        raise NotImplementedError
+
+    def initialise_restart(self, restart: int, generator: torch.Generator, scales: dict[str, float],
+                           init_scale: float) -> None:
+        """Fill restart ``restart``'s parameters from its own CPU ``generator`` (call under ``torch.no_grad``)."""
+        raise NotImplementedError
+
+    def trainable_phases(self, strategy: Strategy) -> list[tuple[str, ...]]:
+        """The parameter names trained in each phase of ``strategy`` (Sections 4-5).
+
+        PT: the weights (no prompts, eq. 10); FT: the weights, then the prompts alone (eq. 11);
+        JT and PGD: weights and prompts together (eqs. 12 and 18; for PGD the weights include the
+        task-specific heads).
+        """
+        weights, prompts = self.weight_names, (self.prompt_name,)
+        if strategy is Strategy.PT:
+            return [weights]
+        if strategy is Strategy.FT:
+            return [weights, prompts]
+        return [weights + prompts]
+
+    def sampled_losses(self, batch: Batch) -> Tensor:
+        """(R,) mean squared errors on the sampled query labels (the paper's protocol)."""
+        return (self(batch) - batch.y_query.unsqueeze(0)).pow(2).mean(-1)
+
+    def integrated_losses(self, context: Context, tensors: MixtureTensors) -> Tensor:
+        """(R,) batch means of E[(f - y)^2 | task, beta, context]: the query integrated out exactly
+        (:func:`montecarlo.integrated_query_loss`); only for models linear in the query."""
+        raise VerifyError("query: the multi-layer model is not linear in the query; use query='sampled'")
+
+    # ----- after training -------------------------------------------------------------
+    def score_restarts(self, mixture: TaskMixture, n: int, *, samples: int, seed: int,
+                       device: torch.device) -> RestartScores:
+        """Each restart's loss, to pick the best: exact where the model has an exact loss, else on ``samples``
+        fresh samples shared by the restarts (random stream ``seed``)."""
+        raise NotImplementedError
+
+    def exact_losses(self, mixture: TaskMixture, n: int) -> np.ndarray | None:
+        """(R,) exact population losses, or None where the model has no exact loss here."""
+        return None
+
+    def estimate(self, restart: int, mixture: TaskMixture, n: int, *, target_rel_se: float, max_samples: int,
+                 seed: int, device: torch.device) -> Estimate:
+        """Monte Carlo estimate of restart ``restart``'s loss on fresh samples (random stream ``seed``)."""
+        raise NotImplementedError
+
+    def learned_quantities(self, restart: int, mixture: TaskMixture) -> dict[str, Any]:
+        """Restart ``restart``'s learned parameters in the paper's terms (float64 numpy; empty when there is no
+        such map)."""
+        return {}
 
 
-class ReducedModel(nn.Module):
+class ReducedModel(TrainableModel):
     """The reduced model of Assumption 1, eq. (7): ``f = x^T W (X^T y + p_k)``, R restarts at once.
 
     Parameters
@@ -59,6 +179,10 @@ class ReducedModel(nn.Module):
     restarts : R, the number of independent copies.
     prompts : whether the prompts P (eq. 8) exist (False: plain training, P = 0).
     """
+
+    weight_names = ("W",)
+    prompt_name = "P"
+    linear_in_query = True
 
     def __init__(self, d: int, K: int, *, restarts: int = 1, prompts: bool = True,
                  dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> None:
@@ -70,16 +194,26 @@ class ReducedModel(nn.Module):
         self.P = nn.Parameter(P) if prompts else nn.Parameter(P, requires_grad=False)
         self.has_prompts = prompts
 
-    def query_vector(self, task: Tensor, gram: Tensor) -> Tensor:
-        """(R, B, d): v = W (X^T y + p_k) with X^T y = G[:d, d], so that f = x^T v."""
-        v = gram[:, : self.d, self.d].unsqueeze(0) + self.P[:, task]  # (R, B, d)
-        return torch.einsum("rbj,rij->rbi", v, self.W)  # (R, B, d): W v
-
     def forward(self, batch: Batch) -> Tensor:
         """(R, B) predictions x^T W (X^T y + p_k) on one batch shared by the restarts."""
-        return (self.query_vector(batch.task, context_gram(batch)) * batch.x.unsqueeze(0)).sum(-1)
+        # X^T y = G[:d, d], read from the context Gram matrix: seeded runs stay bit-identical to earlier versions.
+        xty = batch.gram()[:, : self.d, self.d]  # (B, d)
+        return (reduced_query_vector(self.W, xty, self.P[:, batch.task]) * batch.x.unsqueeze(0)).sum(-1)
 
-    def integrated_losses(self, task: Tensor, xty: Tensor, beta: Tensor, sigma_x: Tensor, sigma2: float) -> Tensor:
+    def natural_scales(self, mixture: TaskMixture, n: int) -> dict[str, float]:
+        """``W ~ 1 / (n + d + 1)`` (one preconditioned gradient step over n samples); ``p_k ~ (d + 1) |beta|``
+        with ``|beta| ~ sqrt(E[y^2] / tr Sigma_x)`` (so that ``W p_k``, a task-mean correction, is O(|beta|))."""
+        d = mixture.d
+        return {"W": 1.0 / (n + d + 1), "P": (d + 1) * _label_scale(mixture)}
+
+    def initialise_restart(self, restart: int, generator: torch.Generator, scales: dict[str, float],
+                           init_scale: float) -> None:
+        s, d = init_scale, self.d
+        self.W[restart].copy_(_draw(self.W.shape[1:], s * scales["W"] / math.sqrt(d), generator))
+        prompts = _draw(self.P.shape[1:], s * scales["P"] / math.sqrt(d), generator)
+        self.P[restart].copy_(prompts if self.has_prompts else torch.zeros_like(prompts))
+
+    def integrated_losses(self, context: Context, tensors: MixtureTensors) -> Tensor:
         """(R,) batch means of E_query[(f - y)^2] = (W u_b - beta_b)^T Sigma_x (W u_b - beta_b) + sigma^2.
 
         ``u_b = X_b^T y_b + p_{k_b}``.  The same minibatch loss as averaging the per-sample terms, written
@@ -87,6 +221,7 @@ class ReducedModel(nn.Module):
         so each restart costs O(K d^2 + d^3) instead of O(B d^2):
         mean_b (W u - beta)^T S (W u - beta) = tr(S W E[u u^T] W^T) - 2 tr(S W E[u beta^T]) + E[beta^T S beta].
         """
+        task, xty, beta, sigma_x = context.task, context.xty(), context.beta, tensors.sigma_x
         B = task.shape[0]
         onehot = torch.nn.functional.one_hot(task, self.K).to(xty.dtype) / B  # (B, K), rows sum to 1/B
         share = onehot.sum(0)  # (K,) n_k
@@ -102,14 +237,36 @@ class ReducedModel(nn.Module):
         SW = sigma_x @ self.W  # (R, d, d)
         quad = (SW @ uu * self.W).sum((1, 2))  # tr(S W uu W^T)
         lin = (SW * ub.transpose(1, 2)).sum((1, 2))  # tr(S W ub)
-        return quad - 2 * lin + bsb + sigma2
+        return quad - 2 * lin + bsb + tensors.sigma2
 
     def reduced_parameters(self) -> tuple[np.ndarray, np.ndarray]:
         """(W, P) as float64 numpy arrays, (R, d, d) and (R, K, d)."""
         return self.W.detach().cpu().double().numpy().copy(), self.P.detach().cpu().double().numpy().copy()
 
+    def exact_losses(self, mixture: TaskMixture, n: int) -> np.ndarray:
+        """(R,) exact population losses :func:`theory.loss.population_loss` of each restart's (W, P)."""
+        W, P = self.reduced_parameters()
+        return np.atleast_1d(population_loss(mixture, W, P, n))
 
-class MultiLayerAttention(nn.Module):
+    def score_restarts(self, mixture: TaskMixture, n: int, *, samples: int, seed: int,
+                       device: torch.device) -> RestartScores:
+        """The exact population loss (``samples`` and ``seed`` are not needed)."""
+        return RestartScores(self.exact_losses(mixture, n), "exact population loss", exact=True)
+
+    def estimate(self, restart: int, mixture: TaskMixture, n: int, *, target_rel_se: float, max_samples: int,
+                 seed: int, device: torch.device) -> Estimate:
+        """:func:`montecarlo.estimate_loss` of :class:`montecarlo.ReducedPredictor` (the fast estimator)."""
+        W, P = self.reduced_parameters()
+        return estimate_loss(mixture, n, ReducedPredictor(W[restart], P[restart]), target_rel_se=target_rel_se,
+                             max_samples=max_samples, seed=seed, device=device)
+
+    def learned_quantities(self, restart: int, mixture: TaskMixture) -> dict[str, Any]:
+        """``W`` and ``P`` themselves (eq. 7)."""
+        W, P = self.reduced_parameters()
+        return {"W": W[restart], "P": P[restart]}
+
+
+class MultiLayerAttention(TrainableModel):
     """L-layer residual linear attention of Appendix E.1 (eq. 6 per layer), R restarts at once.
 
     Parameters
@@ -121,7 +278,16 @@ class MultiLayerAttention(nn.Module):
     prompts : whether prompt tokens p_k (eq. 5) exist; without them the prompt row is 0,
         which is the same as no prompt token (a zero key/value adds nothing and stays 0).
     task_heads : one head h_k per task (Definition 4) instead of one shared head h.
+
+    Not linear in the query beyond one layer: trained on sampled query labels and whole sequences, and
+    measured with a direct Monte Carlo estimate (at most ``DIRECT_SAMPLES`` fresh sequences).
     """
+
+    weight_names = ("Wq", "Wk", "Wv", "heads")
+    prompt_name = "prompts"
+    linear_in_query = False
+    DIRECT_SAMPLES: ClassVar[int] = 200_000  # cap on the fresh sequences of the final direct estimate
+    _DIRECT_CHUNK: ClassVar[int] = 8192
 
     def __init__(self, d: int, K: int, n: int, *, layers: int = 1, restarts: int = 1, prompts: bool = True,
                  task_heads: bool = False, dtype: torch.dtype = torch.float64,
@@ -133,13 +299,12 @@ class MultiLayerAttention(nn.Module):
         self.d, self.K, self.n, self.layers, self.restarts = d, K, n, L, R
         self.has_prompts, self.task_heads = prompts, task_heads
         self.scale_A = 1.0 / (n + d + 1)
-        kw = {"dtype": dtype, "device": device}
-        self.Wq = nn.Parameter(torch.zeros(R, L, D, D, **kw))  # (R, L, d+1, d+1)
-        self.Wk = nn.Parameter(torch.zeros(R, L, D, D, **kw))
-        self.Wv = nn.Parameter(torch.zeros(R, L, D, D, **kw))
-        prompts_t = torch.zeros(R, K, D, **kw)  # (R, K, d+1)
+        self.Wq = nn.Parameter(torch.zeros(R, L, D, D, dtype=dtype, device=device))  # (R, L, d+1, d+1)
+        self.Wk = nn.Parameter(torch.zeros(R, L, D, D, dtype=dtype, device=device))
+        self.Wv = nn.Parameter(torch.zeros(R, L, D, D, dtype=dtype, device=device))
+        prompts_t = torch.zeros(R, K, D, dtype=dtype, device=device)  # (R, K, d+1)
         self.prompts = nn.Parameter(prompts_t) if prompts else nn.Parameter(prompts_t, requires_grad=False)
-        self.heads = nn.Parameter(torch.zeros(R, K if task_heads else 1, D, **kw))  # (R, K or 1, d+1)
+        self.heads = nn.Parameter(torch.zeros(R, K if task_heads else 1, D, dtype=dtype, device=device))  # (R, K or 1, d+1)
 
     # ----- the paper's quantities -------------------------------------------------
     def A(self) -> Tensor:
@@ -179,6 +344,54 @@ class MultiLayerAttention(nn.Module):
                 Z = out if layer == 0 else Z + out
         return (last * self.head_of(batch.task)).sum(-1)
 
+    # ----- training ------------------------------------------------------------------
+    def natural_scales(self, mixture: TaskMixture, n: int) -> dict[str, float]:
+        """Raw ``W_q, W_k, W_v, h`` are O(1) (A carries the 1/(n+d+1) factor); prompts O(sqrt((n + d + 1) |beta|))."""
+        d = mixture.d
+        scales = {name: 1.0 for name in self.weight_names}
+        scales["prompts"] = math.sqrt((n + d + 1) * max(_label_scale(mixture), 1e-12))
+        return scales
+
+    def initialise_restart(self, restart: int, generator: torch.Generator, scales: dict[str, float],
+                           init_scale: float) -> None:
+        """W_q, W_k ~ N(0, s^2 / (d+1)), W_v = I + N(0, s^2 / (d+1)), heads N(0, s^2), prompts at their scale."""
+        s, D = init_scale, self.d + 1
+        for name in ("Wq", "Wk", "Wv"):
+            param = self.get_parameter(name)
+            param[restart].copy_(_draw(param.shape[1:], s * scales[name] / math.sqrt(D), generator)
+                                 + torch.eye(D) * (name == "Wv"))
+        self.heads[restart].copy_(_draw(self.heads.shape[1:], s * scales["heads"], generator))
+        prompts = _draw(self.prompts.shape[1:], s * scales["prompts"] / math.sqrt(D), generator)
+        self.prompts[restart].copy_(prompts if self.has_prompts else torch.zeros_like(prompts))
+
+    # ----- after training -------------------------------------------------------------
+    def score_restarts(self, mixture: TaskMixture, n: int, *, samples: int, seed: int,
+                       device: torch.device) -> RestartScores:
+        """Mean squared error on ``samples`` fresh sequences shared by the restarts."""
+        generator = make_generator(seed, device)
+        with torch.no_grad():
+            batch = sample_batch(mixture, n, samples, generator=generator, device=device)
+            losses = self.sampled_losses(batch)
+        return RestartScores(losses.cpu().numpy(), f"Monte Carlo, {samples} shared sequences", exact=False)
+
+    def estimate(self, restart: int, mixture: TaskMixture, n: int, *, target_rel_se: float, max_samples: int,
+                 seed: int, device: torch.device) -> Estimate:
+        """Direct Monte Carlo estimate on min(max_samples, DIRECT_SAMPLES) fresh sequences (a fixed budget:
+        ``target_rel_se`` is not used)."""
+        samples = min(max_samples, self.DIRECT_SAMPLES)
+        gen = make_generator(seed, device)
+        start, total, sq, count, chunk = time.perf_counter(), 0.0, 0.0, 0, self._DIRECT_CHUNK
+        with torch.no_grad():
+            while count < samples:
+                size = min(chunk, samples - count)
+                batch = sample_batch(mixture, n, size, generator=gen, device=device)
+                err = (self(batch)[restart] - batch.y_query).pow(2).double()
+                total, sq, count = total + float(err.sum()), sq + float(err.pow(2).sum()), count + size
+        mean = total / count
+        var = max(sq / count - mean * mean, 0.0) * count / max(count - 1, 1)
+        return Estimate(mean=mean, stderr=math.sqrt(var / count), samples=count, seconds=time.perf_counter() - start,
+                        method="direct", seed=seed)
+
 
 class AttentionModel(MultiLayerAttention):
     """One-layer linear attention, eq. (6) with a shared head, eq. (17) with task-specific heads.
@@ -188,6 +401,8 @@ class AttentionModel(MultiLayerAttention):
     so a step costs O(R B (d+1)^2) after the O(B n (d+1)^2) Gram of the shared batch.
     """
 
+    linear_in_query = True
+
     def __init__(self, d: int, K: int, n: int, *, restarts: int = 1, prompts: bool = True, task_heads: bool = False,
                  dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> None:
         super().__init__(d, K, n, layers=1, restarts=restarts, prompts=prompts, task_heads=task_heads,
@@ -195,18 +410,20 @@ class AttentionModel(MultiLayerAttention):
 
     def forward(self, batch: Batch) -> Tensor:
         """(R, B) predictions f = x^T v."""
-        return (self.query_vector(batch.task, context_gram(batch)) * batch.x.unsqueeze(0)).sum(-1)
+        return (self.query_vector(batch.task, batch.gram()) * batch.x.unsqueeze(0)).sum(-1)
 
     def query_vector(self, task: Tensor, gram: Tensor) -> Tensor:
         """(R, B, d): v = A[:d, :] Z^T M Z W_v h_k, so that f = z^T A Z^T M Z W_v h_k = x^T v (z = [x; 0]).
 
-        ``gram`` is the context Gram matrix G (B, d+1, d+1) of :func:`context_gram`.
+        ``gram`` is the context Gram matrix G (B, d+1, d+1) (:meth:`montecarlo.Batch.gram`,
+        :meth:`montecarlo.ContextStatistics.gram`); the formula is :func:`montecarlo.attention_query_vector`.
         """
-        d = self.d
         a = torch.einsum("rij,rbj->rbi", self.Wv[:, 0], self.head_of(task))  # (R, B, D): W_v h_k
-        p = self.prompts[:, task]  # (R, B, D)
-        masked_a = torch.einsum("bij,rbj->rbi", gram, a) + p * (p * a).sum(-1, keepdim=True)  # Z^T M Z a
-        return torch.einsum("rij,rbj->rbi", self.A()[:, 0, :d], masked_a)  # only A's first d rows meet z = [x; 0]
+        return attention_query_vector(self.A()[:, 0], self.prompts[:, task], a, torch.einsum("bij,rbj->rbi", gram, a))
+
+    def integrated_losses(self, context: Context, tensors: MixtureTensors) -> Tensor:
+        return integrated_query_loss(self.query_vector(context.task, context.gram()), context.beta, tensors.chol_x,
+                                     tensors.sigma2, batch_mean=True)
 
     def attention_parameters(self) -> list[AttentionParameters]:
         """Each restart's (A, W_v, prompts, heads) as float64 numpy (heads (K, d+1), repeated when shared)."""
@@ -218,6 +435,74 @@ class AttentionModel(MultiLayerAttention):
             H = np.repeat(H, self.K, axis=1)
         return [AttentionParameters(A=A[r].copy(), Wv=Wv[r].copy(), prompts=P[r].copy(), heads=H[r].copy())
                 for r in range(self.restarts)]
+
+    # ----- after training -------------------------------------------------------------
+    def score_restarts(self, mixture: TaskMixture, n: int, *, samples: int, seed: int,
+                       device: torch.device) -> RestartScores:
+        """The query-integrated loss on ``samples`` fresh context statistics shared by the restarts."""
+        generator = make_generator(seed, device)
+        with torch.no_grad():
+            tensors = mixture_tensors(mixture, device, torch.float64)
+            stats = sample_context_statistics(tensors, n, samples, generator)
+            losses = self.integrated_losses(stats, tensors)
+        return RestartScores(losses.cpu().numpy(), f"Monte Carlo, {samples} shared samples (query integrated)",
+                             exact=False)
+
+    def estimate(self, restart: int, mixture: TaskMixture, n: int, *, target_rel_se: float, max_samples: int,
+                 seed: int, device: torch.device) -> Estimate:
+        """:func:`montecarlo.estimate_loss` of the restart's :class:`theory.attention.AttentionParameters`."""
+        return estimate_loss(mixture, n, self.attention_parameters()[restart], target_rel_se=target_rel_se,
+                             max_samples=max_samples, seed=seed, device=device)
+
+    def learned_quantities(self, restart: int, mixture: TaskMixture) -> dict[str, Any]:
+        """The reduced model's quantities realised by the attention (see :mod:`training.results`).
+
+        Shared head ``a = W_v h`` (eq. 6): ``W = a_y A[:d,:d]``, ``P`` from ``W p_bar_k = A[:d,:] p_k (p_k . a)``,
+        and the block deviation; task-specific heads ``a_k = W_v h_k`` (eq. 17): ``W_per_task``
+        (``a_{k,y} A[:d,:d]``), ``implied_means`` (``-a_{k,x} / a_{k,y}``) and ``prompt_offsets``
+        (``A[:d,:] p_k (p_k . a_k)``).
+        """
+        params = self.attention_parameters()[restart]
+        if self.task_heads:
+            return _task_head_quantities(params, mixture)
+        return _shared_head_quantities(params, mixture)
+
+
+# ----- mapping attention parameters back to the paper's quantities ------------------------------
+def _block_deviation(A: np.ndarray, a: np.ndarray, mixture: TaskMixture) -> dict[str, float]:
+    d, ey2 = mixture.d, mixture.label_second_moment()
+    root = np.linalg.cholesky(mixture.sigma_x)
+    ax, ay = a[:d], a[d]
+    head = math.sqrt(float(ax @ mixture.sigma_x @ ax) / (ay * ay * ey2)) if ay != 0 else math.inf
+    core = float(np.linalg.norm(A[:d, :d] @ root))
+    offd = float(np.linalg.norm(A[:d, d])) * math.sqrt(ey2)
+    return {"head_offblock": head, "A_offblock": offd / core if core > 0 else math.inf,
+            "A_bottom_row_norm": float(np.linalg.norm(A[d]))}
+
+
+def _shared_head_quantities(params: AttentionParameters, mixture: TaskMixture) -> dict[str, Any]:
+    d = mixture.d
+    a = params.Wv @ params.heads[0]
+    W = a[d] * params.A[:d, :d]
+    offsets = np.array([params.A[:d] @ p * float(p @ a) for p in params.prompts])  # (K, d): W p_bar_k
+    try:
+        P = np.linalg.solve(W, offsets.T).T
+    except np.linalg.LinAlgError:
+        P = np.full_like(offsets, np.nan)
+    return {"W": W, "P": P, "a": a, "block_deviation": _block_deviation(params.A, a, mixture),
+            "A": params.A, "Wv": params.Wv, "prompts": params.prompts, "head": params.heads[0]}
+
+
+def _task_head_quantities(params: AttentionParameters, mixture: TaskMixture) -> dict[str, Any]:
+    d = mixture.d
+    a = params.heads @ params.Wv.T  # (K, d+1): rows a_k = W_v h_k
+    Wk = np.array([a[k, d] * params.A[:d, :d] for k in range(mixture.K)])
+    implied = np.array([-a[k, :d] / a[k, d] if a[k, d] != 0 else np.full(d, np.nan) for k in range(mixture.K)])
+    offsets = np.array([params.A[:d] @ p * float(p @ a[k]) for k, p in enumerate(params.prompts)])
+    deviation = _block_deviation(params.A, a[0], mixture)
+    return {"W_per_task": Wk, "implied_means": implied, "prompt_offsets": offsets, "a": a,
+            "A_offblock": deviation["A_offblock"], "A": params.A, "Wv": params.Wv, "prompts": params.prompts,
+            "heads": params.heads}
 
 
 MODELS = ("reduced", "attention", "multilayer")  # the names train(model=...) accepts

@@ -1,11 +1,14 @@
-"""The training strategies of Sections 4-5, as one plain training loop.
+"""The training strategies of Sections 4-5 (:class:`theory.strategy.Strategy`), as one plain training loop.
 
-* ``"PT"`` plain training: no prompts (P = 0), train the attention weights (eq. 10).
-* ``"FT"`` fine-tuning: plain training, then the prompts alone with the
+* ``Strategy.PT`` plain training: no prompts (P = 0), train the attention weights (eq. 10).
+* ``Strategy.FT`` fine-tuning: plain training, then the prompts alone with the
   attention weights (and head) frozen (eq. 11).
-* ``"JT"`` joint training: prompts and attention weights together (eq. 12).
-* ``"JT-heads"`` joint training of prompts, attention weights and task-specific
-  heads (Definition 4, eq. 18); only the attention models have heads.
+* ``Strategy.JT`` joint training: prompts and attention weights together (eq. 12).
+* ``Strategy.PGD`` joint training of prompts, attention weights and task-specific
+  heads (Definition 4, eq. 18), whose reduced optimum is the debiased PGD of eq. (19);
+  only the attention models have heads.
+
+Every public function takes a :class:`~theory.strategy.Strategy` or its string value (``"PT"``, ...).
 
 Every step draws a fresh batch from montecarlo's samplers (whole token sequences,
 :func:`montecarlo.sample_batch`, or for one-layer models the context's Gram matrix drawn
@@ -15,10 +18,12 @@ sampled query label (the paper's protocol, ``query="sampled"``) or, for the one-
 exact expectation over the query given the sampled task, beta and context
 (``query="integrated"``: the same population objective with less gradient noise).  The learning
 rate decays geometrically from ``lr`` to ``lr * lr_final_ratio``.  Adam's step is set per
-parameter group relative to each parameter's natural scale (see :func:`_natural_scales`), which
-is what a reparametrisation to O(1) parameters would do; it uses only n, d and E[y^2], never a
-derived optimum.  "FT" pretrains with the prompts at zero (plain training), then tunes the
-prompts alone from their random initialisation.
+parameter group relative to each parameter's natural scale (the model's
+:meth:`~training.models.TrainableModel.natural_scales`), which is what a reparametrisation to O(1)
+parameters would do; it uses only n, d and E[y^2], never a derived optimum.  "FT" pretrains with
+the prompts at zero (plain training), then tunes the prompts alone from their random
+initialisation.  Which parameters each phase trains, the losses and the initialisation are the
+model's own (:class:`training.models.TrainableModel`); the loop has no per-model code.
 """
 
 from __future__ import annotations
@@ -32,18 +37,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from montecarlo import make_generator, mixture_tensors, resolve_device, sample_batch
-from montecarlo.sufficient import sample_context_statistics
+from montecarlo import make_generator, mixture_tensors, resolve_device, sample_batch, sample_context_statistics
 from theory.errors import VerifyError
 from theory.loss import check_context_length
 from theory.mixture import TaskMixture
-from training.models import MODELS, AttentionModel, MultiLayerAttention, ReducedModel, check_positive_int, context_gram
+from theory.strategy import Strategy
+from training.models import MODELS, AttentionModel, MultiLayerAttention, ReducedModel, TrainableModel, check_positive_int
 
-STRATEGIES = ("PT", "FT", "JT", "JT-heads")
-
-StopRule = Callable[[int, nn.Module], bool]
+StopRule = Callable[[int, TrainableModel], bool]
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,8 @@ def make_config(**options: Any) -> TrainingConfig:
 class TrainingRun:
     """What the loop produced: the trained model and how it got there."""
 
-    model: nn.Module
-    strategy: str
+    model: TrainableModel
+    strategy: Strategy
     config: TrainingConfig
     seed: int
     steps_run: int
@@ -116,28 +118,25 @@ class TrainingRun:
     stopped_early: bool = False
 
 
-def check_strategy(strategy: str, model: str) -> None:
-    if strategy not in STRATEGIES:
-        raise VerifyError(f"strategy: unknown {strategy!r} (expected one of {', '.join(STRATEGIES)})")
+def as_strategy(strategy: object) -> Strategy:
+    """The :class:`~theory.strategy.Strategy` named by ``strategy`` (a Strategy or its value), else VerifyError."""
+    if not isinstance(strategy, str):
+        raise VerifyError(f"strategy: expected a name, got {strategy!r}")
+    try:
+        return Strategy(strategy)
+    except ValueError:
+        raise VerifyError(f"strategy: unknown {strategy!r} (expected one of {', '.join(Strategy)})") from None
+
+
+def check_strategy(strategy: object, model: str) -> Strategy:
+    """The strategy, checked against the model name (task-specific heads need an attention model)."""
+    strategy = as_strategy(strategy)
     if model not in MODELS:
         raise VerifyError(f"model: unknown {model!r} (expected one of {', '.join(MODELS)})")
-    if strategy == "JT-heads" and model == "reduced":
-        raise VerifyError("strategy: 'JT-heads' needs task-specific heads, which the reduced model does not have "
-                          "(use model='attention' or 'multilayer')")
-
-
-def _natural_scales(mixture: TaskMixture, n: int) -> dict[str, float]:
-    """Order of magnitude of each parameter at a good solution, from n, d and E[y^2] only.
-
-    Reduced model: ``W ~ 1 / (n + d + 1)`` (one preconditioned gradient step over n
-    samples); ``p_k ~ (d + 1) * sqrt(E[y^2] / tr Sigma_x)`` (so that ``W p_k``, a
-    task-mean correction, is O(|beta|)).  Attention: raw ``W_q, W_k, W_v, h`` are
-    O(1) (A carries the 1/(n+d+1) factor), prompts O(sqrt((n + d + 1) |beta|)).
-    """
-    d = mixture.d
-    beta_scale = math.sqrt(mixture.label_second_moment() / float(np.trace(mixture.sigma_x)))
-    return {"W": 1.0 / (n + d + 1), "P": (d + 1) * beta_scale, "raw": 1.0,
-            "prompts": math.sqrt((n + d + 1) * max(beta_scale, 1e-12))}
+    if strategy.has_task_heads and model == "reduced":
+        raise VerifyError(f"strategy: {strategy.value!r} needs task-specific heads, which the reduced model does not "
+                          "have (use model='attention' or 'multilayer')")
+    return strategy
 
 
 def _restart_generator(seed: int, restart: int) -> torch.Generator:
@@ -146,41 +145,20 @@ def _restart_generator(seed: int, restart: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(entropy % (2**63 - 1)))
 
 
-def _initialise(model: nn.Module, scales: dict[str, float], config: TrainingConfig, seed: int) -> None:
+def _initialise(model: TrainableModel, scales: dict[str, float], config: TrainingConfig, seed: int) -> None:
     """Fill every trainable parameter of each restart from that restart's own generator."""
-    s = config.init_scale
     with torch.no_grad():
         for i in range(model.restarts):
-            gen = _restart_generator(seed, config.first_restart + i)
-
-            def draw(shape: torch.Size, std: float, g: torch.Generator = gen) -> torch.Tensor:
-                return torch.randn(tuple(shape), generator=g, dtype=torch.float64) * std
-
-            if isinstance(model, ReducedModel):
-                d = model.d
-                model.W[i].copy_(draw(model.W.shape[1:], s * scales["W"] / math.sqrt(d)))
-                prompts = draw(model.P.shape[1:], s * scales["P"] / math.sqrt(d))
-                model.P[i].copy_(prompts if model.has_prompts else torch.zeros_like(prompts))
-            else:
-                D = model.d + 1
-                for name in ("Wq", "Wk", "Wv"):
-                    param = getattr(model, name)
-                    param[i].copy_(draw(param.shape[1:], s / math.sqrt(D)) + torch.eye(D) * (name == "Wv"))
-                model.heads[i].copy_(draw(model.heads.shape[1:], s))
-                prompts = draw(model.prompts.shape[1:], s * scales["prompts"] / math.sqrt(D))
-                model.prompts[i].copy_(prompts if model.has_prompts else torch.zeros_like(prompts))
+            model.initialise_restart(i, _restart_generator(seed, config.first_restart + i), scales, config.init_scale)
 
 
-def _param_groups(model: nn.Module, scales: dict[str, float], lr: float, trainable: set[str]) -> list[dict[str, Any]]:
-    if isinstance(model, ReducedModel):
-        table = {"W": ("W", scales["W"]), "P": ("P", scales["P"])}
-    else:
-        table = {name: (name, scales["raw"]) for name in ("Wq", "Wk", "Wv", "heads")}
-        table["prompts"] = ("prompts", scales["prompts"])
+def _param_groups(model: TrainableModel, scales: dict[str, float], lr: float,
+                  trainable: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One Adam group per parameter in ``trainable`` (step ``lr`` times its natural scale); the others frozen."""
     groups = []
-    for key, (attr, scale) in table.items():
-        param = getattr(model, attr)
-        if key in trainable:
+    for name, scale in scales.items():
+        param = model.get_parameter(name)
+        if name in trainable:
             param.requires_grad_(True)
             groups.append({"params": [param], "lr": lr * scale, "base_lr": lr * scale})
         else:
@@ -188,17 +166,10 @@ def _param_groups(model: nn.Module, scales: dict[str, float], lr: float, trainab
     return groups
 
 
-def _phases(strategy: str, model: nn.Module, config: TrainingConfig) -> list[tuple[set[str], int]]:
-    """(trainable parameter names, steps) per phase."""
-    if isinstance(model, ReducedModel):
-        weights, prompts = {"W"}, {"P"}
-    else:
-        weights, prompts = {"Wq", "Wk", "Wv", "heads"}, {"prompts"}
-    if strategy == "PT":
-        return [(weights, config.steps)]
-    if strategy == "FT":
-        return [(weights, config.steps), (prompts, config.ft_steps or config.steps)]
-    return [(weights | prompts, config.steps)]
+def _phases(strategy: Strategy, model: TrainableModel, config: TrainingConfig) -> list[tuple[tuple[str, ...], int]]:
+    """(trainable parameter names, steps) per phase: ``steps`` for the first, ``ft_steps`` (default ``steps``) after."""
+    return [(names, config.steps if i == 0 else config.ft_steps or config.steps)
+            for i, names in enumerate(model.trainable_phases(strategy))]
 
 
 class _Data:
@@ -206,25 +177,24 @@ class _Data:
 
     ``data="sequences"``: whole token sequences (:func:`montecarlo.sample_batch`);
     ``data="statistics"``: the context's Gram matrix drawn directly
-    (:func:`montecarlo.sufficient.sample_context_statistics`, exact in law, cost independent of n;
+    (:func:`montecarlo.sample_context_statistics`, exact in law, cost independent of n;
     one-layer models only, which read the context only through it).
-    ``query="sampled"``: squared error on the sampled query label; ``"integrated"``: for a
+    ``query="sampled"``: squared error on the sampled query label (the model's
+    :meth:`~training.models.TrainableModel.sampled_losses`); ``"integrated"``: for a
     prediction f = x^T v with x ~ N(0, Sigma_x) and y = x^T beta + xi independent of the context,
-    E[(f - y)^2 | task, beta, context] = (v - beta)^T Sigma_x (v - beta) + sigma^2, exactly.
+    E[(f - y)^2 | task, beta, context] = (v - beta)^T Sigma_x (v - beta) + sigma^2, exactly
+    (the model's :meth:`~training.models.TrainableModel.integrated_losses`).
     """
 
-    def __init__(self, mixture: TaskMixture, n: int, config: TrainingConfig, net: nn.Module, seed: int,
+    def __init__(self, mixture: TaskMixture, n: int, config: TrainingConfig, net: TrainableModel, seed: int,
                  device: torch.device) -> None:
-        one_layer = hasattr(net, "query_vector")
-        if not one_layer and (config.query != "sampled" or config.data != "sequences"):
+        if not net.linear_in_query and (config.query != "sampled" or config.data != "sequences"):
             raise VerifyError("query/data: the multi-layer model is not linear in the query and reads whole "
                               "sequences; use query='sampled', data='sequences'")
         if config.data == "statistics" and config.query != "integrated":
             raise VerifyError("query: data='statistics' draws no query; use query='integrated'")
         self.mixture, self.n, self.config, self.net, self.device = mixture, n, config, net, device
         self.generator = make_generator(int(seed), device)
-        self.chol_x = torch.as_tensor(np.linalg.cholesky(mixture.sigma_x), device=device)
-        self.sigma_x = torch.as_tensor(np.array(mixture.sigma_x), device=device)
         self.tensors = mixture_tensors(mixture, device, torch.float64)
 
     def losses(self) -> torch.Tensor:
@@ -232,33 +202,22 @@ class _Data:
         cfg, net = self.config, self.net
         if cfg.data == "statistics":
             stats = sample_context_statistics(self.tensors, self.n, cfg.batch_size, self.generator)
-            if isinstance(net, ReducedModel):  # reads only X^T y = (G e_{d+1})[:d]
-                last = torch.zeros(cfg.batch_size, net.d + 1, dtype=stats.beta.dtype, device=self.device)
-                last[:, net.d] = 1.0
-                xty = stats.gram_times(last)[:, : net.d]
-                return net.integrated_losses(stats.task, xty, stats.beta, self.sigma_x, self.mixture.sigma2)
-            task, beta, gram = stats.task, stats.beta, stats.gram()
-        else:
-            batch = sample_batch(self.mixture, self.n, cfg.batch_size, generator=self.generator, device=self.device)
-            if cfg.query == "sampled":
-                return (net(batch) - batch.y_query.unsqueeze(0)).pow(2).mean(-1)
-            if isinstance(net, ReducedModel):
-                xty = torch.bmm(batch.y.unsqueeze(1), batch.X).squeeze(1)  # (B, d): X^T y
-                return net.integrated_losses(batch.task, xty, batch.beta, self.sigma_x, self.mixture.sigma2)
-            task, beta, gram = batch.task, batch.beta, context_gram(batch)
-        resid = net.query_vector(task, gram) - beta.unsqueeze(0)  # (R, B, d): v - beta
-        return (resid @ self.chol_x).pow(2).sum(-1).mean(-1) + self.mixture.sigma2
+            return net.integrated_losses(stats, self.tensors)
+        batch = sample_batch(self.mixture, self.n, cfg.batch_size, generator=self.generator, device=self.device)
+        if cfg.query == "sampled":
+            return net.sampled_losses(batch)
+        return net.integrated_losses(batch, self.tensors)
 
 
-def build_model(strategy: str, mixture: TaskMixture, n: int, *, model: str = "reduced", layers: int = 1,
+def build_model(strategy: Strategy | str, mixture: TaskMixture, n: int, *, model: str = "reduced", layers: int = 1,
                 restarts: int = 1, device: str | torch.device = "cpu",
-                dtype: torch.dtype = torch.float64) -> nn.Module:
-    """An uninitialised (all-zero) model for the strategy: prompts unless "PT", task heads for "JT-heads"."""
-    check_strategy(strategy, model)
-    prompts = strategy != "PT"
+                dtype: torch.dtype = torch.float64) -> TrainableModel:
+    """An uninitialised (all-zero) model for the strategy: prompts unless PT, task heads for PGD."""
+    strategy = check_strategy(strategy, model)
+    prompts = strategy.has_prompts
     if model == "reduced":
         return ReducedModel(mixture.d, mixture.K, restarts=restarts, prompts=prompts, dtype=dtype, device=device)
-    heads = strategy == "JT-heads"
+    heads = strategy.has_task_heads
     if model == "attention":
         if layers != 1:
             raise VerifyError(f"layers: the one-layer 'attention' model has layers=1, got {layers!r} (use 'multilayer')")
@@ -282,7 +241,7 @@ def _progress(enabled: bool, total: int, label: str):  # type: ignore[no-untyped
         yield lambda advance, losses: bar.update(task_id, advance=advance, loss=f"{float(losses.min()):.4g}")
 
 
-def run_training(strategy: str, mixture: TaskMixture, n: int, *, model: str = "reduced", layers: int = 1,
+def run_training(strategy: Strategy | str, mixture: TaskMixture, n: int, *, model: str = "reduced", layers: int = 1,
                  config: TrainingConfig | None = None, seed: int = 0, device: str | torch.device = "cpu",
                  stop: StopRule | None = None, stop_every: int = 10, progress: bool = False,
                  log_every: int = 0) -> TrainingRun:
@@ -291,6 +250,7 @@ def run_training(strategy: str, mixture: TaskMixture, n: int, *, model: str = "r
     ``stop(step, model)`` is called every ``stop_every`` steps (and after the last);
     training ends early when it returns True.  Its time is excluded from ``seconds``.
     """
+    strategy = check_strategy(strategy, model)
     n = check_context_length(n)
     config = config or TrainingConfig()
     check_positive_int("layers", layers)
@@ -299,21 +259,21 @@ def run_training(strategy: str, mixture: TaskMixture, n: int, *, model: str = "r
         raise VerifyError(f"seed: must be an integer >= 0, got {seed!r}")
     dev = resolve_device(device)
     net = build_model(strategy, mixture, n, model=model, layers=layers, restarts=config.restarts, device=dev)
-    scales = _natural_scales(mixture, n)
+    scales = net.natural_scales(mixture, n)
     _initialise(net, scales, config, int(seed))
     data = _Data(mixture, n, config, net, int(seed), dev)
     phases = _phases(strategy, net, config)
     total = sum(steps for _, steps in phases)
     run = TrainingRun(model=net, strategy=strategy, config=config, seed=int(seed), steps_run=0, seconds=0.0)
     step = 0
-    prompts = net.P if isinstance(net, ReducedModel) else net.prompts
+    prompts = net.prompt_parameter
     initial_prompts = prompts.detach().clone()
-    if strategy == "FT":  # pretraining is plain training: no prompts until the prompt phase
+    if strategy is Strategy.FT:  # pretraining is plain training: no prompts until the prompt phase
         with torch.no_grad():
             prompts.zero_()
     with _progress(progress, total, f"{strategy} {model} n={n} R={config.restarts}") as advance:
         for phase, (trainable, steps) in enumerate(phases):
-            if strategy == "FT" and phase == 1:  # prompt tuning starts from the random initial prompts
+            if strategy is Strategy.FT and phase == 1:  # prompt tuning starts from the random initial prompts
                 with torch.no_grad():
                     prompts.copy_(initial_prompts)
             groups = _param_groups(net, scales, config.lr, trainable)

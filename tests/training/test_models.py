@@ -11,10 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import attention_parameters, reduced_parameters, task_mixtures
 
-from montecarlo import make_generator, sample_batch
+from montecarlo import make_generator, mixture_tensors, sample_batch
 from theory.attention import AttentionParameters, attention_predict, reduced_predict
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture, preset
+from theory.strategy import Strategy
 from training import AttentionModel, MultiLayerAttention, ReducedModel, train, training_evidence
 from training.strategies import make_config, run_training
 
@@ -119,7 +120,7 @@ def test_multilayer_stack_is_appendix_e(layers: int) -> None:
 CASES = [  # (strategy, model, options)
     ("JT", "reduced", {"query": "sampled", "data": "sequences"}),
     ("FT", "reduced", {"query": "integrated", "data": "statistics", "ft_steps": 5}),
-    ("JT-heads", "attention", {"query": "integrated", "data": "sequences"}),
+    ("PGD", "attention", {"query": "integrated", "data": "sequences"}),
     ("JT", "multilayer", {"query": "sampled", "data": "sequences"}),
 ]
 
@@ -147,7 +148,7 @@ def test_batched_restarts_equal_single_runs(strategy: str, model: str, options: 
 BAD = [  # (call, the field the message must name)
     (lambda m: train("XT", m, 5, steps=1), "strategy"),
     (lambda m: train("JT", m, 5, model="transformer", steps=1), "model"),
-    (lambda m: train("JT-heads", m, 5, model="reduced", steps=1), "strategy"),
+    (lambda m: train("PGD", m, 5, model="reduced", steps=1), "strategy"),
     (lambda m: train("JT", m, 0, steps=1), "n"),
     (lambda m: train("JT", m, 5, restarts=0), "restarts"),
     (lambda m: train("JT", m, 5, steps=0), "steps"),
@@ -176,9 +177,10 @@ def test_bad_input_raises_verify_error_naming_the_field(call, field: str) -> Non
 
 def test_multilayer_training_result_is_json() -> None:
     """A short multi-layer run (sampled sequences) summarises to plain JSON with its direct estimate."""
-    res = train("JT-heads", preset("fig2d"), 4, model="multilayer", layers=2, steps=3, batch_size=32, restarts=2,
+    res = train(Strategy.PGD, preset("fig2d"), 4, model="multilayer", layers=2, steps=3, batch_size=32, restarts=2,
                 eval_max_samples=2_000)
     data = json.loads(json.dumps(res.to_json()))
+    assert res.strategy is Strategy.PGD and data["strategy"] == "PGD"
     assert data["model"] == "multilayer" and data["layers"] == 2 and data["trained_method"] == "direct"
     assert data["trained_samples"] == 2_000 and len(data["restart_losses"]) == 2
     assert data["comparison"]["derived_loss"] > 0
@@ -194,9 +196,7 @@ def test_reduced_integrated_loss_moment_form(data: st.DataObject, mixture: TaskM
         model.W.copy_(torch.from_numpy(np.stack([W for W, _ in params])))
         model.P.copy_(torch.from_numpy(np.stack([P for _, P in params])))
     batch, (task, X, y, _) = _numpy_batch(mixture, n)
-    sx = torch.from_numpy(np.array(mixture.sigma_x))
-    xty = torch.bmm(batch.y.unsqueeze(1), batch.X).squeeze(1)
-    got = model.integrated_losses(batch.task, xty, batch.beta, sx, mixture.sigma2).detach().numpy()
+    got = model.integrated_losses(batch, mixture_tensors(mixture, torch.device("cpu"), torch.float64)).detach().numpy()
     beta = batch.beta.numpy()
     for r, (W, P) in enumerate(params):
         v = (np.einsum("bti,bt->bi", X, y) + P[task]) @ W.T - beta

@@ -88,7 +88,7 @@ def test_task_heads_reach_pgd_optimum(mixture: TaskMixture, n: int) -> None:
     It may end below: task-specific heads also rescale the preconditioner per task
     (theory.attention.head_scaled_pgd_optimum), so only "at or below" is asserted.
     """
-    res = train("JT-heads", mixture, n, model="attention", seed=SEED, **HEADS)
+    res = train("PGD", mixture, n, model="attention", seed=SEED, **HEADS)
     pgd = pgd_optimum(mixture, n).loss
     assert head_scaled_pgd_optimum(mixture, n).loss <= pgd * (1 + FLOAT_SLACK)
     assert res.trained.mean <= pgd * (1 + OPT_TOL_HEADS) + _k(res.trained) * res.trained.stderr, (res.trained, pgd)
