@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -228,7 +228,8 @@ def build_model(strategy: Strategy | str, mixture: TaskMixture, n: int, *, model
 
 
 @contextmanager
-def _progress(enabled: bool, total: int, label: str):  # type: ignore[no-untyped-def]
+def _progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[int, torch.Tensor], None]]:
+    """A callback ``advance(steps, losses)`` that moves a rich progress bar (does nothing when disabled)."""
     if not enabled:
         yield lambda advance, losses: None
         return
@@ -238,7 +239,11 @@ def _progress(enabled: bool, total: int, label: str):  # type: ignore[no-untyped
                TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn())
     with Progress(*columns, transient=True) as bar:
         task_id = bar.add_task(label, total=total, loss="-")
-        yield lambda advance, losses: bar.update(task_id, advance=advance, loss=f"{float(losses.min()):.4g}")
+
+        def advance(steps: int, losses: torch.Tensor) -> None:
+            bar.update(task_id, advance=steps, loss=f"{float(losses.min()):.4g}")
+
+        yield advance
 
 
 def run_training(strategy: Strategy | str, mixture: TaskMixture, n: int, *, model: str = "reduced", layers: int = 1,
