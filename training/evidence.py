@@ -50,7 +50,7 @@ _QUICK: dict[str, dict[str, Any]] = {
                   "query": "integrated", "data": "statistics"},
 }
 _FULL: dict[str, Any] = {"steps": 20_000, "batch_size": 8192, "restarts": 50, "lr": 0.05, "lr_final_ratio": 0.01,
-         "query": "sampled", "data": "sequences"}
+                         "query": "sampled", "data": "sequences"}
 _QUICK_EVAL_REL_SE = 5e-3
 _FULL_EVAL_REL_SE = 5e-4
 
