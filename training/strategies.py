@@ -110,7 +110,7 @@ class TrainingRun:
 
     model: TrainableModel
     strategy: Strategy
-    config: TrainingConfig
+    config: Any  # a TrainingConfig, or a training.panel.PanelConfig for a panel's cell (a dataclass either way)
     seed: int
     steps_run: int
     seconds: float  # wall time of the training steps (excluding time spent in the stop rule)
@@ -139,7 +139,7 @@ def check_strategy(strategy: object, model: str) -> Strategy:
     return strategy
 
 
-def _restart_generator(seed: int, restart: int) -> torch.Generator:
+def restart_generator(seed: int, restart: int) -> torch.Generator:
     """CPU generator of restart r's initialisation (independent of R, so batched == alone)."""
     entropy = np.random.SeedSequence([int(seed), int(restart)]).generate_state(1, dtype=np.uint64)[0]
     return torch.Generator().manual_seed(int(entropy % (2**63 - 1)))
@@ -149,7 +149,7 @@ def _initialise(model: TrainableModel, scales: dict[str, float], config: Trainin
     """Fill every trainable parameter of each restart from that restart's own generator."""
     with torch.no_grad():
         for i in range(model.restarts):
-            model.initialise_restart(i, _restart_generator(seed, config.first_restart + i), scales, config.init_scale)
+            model.initialise_restart(i, restart_generator(seed, config.first_restart + i), scales, config.init_scale)
 
 
 def _param_groups(model: TrainableModel, scales: dict[str, float], lr: float,
@@ -189,7 +189,7 @@ class _Data:
     def __init__(self, mixture: TaskMixture, n: int, config: TrainingConfig, net: TrainableModel, seed: int,
                  device: torch.device) -> None:
         if not net.linear_in_query and (config.query != "sampled" or config.data != "sequences"):
-            raise VerifyError("query/data: the multi-layer model is not linear in the query and reads whole "
+            raise VerifyError(f"query/data: {type(net).__name__} is not linear in the query and reads whole "
                               "sequences; use query='sampled', data='sequences'")
         if config.data == "statistics" and config.query != "integrated":
             raise VerifyError("query: data='statistics' draws no query; use query='integrated'")
