@@ -85,6 +85,17 @@ def _label_scale(mixture: TaskMixture) -> float:
     return math.sqrt(mixture.label_second_moment() / float(np.trace(mixture.sigma_x)))
 
 
+def stack_label_scale(mixture: TaskMixture, layers: int) -> float:
+    """The token rescaling of an L-layer stack: ``sqrt(E[y^2] / (tr Sigma_x / d))`` for L >= 2 (the label coordinate
+    relative to a feature coordinate), 1 for one layer (whose numbers stay those of :class:`AttentionModel`).
+
+    A deeper layer's update is cubic in the tokens, so with raw parameters a step on an entry that meets the label
+    moves the output about (E[y^2] / E[x_i^2])^(3/2) times more than on a feature entry (340x on figA2-clean)."""
+    if layers == 1:
+        return 1.0
+    return math.sqrt(mixture.label_second_moment() / (float(np.trace(mixture.sigma_x)) / mixture.d))
+
+
 def _draw(shape: torch.Size, std: float, generator: torch.Generator) -> Tensor:
     """Standard normal float64 draws of ``shape`` (on the CPU) times ``std``."""
     return torch.randn(tuple(shape), generator=generator, dtype=torch.float64) * std
@@ -401,19 +412,20 @@ class MultiLayerAttention(TrainableModel):
     exact form (checked against a token-by-token transcription of Appendix E.1 in the tests), the query can
     be integrated out, and the context's Gram matrix can be drawn directly, as for one layer.
 
-    Initialisation (measured, see docs/training.md "Appendix E"): layer 1 as the one-layer model; every
-    deeper layer starts as a near-zero residual update (``W_v`` of standard deviation ``DEEP_VALUE_SCALE``
-    times the init scale), so the stack starts at a one-layer model and depth is added by training.
+    Initialisation and scales (measured, see docs/training.md "Appendix E"): layer 1 as the one-layer model
+    except that the last row of ``A_1`` starts at 0 when L > 1; every deeper layer starts as a zero residual
+    update (``W_v = 0``, ``DEEP_VALUE_SCALE``), so the stack starts as a one-layer model and depth is added by
+    training; every natural scale (hence Adam's step) is divided by L.
     """
 
     weight_names = ("Wq", "Wk", "Wv", "heads")
     prompt_name = "prompts"
     linear_in_query = True
-    DEEP_VALUE_SCALE: ClassVar[float] = 0.01
+    DEEP_VALUE_SCALE: ClassVar[float] = 0.0
 
     def __init__(self, d: int, K: int, n: int | Sequence[int], *, layers: int = 1, restarts: int = 1,
-                 prompts: bool = True, task_heads: bool = False, dtype: torch.dtype = torch.float64,
-                 device: str | torch.device = "cpu") -> None:
+                 prompts: bool = True, task_heads: bool = False, label_scale: float = 1.0,
+                 dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> None:
         super().__init__()
         d, K = check_positive_int("d", d), check_positive_int("K", K)
         L, R = check_positive_int("layers", layers), check_positive_int("restarts", restarts)
@@ -436,21 +448,49 @@ class MultiLayerAttention(TrainableModel):
         prompts_t = torch.zeros(R, K, D, dtype=dtype, device=device)  # (R, K, d+1)
         self.prompts = nn.Parameter(prompts_t) if prompts else nn.Parameter(prompts_t, requires_grad=False)
         self.heads = nn.Parameter(torch.zeros(R, K if task_heads else 1, D, dtype=dtype, device=device))  # (R, K or 1, d+1)
+        if isinstance(label_scale, bool) or not isinstance(label_scale, (int, float)) or not label_scale > 0:
+            raise VerifyError(f"label_scale: must be a positive number, got {label_scale!r}")
+        self.label_scale = float(label_scale)
+        self.token_scale: Tensor | None = None  # S = diag(1, ..., 1, label_scale), None when it is the identity
+        if self.label_scale != 1.0:
+            self.token_scale = torch.ones(D, dtype=dtype, device=device)
+            self.token_scale[d] = self.label_scale
 
     # ----- the paper's quantities -------------------------------------------------
+    # The raw parameters act on tokens rescaled by S^{-1} (every coordinate of the same order):
+    # A = S^{-1} A' S^{-1}, W_v = S^{-1} W_v' S, p_k = S p_k', h_k = S^{-1} h_k' (the same model class; S = I
+    # unless ``label_scale`` is set, which the deeper stacks use).
     def A(self) -> Tensor:
         """A = W_q W_k^T per restart and layer: (R, L, d+1, d+1)."""
-        return self.scale_A * self.Wq @ self.Wk.transpose(-1, -2)
+        A = self.scale_A * self.Wq @ self.Wk.transpose(-1, -2)
+        if self.token_scale is None:
+            return A
+        return A / (self.token_scale.unsqueeze(-1) * self.token_scale)
+
+    def values(self) -> Tensor:
+        """W_v per restart and layer: (R, L, d+1, d+1)."""
+        if self.token_scale is None:
+            return self.Wv
+        return self.Wv / self.token_scale.unsqueeze(-1) * self.token_scale
+
+    def prompt_tokens(self) -> Tensor:
+        """The prompt tokens p_k: (R, K, d+1)."""
+        return self.prompts if self.token_scale is None else self.prompts * self.token_scale
+
+    def head_vectors(self) -> Tensor:
+        """The heads h_k (or h): (R, K or 1, d+1)."""
+        return self.heads if self.token_scale is None else self.heads / self.token_scale
 
     def head_of(self, task: Tensor) -> Tensor:
         """(R, B, d+1): h_k per sample (or the shared h)."""
+        heads = self.head_vectors()
         if self.task_heads:
-            return self.heads[:, task]
-        return self.heads.expand(-1, task.shape[0], -1)
+            return heads[:, task]
+        return heads.expand(-1, task.shape[0], -1)
 
     def stack_query_vector(self, task: Tensor, gram: Tensor) -> Tensor:
         """(R, B, d): v = (C_L h_k)[:d] (:func:`montecarlo.multilayer_query_vector`), f = x^T v."""
-        return multilayer_query_vector(self.A(), self.Wv, self.prompts[:, task], self.head_of(task), gram)
+        return multilayer_query_vector(self.A(), self.values(), self.prompt_tokens()[:, task], self.head_of(task), gram)
 
     def forward(self, batch: Batch) -> Tensor:
         """(R, B) predictions: last row of Z_L times h (or h_k), through the exact Gram form."""
@@ -463,9 +503,9 @@ class MultiLayerAttention(TrainableModel):
     def multilayer_parameters(self) -> list[MultiLayerParameters]:
         """Each restart's (A, W_v) per layer, prompts and heads (K, d+1) as float64 numpy."""
         A = self.A().detach().cpu().double().numpy()
-        Wv = self.Wv.detach().cpu().double().numpy()
-        P = self.prompts.detach().cpu().double().numpy()
-        H = self.heads.detach().cpu().double().numpy()
+        Wv = self.values().detach().cpu().double().numpy()
+        P = self.prompt_tokens().detach().cpu().double().numpy()
+        H = self.head_vectors().detach().cpu().double().numpy()
         if not self.task_heads:
             H = np.repeat(H, self.K, axis=1)
         return [MultiLayerParameters(A=A[r].copy(), Wv=Wv[r].copy(), prompts=P[r].copy(), heads=H[r].copy())
@@ -473,16 +513,22 @@ class MultiLayerAttention(TrainableModel):
 
     # ----- training ------------------------------------------------------------------
     def natural_scales(self, mixture: TaskMixture, n: int) -> dict[str, float]:
-        """Raw ``W_q, W_k, W_v, h`` are O(1) (A carries the 1/(n+d+1) factor); prompts O(sqrt((n + d + 1) |beta|))."""
+        """Raw ``W_q, W_k, W_v, h`` are O(1) (A carries the 1/(n+d+1) factor); prompts O(sqrt((n + d + 1) |beta|)).
+
+        With L layers every scale is divided by L: a step then moves the output by about as much as one layer's
+        step does (the layers' updates compose).  Measured on figA2-clean, n = 10 (docs/training.md): two layers
+        at the one-layer step size left 3 of 4 restarts far above the one-layer optimum; at 0.4 times it all 4
+        ended below it."""
         d = mixture.d
-        scales = {name: 1.0 for name in self.weight_names}
-        scales["prompts"] = math.sqrt((n + d + 1) * max(_label_scale(mixture), 1e-12))
+        scales = {name: 1.0 / self.layers for name in self.weight_names}
+        scales["prompts"] = math.sqrt((n + d + 1) * max(_label_scale(mixture), 1e-12)) / self.layers
         return scales
 
     def initialise_restart(self, restart: int, generator: torch.Generator, scales: dict[str, float],
                            init_scale: float) -> None:
         """W_q, W_k ~ N(0, s^2 / (d+1)), W_v = I + N(0, s^2 / (d+1)) in layer 1 and N(0, (c s)^2 / (d+1)) with
-        c = ``DEEP_VALUE_SCALE`` in deeper layers, heads N(0, s^2), prompts at their scale.
+        c = ``DEEP_VALUE_SCALE`` (0) in deeper layers, heads N(0, s^2), prompts at their scale; the last row of
+        layer 1's W_q is 0 when L > 1.
 
         The draws of layer 1, the heads and the prompts come first from the restart's generator, so that layer
         1 of an L-layer restart starts where the one-layer restart does."""
@@ -494,6 +540,10 @@ class MultiLayerAttention(TrainableModel):
         self.heads[restart].copy_(_draw(self.heads.shape[1:], s * scales["heads"], generator))
         prompts = _draw(self.prompts.shape[1:], s * scales["prompts"] / math.sqrt(D), generator)
         self.prompts[restart].copy_(prompts if self.has_prompts else torch.zeros_like(prompts))
+        if self.layers > 1:
+            # Layer 1's last row of A never meets the query (its label entry is 0), so one layer leaves it at its
+            # random start; in a stack it multiplies every context label into layer 1's output.  Start it at 0.
+            self.Wq[restart, 0, self.d] = 0.0
         for layer in range(1, self.layers):
             for name in ("Wq", "Wk", "Wv"):
                 param = self.get_parameter(name)
@@ -536,13 +586,14 @@ class MultiLayerAttention(TrainableModel):
             return t.view(layout.N, C, *t.shape[1:]).index_select(0, groups)
 
         if self.layers == 1:
-            return self._one_layer_panel_losses(stats, tensors, members(self.A())[:, :, 0], members(self.Wv)[:, :, 0],
-                                                members(self.prompts), members(self.heads), query).view(-1, layout.S, layout.R)
+            return self._one_layer_panel_losses(stats, tensors, members(self.A())[:, :, 0], members(self.values())[:, :, 0],
+                                                members(self.prompt_tokens()), members(self.head_vectors()),
+                                                query).view(-1, layout.S, layout.R)
 
-        A, Wv = members(self.A()), members(self.Wv)  # (Na, C, L, D, D)
+        A, Wv = members(self.A()), members(self.values())  # (Na, C, L, D, D)
         task = stats.task
-        prompt = members(self.prompts)[:, :, task]  # (Na, C, B, D)
-        heads = members(self.heads)
+        prompt = members(self.prompt_tokens())[:, :, task]  # (Na, C, B, D)
+        heads = members(self.head_vectors())
         head = heads[:, :, task] if self.task_heads else heads.expand(-1, -1, task.shape[0], -1)
         v = multilayer_query_vector(A, Wv, prompt, head, stats.gram)  # (Na, C, B, d)
         if query == "sampled":
@@ -588,9 +639,9 @@ class MultiLayerAttention(TrainableModel):
 
     def _one_layer_parameters(self, members: slice) -> list[UnconstrainedParameters]:
         A = self.A()[members, 0].detach().cpu().double().numpy()
-        Wv = self.Wv[members, 0].detach().cpu().double().numpy()
-        P = self.prompts[members].detach().cpu().double().numpy()
-        H = self.heads[members].detach().cpu().double().numpy()
+        Wv = self.values()[members, 0].detach().cpu().double().numpy()
+        P = self.prompt_tokens()[members].detach().cpu().double().numpy()
+        H = self.head_vectors()[members].detach().cpu().double().numpy()
         if not self.task_heads:
             H = np.repeat(H, self.K, axis=1)
         return [UnconstrainedParameters(A=A[i], heads=H[i] @ Wv[i].T, prompts=P[i] if self.has_prompts else None)
@@ -615,7 +666,7 @@ class MultiLayerAttention(TrainableModel):
     def extract(self, members: slice, n: int) -> MultiLayerAttention:
         Wq = self.Wq.detach()[members]
         cls = type(self)
-        kwargs: dict[str, Any] = {} if cls is AttentionModel else {"layers": self.layers}
+        kwargs: dict[str, Any] = {} if cls is AttentionModel else {"layers": self.layers, "label_scale": self.label_scale}
         out = cls(self.d, self.K, n, restarts=Wq.shape[0], prompts=self.has_prompts, task_heads=self.task_heads,
                   dtype=Wq.dtype, device=Wq.device, **kwargs)
         # A = scale_A Wq Wk^T: rescale W_q so that each member keeps its A at the new (scalar) scale

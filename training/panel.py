@@ -47,10 +47,17 @@ from montecarlo import mixture_tensors, resolve_device
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture
 from theory.strategy import Strategy
-from training.models import AttentionModel, MultiLayerAttention, ReducedModel, TrainableModel, check_positive_int
+from training.models import (
+    AttentionModel,
+    MultiLayerAttention,
+    ReducedModel,
+    TrainableModel,
+    check_positive_int,
+    stack_label_scale,
+)
 from training.panel_data import PanelLayout, PanelSampler, PanelStatistics, check_protocol
 from training.results import TrainingResult, summarise
-from training.strategies import TrainingRun, as_strategy, restart_generator
+from training.strategies import TrainingRun, as_strategy, restart_generator, warmup_factor
 
 PANEL_MODELS = ("reduced", "attention", "multilayer")
 _CPU_CHUNK_BYTES = 1 << 30  # activations per forward/backward chunk (gradient accumulation beyond)
@@ -74,6 +81,7 @@ class PanelConfig:
     check_every : steps between two checks of a cell's exact loss.
     max_chunk : samples per forward pass (gradients accumulate over the chunks of a batch; the same gradient);
         None: from a memory budget (1 GiB of activations on CPU, 8 GiB on CUDA).
+    warmup_steps : linear learning-rate warmup over the first steps of each phase (0: none).
     """
 
     steps: int = 20_000
@@ -87,6 +95,7 @@ class PanelConfig:
     check_every: int = 50
     ft_steps: int | None = None
     max_chunk: int | None = None
+    warmup_steps: int = 0
 
     @property
     def query(self) -> str:
@@ -107,6 +116,8 @@ def make_panel_config(**options: Any) -> PanelConfig:
     config = PanelConfig(**options)
     for name in ("steps", "batch_size", "restarts", "check_every"):
         check_positive_int(name, getattr(config, name))
+    if isinstance(config.warmup_steps, bool) or not isinstance(config.warmup_steps, int) or config.warmup_steps < 0:
+        raise VerifyError(f"warmup_steps: must be an integer >= 0, got {config.warmup_steps!r}")
     for name in ("ft_steps", "max_chunk"):
         if getattr(config, name) is not None:
             check_positive_int(name, getattr(config, name))
@@ -238,7 +249,7 @@ def _panel_model(model: str, layers: int, mixture: TaskMixture, layout: PanelLay
             raise VerifyError(f"layers: the one-layer 'attention' model has layers=1, got {layers!r} (use 'multilayer')")
         return AttentionModel(mixture.d, mixture.K, ns, restarts=M, prompts=prompts, task_heads=task_heads, device=device)
     return MultiLayerAttention(mixture.d, mixture.K, ns, layers=layers, restarts=M, prompts=prompts,
-                               task_heads=task_heads, device=device)
+                               task_heads=task_heads, label_scale=stack_label_scale(mixture, layers), device=device)
 
 
 def _chunk_size(net: TrainableModel, layout: PanelLayout, config: PanelConfig, device: torch.device) -> int:
@@ -367,7 +378,7 @@ def _masks_and_rates(active: list[Cell], names: list[str], base_lr: dict[str, Te
     for c in active:
         trainable, budget = c.phases[c.phase]
         decay = config.lr_final_ratio ** (1.0 / max(budget - 1, 1))
-        factor[c.members] = decay ** c.phase_steps
+        factor[c.members] = decay ** c.phase_steps * warmup_factor(c.phase_steps, config.warmup_steps)
         for name in trainable:
             masks[name][c.members] = True
     return masks, {name: base_lr[name] * factor for name in names}
