@@ -217,6 +217,7 @@ class PanelRun:
     seconds: float = 0.0  # wall time of the training steps (monitor excluded)
     monitor_seconds: float = 0.0
     member_steps: int = 0  # sum over steps of the members computed (active groups x S x R)
+    step_seconds: list[float] = field(default_factory=list)  # wall time of each step (monitor excluded)
 
     def cell(self, strategy: Strategy | str, n: int) -> Cell:
         strategy = as_strategy(strategy)
@@ -356,7 +357,8 @@ def train_panel(model: str, mixture: TaskMixture, ns: Sequence[int], strategies:
             adam.step(lrs, masks)
             if dev.type == "cuda":
                 torch.cuda.synchronize(dev)
-            run.seconds += time.perf_counter() - start
+            run.step_seconds.append(time.perf_counter() - start)
+            run.seconds += run.step_seconds[-1]
             run.steps += 1
             run.member_steps += int(groups.numel()) * layout.S * layout.R
             for c in active:

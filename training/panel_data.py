@@ -161,13 +161,16 @@ class PanelSampler:
                              dtype=self.dtype)
         last = int(self.layout.ns[int(groups[-1])])  # the longest prefix any active group reads
         order, counts = self._by_task(batch.task)
-        X, y = batch.X[order, :last], batch.y[order, :last]
         ends = self.ns[groups] - 1  # (Na,) the last token each group reads
-        xty = torch.cumsum(y.unsqueeze(-1) * X, dim=1).index_select(1, ends).transpose(0, 1)  # (Na, B, d)
         gram = None
-        if self.want_gram:
+        if self.want_gram:  # order the sequences (fewer numbers than their Gram matrices)
+            X, y = batch.X[order, :last], batch.y[order, :last]
+            xty = torch.cumsum(y.unsqueeze(-1) * X, dim=1).index_select(1, ends).transpose(0, 1)  # (Na, B, d)
             tokens = torch.cat([X, y.unsqueeze(-1)], dim=-1)  # (B, last, d+1)
             gram = self._cumulative(groups, lambda a, b: _token_gram(tokens[:, a:b]))
+        else:  # order X^T y (fewer numbers than the sequences)
+            X, y = batch.X[:, :last], batch.y[:, :last]
+            xty = torch.cumsum(y.unsqueeze(-1) * X, dim=1).index_select(1, ends).transpose(0, 1)[:, order]
         return PanelStatistics(groups=groups, task=batch.task[order], beta=batch.beta[order], xty=xty.contiguous(),
                                gram=gram, x=batch.x[order], y=batch.y_query[order], counts=counts)
 
