@@ -263,7 +263,8 @@ def _console(args: argparse.Namespace) -> Console:
 
 def _expand(args: argparse.Namespace, mixture: Any) -> int:
     """``verify --expand QUANTITY --order K [--mixture M] [--latex] [--json FILE|-] [--plot DIR]``."""
-    from verify.asymptotics_report import expansion_report, plot_gaps, print_expansion
+    from verify import figure_cli
+    from verify.asymptotics_report import expansion_report, print_expansion
     from verify.output import write_json
     from verify.version import SCHEMA_VERSION, tool_info
 
@@ -273,8 +274,7 @@ def _expand(args: argparse.Namespace, mixture: Any) -> int:
     if args.json:
         write_json(args.json, {"schema_version": SCHEMA_VERSION, "tool": tool_info(), **report})
     if args.plot:
-        for path in plot_gaps(mixture, args.mixture or "fig2c", args.plot):
-            console.print(f"gap plot: {path}", markup=False, highlight=False, soft_wrap=True)
+        figure_cli.plot_gaps(mixture, args.mixture or "fig2c", args.plot, console)
     return 0
 
 
@@ -283,7 +283,7 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
     from contextlib import ExitStack
 
     from verify import figure_cli
-    from verify.asymptotics_report import asymptotic_rows, plot_gaps, print_asymptotics
+    from verify.asymptotics_report import asymptotic_rows, print_asymptotics
     from verify.output import write_json
     from verify.report import build_report
     from verify.run import background_worker, run_checks
@@ -311,8 +311,7 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
         report["asymptotics"] = rows
         print_asymptotics(report["asymptotics"], console, verbose=args.verbose or args.latex)
         if args.plot and not figure_cli.wants_figures(args):
-            for path in plot_gaps(mixture, name, args.plot):
-                console.print(f"gap plot: {path}", markup=False, highlight=False, soft_wrap=True)
+            figure_cli.plot_gaps(mixture, name, args.plot, console)
     if args.json:
         write_json(args.json, report)
     figure_cli.after_checks(args, report, console, device=device)  # issue 6: figures and --report DIR

@@ -1,10 +1,12 @@
-"""The ``verify`` flags for figures and the HTML report: ``--figure ID``, ``--figures``, ``--plot DIR``, ``--report DIR``.
+"""The ``verify`` command line for figures and the HTML report: ``--figure ID``, ``--figures``, ``--plot DIR``,
+``--report DIR``, ``--no-training``, and the gap plot of ``--expand ... --plot DIR``.
 
 ``verify --figure 2a --plot out/`` reproduces one panel of Figure 2 (Section 6),
 A1 (Appendix D) or A2 (Appendix E); ``--figures`` all of them;
 ``verify --all --report DIR`` runs the claims and writes the HTML/Markdown
 report with the figures. ``--quick`` (default) or ``--full`` pick the budget
-(:data:`verify.panels.QUICK`, :data:`verify.panels.FULL`).
+(:data:`verify.panels.QUICK`, :data:`verify.panels.FULL`). The files are
+written by :mod:`verify.figures`.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from typing import Any
 from rich.console import Console
 
 from theory.errors import VerifyError
-from verify.figures import FigureFiles, make_figures, resolve_panels
+from theory.mixture import TaskMixture
+from verify.figures import FigureFiles, make_figures, resolve_panels, write_gap_plot
 from verify.output import probe_dir
 from verify.panels import FULL, PANELS, QUICK
 from verify.trained import TrainedProvider, default_provider, unavailable
+
+__all__ = ["DEFAULT_PLOT_DIR", "add_figure_arguments", "after_checks", "figures_only", "plot_gaps", "run_figures",
+           "validate", "wants_figures"]
 
 DEFAULT_PLOT_DIR = "figures"
 
@@ -84,6 +90,15 @@ def run_figures(args: argparse.Namespace, console: Console | None = None, *, dev
     for f in files:
         console.print(f"{f.figure}: {f.png} (+ .svg, .csv, .json)", markup=False, highlight=False, soft_wrap=True)
     return files
+
+
+def plot_gaps(mixture: TaskMixture, mixture_name: str, out_dir: str | Path, console: Console | None = None) -> list[Path]:
+    """``--plot DIR`` with asymptotics: write the Corollary 1 gap plot of the mixture and say where it went."""
+    paths = write_gap_plot(mixture, mixture_name, out_dir)
+    console = console or Console()
+    for path in paths:
+        console.print(f"gap plot: {path}", markup=False, highlight=False, soft_wrap=True)
+    return paths
 
 
 def after_checks(args: argparse.Namespace, report: dict[str, Any], console: Console | None = None, *,
