@@ -80,19 +80,25 @@ STYLE: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class StrategyStyle:
-    """How a strategy looks: colour (Okabe-Ito / Tol, colour-blind safe), dash pattern, and point marker."""
+    """How a strategy looks: colour (Okabe-Ito / Tol, colour-blind safe), dash pattern, point marker, and the weight
+    of its main curve relative to the kind's (each strategy's a little thinner than the one before, so that curves
+    that coincide, like PT = FT = JT on Figure 2(b), show as nested stripes rather than one hiding the others)."""
 
     colour: str
     dashes: Literal["-"] | tuple[float, tuple[float, ...]]
     marker: str
+    weight: float
 
 
 STRATEGY_STYLES: dict[Strategy, StrategyStyle] = {
-    Strategy.PT: StrategyStyle("#0072B2", "-", "o"),
-    Strategy.FT: StrategyStyle("#E69F00", (0, (5.0, 1.8)), "s"),
-    Strategy.JT: StrategyStyle("#009E73", (0, (6.0, 1.6, 1.4, 1.6)), "^"),
-    Strategy.PGD: StrategyStyle("#882255", (0, (1.3, 1.3)), "v"),
+    Strategy.PT: StrategyStyle("#0072B2", "-", "o", 1.35),
+    Strategy.FT: StrategyStyle("#E69F00", (0, (5.0, 1.8)), "s", 1.05),
+    Strategy.JT: StrategyStyle("#009E73", (0, (6.0, 1.6, 1.4, 1.6)), "^", 0.8),
+    Strategy.PGD: StrategyStyle("#882255", (0, (1.3, 1.3)), "v", 0.8),
 }
+_WEIGHTED = (Kind.DERIVED, Kind.REFERENCE)  # the kinds drawn with the strategy's weight and dash pattern; the
+# other line kinds are thin solid lines with a decoration marker, so that one running along a main curve (the head-
+# scaled optimum on L~*_PGD in Figure 2(d), the unconstrained optimum on L*_JT) shows through the gaps of its dashes
 
 
 @dataclass(frozen=True)
@@ -175,7 +181,8 @@ def _draw_series(ax: Axes, s: Series) -> bool:
     st, ks = STRATEGY_STYLES[s.strategy], KIND_STYLES[s.kind]
     if ks.linewidth:
         start, step = _DECORATION_SPACING.get(s.kind, (0.0, 0.0))
-        ax.plot(xs, ys, color=st.colour, linestyle=st.dashes, linewidth=ks.linewidth, alpha=ks.alpha, zorder=ks.zorder,
+        width = ks.linewidth * (st.weight if s.kind in _WEIGHTED else 1.0)
+        ax.plot(xs, ys, color=st.colour, linestyle=st.dashes if s.kind in _WEIGHTED else "-", linewidth=width, alpha=ks.alpha, zorder=ks.zorder,
                 marker=ks.decoration or None, markersize=ks.size, markeredgewidth=1.0, markerfacecolor=st.colour,
                 markevery=(start, step) if ks.decoration and step else None, label="_")
     else:
@@ -218,7 +225,7 @@ def _heading(ax: Axes, data: PanelData) -> None:
 
 def _strategy_handle(strategy: Strategy) -> Line2D:
     st = STRATEGY_STYLES[strategy]
-    return Line2D([], [], color=st.colour, linestyle=st.dashes, linewidth=2.0, marker=st.marker, markersize=5.5,
+    return Line2D([], [], color=st.colour, linestyle=st.dashes, linewidth=2.0 * st.weight, marker=st.marker, markersize=5.5,
                   markerfacecolor=st.colour, markeredgecolor="black", markeredgewidth=0.6)
 
 
@@ -260,15 +267,17 @@ def _fitted_legend(fig: Figure, ax: Axes, items: Sequence[tuple[Artist, str]], t
     """A legend block centred under the axes with its top at display height ``top``, in the most columns (up to
     ``most``) that fit in ``width``; entries read row by row. Returns the display height of its bottom."""
     renderer = _renderer(fig)
-    anchor_y = ax.transAxes.inverted().transform((0.0, top))[1]
+    box = _labelled_extent(ax)
+    anchor = ax.transAxes.inverted().transform(((box.x0 + box.x1) / 2, top))  # centred under the axes and labels
     legend = None
     for ncol in range(min(most, len(items)), 0, -1):
         if legend is not None:
             legend.remove()
         handles, labels = _rows_first(items, ncol)
-        legend = Legend(ax, handles, labels, ncol=ncol, loc="upper center", bbox_to_anchor=(0.5, anchor_y),
+        legend = Legend(ax, handles, labels, ncol=ncol, loc="upper center", bbox_to_anchor=tuple(anchor),
                         bbox_transform=ax.transAxes)
         ax.add_artist(legend)
+        legend.set_clip_on(False)  # outside the axes: unclipped, so that the cropped image keeps all of it
         if legend.get_window_extent(renderer).width <= width * 1.02:
             break
     assert legend is not None
@@ -361,7 +370,7 @@ def _gap_line(kind: Kind | None, colour: str) -> dict[str, Any]:
         return {"color": colour, "linewidth": 1.0, "linestyle": (0, (1.3, 1.3)), "zorder": 2.0}
     ks = KIND_STYLES[kind]
     spacing = _DECORATION_SPACING.get(kind, (0.0, 0.0))
-    return {"color": colour, "linewidth": ks.linewidth, "linestyle": "-" if kind is Kind.DERIVED else (0, (5.0, 1.8)),
+    return {"color": colour, "linewidth": ks.linewidth, "linestyle": "-",
             "marker": ks.decoration or None, "markersize": ks.size, "markevery": spacing if ks.decoration else None,
             "alpha": ks.alpha, "zorder": ks.zorder}
 

@@ -233,3 +233,24 @@ def test_quick_figure_is_reproducible_with_a_fixed_seed():
     b = compute_panel(panel("2b"), budget=TINY, seed=3, provider=unavailable("x")).to_csv()
     c = compute_panel(panel("2b"), budget=TINY, seed=4, provider=unavailable("x")).to_csv()
     assert a == b and a != c
+
+
+def test_one_style_tells_every_strategy_and_kind_apart_without_colour():
+    from verify.plotting import KIND_STYLES, STRATEGY_STYLES, STYLE
+
+    assert set(STRATEGY_STYLES) == set(Strategy) and set(KIND_STYLES) == set(Kind)
+    assert len({s.dashes for s in STRATEGY_STYLES.values()}) == len(Strategy)  # greyscale: dash patterns differ
+    assert len({s.marker for s in STRATEGY_STYLES.values()}) == len(Strategy)  # ... and so do the markers
+    lines = [k for k in KIND_STYLES.values() if k.linewidth and k.decoration]
+    assert len({k.decoration for k in lines}) == len(lines)  # the thin exact curves differ by their decoration
+    assert STYLE["svg.fonttype"] == "none" and STYLE["svg.hashsalt"]
+
+
+def test_plot_states_its_budget_and_is_reproducible(panel_a1b):
+    from verify.plotting import render_panel
+
+    first, second = render_panel(panel_a1b), render_panel(panel_a1b)
+    assert first == second and first["png"][:8] == b"\x89PNG\r\n\x1a\n"
+    svg = first["svg"].decode("utf-8")
+    assert "budget test" in svg and "Adam steps" in svg and "seed 0" in svg
+    assert "JT + task heads" in svg and "HEADS" not in svg
