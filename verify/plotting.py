@@ -96,9 +96,10 @@ STRATEGY_STYLES: dict[Strategy, StrategyStyle] = {
     Strategy.JT: StrategyStyle("#009E73", (0, (6.0, 1.6, 1.4, 1.6)), "^", 0.8),
     Strategy.PGD: StrategyStyle("#882255", (0, (1.3, 1.3)), "v", 0.8),
 }
-_WEIGHTED = (Kind.DERIVED, Kind.REFERENCE)  # the kinds drawn with the strategy's weight and dash pattern; the
-# other line kinds are thin solid lines with a decoration marker, so that one running along a main curve (the head-
-# scaled optimum on L~*_PGD in Figure 2(d), the unconstrained optimum on L*_JT) shows through the gaps of its dashes
+# The kinds drawn with the strategy's weight and dash pattern. The other line kinds are thin solid lines with a
+# decoration marker, so that one running along a main curve (the head-scaled optimum on L~*_PGD in Figure 2(d), the
+# unconstrained optimum on L*_JT) shows through the gaps of its dashes.
+_WEIGHTED = (Kind.DERIVED, Kind.REFERENCE)
 
 
 @dataclass(frozen=True)
@@ -158,13 +159,13 @@ def render_panel(data: PanelData) -> dict[str, bytes]:
     """One panel of Figure 2, A1 or A2 as ``{"png": ..., "svg": ...}``."""
     with _styled():
         fig = _new_figure(PANEL_SIZE)
-        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
-        ax.set_position((0.1, 0.12, 0.87, 0.72))
+        ax = fig.add_axes((0.1, 0.12, 0.87, 0.72))
         drawn = [s for s in sorted(data.series, key=lambda s: KIND_STYLES[s.kind].zorder) if _draw_series(ax, s)]
         _decorate_axes(ax, data)
+        frame = _labelled_extent(ax)  # the axes with their tick and axis labels: what the legend and footer align to
         _heading(ax, data)
-        bottom = _legend_below(fig, ax, drawn, data.spec.layers)
-        _footer(fig, ax, bottom, _footer_lines(data))
+        bottom = _legend_below(ax, frame, drawn, data.spec.layers)
+        _footer(ax, frame, bottom, _footer_lines(data))
         return _encode(fig)
 
 
@@ -181,9 +182,9 @@ def _draw_series(ax: Axes, s: Series) -> bool:
     st, ks = STRATEGY_STYLES[s.strategy], KIND_STYLES[s.kind]
     if ks.linewidth:
         start, step = _DECORATION_SPACING.get(s.kind, (0.0, 0.0))
-        width = ks.linewidth * (st.weight if s.kind in _WEIGHTED else 1.0)
-        ax.plot(xs, ys, color=st.colour, linestyle=st.dashes if s.kind in _WEIGHTED else "-", linewidth=width, alpha=ks.alpha, zorder=ks.zorder,
-                marker=ks.decoration or None, markersize=ks.size, markeredgewidth=1.0, markerfacecolor=st.colour,
+        main = s.kind in _WEIGHTED
+        ax.plot(xs, ys, color=st.colour, linestyle=st.dashes if main else "-", linewidth=ks.linewidth * (st.weight if main else 1.0),
+                alpha=ks.alpha, zorder=ks.zorder, marker=ks.decoration or None, markersize=ks.size, markeredgewidth=1.0, markerfacecolor=st.colour,
                 markevery=(start, step) if ks.decoration and step else None, label="_")
     else:
         ax.errorbar(xs, ys, yerr=errs if any(errs) else None, fmt=st.marker, markersize=ks.size, color=st.colour,
@@ -211,12 +212,10 @@ def _heading(ax: Axes, data: PanelData) -> None:
     """Title (figure, preset, depth) and, under it, the budget in small type."""
     spec = data.spec
     depth = "" if spec.layers == 1 else f", {spec.layers}-layer attention"
-    fig = ax.get_figure()
-    assert isinstance(fig, Figure)
-    width = ax.get_window_extent(_renderer(fig)).width
+    width = ax.get_window_extent(_renderer(ax)).width
     trained = any(p.loss is not None for s in data.series if s.kind is Kind.TRAINED for p in s.points)
     budget = f"{data.budget.headline(trained=trained)}; seed {data.seed}"
-    sub = ax.annotate("\n".join(_wrap(fig, budget, width, 7.0)),
+    sub = ax.annotate("\n".join(_wrap(ax, budget, width, 7.0)),
                       xy=(0.0, 1.0), xycoords="axes fraction", xytext=(0, 5), textcoords="offset points",
                       ha="left", va="bottom", fontsize=7, color="#555555")
     ax.annotate(f"{spec.figure}, preset {spec.preset}{depth}", xy=(0.0, 1.0), xycoords=sub, xytext=(0, 3),
@@ -248,27 +247,25 @@ def _kind_text(kind: Kind, series: Sequence[Series], layers: int) -> str:
     return text
 
 
-def _legend_below(fig: Figure, ax: Axes, drawn: list[Series], layers: int) -> float:
+def _legend_below(ax: Axes, frame: Bbox, drawn: list[Series], layers: int) -> float:
     """The legend under the axes, in two blocks: the strategies (colour, dash, marker) on one row, then the kinds of
     series (line weight and decoration, hollow or filled points), each block in as many columns as the width allows.
     Returns the display height where the legend ends (the footer goes under it)."""
-    box = _labelled_extent(ax)
     if not drawn:
-        return float(box.y0)
+        return float(frame.y0)
     strategies = [s for s in Strategy if any(d.strategy is s for d in drawn)]
     kinds = [k for k in KIND_STYLES if any(s.kind is k for s in drawn)]
     s_items = [(_strategy_handle(s), f"{STRATEGY_LABELS[s]} ({THEOREMS[s]})") for s in strategies]
     k_items = [(_kind_handle(k), _kind_text(k, drawn, layers)) for k in kinds]
-    middle = _fitted_legend(fig, ax, s_items, box.y0 - 10.0, box.width, len(s_items))
-    return _fitted_legend(fig, ax, k_items, middle - 3.0, box.width, 3)
+    middle = _fitted_legend(ax, frame, s_items, frame.y0 - 10.0, len(s_items))
+    return _fitted_legend(ax, frame, k_items, middle - 3.0, 3)
 
 
-def _fitted_legend(fig: Figure, ax: Axes, items: Sequence[tuple[Artist, str]], top: float, width: float, most: int) -> float:
-    """A legend block centred under the axes with its top at display height ``top``, in the most columns (up to
-    ``most``) that fit in ``width``; entries read row by row. Returns the display height of its bottom."""
-    renderer = _renderer(fig)
-    box = _labelled_extent(ax)
-    anchor = ax.transAxes.inverted().transform(((box.x0 + box.x1) / 2, top))  # centred under the axes and labels
+def _fitted_legend(ax: Axes, frame: Bbox, items: Sequence[tuple[Artist, str]], top: float, most: int) -> float:
+    """A legend block centred under ``frame`` with its top at display height ``top``, in the most columns (up to
+    ``most``) that fit in the frame's width; entries read row by row. Returns the display height of its bottom."""
+    renderer = _renderer(ax)
+    anchor = ax.transAxes.inverted().transform(((frame.x0 + frame.x1) / 2, top))
     legend = None
     for ncol in range(min(most, len(items)), 0, -1):
         if legend is not None:
@@ -278,7 +275,7 @@ def _fitted_legend(fig: Figure, ax: Axes, items: Sequence[tuple[Artist, str]], t
                         bbox_transform=ax.transAxes)
         ax.add_artist(legend)
         legend.set_clip_on(False)  # outside the axes: unclipped, so that the cropped image keeps all of it
-        if legend.get_window_extent(renderer).width <= width * 1.02:
+        if legend.get_window_extent(renderer).width <= frame.width * 1.02:
             break
     assert legend is not None
     return top - float(legend.get_window_extent(renderer).height)
@@ -294,24 +291,28 @@ def _rows_first(items: Sequence[tuple[Artist, str]], ncol: int) -> tuple[list[Ar
     return [h for h, _ in ordered], [label for _, label in ordered]
 
 
-def _renderer(fig: Figure) -> Any:
-    canvas = fig.canvas
+def _figure(ax: Axes) -> Figure:
+    fig = ax.get_figure()
+    assert isinstance(fig, Figure)
+    return fig
+
+
+def _renderer(ax: Axes) -> Any:
+    canvas = _figure(ax).canvas
     assert isinstance(canvas, FigureCanvasAgg)
     return canvas.get_renderer()
 
 
 def _labelled_extent(ax: Axes) -> Bbox:
-    """The axes with their tick labels and axis labels, in display units."""
-    fig = ax.get_figure()
-    assert isinstance(fig, Figure)
-    box = ax.get_tightbbox(_renderer(fig))
+    """What is drawn of the axes so far (with tick labels and axis labels), in display units."""
+    box = ax.get_tightbbox(_renderer(ax))
     assert box is not None
     return box
 
 
-def _wrap(fig: Figure, text: str, width: float, fontsize: float) -> list[str]:
+def _wrap(ax: Axes, text: str, width: float, fontsize: float) -> list[str]:
     """``text`` wrapped to lines of at most ``width`` display units in this font (measured, not guessed)."""
-    renderer = _renderer(fig)
+    renderer = _renderer(ax)
     measured, _, _ = renderer.get_text_width_height_descent(text, FontProperties(size=fontsize), ismath=False)
     per_char = measured / max(1, len(text))
     return textwrap.wrap(text, max(40, int(width / per_char * 0.98)), subsequent_indent="  ")
@@ -324,12 +325,12 @@ def _footer_lines(data: PanelData) -> list[str]:
             *[n for n in data.notes if n != describe]]
 
 
-def _footer(fig: Figure, ax: Axes, top: float, lines: list[str]) -> None:
+def _footer(ax: Axes, frame: Bbox, top: float, lines: list[str]) -> None:
     """Caption and caveats in small type, right under the legend (whose bottom is at display height ``top``), as
-    wide as the axes and their labels."""
-    box = _labelled_extent(ax)
-    left, y = fig.transFigure.inverted().transform((box.x0, top - 8.0))
-    text = "\n".join(wrapped for line in lines for wrapped in _wrap(fig, line, box.width, FOOTER_FONTSIZE))
+    wide as ``frame`` (the axes and their labels)."""
+    fig = _figure(ax)
+    left, y = fig.transFigure.inverted().transform((frame.x0, top - 8.0))
+    text = "\n".join(wrapped for line in lines for wrapped in _wrap(ax, line, frame.width, FOOTER_FONTSIZE))
     fig.text(left, y, text, ha="left", va="top", fontsize=FOOTER_FONTSIZE, color="#444444", linespacing=1.35)
 
 
