@@ -153,13 +153,14 @@ class Budget:
         return (f"{self.name}: n in {{{', '.join(map(str, self.ns))}}}; Monte Carlo to rel. s.e. {self.mc_target_rel_se:g} "
                 f"(>= {self.mc_min_samples} samples); {train} at n in {{{', '.join(map(str, self.train_ns))}}}")
 
-    def headline(self, *, trained: bool = True) -> str:
-        """One line for the plot: the budget's name, Monte Carlo precision and samples, training steps (or, with
-        ``trained=False``, that no trained point is shown)."""
+    def headline(self, *, sampled: bool = True, trained: bool = True) -> str:
+        """One line for the plot: the budget's name, Monte Carlo precision and samples, training steps (or that the
+        panel has no Monte Carlo point, ``sampled=False``, or no trained point, ``trained=False``)."""
+        sample = (f"Monte Carlo to {self.mc_target_rel_se:.1%} rel. s.e. ({_count(self.mc_min_samples)}-"
+                  f"{_count(self.mc_max_samples)} samples) at n = {_ns(self.ns)}" if sampled else "no Monte Carlo points")
         train = (f"training {training_budget_text(self.train_quick)} at n = {_ns(self.train_ns)}" if trained
                  else "no trained points (see below)")
-        return (f"budget {self.name}: Monte Carlo to {self.mc_target_rel_se:.1%} rel. s.e. "
-                f"({_count(self.mc_min_samples)}-{_count(self.mc_max_samples)} samples) at n = {_ns(self.ns)}; {train}")
+        return f"budget {self.name}: {sample}; {train}"
 
 
 def _count(value: int) -> str:

@@ -213,8 +213,10 @@ def _heading(ax: Axes, data: PanelData) -> None:
     spec = data.spec
     depth = "" if spec.layers == 1 else f", {spec.layers}-layer attention"
     width = ax.get_window_extent(_renderer(ax)).width
-    trained = any(p.loss is not None for s in data.series if s.kind is Kind.TRAINED for p in s.points)
-    budget = f"{data.budget.headline(trained=trained)}; seed {data.seed}"
+    def shown(kind: Kind) -> bool:
+        return any(p.loss is not None for s in data.series if s.kind is kind for p in s.points)
+
+    budget = f"{data.budget.headline(sampled=shown(Kind.MONTECARLO), trained=shown(Kind.TRAINED))}; seed {data.seed}"
     sub = ax.annotate("\n".join(_wrap(ax, budget, width, 7.0)),
                       xy=(0.0, 1.0), xycoords="axes fraction", xytext=(0, 5), textcoords="offset points",
                       ha="left", va="bottom", fontsize=7, color="#555555")
