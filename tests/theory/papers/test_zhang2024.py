@@ -88,6 +88,16 @@ def test_outside_the_model_is_not_applicable() -> None:
             assert not claim.scope(noisy) and comp.outcome is Outcome.NOT_APPLICABLE
 
 
+def test_the_verdict_machinery_verifies_every_claim() -> None:
+    """theory.verdicts.judge over the pack's own search family (as `verify --paper KEY` runs it), symbolic apart."""
+    from theory.verdicts import Verdict, judge
+    cases = PAPER.cases((1, 4, 20), 0)
+    for claim in PAPER.claims:
+        verdict = judge(claim, cases, symbolic=False)
+        assert verdict.verdict is Verdict.VERIFIED and verdict.failed == 0, (claim.id, verdict.reason)
+        assert verdict.checked == sum(claim.scope(c.mixture) for c in cases)
+
+
 @pytest.mark.parametrize("claim_id", sorted(CLAIMS))
 def test_symbolic_decision_holds(claim_id: str) -> None:
     symbolic = CLAIMS[claim_id].symbolic

@@ -24,7 +24,7 @@ import numpy as np
 
 from theory.errors import VerifyError
 from theory.mixture import Array, TaskMixture
-from theory.record import AGREE_RTOL, Comparison, Outcome
+from theory.record import AGREE_RTOL, Comparison, Outcome, rel_error
 
 KEY = "ahn2023"
 DOCS = "docs/papers/ahn2023.md"
@@ -83,13 +83,6 @@ def reduced_W(P: Array, Q: Array, n: int) -> Array:
 
 
 # ----- comparisons ---------------------------------------------------------------------------------
-def rel_error(claimed: Any, derived: Any) -> float:
-    """||claimed - derived||_F / max(||claimed||_F, ||derived||_F); 0 when both are 0."""
-    c, d = np.asarray(claimed, dtype=float), np.asarray(derived, dtype=float)
-    scale = max(float(np.linalg.norm(c)), float(np.linalg.norm(d)))
-    return 0.0 if scale == 0.0 else float(np.linalg.norm(c - d)) / scale
-
-
 def compare(quantity: str, claimed: Any, derived: Any, note: str = "") -> Comparison:
     """Claimed vs derived: holds when the Frobenius relative error is at most AGREE_RTOL."""
     err = rel_error(claimed, derived)

@@ -38,9 +38,8 @@ from theory.papers.ahn2023.model import (
     reduced_W,
     scoped,
 )
-from theory.record import Claim, Comparison, StatedParameters
+from theory.record import Claim, Comparison, StatedParameters, SymbolicResult
 from theory.strategy import Strategy
-from theory.symbolic import SymbolicResult
 
 
 def stated_theorem1(m: TaskMixture, n: int) -> StatedParameters:

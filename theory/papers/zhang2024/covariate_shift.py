@@ -24,8 +24,7 @@ from theory.loss import derive_task_loss, population_loss, task_loss_formula
 from theory.mixture import Array, TaskMixture
 from theory.papers.zhang2024.model import DOCS, KEY, MODEL_TEXT, SOURCE, in_model, scoped
 from theory.papers.zhang2024.theorem42 import trained_product
-from theory.record import Claim, Comparison, Outcome
-from theory.symbolic import SymbolicResult
+from theory.record import Claim, Comparison, Outcome, SymbolicResult
 
 SCALES = (0.5, 2.0)
 DECADES = 5  # M = N = n * 10^j, j = 0..4

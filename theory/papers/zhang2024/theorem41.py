@@ -48,9 +48,8 @@ from theory.papers.zhang2024.model import (
     reduced_W,
     scoped,
 )
-from theory.record import Claim, Comparison, StatedParameters
+from theory.record import Claim, Comparison, StatedParameters, SymbolicResult
 from theory.strategy import Strategy
-from theory.symbolic import SymbolicResult
 
 _OUTSIDE = "outside the paper's training model (" + MODEL_TEXT + ")"
 

@@ -42,13 +42,11 @@ from theory.papers.zhang2024.model import (
     claimed_test_error,
     compare,
     in_model,
-    rel_error,
     scoped,
     task_moments,
     zhang_mixture,
 )
-from theory.record import Claim, Comparison, Outcome
-from theory.symbolic import SymbolicResult
+from theory.record import Claim, Comparison, Outcome, SymbolicResult, rel_error
 
 NOISE = 0.5  # label noise of the 'noisy' test distribution (their 'task shift')
 SHIFT_NOISE = 0.3
