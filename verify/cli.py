@@ -101,6 +101,15 @@ def _int_in(flag: str, low: int, high: int, valid: tuple[int, ...] | None = None
     return parse
 
 
+def _one_of(flag: str, choices: tuple[str, ...]) -> Callable[[str], str]:
+    """An argparse ``type=``: one of ``choices`` exactly, else UsageError."""
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise UsageError(f"{flag}: expected {' or '.join(choices)}, got {text!r}")
+        return text
+    return parse
+
+
 def parse_ns(text: str) -> list[int]:
     """``--n 1,10,100``: distinct integers from 1 to :data:`N_MAX`, at most :data:`N_COUNT_MAX` of them."""
     parts = text.split(",")
@@ -165,7 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", action=_Once, type=_int_in("--order", 0, ORDER_MAX), metavar="K",
                    help=f"with --expand: terms through n^-K (0 to {ORDER_MAX}; default 3)")
     p.add_argument("--latex", action="store_true", help="with --expand, or with claims of Corollary 1 / Section 4: LaTeX")
-    figure_cli.add_figure_arguments(p)  # issue 6: --figure/--figures/--plot/--report/--no-training
+    figures = figure_cli.add_figure_arguments(p)  # issue 6: --figure/--figures/--plot/--report/--no-training
+    figures.add_argument("--executor", action=_Once, type=_one_of("--executor", figure_cli.EXECUTORS), metavar="local|ray",
+                         help="where the figure points run: local (default, this process) or ray (Ray tasks; a local "
+                              f"cluster unless --address; needs {figure_cli.RAY_INSTALL_HINT}). Finished points are kept "
+                              "under the plot directory's points/, so a rerun resumes")
+    figures.add_argument("--address", action=_Once, metavar="ADDR",
+                         help="with --executor ray: the cluster to connect to (auto, HOST:PORT or ray://HOST:PORT)")
     return p
 
 
@@ -192,6 +207,7 @@ _APPLIES = {
     "no_symbolic": {"claims"}, "verbose": {"claims"}, "fail_on_refuted": {"claims"}, "order": {"expand"},
     "report": {"claims"}, "no_training": {"claims", "figures"}, "figure": {"claims", "figures"},
     "figures": {"claims", "figures"}, "latex": {"expand", "claims"}, "plot": {"expand", "claims", "figures"},
+    "executor": {"claims", "figures"}, "address": {"claims", "figures"},
 }
 
 
@@ -211,11 +227,12 @@ def check_combinations(args: argparse.Namespace, claims: list[Any]) -> None:
         if _given(args, dest) and mode not in modes:
             needs = " or ".join(_MODE_NEEDS[m] for m in ("claims", "expand", "figures") if m in modes)
             raise UsageError(f"{_flag(dest)}: not used with {_MODE_FLAG[mode]} (it needs {needs})")
+    from verify import figure_cli
+
+    figure_cli.check_executor_flags(args)
     if mode != "claims":
         return
     asymptotic = any(c.id.startswith(("C1.", "S4.")) for c in claims)
-    from verify import figure_cli
-
     if args.latex and not (asymptotic and not args.no_symbolic):
         raise UsageError("--latex: needs --expand, or claims of Corollary 1 / Section 4 without --no-symbolic "
                          "(nothing else is printed as LaTeX)")
@@ -339,8 +356,9 @@ def _run(argv: list[str] | None) -> int:
     if args.json:
         probe_file(args.json, "--json")
     figure_cli.validate(args)
-    try:
-        device = str(resolve_device(args.device or "cpu")) if mode != "expand" else "cpu"
+    try:  # figures on Ray run on the cluster's devices (figure_cli.validate checked --device for it)
+        on_driver = mode != "expand" and not (mode == "figures" and figure_cli.uses_ray(args))
+        device = str(resolve_device(args.device or "cpu")) if on_driver else "cpu"
     except VerifyError as exc:
         raise VerifyError(f"--{exc}") from None  # "device: ..." -> "--device: ..."
     if mode == "figures":

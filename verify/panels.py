@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -65,10 +65,16 @@ __all__ = [
     "PanelData",
     "PanelSpec",
     "Point",
+    "PointKind",
+    "PointSpec",
     "Series",
+    "assemble_panel",
+    "check_point_result",
     "compute_panel",
+    "compute_point",
     "kind_label",
     "panel",
+    "panel_points",
     "panel_work",
     "paper_claim",
 ]
@@ -348,25 +354,168 @@ def _curve_ns(budget: Budget) -> list[int]:
 
 
 def panel_work(spec: PanelSpec, budget: Budget) -> int:
-    """Units of work (Monte Carlo estimates and trainings) a panel needs, for the progress bar."""
-    mc = len(spec.strategies) * len(budget.ns) if spec.layers == 1 else 0
-    return 1 + mc + len(spec.strategies) * len(budget.train_ns)
+    """Units of work (the exact curves, Monte Carlo estimates and trainings) a panel needs: its points."""
+    return len(panel_points(spec, budget))
 
 
-def compute_panel(spec: PanelSpec, *, budget: Budget = QUICK, seed: int = 0, provider: TrainedProvider | None = None,
-                  device: str = "cpu", advance: Callable[[], Any] | None = None) -> PanelData:
-    """The numbers behind one panel (see the module docstring for the series)."""
-    provider = provider or default_provider(device=device)
-    step = advance or (lambda: None)
+# --- the points: a panel's units of work -------------------------------------------------------------------------------
+
+
+class PointKind(StrEnum):
+    """What one point of a panel computes (the unit of work of a figure run, and of one record under ``DIR/points/``)."""
+
+    EXACT = "exact"  # the panel's exact curves: derived (or reference), claimed, head-scaled, unconstrained
+    MONTECARLO = "montecarlo"  # one Monte Carlo estimate: (strategy, n) at the derived optimum
+    TRAINED = "trained"  # one trained model: (strategy, n), from the provider
+
+
+@dataclass(frozen=True)
+class PointSpec:
+    """One point of a panel: ``exact`` (one per panel, no strategy or n), or ``montecarlo``/``trained`` at (strategy, n).
+
+    A point's numbers depend only on the point, the budget, the run's seed, the device and (trained points) the
+    provider, never on the order in which points run (:func:`compute_point`)."""
+
+    panel: str
+    kind: PointKind
+    strategy: Strategy | None = None
+    n: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"panel": self.panel, "kind": str(self.kind), "strategy": None if self.strategy is None else str(self.strategy),
+                "n": self.n}
+
+    def describe(self) -> str:
+        """``2d exact``, ``2d montecarlo JT n=3`` (for messages)."""
+        if self.kind is PointKind.EXACT:
+            return f"{self.panel} exact"
+        return f"{self.panel} {self.kind} {self.strategy} n={self.n}"
+
+
+def panel_points(spec: PanelSpec, budget: Budget) -> list[PointSpec]:
+    """The panel's points in the order a local run computes them: the exact curves, then the Monte Carlo estimates
+    (one-layer panels; per strategy, per n of the budget), then the trained models (per strategy, per training n)."""
+    mc = [PointSpec(spec.id, PointKind.MONTECARLO, s, n) for s in spec.strategies for n in budget.ns] if spec.layers == 1 else []
+    trained = [PointSpec(spec.id, PointKind.TRAINED, s, n) for s in spec.strategies for n in budget.train_ns]
+    return [PointSpec(spec.id, PointKind.EXACT), *mc, *trained]
+
+
+def compute_point(point: PointSpec, *, budget: Budget, seed: int, provider: TrainedProvider, device: str = "cpu") -> dict[str, Any]:
+    """The numbers of one point as plain JSON, a pure function of its arguments: the seed of a sampled or trained
+    point comes from the run's seed and the point's panel, strategy and n, never from the order of execution.
+
+    * ``exact``: ``{"series": [...]}``, the panel's exact series in :meth:`PanelData.to_json`'s series format;
+    * ``montecarlo``: ``{"loss", "stderr", "samples"}`` (raw, not normalised);
+    * ``trained``: ``{"loss", "stderr", "note"}`` (raw; ``loss`` None when the provider has no trained model).
+    """
+    spec = panel(point.panel)
+    mixture = preset(spec.preset)
+    if point.kind is PointKind.EXACT:
+        return {"series": [_series_json(s) for s in _exact_series(spec, mixture, budget)]}
+    if point.strategy is None or point.n is None or point.strategy not in spec.strategies:
+        raise VerifyError(f"point: {point.describe()} is not a point of panel {spec.id}")
+    si = spec.strategies.index(point.strategy)
+    if point.kind is PointKind.MONTECARLO:
+        if spec.layers != 1:
+            raise VerifyError(f"point: panel {spec.id} has no Monte Carlo points ({spec.layers}-layer attention)")
+        est = estimate_loss(mixture, point.n, _predictor(point.strategy, mixture, point.n), method="fast",
+                            target_rel_se=budget.mc_target_rel_se, min_samples=budget.mc_min_samples,
+                            max_samples=budget.mc_max_samples, seed=_seed_for(seed, _panel_index(spec), si, point.n),
+                            device=device)
+        return {"loss": float(est.mean), "stderr": float(est.stderr), "samples": int(est.samples)}
+    tp = provider(point.strategy, mixture, point.n, layers=spec.layers,
+                  seed=_seed_for(seed, _panel_index(spec), 100 + si, point.n), quick=budget.train_quick)
+    return {"loss": None if tp.loss is None else float(tp.loss), "stderr": None if tp.stderr is None else float(tp.stderr),
+            "note": str(tp.note)}
+
+
+def check_point_result(point: PointSpec, result: Any) -> None:
+    """Raise ValueError unless ``result`` has the shape :func:`compute_point` gives for ``point`` (a record read back
+    from disk is used only when it passes; :func:`assemble_panel` relies on that shape)."""
+    def number(value: Any, optional: bool = False) -> None:
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool)) and not (optional and value is None):
+            raise ValueError(f"{point.describe()}: expected a number, got {value!r}")
+
+    if not isinstance(result, dict):
+        raise ValueError(f"{point.describe()}: expected an object, got {type(result).__name__}")
+    if point.kind is PointKind.EXACT:
+        series = result.get("series")
+        if not isinstance(series, list):
+            raise ValueError(f"{point.describe()}: no series list")
+        for s in series:
+            _series_from_json(s)
+        return
+    number(result.get("stderr"), optional=True)
+    if point.kind is PointKind.MONTECARLO:
+        number(result.get("loss"))
+        samples = result.get("samples")
+        if not isinstance(samples, int) or isinstance(samples, bool):
+            raise ValueError(f"{point.describe()}: samples must be an integer, got {samples!r}")
+    else:
+        number(result.get("loss"), optional=True)
+        if not isinstance(result.get("note"), str):
+            raise ValueError(f"{point.describe()}: note must be a string")
+
+
+def assemble_panel(spec: PanelSpec, *, budget: Budget, seed: int, results: Mapping[PointSpec, Mapping[str, Any]]) -> PanelData:
+    """The panel from its points' results (as :func:`compute_point` returned them, or read back from their records);
+    KeyError when a point of the panel is missing."""
     mixture = preset(spec.preset)
     scale = mixture.label_second_moment()
-    curve_ns = _curve_ns(budget)
     one_layer = spec.layers == 1
-    series: list[Series] = []
+    points = panel_points(spec, budget)
+    series = [_series_from_json(s) for s in results[points[0]]["series"]]
     notes: list[str] = [budget.describe()]
     if not one_layer:
         notes.append(f"no derived theory for {spec.layers}-layer attention in this toolkit (Appendix E is empirical); "
                      "the thin curves are the 1-layer derived optima, for reference only")
+    if any(s.kind is Kind.UNCONSTRAINED for s in series):
+        notes.append("unconstrained attention: exact optimum only; its trained points are not drawn, since the quick "
+                     "training budget's optimisation error (about 1%) exceeds much of the gap to the reduced model")
+    if one_layer:
+        for strategy in spec.strategies:
+            pts = []
+            for n in budget.ns:
+                r = results[PointSpec(spec.id, PointKind.MONTECARLO, strategy, n)]
+                pts.append(_point(n, r["loss"], r["stderr"], scale, f"{r['samples']} samples, fast estimator"))
+            series.append(Series(_label(strategy, Kind.MONTECARLO), strategy, Kind.MONTECARLO, pts,
+                                 note="sampled at the derived optimum"))
+    else:
+        notes.append("Monte Carlo: not applicable (no derived L-layer parameters to sample)")
+    missing = set()
+    for strategy in spec.strategies:
+        pts = []
+        for n in budget.train_ns:
+            r = results[PointSpec(spec.id, PointKind.TRAINED, strategy, n)]
+            if r["loss"] is None:
+                missing.add(r["note"] or NOT_AVAILABLE)
+            pts.append(_point(n, r["loss"], r["stderr"], scale, r["note"]))
+        series.append(Series(_label(strategy, Kind.TRAINED, layers=spec.layers), strategy, Kind.TRAINED, pts))
+    notes.extend(sorted(missing))
+    return PanelData(spec, mixture, scale, budget, seed, series, notes)
+
+
+def compute_panel(spec: PanelSpec, *, budget: Budget = QUICK, seed: int = 0, provider: TrainedProvider | None = None,
+                  device: str = "cpu", advance: Callable[[], Any] | None = None) -> PanelData:
+    """The numbers behind one panel (see the module docstring for the series): its points computed here, in order
+    (:func:`panel_points`, :func:`compute_point`), then assembled (:func:`assemble_panel`). ``advance`` is called
+    after each point. :func:`verify.figures.make_figures` does the same through point records and an executor."""
+    provider = provider or default_provider(device=device)
+    step = advance or (lambda: None)
+    results: dict[PointSpec, Mapping[str, Any]] = {}
+    for point in panel_points(spec, budget):
+        results[point] = compute_point(point, budget=budget, seed=seed, provider=provider, device=device)
+        step()
+    return assemble_panel(spec, budget=budget, seed=seed, results=results)
+
+
+def _exact_series(spec: PanelSpec, mixture: TaskMixture, budget: Budget) -> list[Series]:
+    """The panel's exact series: per strategy the derived curve (reference on multi-layer panels), the paper's
+    claimed curve where it differs, the head-scaled curve for ``Strategy.PGD``; then the unconstrained optima."""
+    scale = mixture.label_second_moment()
+    curve_ns = _curve_ns(budget)
+    one_layer = spec.layers == 1
+    series: list[Series] = []
     for strategy in spec.strategies:
         kind = Kind.DERIVED if one_layer else Kind.REFERENCE
         derived = [_point(n, optimum(strategy, mixture, n).loss, None, scale) for n in curve_ns]
@@ -375,47 +524,38 @@ def compute_panel(spec: PanelSpec, *, budget: Budget = QUICK, seed: int = 0, pro
             series.extend(_claimed_series(strategy, mixture, curve_ns, scale))
             if strategy is PGD:
                 series.append(_head_scaled_series(mixture, derived, scale))
-    unconstrained = _unconstrained_series(spec, mixture, budget, scale)
-    series.extend(unconstrained)
-    if unconstrained:
-        notes.append("unconstrained attention: exact optimum only; its trained points are not drawn, since the quick "
-                     "training budget's optimisation error (about 1%) exceeds much of the gap to the reduced model")
-    step()
-    if one_layer:
-        series.extend(_montecarlo_series(spec, mixture, budget, seed, scale, device, step))
-    else:
-        notes.append("Monte Carlo: not applicable (no derived L-layer parameters to sample)")
-    missing = set()
-    for si, strategy in enumerate(spec.strategies):
-        pts = []
-        for n in budget.train_ns:
-            tp = provider(strategy, mixture, n, layers=spec.layers, seed=_seed_for(seed, _panel_index(spec), 100 + si, n),
-                          quick=budget.train_quick)
-            if tp.loss is None:
-                missing.add(tp.note or NOT_AVAILABLE)
-            pts.append(_point(n, tp.loss, tp.stderr, scale, tp.note))
-            step()
-        series.append(Series(_label(strategy, Kind.TRAINED, layers=spec.layers), strategy, Kind.TRAINED, pts))
-    notes.extend(sorted(missing))
-    return PanelData(spec, mixture, scale, budget, seed, series, notes)
+    series.extend(_unconstrained_series(spec, mixture, budget, scale))
+    return series
 
 
-def _montecarlo_series(spec: PanelSpec, mixture: TaskMixture, budget: Budget, seed: int, scale: float, device: str,
-                       step: Callable[[], Any]) -> list[Series]:
-    """The loss sampled at each strategy's derived optimum (fast estimator), with its standard error."""
-    out = []
-    for si, strategy in enumerate(spec.strategies):
-        pts = []
-        for n in budget.ns:
-            est = estimate_loss(mixture, n, _predictor(strategy, mixture, n), method="fast",
-                                target_rel_se=budget.mc_target_rel_se, min_samples=budget.mc_min_samples,
-                                max_samples=budget.mc_max_samples, seed=_seed_for(seed, _panel_index(spec), si, n),
-                                device=device)
-            pts.append(_point(n, est.mean, est.stderr, scale, f"{est.samples} samples, fast estimator"))
-            step()
-        out.append(Series(_label(strategy, Kind.MONTECARLO), strategy, Kind.MONTECARLO, pts,
-                          note="sampled at the derived optimum"))
-    return out
+def _series_json(s: Series) -> dict[str, Any]:
+    return {"label": s.label, "strategy": str(s.strategy), "kind": str(s.kind), "claim": s.claim, "note": s.note,
+            "points": [asdict(p) for p in s.points]}
+
+
+def _series_from_json(data: Any) -> Series:
+    """The inverse of :func:`_series_json` (ValueError, KeyError or TypeError on a malformed entry)."""
+    def number(value: Any) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"expected a number, got {value!r}")
+        return float(value)
+
+    def text(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {value!r}")
+        return value
+
+    pts = []
+    for p in data["points"]:
+        if not isinstance(p["n"], int) or isinstance(p["n"], bool):
+            raise ValueError(f"n must be an integer, got {p['n']!r}")
+        pts.append(Point(p["n"], number(p["loss"]), number(p["stderr"]), number(p["normalised"]),
+                         number(p["normalised_stderr"]), text(p["note"])))
+    claim = data["claim"]
+    return Series(text(data["label"]), Strategy(data["strategy"]), Kind(data["kind"]), pts,
+                  claim=None if claim is None else text(claim), note=text(data["note"]))
 
 
 def _head_scaled_series(mixture: TaskMixture, derived: list[Point], scale: float) -> Series:

@@ -19,8 +19,8 @@ from typing import Any, Protocol
 from theory.mixture import TaskMixture
 from theory.strategy import Strategy
 
-__all__ = ["NOT_AVAILABLE", "TrainedPoint", "TrainedProvider", "default_provider", "from_training_evidence",
-           "training_budget_text", "unavailable"]
+__all__ = ["NOT_AVAILABLE", "EvidenceProvider", "TrainedPoint", "TrainedProvider", "Unavailable", "default_provider",
+           "from_training_evidence", "provider_identity", "training_budget_text", "unavailable"]
 
 NOT_AVAILABLE = "trained: not available"
 
@@ -45,13 +45,60 @@ class TrainedProvider(Protocol):
                  quick: bool) -> TrainedPoint: ...
 
 
+def provider_identity(provider: TrainedProvider) -> str:
+    """What a provider computes, in a few words that enter the key of each trained point's record (so a record of
+    one provider is never reused for another): its ``identity`` attribute, else its module and qualified name."""
+    identity = getattr(provider, "identity", None)
+    if isinstance(identity, str):
+        return identity
+    module = getattr(provider, "__module__", None) or type(provider).__module__
+    name = getattr(provider, "__qualname__", None) or type(provider).__qualname__
+    return f"{module}.{name}"
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A provider that never trains, and says why on every point (see :func:`unavailable`)."""
+
+    reason: str
+
+    @property
+    def identity(self) -> str:
+        return f"unavailable: {self.reason}"
+
+    def __call__(self, strategy: Strategy, mixture: TaskMixture, n: int, *, layers: int, seed: int, quick: bool) -> TrainedPoint:
+        return TrainedPoint(None, None, f"{NOT_AVAILABLE} ({self.reason})")
+
+
 def unavailable(reason: str) -> TrainedProvider:
     """A provider that never trains, and says why on every point."""
+    return Unavailable(reason)
 
-    def provide(strategy: Strategy, mixture: TaskMixture, n: int, *, layers: int, seed: int, quick: bool) -> TrainedPoint:
-        return TrainedPoint(None, None, f"{NOT_AVAILABLE} ({reason})")
 
-    return provide
+@dataclass(frozen=True)
+class EvidenceProvider:
+    """The training channel's evidence function as a provider (see :func:`from_training_evidence`); a plain picklable
+    object, so an executor can send it to another process or machine."""
+
+    evidence: Callable[..., dict[str, Any]]
+    device: str = "cpu"
+
+    @property
+    def identity(self) -> str:
+        return f"{self.evidence.__module__}.{self.evidence.__qualname__}"
+
+    def __call__(self, strategy: Strategy, mixture: TaskMixture, n: int, *, layers: int, seed: int, quick: bool) -> TrainedPoint:
+        kwargs: dict[str, Any] = {"quick": quick, "seed": seed, "device": self.device, "progress": False}
+        if layers != 1:
+            if "layers" not in inspect.signature(self.evidence).parameters:
+                return TrainedPoint(None, None, f"{NOT_AVAILABLE} (the training channel has no {layers}-layer evidence)")
+            kwargs["layers"] = layers
+        result = self.evidence(str(Strategy(strategy)), mixture, n, **kwargs)
+        loss = result.get("trained_loss")
+        if loss is None:
+            return TrainedPoint(None, None, f"{NOT_AVAILABLE} ({result.get('note', 'no trained_loss returned')})")
+        stderr = result.get("trained_stderr")
+        return TrainedPoint(float(loss), None if stderr is None else float(stderr), str(result.get("note", "")))
 
 
 def from_training_evidence(evidence: Callable[..., dict[str, Any]], *, device: str = "cpu") -> TrainedProvider:
@@ -61,22 +108,7 @@ def from_training_evidence(evidence: Callable[..., dict[str, Any]], *, device: s
     jointly, eq. 18). Depth L > 1 (Appendix E) is passed as ``layers=L`` when the channel's function accepts it; otherwise those
     points are reported as not available rather than silently replaced by one-layer models.
     """
-    accepts_layers = "layers" in inspect.signature(evidence).parameters
-
-    def provide(strategy: Strategy, mixture: TaskMixture, n: int, *, layers: int, seed: int, quick: bool) -> TrainedPoint:
-        kwargs: dict[str, Any] = {"quick": quick, "seed": seed, "device": device, "progress": False}
-        if layers != 1:
-            if not accepts_layers:
-                return TrainedPoint(None, None, f"{NOT_AVAILABLE} (the training channel has no {layers}-layer evidence)")
-            kwargs["layers"] = layers
-        result = evidence(str(Strategy(strategy)), mixture, n, **kwargs)
-        loss = result.get("trained_loss")
-        if loss is None:
-            return TrainedPoint(None, None, f"{NOT_AVAILABLE} ({result.get('note', 'no trained_loss returned')})")
-        stderr = result.get("trained_stderr")
-        return TrainedPoint(float(loss), None if stderr is None else float(stderr), str(result.get("note", "")))
-
-    return provide
+    return EvidenceProvider(evidence, device)
 
 
 def default_provider(*, device: str = "cpu") -> TrainedProvider:

@@ -224,7 +224,8 @@ def test_cli_figure_flags(tmp_path, capsys):
     assert "--plot: cannot write" in capsys.readouterr().err
     out = tmp_path / "figs"
     assert main(["--figure", "A2e", "--plot", str(out), "--no-progress", "--no-training"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["fig_A2e.csv", "fig_A2e.json", "fig_A2e.png", "fig_A2e.svg"]
+    assert sorted(p.name for p in out.iterdir()) == ["fig_A2e.csv", "fig_A2e.json", "fig_A2e.png", "fig_A2e.svg", "points"]
+    assert sorted(p.name.split("-")[1] for p in (out / "points").iterdir()) == ["exact"] + ["trained"] * 3  # one record a point
     assert "--no-training" in json.loads((out / "fig_A2e.json").read_text(encoding="utf-8"))["notes"][-1]
 
 
