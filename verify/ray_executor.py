@@ -17,7 +17,7 @@ import contextlib
 import importlib
 import importlib.util
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any
@@ -122,7 +122,7 @@ class RayExecutor:
         per_task = "1 GPU" if self.device == "cuda" else "1 CPU"
         return f"ray, {self.cpus:g} CPUs and {self.gpus:g} GPUs, {per_task} per task"
 
-    def run(self, tasks: Sequence[PointTask]) -> Iterator[tuple[PointTask, dict[str, Any]]]:
+    def run(self, tasks: Sequence[PointTask]) -> Generator[tuple[PointTask, dict[str, Any]], None, None]:
         """Submit every task, then yield each with its result as it finishes; cancel the rest on the way out."""
         if not tasks:
             return

@@ -22,10 +22,11 @@ point's panel, strategy and n (never from the order of execution), so both give 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -73,7 +74,8 @@ def run_point(task: PointTask) -> dict[str, Any]:
 class Executor(Protocol):
     """Runs point tasks. Used as a context manager: on entry it starts (or connects to) what runs the points and
     sets :attr:`device`, the device the points run on; :meth:`run` yields each task with its result as it finishes
-    (in any order); on exit it stops what it started."""
+    (in any order) and, when closed early (an error or an interrupt in the caller), stops the tasks not yet
+    finished; on exit it stops what it started."""
 
     name: str
     device: str
@@ -82,7 +84,7 @@ class Executor(Protocol):
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None: ...
 
-    def run(self, tasks: Sequence[PointTask]) -> Iterator[tuple[PointTask, dict[str, Any]]]: ...
+    def run(self, tasks: Sequence[PointTask]) -> Generator[tuple[PointTask, dict[str, Any]], None, None]: ...
 
     def describe(self) -> str: ...
 
@@ -102,7 +104,7 @@ class LocalExecutor:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         return None
 
-    def run(self, tasks: Sequence[PointTask]) -> Iterator[tuple[PointTask, dict[str, Any]]]:
+    def run(self, tasks: Sequence[PointTask]) -> Generator[tuple[PointTask, dict[str, Any]], None, None]:
         for task in tasks:
             yield task, run_point(task)
 
@@ -229,14 +231,15 @@ def sweep(specs: Iterable[PanelSpec], out_dir: str | Path, *, budget: Budget, se
             stats.reused += 1
             finished(task.point, result)
     ready = False
-    for task, result in executor.run(todo):
-        if not ready:
-            (prepare_dir or (lambda d: d))(out)
-            points_dir.mkdir(parents=True, exist_ok=True)
-            ready = True
-        body = _record_bytes(task, result)
-        write_bytes_atomic(record_path(points_dir, task), body, "--plot")
-        stats.computed += 1
-        finished(task.point, json.loads(body)["result"])  # the panel is assembled from what the record holds
+    with contextlib.closing(executor.run(todo)) as running:  # closed at once on an error: unfinished tasks stop
+        for task, result in running:
+            if not ready:
+                (prepare_dir or (lambda d: d))(out)
+                points_dir.mkdir(parents=True, exist_ok=True)
+                ready = True
+            body = _record_bytes(task, result)
+            write_bytes_atomic(record_path(points_dir, task), body, "--plot")
+            stats.computed += 1
+            finished(task.point, json.loads(body)["result"])  # the panel is assembled from what the record holds
     stats.panels = [done[spec.id] for spec in specs]
     return stats
