@@ -118,3 +118,15 @@ def test_ray_executor_devices_and_errors(cluster, tmp_path: Path) -> None:
         pass
     with pytest.raises(VerifyError, match="--device: with --executor ray"):
         RayExecutor(device="cuda:1")
+
+
+def test_one_gpu_per_task_where_the_cluster_has_gpus(cluster, monkeypatch) -> None:
+    """The device decision alone (this machine has no GPU): a cluster reporting GPUs gets GPU tasks on ``cuda``,
+    unless --device cpu asks for CPU tasks."""
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 16.0, "GPU": 2.0})
+    with RayExecutor() as runner:
+        assert runner.device == "cuda" and runner.describe() == "ray, 16 CPUs and 2 GPUs, 1 GPU per task"
+    with RayExecutor(device="cuda") as runner:
+        assert runner.device == "cuda"
+    with RayExecutor(device="cpu") as runner:
+        assert runner.device == "cpu" and runner.describe().endswith("1 CPU per task")
