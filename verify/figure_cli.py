@@ -24,7 +24,7 @@ from theory.mixture import TaskMixture
 from verify.figures import FigureFiles, make_figures, resolve_panels, write_gap_plot
 from verify.output import probe_dir
 from verify.panels import FULL, PANELS, QUICK
-from verify.ray_executor import RAY_INSTALL_HINT, RayExecutor, check_ray_device, ray_installed
+from verify.ray_executor import RAY_INSTALL_HINT, RayExecutor, check_address, check_ray_device, ray_installed
 from verify.sweep import Executor, LocalExecutor
 from verify.trained import unavailable
 
@@ -77,8 +77,8 @@ def check_executor_flags(args: argparse.Namespace) -> None:
         raise VerifyError("--executor: no figures to run (it needs --figure/--figures, or --report)")
     if address is not None and executor != "ray":
         raise VerifyError("--address: needs --executor ray (the local executor runs in this process)")
-    if address is not None and (not address.strip() or any(ch.isspace() for ch in address)):
-        raise VerifyError(f"--address: expected a Ray address (auto, HOST:PORT or ray://HOST:PORT), got {address!r}")
+    if address is not None:
+        check_address(address)
 
 
 def validate(args: argparse.Namespace) -> None:

@@ -17,6 +17,7 @@ import contextlib
 import importlib
 import importlib.util
 import logging
+import socket
 from collections.abc import Generator, Sequence
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -25,7 +26,8 @@ from typing import Any
 from theory.errors import VerifyError
 from verify.sweep import PointTask, run_point
 
-__all__ = ["RAY_DEVICES", "RAY_INSTALL_HINT", "RayExecutor", "check_ray_device", "ray_installed", "ray_runtime_env"]
+__all__ = ["RAY_DEVICES", "RAY_INSTALL_HINT", "RayExecutor", "check_address", "check_ray_device", "probe_address", "ray_installed",
+           "ray_runtime_env"]
 
 RAY_INSTALL_HINT = "pip install -e '.[ray]'"
 RAY_DEVICES = ("auto", "cpu", "cuda")  # --device with --executor ray: Ray picks the GPU of each task
@@ -65,6 +67,31 @@ def _ray() -> ModuleType:
     return importlib.import_module("ray")
 
 
+def check_address(address: str) -> tuple[str, int] | None:
+    """The (host, port) of a --address value, None for ``auto`` or ``local``; VerifyError for anything else than
+    ``auto``, ``local``, ``HOST:PORT`` or ``ray://HOST:PORT`` (the form alone: nothing is contacted)."""
+    if address in ("auto", "local"):
+        return None
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or any(ch.isspace() for ch in host) or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise VerifyError(f"--address: expected auto, HOST:PORT or ray://HOST:PORT, got {address!r}")
+    return host.strip("[]"), int(port)
+
+
+def probe_address(address: str, timeout: float = 10.0) -> None:
+    """VerifyError unless a TCP connection to ``address`` (``HOST:PORT`` or ``ray://HOST:PORT``) opens within
+    ``timeout`` seconds: Ray itself retries an unreachable cluster without end. ``auto`` and ``local`` are left to
+    Ray (it fails at once when no cluster runs on this machine)."""
+    where = check_address(address)
+    if where is None:
+        return
+    try:
+        with socket.create_connection(where, timeout=timeout):
+            pass
+    except OSError as exc:
+        raise VerifyError(f"--address: cannot reach the Ray cluster at {address!r}: {exc.strerror or exc}") from None
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -92,6 +119,8 @@ class RayExecutor:
     def __enter__(self) -> RayExecutor:
         ray = _ray()
         if not ray.is_initialized():
+            if self.address is not None:
+                probe_address(self.address)
             try:
                 ray.init(address=self.address, num_cpus=self.num_cpus if self.address is None else None,
                          include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False,

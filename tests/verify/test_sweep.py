@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -197,7 +198,9 @@ def test_a_killed_sweep_loses_nothing_it_finished(reference: Path, tmp_path: Pat
     (["--expand", "PT", "--executor", "local"], "--executor: not used with --expand"),
     (["--figures", "--address", "auto"], "--address: needs --executor ray"),
     (["--figure", "2a", "--executor", "local", "--address", "auto"], "--address: needs --executor ray"),
-    (["--figures", "--executor", "ray", "--address", " "], "--address: expected a Ray address"),
+    (["--figures", "--executor", "ray", "--address", " "], "--address: expected auto, HOST:PORT or ray://HOST:PORT"),
+    (["--figures", "--executor", "ray", "--address", "head"], "--address: expected auto, HOST:PORT or ray://HOST:PORT"),
+    (["--figures", "--executor", "ray", "--address", "head:99999"], "--address: expected auto, HOST:PORT or ray://HOST:PORT"),
     (["--figures", "--executor", "ray", "--device", "cuda:0"], "--device: with --executor ray, expected auto, cpu or cuda"),
 ])
 def test_executor_flags_are_checked_before_any_work(capsys, tmp_path: Path, argv: list[str], message: str) -> None:
@@ -214,6 +217,22 @@ def test_executor_ray_without_ray_names_the_extra(capsys, tmp_path: Path, monkey
     err = capsys.readouterr().err
     assert err == "verify: error: --executor: ray is not installed (install the extra: pip install -e '.[ray]')\n"
     assert not (tmp_path / "figs").exists()
+
+
+def test_an_unreachable_ray_address_is_one_line_not_a_hang() -> None:
+    """Ray retries an unreachable cluster without end; the executor tries a TCP connection first (ray not needed)."""
+    from theory.errors import VerifyError
+    from verify.ray_executor import check_address, probe_address
+
+    assert check_address("ray://head:10001") == ("head", 10001) and check_address("[::1]:6379") == ("::1", 6379)
+    assert check_address("auto") is None
+    with socket.socket() as sock:  # a port nobody listens on: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        start = time.monotonic()
+        with pytest.raises(VerifyError, match=rf"--address: cannot reach the Ray cluster at '127.0.0.1:{port}'"):
+            probe_address(f"127.0.0.1:{port}", timeout=5)
+    assert time.monotonic() - start < 6
 
 
 def test_executor_local_from_the_command_line(tmp_path: Path, capsys) -> None:
