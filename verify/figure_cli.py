@@ -159,5 +159,5 @@ def after_checks(args: argparse.Namespace, report: dict[str, Any], console: Cons
     else:
         figs = _make(args, None, out / "figures", device, console)
     page = write_report(report, out, figs)
-    console.print(f"report: {page} (+ report.md, report.json, {len(figs)} figures)", markup=False,
-                                 highlight=False, soft_wrap=True)
+    console.print(f"report: {page} (+ report.md, report.json, {len(figs)} figures)", markup=False, highlight=False,
+                  soft_wrap=True)
