@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any
 from verify.report.text import (
     NOT_COMPUTED,
     VERDICTS,
+    agreement_lines,
     counterexample_file,
     evidence_rows,
     one_line,
     reason_text,
     reproduce_command,
+    scope_text,
     side_value,
 )
 from verify.report.typeset import (
@@ -32,6 +34,7 @@ from verify.report.typeset import (
     fitted_tex,
     highlight_difference,
     inline_html,
+    leaves,
     mixture_tex,
     number_tex,
     quantity_tex,
@@ -63,7 +66,8 @@ nav.topbar { position: sticky; top: 0; z-index: 5; background: rgba(255,255,255,
 nav.topbar .wrap { display: flex; gap: 1.4em; align-items: center; padding-top: 0.55em; padding-bottom: 0.55em; }
 nav.topbar b { margin-right: auto; color: var(--ink); }
 .wrap { max-width: 1040px; margin: 0 auto; padding: 0 28px; }
-header.title { padding: 2.2em 0 0.6em; border-bottom: 1px solid var(--rule); margin-bottom: 1.2em; }
+header.title { padding: 1.8em 0 0.6em; border-bottom: 1px solid var(--rule); margin-bottom: 0.4em; }
+#summary h2 { margin-top: 1em; }
 h1 { font-size: 1.75em; line-height: 1.25; margin: 0 0 0.3em; font-weight: 600; }
 h2 { font-size: 1.35em; margin: 2.2em 0 0.6em; padding-bottom: 0.25em; border-bottom: 1px solid var(--rule); font-weight: 600; }
 h3 { font-size: 1.1em; margin: 1.4em 0 0.5em; font-weight: 600; }
@@ -146,6 +150,9 @@ footer { margin: 3em 0 2em; color: var(--muted); font-size: 13px; border-top: 1p
 """
 
 
+WIDE_TOKENS = 48  # a formula with more tokens than this does not fit half the page: claimed and derived stack
+
+
 def _rel(path: Path, base: Path) -> str:
     return Path(os.path.relpath(path, base)).as_posix()
 
@@ -202,8 +209,16 @@ def _summary(report: dict[str, Any]) -> str:
         out.append("<p>No claim was refuted.</p>")
     else:
         out.append('<ol class="refuted-list">')
-        out += [f'<li><a href="#{escape(claim_anchor(c["id"]))}"><b>{escape(c["id"])}</b></a> '
-                f'<span class="src">{escape(c["source"])}</span>: {inline_html(one_line(c))}</li>' for c in refuted]
+        first_with: dict[str, str] = {}
+        for c in refuted:
+            why = one_line(c)
+            if why in first_with:  # the same reason as an earlier claim: point to it
+                text = f'the same reason as <a href="#{escape(claim_anchor(first_with[why]))}">{escape(first_with[why])}</a>'
+            else:
+                first_with[why] = c["id"]
+                text = inline_html(why)
+            out.append(f'<li><a href="#{escape(claim_anchor(c["id"]))}"><b>{escape(c["id"])}</b></a> '
+                       f'<span class="src">{escape(c["source"])}</span>: {text}</li>')
         out.append("</ol>")
     inconclusive = [c for c in report["claims"] if c["verdict"] == "inconclusive"]
     if inconclusive:
@@ -245,8 +260,9 @@ def _gallery(report: dict[str, Any], figures: Sequence[FigureFiles], base: Path)
         caption = _caption(PANELS[f.panel].caption) if f.panel in PANELS else ""
         claims = about.get(f.panel, [])
         claim_links = ", ".join(f'<a href="#{escape(claim_anchor(c))}">{escape(c)}</a>' for c in claims)
-        notes = "".join(f"<li>{escape(t)}</li>" for t in f.notes)
-        more = (f"<details><summary>{len(claims)} claims, {len(f.notes)} notes</summary>"
+        lines = [*agreement_lines(f.agreement), *f.notes]
+        notes = "".join(f"<li>{escape(t)}</li>" for t in lines)
+        more = (f"<details><summary>{len(claims)} claims; agreement and notes</summary>"
                 f"{'<p>Claims: ' + claim_links + '</p>' if claim_links else ''}<ul>{notes}</ul></details>")
         out.append(f'<figure id="figure-{escape(f.panel)}"><a href="{escape(_rel(f.png, base))}">'
                    f'<img src="{escape(_rel(f.png, base))}" alt="{escape(f.figure)}: loss / E[y^2] against n" loading="eager"></a>'
@@ -281,7 +297,7 @@ def _compare(claim: dict[str, Any]) -> str:
     setting = tex.get("derived_setting", "")
     source = tex.get("derived_source", "")
     src = f" <code>{escape(source)}</code>" if tex.get("derived_symbolic") and source else ""
-    wide = max(len(claimed_tex), len(derived_tex or "")) > 150
+    wide = max(len(leaves(claimed)), len(leaves(derived)) if derived else 0) > WIDE_TOKENS
     out = [f'<div class="compare{" stacked" if wide else ""}">',
            f'<div class="claimed"><div class="label">Claimed: the paper</div><div class="formula">{claimed}</div>'
            f'<p class="setting">{escape(claim["source"])}</p></div>',
@@ -379,7 +395,7 @@ def _claim(claim: dict[str, Any], report: dict[str, Any], prev_id: str | None, n
            f'<nav class="claim-nav ui">{"".join(nav)}</nav></header>']
     if tex.get("statement"):
         out.append(math_block(tex["statement"], cls="statement"))
-    out.append(f'<p class="setting">Scope: {escape(claim["scope"])}.</p>')
+    out.append(f'<p class="setting">Scope: {inline_html(scope_text(claim))}.</p>')
     out.append(_compare(claim))
     local = claim.get("on_selected_mixture") or {}
     out.append(f'<h4>Verdict</h4><p class="verdict-line">{badge(claim["verdict"])} '

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from verify.report.text import (
     NOT_COMPUTED,
+    agreement_lines,
     counterexample_file,
     counterexample_mixture,
     evidence_rows,
@@ -22,6 +23,7 @@ from verify.report.text import (
     one_line,
     reason_text,
     reproduce_command,
+    scope_text,
     side_value,
     symbolic_text,
     theory_text,
@@ -31,6 +33,7 @@ from verify.report.typeset import array_tex, fitted_tex, mixture_tex, number_tex
 
 if TYPE_CHECKING:
     from verify.figures import FigureFiles
+
 
 TITLE = "Claims of \u201cProvable Benefits of Task-Specific Prompts for In-context Learning\u201d"
 FINDINGS_COMMAND = "python -m verify.report.findings docs/report.json > docs/findings.md"
@@ -68,7 +71,16 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     out = [f"**{s['verified']} verified, {s['refuted']} refuted, {s['inconclusive']} inconclusive** "
            f"({len(report['claims'])} claims).", "", "### Refuted claims", ""]
     refuted = [c for c in report["claims"] if c["verdict"] == "refuted"]
-    out += [f"- [{c['id']}](#claim-{c['id']}) ({c['source']}): {one_line(c)}" for c in refuted] or ["No claim was refuted."]
+    first_with: dict[str, str] = {}
+    for c in refuted:
+        why = one_line(c)
+        if why in first_with:
+            why = f"the same reason as [{first_with[why]}](#claim-{first_with[why]})"
+        else:
+            first_with[why] = c["id"]
+        out.append(f"- [{c['id']}](#claim-{c['id']}) ({c['source']}): {why}")
+    if not refuted:
+        out.append("No claim was refuted.")
     return out + [""]
 
 
@@ -131,7 +143,7 @@ def claim_section(claim: dict[str, Any], report: dict[str, Any], *, with_file: b
     out = [f'<a id="claim-{cid}"></a>', "", f"### {cid}: {claim['source']} · {_verdict_word(claim['verdict'])}{page}"]
     if tex.get("statement"):
         out += display(tex["statement"])
-    out += [f"Scope: {claim['scope']}.", ""]
+    out += [f"Scope: {scope_text(claim)}.", ""]
     if tex.get("claimed"):
         out += ["**Claimed** (the paper):"] + display(tex["claimed"])
     if tex.get("derived"):
@@ -190,7 +202,7 @@ def markdown_document(report: dict[str, Any], *, title: str, preamble: Sequence[
             out += [f'<a id="figure-{f.panel}"></a>', "", f"### {f.figure}", "", f"![{f.figure}: loss / E[y^2] against n]({png})", ""]
             if base:
                 out += [f"[SVG]({_rel(f.svg, base)}) · [CSV]({_rel(f.csv, base)}) · [JSON]({_rel(f.json, base)})", ""]
-            out += [f"- {t}" for t in f.notes]
+            out += [f"- {t}" for t in (*agreement_lines(f.agreement), *f.notes)]
             out.append("")
     out += ["## Claims", ""]
     for c in report["claims"]:

@@ -163,6 +163,11 @@ _SETTINGS = {
 }
 
 
+def scope_text(claim: dict[str, Any]) -> str:
+    """The claim's scope, with ``sigma^2`` typeset."""
+    return claim["scope"].replace("sigma^2", "$\\sigma^2$")
+
+
 def setting_text(setting: str) -> str:
     """A symbolic setting as prose with ``$...$`` math (known settings; any other is returned as it is)."""
     tail = ""
@@ -198,6 +203,20 @@ def _cell(value: Any) -> str:
 def md_escape(text: str) -> str:
     """Escape a table cell for Markdown (pipes and newlines)."""
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def agreement_lines(agreement: dict[str, dict[str, Any]]) -> list[str]:
+    """What a panel's sampled and trained points say against its derived curves, one line per setting."""
+    lines = []
+    for strategy, entry in agreement.items():
+        parts = []
+        if entry.get("montecarlo_max_abs_z") is not None:
+            parts.append(f"Monte Carlo max |z| vs derived {entry['montecarlo_max_abs_z']:.2f} over {entry['montecarlo_points']} n")
+        if entry.get("trained_max_rel_gap") is not None:
+            parts.append(f"trained largest relative gap {entry['trained_max_rel_gap']:+.2e} over {entry['trained_points']} n")
+        if parts:
+            lines.append(f"{strategy}: " + "; ".join(parts))
+    return lines
 
 
 # ----- evidence, with what each channel could have seen ---------------------------------------------------------------
@@ -302,7 +321,8 @@ def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[Evidenc
         res: list[str] = [f"exact optimum of eq. (6)/(17) by variable projection from {un.get('starts', '?')} starts "
                "(gradient norm at the optimum shown)"]
         for m in un.get("montecarlo", []):
-            res.append(f"sampled check ({m['method']}, n = {m['n']}) resolves relative gaps $\\ge {_pct(m['resolvable_relative_gap'])}$"
-                       + (f", paired differences $\\ge {m['paired']['resolvable_difference']:.2g}$" if m.get("paired") else ""))
+            res.append(f"sampled check ({m['method']}, n = {m['n']}) resolves relative gaps of {_pct(m['resolvable_relative_gap'])} "
+                       "and more" + (f", paired differences of {m['paired']['resolvable_difference']:.2g} and more"
+                                     if m.get("paired") else ""))
         rows.append(EvidenceRow(CHANNEL_NAMES["unconstrained"], "; ".join(parts), "; ".join(res)))
     return rows

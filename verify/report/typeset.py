@@ -22,15 +22,19 @@ MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 _UPPER_GREEK = re.compile(r"<mi>(&#x0039[1-9A-F];|&#x003A[0-9];)</mi>")  # capital Greek is upright in TeX
 _RELATIONS = {"&#x0007E;": "&#x0223C;", "&#x027FA;": "&#x027FA;", "&#x027F9;": "&#x027F9;", "&#x027F8;": "&#x027F8;"}
 _RELATION_MI = re.compile(r"<mi>(" + "|".join(map(re.escape, _RELATIONS)) + r")</mi>")
+_NAMED_OPERATOR = re.compile(r"<mo>([A-Za-z]{2,})</mo>")
 _INLINE = re.compile(r"\$([^$]+)\$")
 LEAVES = ("mi", "mn", "mo", "mtext", "ms")
+MIN_SIMILARITY = 0.6
 
 
 def tex_to_mathml(tex: str, display: bool = True) -> str:
     """``<math>`` for a TeX string (no ``$``), with TeX's conventions that latex2mathml leaves out: capital Greek
-    upright, and ``\\sim``, ``\\iff``, ``\\Longrightarrow`` as operators (spaced like relations)."""
+    upright, ``\\operatorname`` names (tr, min) as identifiers, and ``\\sim``, ``\\iff``, ``\\Longrightarrow`` as
+    operators (spaced like relations)."""
     out = convert(tex, display="block" if display else "inline")
     out = _UPPER_GREEK.sub(r'<mi mathvariant="normal">\1</mi>', out)
+    out = _NAMED_OPERATOR.sub(r"<mi>\1</mi>", out)  # tr, min: function names, spaced like identifiers
     return _RELATION_MI.sub(lambda m: f"<mo>{_RELATIONS[m.group(1)]}</mo>", out)
 
 
@@ -76,12 +80,16 @@ def _leaf_elements(root: minidom.Element) -> list[minidom.Element]:
 
 def highlight_difference(a: str, b: str) -> tuple[str, str, int]:
     """Mark the token elements where two ``<math>`` strings differ (``class="diff"``), by a longest-matching-run diff
-    of their tokens.  Returns both strings and the number of marked tokens."""
+    of their tokens.  Returns both strings and the number of marked tokens (none when the two share less than
+    ``MIN_SIMILARITY`` of their tokens)."""
     roots = [_root(x) for x in (a, b)]
     els = [_leaf_elements(r) for r in roots]
     keys = [[f"{e.tagName}:{_text(e)}" for e in side] for side in els]
+    matcher = SequenceMatcher(None, keys[0], keys[1], autojunk=False)
+    if matcher.ratio() < MIN_SIMILARITY:  # different formulas, not an edit of one another: marking them says nothing
+        return a, b, 0
     marked = 0
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, keys[0], keys[1], autojunk=False).get_opcodes():
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
         for el in (*els[0][i1:i2], *els[1][j1:j2]):

@@ -119,10 +119,9 @@ RATES = (
                "claimed": r"\mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} \sim \mathcal{O}\left(\frac{1}{n}\right) \lVert "
                           r"\Delta \rVert_F",
                "derivation": r"expansion:FT-JT",
-               "corrected": r"\mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} = \Theta(n^{-2}),\quad "
+               "corrected": r"\mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} = \Theta(n^{-2}),\quad \text{isotropic: } "
                             r"\mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} = \frac{a^2 \left(\xi (2a + (d+1) s) + "
-                            r"\sigma^2\right)^2}{s\, \xi\, (a+s)^2}\, n^{-2} + \mathcal{O}(n^{-3})\quad \text{(isotropic: } \Sigma_x = \xi I,\ "
-                            r"\Sigma_{\beta_k} = s_k I,\ s = \sum_k \pi_k s_k,\ a = \sum_k \pi_k \lVert \mu_k \rVert^2 \text{)}",
+                            r"\sigma^2\right)^2}{s\, \xi\, (a+s)^2}\, n^{-2} + \mathcal{O}(n^{-3})",
                "why": r"the gap is of order $n^{-2}$, like $\mathcal{L}^{\star}_{\mathrm{PT}} - \mathcal{L}^{\star}_{\mathrm{FT}}$, not $n^{-1}$"}),
     Claim("C1.rate.ratio", PAPER, "Corollary 1, part 2", ("Corollary 1",), "(L*_PT - L*_FT) / (L*_FT - L*_JT) ~ O(1/n).",
           _check_rate("ratio", -1), scope=noiseless, scope_text=NOISELESS, symbolic=partial(decide_rate, "ratio", -1),
@@ -137,8 +136,7 @@ RATES = (
                "derivation": r"expansion:ratio",
                "corrected": r"\frac{\mathcal{L}^{\star}_{\mathrm{PT}} - \mathcal{L}^{\star}_{\mathrm{FT}}}{\mathcal{L}^{\star}_{\mathrm{FT}} - "
                             r"\mathcal{L}^{\star}_{\mathrm{JT}}} = \frac{s}{a} + \frac{\xi (2a + (d+1) s) + \sigma^2}{a\, \xi\, n} + "
-                            r"\mathcal{O}(n^{-2})\quad \text{(isotropic: } \Sigma_x = \xi I,\ \Sigma_{\beta_k} = s_k I,\ s = \sum_k \pi_k s_k,\ a = "
-                            r"\sum_k \pi_k \lVert \mu_k \rVert^2 \text{)}",
+                            r"\mathcal{O}(n^{-2}) \quad \text{(isotropic)}",
                "why": r"both gaps are of order $n^{-2}$: the ratio tends to a positive constant ($s/a$ in the isotropic case), not to 0"}),
     Claim("C1.mean.PT-FT", PAPER, "Corollary 1, part 1", ("Corollary 1",), "L*_PT - L*_FT scales quadratically with the "
           "task means (proportional to ||Delta||_F as the means shrink).", _check_mean_order("PT-FT"), scope=noiseless,
@@ -159,9 +157,7 @@ RATES = (
                           r"\mathcal{O}(\lVert \mu \rVert^2)",
                "derivation": r"expansion:FT-JT",
                "corrected": r"\mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} = \Theta(\lVert \Delta \rVert_F^2) = "
-                            r"\Theta(\lVert \mu \rVert^4),\quad \mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} = \frac{a^2 "
-                            r"\left(\xi (2a + (d+1) s) + \sigma^2\right)^2}{s\, \xi\, (a+s)^2}\, n^{-2} + \mathcal{O}(n^{-3})\quad \text{(isotropic: "
-                            r"} \Sigma_x = \xi I,\ \Sigma_{\beta_k} = s_k I,\ s = \sum_k \pi_k s_k,\ a = \sum_k \pi_k \lVert \mu_k \rVert^2 \text{)}",
+                            r"\Theta(\lVert \mu \rVert^4)",
                "why": r"the gap is quartic in the task means ($\propto \lVert \Delta \rVert_F^2$): $W^{\star}_{\mathrm{PT}} - "
                       r"W^{\star}_{\mathrm{JT}}$ is itself $\mathcal{O}(\lVert \Delta \rVert)$ and the gap is a quadratic form in it"}),
 )

@@ -59,8 +59,7 @@ CLAIMS = (
                "claimed": r"\mathbb{E}[X^{\top} X A X^{\top} X] = n\,\operatorname{tr}(\Sigma_x A)\,\Sigma_x + n(n+1)\,\Sigma_x A \Sigma_x",
                "derived": r"\mathbb{E}[X^{\top} X A X^{\top} X] = n\,\operatorname{tr}(\Sigma_x A)\,\Sigma_x + n^2\,\Sigma_x A \Sigma_x + "
                           r"n\,\Sigma_x A^{\top} \Sigma_x",
-               "derived_setting": r"general $d$: the Wick derivation of theory.moments, decided symbolically at $d = 2$ (generic $A$, "
-                                 r"symbolic $n$)",
+               "derived_setting": r"general $d$: the Wick derivation of theory.moments, decided symbolically at $d = 2$ (generic $A$, symbolic $n$)",
                "corrected": r"\mathbb{E}[X^{\top} X A X^{\top} X] = n\,\operatorname{tr}(\Sigma_x A)\,\Sigma_x + n^2\,\Sigma_x A \Sigma_x + "
                             r"n\,\Sigma_x A^{\top} \Sigma_x",
                "why": r"holds only for symmetric $A$: the term $n(n+1)\,\Sigma_x A \Sigma_x$ is $n^2\,\Sigma_x A \Sigma_x + n\,\Sigma_x A^{\top} "
