@@ -173,12 +173,15 @@ def claim_anchor(claim_id: str) -> str:
     return f"claim-{claim_id}"
 
 
+_CAPTION_SYMBOLS = (("Sigma_beta", "Σ_β"), ("Sigma_x", "Σ_x"), ("sigma^2", "σ²"), ("Sigma", "Σ"), ("mu", "μ"), ("pi", "π"),
+                    ("I_10", "I₁₀"), ("1_10", "𝟏₁₀"), ("Thm", "Theorem"))
+
+
 def _caption(text: str) -> str:
-    """A figure caption from verify.panels (ASCII) with the usual symbols in Unicode."""
-    for a, b in (("Sigma_beta", "Σ_β"), ("Sigma_x", "Σ_x"), ("sigma^2", "σ²"), ("mu", "μ"), ("pi", "π"), ("Sigma", "Σ"),
-                 ("I_10", "I₁₀"), ("1_10", "𝟏₁₀"), ("0.9^-", "0.9^−"), ("Thm", "Theorem")):
-        text = text.replace(a, b)
-    return text
+    """A figure caption from verify.panels (ASCII) with the usual symbols in Unicode (whole words only)."""
+    for a, b in _CAPTION_SYMBOLS:
+        text = re.sub(rf"(?<![A-Za-z]){re.escape(a)}(?![A-Za-z])", b, text)
+    return text.replace("0.9^-", "0.9^−")
 
 
 # ----- sections ----------------------------------------------------------------------------------------------------
@@ -395,6 +398,8 @@ def _claim(claim: dict[str, Any], report: dict[str, Any], prev_id: str | None, n
            f'<nav class="claim-nav ui">{"".join(nav)}</nav></header>']
     if tex.get("statement"):
         out.append(math_block(tex["statement"], cls="statement"))
+    else:  # a claim whose record has no typeset forms: its statement as text
+        out.append(f'<p class="statement">{escape(claim["statement"])}</p>')
     out.append(f'<p class="setting">Scope: {inline_html(scope_text(claim))}.</p>')
     out.append(_compare(claim))
     local = claim.get("on_selected_mixture") or {}

@@ -143,6 +143,8 @@ def claim_section(claim: dict[str, Any], report: dict[str, Any], *, with_file: b
     out = [f'<a id="claim-{cid}"></a>', "", f"### {cid}: {claim['source']} · {_verdict_word(claim['verdict'])}{page}"]
     if tex.get("statement"):
         out += display(tex["statement"])
+    else:
+        out += ["", claim["statement"], ""]
     out += [f"Scope: {scope_text(claim)}.", ""]
     if tex.get("claimed"):
         out += ["**Claimed** (the paper):"] + display(tex["claimed"])
