@@ -44,6 +44,20 @@ CLAIMED = {
     "JT-PGD": ("(no claim)", None),
     "PGD": ("(no claim)", None),
 }
+# quantity -> (the quantity, what the paper claims), as TeX for the reports (verify.report)
+_L = {s: rf"\mathcal{{L}}^{{\star}}_{{\mathrm{{{s}}}}}" for s in ("PT", "FT", "JT")}
+QUANTITY_TEX = {
+    "PT-FT": (rf"{_L['PT']} - {_L['FT']}", r"\mathcal{O}(n^{-2}) \lVert \Delta \rVert_F"),
+    "FT-JT": (rf"{_L['FT']} - {_L['JT']}", r"\mathcal{O}(n^{-1}) \lVert \Delta \rVert_F"),
+    "ratio": (rf"\frac{{{_L['PT']} - {_L['FT']}}}{{{_L['FT']} - {_L['JT']}}}", r"\mathcal{O}(n^{-1})"),
+    "PT": (_L["PT"], r"\to 0"), "FT": (_L["FT"], r"\to 0"), "JT": (_L["JT"], r"\to 0"),
+    "nWbar-I.PT": (r"\lVert n \bar{W}^{\star}_{\mathrm{PT}} - I \rVert_F", r"\to 0\ (\bar{W}^{\star} \to I/n)"),
+    "nWbar-I.JT": (r"\lVert n \bar{W}^{\star}_{\mathrm{JT}} - I \rVert_F", r"\to 0\ (\bar{W}^{\star} \to I/n)"),
+    "P.FT": (r"\lVert P^{\star}_{\mathrm{FT}} \rVert_F", r"\sim -n\, \Sigma_x \mu_k"),
+    "P.JT": (r"\lVert P^{\star}_{\mathrm{JT}} \rVert_F", r"\sim -n\, \Sigma_x \mu_k"),
+    "JT-PGD": (rf"{_L['JT']} - \tilde{{\mathcal{{L}}}}^{{\star}}_{{\mathrm{{PGD}}}}", r"\text{(no claim)}"),
+    "PGD": (r"\tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}}", r"\text{(no claim)}"),
+}
 TABLE_QUANTITIES = ("PT-FT", "FT-JT", "ratio", "JT-PGD", "PT", "FT", "JT", "PGD", "nWbar-I.PT", "nWbar-I.JT", "P.FT", "P.JT")
 
 
@@ -79,12 +93,27 @@ def _general_form(quantity: str, latex: bool) -> str:
     return "; ".join(parts)
 
 
+def general_form_tex(quantity: str) -> str:
+    """The same as :func:`_general_form`, as one TeX formula (components labelled with ``\\text``)."""
+    parts = []
+    losses = quantity in ("PT", "FT", "JT", "PGD")
+    for ex in symbolic_expansion(quantity, "isotropic", 1 if losses else 0 if quantity == "ratio" else 2):
+        text = ex.latex(leading_only=not losses)
+        parts.append(f"{_COMPONENT_TEX[ex.component]}:\\ {text}" if ex.component else text)
+    return r",\quad ".join(parts)
+
+
+_COMPONENT_TEX = {"along u": r"\text{along } u", "orthogonal to u": r"\text{orthogonal to } u",
+                  "p_k / m_k along u": r"u^{\top} p_k / u^{\top} \mu_k"}
+
+
 def asymptotic_rows(mixture: TaskMixture, mixture_name: str, verdicts: dict[str, str] | None = None, *,
                     latex: bool = False, symbolic: bool = True) -> list[dict[str, Any]]:
     """One row per quantity: derived leading term (general and on this mixture), claimed, verdict.
 
     Keys (the report's ``asymptotics`` objects): quantity, mixture, exponent, coefficient,
-    coefficient_uncertainty, stable, derived_leading, derived_general, claimed_leading, claim, verdict.
+    coefficient_uncertainty, stable, derived_leading, derived_general, claimed_leading, claim, verdict, and the TeX forms
+    quantity_tex, derived_general_tex, claimed_leading_tex.
     """
     rows = []
     for q in TABLE_QUANTITIES:
@@ -96,6 +125,8 @@ def asymptotic_rows(mixture: TaskMixture, mixture_name: str, verdicts: dict[str,
             "derived_general": _general_form(q, latex) if symbolic else None,
             "claimed_leading": claimed, "claim": claim_id,
             "verdict": (verdicts or {}).get(claim_id or "", "-"),
+            "quantity_tex": QUANTITY_TEX[q][0], "derived_general_tex": general_form_tex(q) if symbolic else None,
+            "claimed_leading_tex": QUANTITY_TEX[q][1],
         })
     return rows
 

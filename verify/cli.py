@@ -302,7 +302,7 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
     from verify import figure_cli
     from verify.asymptotics_report import asymptotic_rows, print_asymptotics
     from verify.output import write_json
-    from verify.report import build_report
+    from verify.report.build import build_report
     from verify.run import background_worker, run_checks
     from verify.terminal import print_report
 

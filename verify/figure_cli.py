@@ -145,7 +145,7 @@ def plot_gaps(mixture: TaskMixture, mixture_name: str, out_dir: str | Path, cons
 def after_checks(args: argparse.Namespace, report: dict[str, Any], console: Console | None = None, *,
                  device: str = "cpu") -> None:
     """After the claims ran: make requested figures, and write the HTML/Markdown report when --report is given."""
-    from verify.html_report import write_report
+    from verify.report.files import write_report
 
     if not args.report:
         if wants_figures(args):

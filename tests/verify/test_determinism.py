@@ -19,7 +19,7 @@ from theory.mixture import load_mixture
 from theory.registry import claim as registered_claim
 from theory.registry import claims
 from verify.cli import main
-from verify.report import build_report
+from verify.report.build import build_report
 from verify.run import run_checks
 
 MIXTURE = {"d": 2, "sigma_x": [[1.0, 0.3], [0.3, 2.0]], "sigma2": 0.0,
