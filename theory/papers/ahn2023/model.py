@@ -17,14 +17,12 @@ Everything named ``claimed_*`` transcribes the paper (the thing under test); not
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from theory.errors import VerifyError
 from theory.mixture import Array, TaskMixture
-from theory.record import AGREE_RTOL, Comparison, Outcome, rel_error
 
 KEY = "ahn2023"
 DOCS = "docs/papers/ahn2023.md"
@@ -83,19 +81,3 @@ def reduced_W(P: Array, Q: Array, n: int) -> Array:
 
 
 # ----- comparisons ---------------------------------------------------------------------------------
-def compare(quantity: str, claimed: Any, derived: Any, note: str = "") -> Comparison:
-    """Claimed vs derived: holds when the Frobenius relative error is at most AGREE_RTOL."""
-    err = rel_error(claimed, derived)
-    return Comparison(quantity, claimed, derived, err, err <= AGREE_RTOL, note)
-
-
-def scoped(quantity: str, scope: Callable[[TaskMixture], bool], why: str,
-           check: Callable[[TaskMixture, int], Comparison]) -> Callable[[TaskMixture, int], Comparison]:
-    """``check`` on the mixtures of the claim's hypothesis, 'not applicable' (neither for nor against) elsewhere."""
-    def guarded(m: TaskMixture, n: int) -> Comparison:
-        if scope(m):
-            return check(m, n)
-        return Comparison(quantity, None, None, float("nan"), False, note=why, decided=Outcome.NOT_APPLICABLE)
-    guarded.__doc__ = check.__doc__
-    guarded.__name__ = getattr(check, "__name__", "check")
-    return guarded

@@ -25,20 +25,8 @@ from theory.isotropic import CommutingBlocks
 from theory.loss import derive_task_loss, task_loss_formula
 from theory.mixture import TaskMixture
 from theory.optima import plain_training_optimum
-from theory.papers.ahn2023.model import (
-    DOCS,
-    KEY,
-    MODEL_TEXT,
-    SOURCE,
-    claimed_isotropic,
-    claimed_theorem1,
-    compare,
-    in_model,
-    isotropic,
-    reduced_W,
-    scoped,
-)
-from theory.record import Claim, Comparison, StatedParameters, SymbolicResult
+from theory.papers.ahn2023.model import DOCS, KEY, MODEL_TEXT, SOURCE, claimed_isotropic, claimed_theorem1, in_model, isotropic, reduced_W
+from theory.record import Claim, Comparison, StatedParameters, SymbolicResult, compare, scoped
 from theory.strategy import Strategy
 
 

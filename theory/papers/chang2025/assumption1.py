@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from theory.mixture import TaskMixture
-from theory.papers.chang2025.common import compare, derived, not_beaten, unconstrained
-from theory.record import Claim, Comparison
+from theory.papers.chang2025.common import derived, not_beaten, unconstrained
+from theory.record import Claim, Comparison, compare
 from theory.strategy import Strategy
 
 PAPER = "chang2025"

@@ -7,8 +7,8 @@ import numpy as np
 from theory.attention import attention_predict, reduced_form_parameters, reduced_predict
 from theory.mixture import TaskMixture
 from theory.moments import wishart_fourth_moment
-from theory.papers.chang2025.common import compare, derived, sample_sequences
-from theory.record import Claim, Comparison
+from theory.papers.chang2025.common import derived, sample_sequences
+from theory.record import Claim, Comparison, compare
 from theory.strategy import Strategy
 from theory.symbolic import decide_lemma1, decide_lemma2, decide_lemma3, noise_moment_numeric
 

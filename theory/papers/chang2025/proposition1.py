@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from theory.attention import attention_predict, per_task_pgd_bound, pgd_predict, proposition1_construction
 from theory.mixture import TaskMixture
-from theory.papers.chang2025.common import cached, compare, derived, not_beaten, sample_sequences, unconstrained
-from theory.record import Claim, Comparison, SymbolicResult
+from theory.papers.chang2025.common import cached, derived, not_beaten, sample_sequences, unconstrained
+from theory.record import Claim, Comparison, SymbolicResult, compare
 from theory.strategy import Strategy
 from theory.symbolic import decide_d1
 

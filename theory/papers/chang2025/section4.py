@@ -6,9 +6,9 @@ import numpy as np
 
 from theory.asymptotics import decide_loss_limit, decide_preconditioner_limit, decide_prompt_growth
 from theory.mixture import TaskMixture
-from theory.papers.chang2025.common import NOISELESS, compare, derived, noiseless, rel_error
+from theory.papers.chang2025.common import NOISELESS, derived, noiseless
 from theory.papers.chang2025.corollary1 import fit
-from theory.record import Claim, Comparison, Outcome
+from theory.record import Claim, Comparison, Outcome, compare, rel_error
 from theory.strategy import Strategy
 
 PAPER = "chang2025"

@@ -8,8 +8,8 @@ import numpy as np
 
 from theory.loss import population_loss
 from theory.mixture import Array, TaskMixture
-from theory.papers.chang2025.common import claimed_prompts_appendix, claimed_prompts_main, compare, derived
-from theory.record import Claim, Comparison, StatedParameters, SymbolicResult
+from theory.papers.chang2025.common import claimed_prompts_appendix, claimed_prompts_main, derived
+from theory.record import Claim, Comparison, StatedParameters, SymbolicResult, compare
 from theory.strategy import Strategy
 from theory.symbolic import d1_prompts, decide_d1
 

@@ -8,18 +8,8 @@ import numpy as np
 
 from theory.loss import population_loss
 from theory.mixture import Array, TaskMixture
-from theory.papers.chang2025.common import (
-    NOISELESS,
-    claimed_loss,
-    claimed_prompts_main,
-    claimed_w_bar,
-    compare,
-    derived,
-    noiseless,
-    rel_error,
-    w_from_bar,
-)
-from theory.record import AGREE_RTOL, Claim, Comparison, StatedParameters, SymbolicResult
+from theory.papers.chang2025.common import NOISELESS, claimed_loss, claimed_prompts_main, claimed_w_bar, derived, noiseless, w_from_bar
+from theory.record import AGREE_RTOL, Claim, Comparison, StatedParameters, SymbolicResult, compare, rel_error
 from theory.strategy import Strategy
 from theory.symbolic import d1_noise, d1_prompts, d1_wbar, decide_d1
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import numpy as np
 
 from theory.mixture import Array, TaskMixture
-from theory.papers.chang2025.common import NOISELESS, claimed_loss, claimed_w_bar, compare, derived, noiseless, w_from_bar
+from theory.papers.chang2025.common import NOISELESS, claimed_loss, claimed_w_bar, derived, noiseless, w_from_bar
 from theory.papers.chang2025.proposition1 import attention_with_heads
-from theory.record import Claim, Comparison, StatedParameters, SymbolicResult
+from theory.record import Claim, Comparison, StatedParameters, SymbolicResult, compare
 from theory.strategy import Strategy
 from theory.symbolic import d1_noise, d1_wbar, decide_d1
 

@@ -22,9 +22,9 @@ import sympy as sp
 from theory.isotropic import CommutingBlocks
 from theory.loss import derive_task_loss, population_loss, task_loss_formula
 from theory.mixture import Array, TaskMixture
-from theory.papers.zhang2024.model import DOCS, KEY, MODEL_TEXT, SOURCE, in_model, scoped
+from theory.papers.zhang2024.model import DOCS, KEY, MODEL_TEXT, SOURCE, in_model
 from theory.papers.zhang2024.theorem42 import trained_product
-from theory.record import Claim, Comparison, Outcome, SymbolicResult
+from theory.record import Claim, Comparison, Outcome, SymbolicResult, scoped
 
 SCALES = (0.5, 2.0)
 DECADES = 5  # M = N = n * 10^j, j = 0..4

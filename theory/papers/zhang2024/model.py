@@ -24,13 +24,11 @@ here derives an optimum.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from theory.mixture import Array, TaskMixture
-from theory.record import AGREE_RTOL, Comparison, Outcome, rel_error
 
 KEY = "zhang2024"
 DOCS = "docs/papers/zhang2024.md"
@@ -129,22 +127,3 @@ def claimed_corollary_bound(Lambda: Array, N: int, M: int) -> float:
 
 
 # ----- comparisons ---------------------------------------------------------------------------------
-def compare(quantity: str, claimed: Any, derived: Any, note: str = "") -> Comparison:
-    """Claimed vs derived: holds when the Frobenius relative error is at most AGREE_RTOL."""
-    err = rel_error(claimed, derived)
-    return Comparison(quantity, claimed, derived, err, err <= AGREE_RTOL, note)
-
-
-def not_applicable(quantity: str, why: str) -> Comparison:
-    """The mixture is outside the claim's hypothesis: neither evidence for nor against it."""
-    return Comparison(quantity, None, None, float("nan"), False, note=why, decided=Outcome.NOT_APPLICABLE)
-
-
-def scoped(quantity: str, scope: Callable[[TaskMixture], bool], why: str,
-           check: Callable[[TaskMixture, int], Comparison]) -> Callable[[TaskMixture, int], Comparison]:
-    """``check`` on the mixtures of the claim's hypothesis, 'not applicable' elsewhere."""
-    def guarded(m: TaskMixture, n: int) -> Comparison:
-        return check(m, n) if scope(m) else not_applicable(quantity, why)
-    guarded.__doc__ = check.__doc__
-    guarded.__name__ = getattr(check, "__name__", "check")
-    return guarded

@@ -35,20 +35,8 @@ from theory.isotropic import CommutingBlocks
 from theory.loss import derive_task_loss, task_loss_formula
 from theory.mixture import TaskMixture
 from theory.optima import plain_training_optimum
-from theory.papers.zhang2024.model import (
-    DOCS,
-    KEY,
-    MODEL_TEXT,
-    SOURCE,
-    claimed_product,
-    claimed_test_error,
-    claimed_weights,
-    compare,
-    in_model,
-    reduced_W,
-    scoped,
-)
-from theory.record import Claim, Comparison, StatedParameters, SymbolicResult
+from theory.papers.zhang2024.model import DOCS, KEY, MODEL_TEXT, SOURCE, claimed_product, claimed_test_error, claimed_weights, in_model, reduced_W
+from theory.record import Claim, Comparison, StatedParameters, SymbolicResult, compare, scoped
 from theory.strategy import Strategy
 
 _OUTSIDE = "outside the paper's training model (" + MODEL_TEXT + ")"

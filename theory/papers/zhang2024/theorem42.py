@@ -40,13 +40,11 @@ from theory.papers.zhang2024.model import (
     SOURCE,
     claimed_corollary_bound,
     claimed_test_error,
-    compare,
     in_model,
-    scoped,
     task_moments,
     zhang_mixture,
 )
-from theory.record import Claim, Comparison, Outcome, SymbolicResult, rel_error
+from theory.record import Claim, Comparison, Outcome, SymbolicResult, compare, rel_error, scoped
 
 NOISE = 0.5  # label noise of the 'noisy' test distribution (their 'task shift')
 SHIFT_NOISE = 0.3
