@@ -15,9 +15,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from lsa_reference import ExactLoss, Problem, effective_W, mean_and_tolerance, sample_prompts
+from mixture_strategies import spd_matrices
 from scipy.optimize import minimize
 from scipy.stats import norm
-from strategies import spd_matrices
 
 from theory.optima import plain_training_optimum
 from theory.papers.ahn2023 import PAPER, PRESETS, theorem1

@@ -15,10 +15,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from lsa_reference import ExactLoss, Problem, effective_W, mean_and_tolerance, sample_prompts
+from mixture_strategies import spd_matrices
 from scipy.integrate import solve_ivp
 from scipy.optimize import minimize
 from scipy.stats import norm
-from strategies import spd_matrices
 
 from theory.papers.zhang2024 import PAPER, PRESETS, covariate_shift, model, theorem41, theorem42
 from theory.papers.zhang2024.model import (
