@@ -15,7 +15,6 @@ from typing import Any
 from verify.evidence.minimiser import MINIMISER_RTOL
 from verify.report.typeset import number_tex, quantity_tex
 
-ASYMPTOTIC_COLUMNS = ("quantity", "mixture", "derived_leading", "derived_general", "claimed_leading", "exponent", "coefficient", "verdict")
 NOT_COMPUTED = "Asymptotic expansions: not computed in this report."
 VERDICTS = ("verified", "refuted", "inconclusive")
 CHANNEL_NAMES = {
@@ -180,24 +179,6 @@ def tolerance_tex(x: float) -> str:
     """``1e-08`` as ``10^{-8}`` (a power of ten), else the number."""
     exponent = round(math.log10(x)) if x > 0 else 0
     return f"10^{{{exponent}}}" if x > 0 and abs(x - 10.0**exponent) <= 1e-12 * x else number_tex(x)
-
-
-def asymptotic_rows(report: dict[str, Any]) -> list[list[str]] | None:
-    """The rows of the asymptotics table, or None when the report has no ``asymptotics`` key."""
-    items = report.get("asymptotics")
-    if items is None:
-        return None
-    return [[_cell(item.get(col)) for col in ASYMPTOTIC_COLUMNS] for item in items]
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, (dict, list)):
-        return value_text(value, limit=120)
-    return str(value)
 
 
 def md_escape(text: str) -> str:
