@@ -1,6 +1,6 @@
 """The predictors whose loss is estimated, evaluated in torch two ways.
 
-Three kinds of predictor (the "spec" passed to :func:`montecarlo.estimate_loss`):
+Four kinds of predictor (the "spec" passed to :func:`montecarlo.estimate_loss`):
 
 * :class:`ReducedPredictor` ``(W, P)``: eq. (7), ``f = x^T W (X^T y + p_k)``
   (Assumption 1);
@@ -10,7 +10,9 @@ Three kinds of predictor (the "spec" passed to :func:`montecarlo.estimate_loss`)
 * :class:`theory.attention.AttentionParameters` ``(A, Wv, prompts, heads)``: the
   full one-layer linear attention of eqs. (6)/(17),
   ``f = (z^T A Z^T) M Z W_v h_k`` on the token sequence Z^(k) of eq. (5), with
-  mask ``M = diag(I_{n+1}, 0)``.
+  mask ``M = diag(I_{n+1}, 0)``;
+* :class:`MultiLayerParameters` ``(A, Wv, prompts, heads)``: the L-layer residual stack of
+  Appendix E.1, ``Z_1 = Attn_1(Z)``, ``Z_{l+1} = Z_l + Attn_{l+1}(Z_l)``, ``f = e^T Z_L h_k``.
 
 Each compiles to an object with two evaluations:
 
@@ -24,7 +26,10 @@ Each compiles to an object with two evaluations:
   - reduced: ``v = W (G e_{d+1} [:d] + p_k)`` since ``X^T y = G[:d, d]``;
   - PGD: ``v = mu_k + c_k W (G [-mu_k; 1])[:d]`` since that is ``X^T y - X^T X mu_k``;
   - attention: ``v = A[:d, :] (p_k p_k^T + G) a_k`` with ``a_k = W_v h_k``, because
-    ``z = [x; 0]`` and ``Z^T M Z = p_k p_k^T + G``.
+    ``z = [x; 0]`` and ``Z^T M Z = p_k p_k^T + G``;
+  - L layers: every layer maps each token row linearly, ``Z_l = Z C_l`` with a (d+1) x (d+1) matrix
+    ``C_l`` that depends on the context only through ``G~ = p_k p_k^T + G`` (see
+    :func:`multilayer_query_vector`), so ``f = z^T C_L h_k = x^T (C_L h_k)[:d]`` is linear in the query too.
 """
 
 from __future__ import annotations
@@ -60,7 +65,18 @@ class PGDPredictor:
     scales: Any = None
 
 
-PredictorSpec = ReducedPredictor | PGDPredictor | AttentionParameters
+@dataclass(frozen=True)
+class MultiLayerParameters:
+    """The L-layer residual linear attention of Appendix E.1: per layer ``A_l = W_q W_k^T`` and ``W_v``, both
+    (L, d+1, d+1); prompt tokens (K, d+1); heads h_k (K, d+1) (rows equal for one shared head)."""
+
+    A: Any
+    Wv: Any
+    prompts: Any
+    heads: Any
+
+
+PredictorSpec = ReducedPredictor | PGDPredictor | AttentionParameters | MultiLayerParameters
 
 
 class _Compiled(Protocol):
@@ -89,6 +105,54 @@ def attention_query_vector(A: Tensor, prompt: Tensor, value: Tensor, gram_value:
     d = A.shape[-1] - 1
     masked_a = gram_value + prompt * (prompt * value).sum(-1, keepdim=True)  # (p p^T + G) a = Z^T M Z a
     return masked_a @ A[..., :d, :].transpose(-1, -2)
+
+
+def masked_gram_times(gram: Tensor, prompt: Tensor, u: Tensor) -> Tensor:
+    """``G~ u = (p p^T + G) u`` per member and sample: ``gram`` (..., B, d+1, d+1), ``prompt`` and ``u`` (..., C, B, d+1)."""
+    return torch.einsum("...bij,...cbj->...cbi", gram, u) + prompt * (prompt * u).sum(-1, keepdim=True)
+
+
+def multilayer_query_vector(A: Tensor, Wv: Tensor, prompt: Tensor, head: Tensor, gram: Tensor) -> Tensor:
+    """v = (C_L h_k)[:d] of the L-layer stack of Appendix E.1, so that f = x^T v, exactly.
+
+    Each layer maps every token row linearly.  With ``G~ = Z^T M Z = p_k p_k^T + G`` (the mask drops the
+    query row; eqs. 5-6), ``Attn(Z C) = Z C A C^T G~ C W_v``, hence ``Z_l = Z C_l`` with
+
+        C_1 = A_1 G~ W_v1,   C_{l+1} = C_l + C_l A_{l+1} C_l^T G~ C_l W_v,l+1,
+
+    and ``f = e^T Z_L h_k = z^T C_L h_k = x^T (C_L h_k)[:d]`` since the query token is ``z = [x; 0]``.
+    ``C_L h`` is applied right to left as matrix-vector products (4 products of G~ per vector for L = 2,
+    13 for L = 3), never forming C_l.
+
+    Shapes: ``A``, ``Wv`` (..., C, L, d+1, d+1) per member (C members, e.g. restarts); ``prompt``, ``head``
+    (..., C, B, d+1) per member and sample; ``gram`` G (..., B, d+1, d+1) per sample, shared by the members.
+    Returns (..., C, B, d).  For L = 1 this is :func:`attention_query_vector` with ``a_k = W_v h_k``.
+    """
+    d = A.shape[-1] - 1
+    layers = A.shape[-3]
+
+    def mat(M: Tensor, u: Tensor) -> Tensor:  # M (..., C, D, D) applied to each sample's u (..., C, B, D)
+        return u @ M.transpose(-1, -2)
+
+    def gt(u: Tensor) -> Tensor:
+        return masked_gram_times(gram, prompt, u)
+
+    def apply(level: int, u: Tensor) -> Tensor:  # C_{level+1} u
+        Al, Vl = A[..., level, :, :], Wv[..., level, :, :]
+        if level == 0:
+            return mat(Al, gt(mat(Vl, u)))
+        inner = apply(level - 1, applyT(level - 1, gt(apply(level - 1, mat(Vl, u)))) @ Al.transpose(-1, -2))
+        return apply(level - 1, u) + inner
+
+    def applyT(level: int, u: Tensor) -> Tensor:  # C_{level+1}^T u
+        Al, Vl = A[..., level, :, :], Wv[..., level, :, :]
+        if level == 0:
+            return mat(Vl.transpose(-1, -2), gt(mat(Al.transpose(-1, -2), u)))
+        first = applyT(level - 1, u)
+        inner = applyT(level - 1, gt(apply(level - 1, mat(Al.transpose(-1, -2), first))))
+        return first + mat(Vl.transpose(-1, -2), inner)
+
+    return apply(layers - 1, head)[..., :d]
 
 
 def _finite(name: str, arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -150,6 +214,25 @@ class _Attention:
         return attention_query_vector(self.A, p, a, stats.gram_times(a))
 
 
+class _MultiLayer:
+    def __init__(self, A: Tensor, Wv: Tensor, prompts: Tensor, heads: Tensor) -> None:
+        self.A, self.Wv, self.prompts, self.heads = A, Wv, prompts, heads  # (L, D, D) x2, (K, D) x2
+
+    def predict(self, batch: Batch) -> Tensor:
+        """The literal stack on the token sequences (Appendix E.1), query row read out."""
+        Z = token_sequences(batch, self.prompts)  # (B, T, D)
+        mask = torch.ones(Z.shape[1], dtype=Z.dtype, device=Z.device)
+        mask[-1] = 0.0
+        for layer in range(self.A.shape[0]):
+            attn = ((Z @ self.A[layer] @ Z.transpose(1, 2)) * mask) @ Z @ self.Wv[layer]  # (Z A Z^T) M Z W_v
+            Z = attn if layer == 0 else Z + attn
+        return (Z[:, -1] * self.heads[batch.task]).sum(-1)
+
+    def query_vector(self, stats: ContextStatistics) -> Tensor:
+        p, h = self.prompts[stats.task], self.heads[stats.task]  # (B, D)
+        return multilayer_query_vector(self.A[None], self.Wv[None], p[None], h[None], stats.gram())[0]
+
+
 def compile_predictor(mixture: TaskMixture, spec: PredictorSpec, device: torch.device,
                       dtype: torch.dtype) -> _Compiled:
     """Validate ``spec`` against the mixture and move it to ``device`` (VerifyError on bad shapes)."""
@@ -172,7 +255,17 @@ def compile_predictor(mixture: TaskMixture, spec: PredictorSpec, device: torch.d
         prompts = _finite("prompts", np.asarray(spec.prompts, dtype=np.float64), (K, d + 1))
         heads = _finite("heads", np.asarray(spec.heads, dtype=np.float64), (K, d + 1))
         return _Attention(put(A), put(prompts), put(heads @ Wv.T))
-    raise VerifyError(f"predictor: expected ReducedPredictor, PGDPredictor or AttentionParameters, "
+    if isinstance(spec, MultiLayerParameters):
+        A = np.asarray(spec.A, dtype=np.float64)
+        if A.ndim != 3 or A.shape[0] < 1:
+            raise VerifyError(f"A: expected shape (L, {d + 1}, {d + 1}) with L >= 1, got {A.shape}")
+        L = A.shape[0]
+        A = _finite("A", A, (L, d + 1, d + 1))
+        Wv = _finite("Wv", np.asarray(spec.Wv, dtype=np.float64), (L, d + 1, d + 1))
+        prompts = _finite("prompts", np.asarray(spec.prompts, dtype=np.float64), (K, d + 1))
+        heads = _finite("heads", np.asarray(spec.heads, dtype=np.float64), (K, d + 1))
+        return _MultiLayer(put(A), put(Wv), put(prompts), put(heads))
+    raise VerifyError(f"predictor: expected ReducedPredictor, PGDPredictor, AttentionParameters or MultiLayerParameters, "
                       f"got {type(spec).__name__}")
 
 

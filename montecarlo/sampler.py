@@ -187,7 +187,7 @@ def _check_batch_size(batch_size: int) -> int:
     return int(batch_size)
 
 
-def _sample_tasks(t: MixtureTensors, batch_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+def sample_tasks(t: MixtureTensors, batch_size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """k ~ Categorical(pi) and beta ~ N(mu_k, Sigma_beta_k): (B,) int64 and (B, d)."""
     task = torch.multinomial(t.weights, batch_size, replacement=True, generator=generator)  # (B,)
     g = torch.randn(batch_size, t.d, generator=generator, device=t.means.device, dtype=t.means.dtype)
@@ -224,7 +224,7 @@ def sample_batch(mixture: TaskMixture, n: int, batch_size: int, *, generator: to
         dev = resolve_device(dev)
     _check_generator(generator, dev)
     t = mixture_tensors(mixture, dev, dtype)
-    task, beta = _sample_tasks(t, batch_size, generator)
+    task, beta = sample_tasks(t, batch_size, generator)
     draws = torch.randn(batch_size * (n + 1), t.d, generator=generator, device=dev, dtype=dtype)
     feats = (draws @ t.chol_x_t).view(batch_size, n + 1, t.d)  # (B, n+1, d): x_i = L_x u_i
     labels = torch.bmm(feats, beta.unsqueeze(-1)).squeeze(-1)  # (B, n+1): x_i^T beta

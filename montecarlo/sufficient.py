@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from montecarlo.sampler import MixtureTensors, _sample_tasks
+from montecarlo.sampler import MixtureTensors, sample_tasks
 
 
 def _chi2(df: Tensor, generator: torch.Generator) -> Tensor:
@@ -103,7 +103,7 @@ def sample_context_statistics(t: MixtureTensors, n: int, batch_size: int,
 
     ``t`` is the mixture on the sampling device (:func:`montecarlo.mixture_tensors`); ``generator`` lives there too.
     """
-    task, beta = _sample_tasks(t, batch_size, generator)
+    task, beta = sample_tasks(t, batch_size, generator)
     factor = standard_wishart_factor(n, t.d + 1, batch_size, generator=generator,
                                      device=t.means.device, dtype=t.means.dtype)
     return ContextStatistics(task=task, beta=beta, factor=factor, chol_x=t.chol_x, sigma=t.sigma)

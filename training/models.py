@@ -13,13 +13,17 @@ alone: R restarts batched give the same trajectories as R single runs.
   layer ``Attn(Z) = (Z W_q W_k^T Z^T) M Z W_v`` (eq. 6) with the mask
   ``M = diag(I_{n+1}, 0)``, ``Z_1 = Attn_1(Z)``, ``Z_{l+1} = Z_l + Attn_{l+1}(Z_l)``,
   and the prediction ``y_hat = (last row of Z_L) h`` with one shared head
-  ``h`` (eq. 6) or task-specific heads ``h_k`` (Definition 4, eq. 17).
+  ``h`` (eq. 6) or task-specific heads ``h_k`` (Definition 4, eq. 17).  Every layer
+  maps each token row linearly (``Z_l = Z C_l``), so the stack is linear in the query and
+  reads the context only through its Gram matrix (:func:`montecarlo.multilayer_query_vector`).
 * :class:`AttentionModel`: the one-layer case (eqs. 6 and 17), evaluated on
   the query row only.
 
 Each model owns its behaviour (:class:`TrainableModel`): its parameters' natural scales and
 initialisation, which parameters each strategy trains, its losses on a batch (the query sampled or
-integrated out), how its restarts are scored and measured after training, and how its learned
+integrated out), its losses on a panel batch (many n and strategies as members of one model,
+:mod:`training.panel`), its exact loss and optimum where the toolkit has them (the early-stopping
+monitor), how its restarts are scored and measured after training, and how its learned
 parameters map back to the paper's quantities.  The training loop (:mod:`training.strategies`) and
 the summary (:mod:`training.results`) only call these methods.
 
@@ -31,8 +35,9 @@ predictions; the model class is unchanged (the constant is absorbed in W_q).
 from __future__ import annotations
 
 import math
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -44,22 +49,25 @@ from montecarlo import (
     ContextStatistics,
     Estimate,
     MixtureTensors,
+    MultiLayerParameters,
     ReducedPredictor,
     attention_query_vector,
     estimate_loss,
     integrated_query_loss,
     make_generator,
     mixture_tensors,
+    multilayer_query_vector,
     reduced_query_vector,
-    sample_batch,
     sample_context_statistics,
-    token_sequences,
 )
 from theory.attention import AttentionParameters
 from theory.errors import VerifyError
 from theory.loss import population_loss
 from theory.mixture import TaskMixture
+from theory.optima import optimal_prompts, optimum
 from theory.strategy import Strategy
+from theory.unconstrained import UnconstrainedParameters, unconstrained_loss, unconstrained_optimum
+from training.panel_data import PanelLayout, PanelStatistics
 
 Context = Batch | ContextStatistics
 """A batch of (task, beta, context): whole sampled sequences, or the context's Gram matrix drawn directly."""
@@ -75,6 +83,17 @@ def check_positive_int(name: str, value: object) -> int:
 def _label_scale(mixture: TaskMixture) -> float:
     """sqrt(E[y^2] / tr Sigma_x): the order of magnitude of |beta|."""
     return math.sqrt(mixture.label_second_moment() / float(np.trace(mixture.sigma_x)))
+
+
+def stack_label_scale(mixture: TaskMixture, layers: int) -> float:
+    """The token rescaling of an L-layer stack: ``sqrt(E[y^2] / (tr Sigma_x / d))`` for L >= 2 (the label coordinate
+    relative to a feature coordinate), 1 for one layer (whose numbers stay those of :class:`AttentionModel`).
+
+    A deeper layer's update is cubic in the tokens, so with raw parameters a step on an entry that meets the label
+    moves the output about (E[y^2] / E[x_i^2])^(3/2) times more than on a feature entry (340x on figA2-clean)."""
+    if layers == 1:
+        return 1.0
+    return math.sqrt(mixture.label_second_moment() / (float(np.trace(mixture.sigma_x)) / mixture.d))
 
 
 def _draw(shape: torch.Size, std: float, generator: torch.Generator) -> Tensor:
@@ -146,7 +165,7 @@ class TrainableModel(nn.Module):
     def integrated_losses(self, context: Context, tensors: MixtureTensors) -> Tensor:
         """(R,) batch means of E[(f - y)^2 | task, beta, context]: the query integrated out exactly
         (:func:`montecarlo.integrated_query_loss`); only for models linear in the query."""
-        raise VerifyError("query: the multi-layer model is not linear in the query; use query='sampled'")
+        raise VerifyError(f"query: {type(self).__name__} is not linear in the query; use query='sampled'")
 
     # ----- after training -------------------------------------------------------------
     def score_restarts(self, mixture: TaskMixture, n: int, *, samples: int, seed: int,
@@ -168,6 +187,36 @@ class TrainableModel(nn.Module):
         """Restart ``restart``'s learned parameters in the paper's terms (float64 numpy; empty when there is no
         such map)."""
         return {}
+
+    # ----- panels: many (n, strategy) cells as the members of one model (training.panel) ---------------------
+    reads_gram: ClassVar[bool] = True
+    """Whether the panel losses read each context's Gram matrix (else only X^T y)."""
+
+    def panel_losses(self, stats: PanelStatistics, tensors: MixtureTensors, layout: PanelLayout,
+                     query: str) -> Tensor:
+        """(Na, S, R) each member's mean loss on one panel batch, for the active n-groups ``stats.groups``.
+
+        ``query="sampled"``: the squared error on the sampled query label (the literal protocol);
+        ``"integrated"``: the query integrated out exactly.  Member ``(g, s, r)`` reads group g's context.
+        """
+        raise NotImplementedError
+
+    def member_exact_losses(self, mixture: TaskMixture, n: int, members: slice) -> np.ndarray | None:
+        """Exact population losses of the members ``members`` (all at context length n), or None (no exact loss)."""
+        return None
+
+    def member_targets(self, strategy: Strategy, phase: int, mixture: TaskMixture, n: int,
+                       members: slice) -> np.ndarray | None:
+        """Each member's optimum in phase ``phase`` of ``strategy`` (the early-stopping reference), or None.
+
+        The global optimum of what the phase trains, for this model class: a constant over the members,
+        except for the prompt phase of "FT", whose optimum depends on each member's trained weights.
+        """
+        return None
+
+    def extract(self, members: slice, n: int) -> TrainableModel:
+        """A model of this class holding the members ``members`` as its restarts, at context length n."""
+        raise NotImplementedError
 
 
 class ReducedModel(TrainableModel):
@@ -265,6 +314,83 @@ class ReducedModel(TrainableModel):
         W, P = self.reduced_parameters()
         return {"W": W[restart], "P": P[restart]}
 
+    # ----- panels ------------------------------------------------------------------------
+    reads_gram = False
+
+    def panel_losses(self, stats: PanelStatistics, tensors: MixtureTensors, layout: PanelLayout,
+                     query: str) -> Tensor:
+        """(Na, S, R) minibatch losses through batch moments shared by every member of a group.
+
+        Sampled query (the literal protocol), with ``u_b = x_b (X_b^T y_b)^T`` flattened (d^2):
+        ``mean_b (x_b^T W (t_b + p_k) - y_b)^2 = w^T Q w + 2 sum_k w^T T_k (W p_k) + sum_k (W p_k)^T S_k (W p_k)
+        - 2 w^T e - 2 sum_k (W p_k)^T f_k + mean y^2`` with ``w = vec W``, ``Q = mean u u^T`` (d^2 x d^2),
+        ``T_k = mean_{b in k} u x^T``, ``S_k = mean_{b in k} x x^T``, ``e = mean y u``, ``f_k = mean_{b in k} y x``
+        (means over all B, restricted to task k).  The same number as averaging the per-sample squared errors
+        (``tests/training/test_panel.py``), at O(d^4) per member instead of O(B d^2): the moments cost O(B d^4)
+        per group and are shared by its S x R members.  Integrated query: :meth:`integrated_losses`' moment form.
+        """
+        d, K = self.d, self.K
+        Na = int(stats.groups.numel())
+        W = self.W.view(layout.N, layout.S * layout.R, d, d).index_select(0, stats.groups)  # (Na, C, d, d)
+        P = self.P.view(layout.N, layout.S * layout.R, K, d).index_select(0, stats.groups)  # (Na, C, K, d)
+        t, task = stats.xty, stats.task  # (Na, B, d), (B,)
+        B = task.shape[0]
+        onehot = torch.nn.functional.one_hot(task, K).to(t.dtype) / B  # (B, K), rows sum to 1/B
+        WP = P @ W.transpose(-1, -2)  # (Na, C, K, d): W p_k
+        if query == "sampled":
+            x, y = stats.x, stats.y
+            assert x is not None and y is not None
+            U = (x.unsqueeze(0).unsqueeze(-1) * t.unsqueeze(-2)).reshape(Na, B, d * d)  # u_(ij) = x_i t_j
+            Q = (U.transpose(1, 2) @ U) / B  # (Na, d^2, d^2)
+            right = torch.cat([(onehot.unsqueeze(-1) * x.unsqueeze(1)).reshape(B, K * d), (y / B).unsqueeze(-1)], 1)
+            Te = U.transpose(1, 2) @ right  # (Na, d^2, K d + 1): T_k and e
+            Sk = torch.einsum("bk,bi,bj->kij", onehot, x, x)  # (K, d, d)
+            fk = onehot.T @ (y.unsqueeze(-1) * x)  # (K, d)
+            w = W.reshape(Na, -1, d * d)  # (Na, C, d^2)
+            quad = ((w @ Q) * w).sum(-1)
+            wTe = w @ Te  # (Na, C, K d + 1)
+            cross = (wTe[..., : K * d] * WP.reshape(Na, -1, K * d)).sum(-1)
+            ay = wTe[..., K * d]
+            cc = torch.einsum("nckj,kij,ncki->nc", WP, Sk, WP)
+            cy = torch.einsum("ncki,ki->nc", WP, fk)
+            losses = quad + 2 * cross + cc - 2 * ay - 2 * cy + y.pow(2).mean()
+        else:
+            beta, sigma_x = stats.beta, tensors.sigma_x
+            share = onehot.sum(0)  # (K,)
+            t_k = onehot.T @ t  # (Na, K, d)
+            b_k = onehot.T @ beta  # (K, d)
+            tt = t.transpose(1, 2) @ t / B  # (Na, d, d)
+            tb = t.transpose(1, 2) @ beta / B  # (Na, d, d)
+            bsb = (beta @ sigma_x * beta).sum() / B
+            cross = P.transpose(-1, -2) @ t_k.unsqueeze(1)  # (Na, C, d, d): sum_k p_k t_k^T
+            uu = tt.unsqueeze(1) + cross + cross.transpose(-1, -2) + torch.einsum("k,ncki,nckj->ncij", share, P, P)
+            ub = tb.unsqueeze(1) + P.transpose(-1, -2) @ b_k  # E[u beta^T]
+            SW = sigma_x @ W
+            losses = (SW @ uu * W).sum((-1, -2)) - 2 * (SW * ub.transpose(-1, -2)).sum((-1, -2)) + bsb + tensors.sigma2
+        return losses.view(Na, layout.S, layout.R)
+
+    def member_exact_losses(self, mixture: TaskMixture, n: int, members: slice) -> np.ndarray:
+        W, P = self.reduced_parameters()
+        return np.atleast_1d(population_loss(mixture, W[members], P[members], n))
+
+    def member_targets(self, strategy: Strategy, phase: int, mixture: TaskMixture, n: int,
+                       members: slice) -> np.ndarray:
+        """L*_PT, L*_JT (Theorems 1, 3); for "FT": L*_PT while pretraining, then min_P L(W, P) for each member's W."""
+        count = len(range(*members.indices(self.restarts)))
+        if strategy is Strategy.FT and phase == 1:
+            W, _ = self.reduced_parameters()
+            return np.array([float(population_loss(mixture, Wm, optimal_prompts(mixture, Wm, n), n)) for Wm in W[members]])
+        base = Strategy.PT if strategy is Strategy.FT else strategy
+        return np.full(count, optimum(base, mixture, n).loss)
+
+    def extract(self, members: slice, n: int) -> ReducedModel:
+        W, P = self.W.detach()[members], self.P.detach()[members]
+        out = ReducedModel(self.d, self.K, restarts=W.shape[0], prompts=self.has_prompts, dtype=W.dtype, device=W.device)
+        with torch.no_grad():
+            out.W.copy_(W)
+            out.P.copy_(P)
+        return out
+
 
 class MultiLayerAttention(TrainableModel):
     """L-layer residual linear attention of Appendix E.1 (eq. 6 per layer), R restarts at once.
@@ -272,125 +398,289 @@ class MultiLayerAttention(TrainableModel):
     Parameters
     ----------
     d, K : feature dimension and number of tasks.
-    n : context length (sets the fixed scale of A, see the module docstring).
+    n : context length (sets the fixed scale of A, see the module docstring); a sequence gives each
+        restart (panel member) its own context length.
     layers : L >= 1.
     restarts : R.
     prompts : whether prompt tokens p_k (eq. 5) exist; without them the prompt row is 0,
         which is the same as no prompt token (a zero key/value adds nothing and stays 0).
     task_heads : one head h_k per task (Definition 4) instead of one shared head h.
 
-    Not linear in the query beyond one layer: trained on sampled query labels and whole sequences, and
-    measured with a direct Monte Carlo estimate (at most ``DIRECT_SAMPLES`` fresh sequences).
+    Linear in the query at any depth: every layer maps each token row linearly, ``Z_l = Z C_l`` with
+    ``C_l`` a function of the masked Gram matrix ``Z^T M Z = p_k p_k^T + G`` alone
+    (:func:`montecarlo.multilayer_query_vector`), so ``f = x^T (C_L h_k)[:d]``.  The forward pass is that
+    exact form (checked against a token-by-token transcription of Appendix E.1 in the tests), the query can
+    be integrated out, and the context's Gram matrix can be drawn directly, as for one layer.
+
+    Initialisation and scales (measured, see docs/training.md "Appendix E"): layer 1 as the one-layer model
+    except that the last row of ``A_1`` starts at 0 when L > 1; every deeper layer starts as a zero residual
+    update (``W_v = 0``, ``DEEP_VALUE_SCALE``), so the stack starts as a one-layer model and depth is added by
+    training; every natural scale (hence Adam's step) is divided by L.
     """
 
     weight_names = ("Wq", "Wk", "Wv", "heads")
     prompt_name = "prompts"
-    linear_in_query = False
-    DIRECT_SAMPLES: ClassVar[int] = 200_000  # cap on the fresh sequences of the final direct estimate
-    _DIRECT_CHUNK: ClassVar[int] = 8192
+    linear_in_query = True
+    DEEP_VALUE_SCALE: ClassVar[float] = 0.0
 
-    def __init__(self, d: int, K: int, n: int, *, layers: int = 1, restarts: int = 1, prompts: bool = True,
-                 task_heads: bool = False, dtype: torch.dtype = torch.float64,
-                 device: str | torch.device = "cpu") -> None:
+    def __init__(self, d: int, K: int, n: int | Sequence[int], *, layers: int = 1, restarts: int = 1,
+                 prompts: bool = True, task_heads: bool = False, label_scale: float = 1.0,
+                 dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> None:
         super().__init__()
-        d, K, n = check_positive_int("d", d), check_positive_int("K", K), check_positive_int("n", n)
+        d, K = check_positive_int("d", d), check_positive_int("K", K)
         L, R = check_positive_int("layers", layers), check_positive_int("restarts", restarts)
         D = d + 1
-        self.d, self.K, self.n, self.layers, self.restarts = d, K, n, L, R
+        self.d, self.K, self.layers, self.restarts = d, K, L, R
         self.has_prompts, self.task_heads = prompts, task_heads
-        self.scale_A = 1.0 / (n + d + 1)
+        self.scale_A: float | Tensor
+        if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
+            self.n = check_positive_int("n", n)
+            self.scale_A = 1.0 / (self.n + d + 1)
+        else:
+            ns = [check_positive_int("n", v) for v in n]  # type: ignore[union-attr]
+            if len(ns) != R:
+                raise VerifyError(f"n: expected one context length per restart ({R}), got {len(ns)}")
+            self.n = max(ns)
+            self.scale_A = torch.tensor([1.0 / (v + d + 1) for v in ns], dtype=dtype, device=device).view(R, 1, 1, 1)
         self.Wq = nn.Parameter(torch.zeros(R, L, D, D, dtype=dtype, device=device))  # (R, L, d+1, d+1)
         self.Wk = nn.Parameter(torch.zeros(R, L, D, D, dtype=dtype, device=device))
         self.Wv = nn.Parameter(torch.zeros(R, L, D, D, dtype=dtype, device=device))
         prompts_t = torch.zeros(R, K, D, dtype=dtype, device=device)  # (R, K, d+1)
         self.prompts = nn.Parameter(prompts_t) if prompts else nn.Parameter(prompts_t, requires_grad=False)
         self.heads = nn.Parameter(torch.zeros(R, K if task_heads else 1, D, dtype=dtype, device=device))  # (R, K or 1, d+1)
+        if isinstance(label_scale, bool) or not isinstance(label_scale, (int, float)) or not label_scale > 0:
+            raise VerifyError(f"label_scale: must be a positive number, got {label_scale!r}")
+        self.label_scale = float(label_scale)
+        self.token_scale: Tensor | None = None  # S = diag(1, ..., 1, label_scale), None when it is the identity
+        if self.label_scale != 1.0:
+            self.token_scale = torch.ones(D, dtype=dtype, device=device)
+            self.token_scale[d] = self.label_scale
 
     # ----- the paper's quantities -------------------------------------------------
+    # The raw parameters act on tokens rescaled by S^{-1} (every coordinate of the same order):
+    # A = S^{-1} A' S^{-1}, W_v = S^{-1} W_v' S, p_k = S p_k', h_k = S^{-1} h_k' (the same model class; S = I
+    # unless ``label_scale`` is set, which the deeper stacks use).
     def A(self) -> Tensor:
         """A = W_q W_k^T per restart and layer: (R, L, d+1, d+1)."""
-        return self.scale_A * self.Wq @ self.Wk.transpose(-1, -2)
+        A = self.scale_A * self.Wq @ self.Wk.transpose(-1, -2)
+        if self.token_scale is None:
+            return A
+        return A / (self.token_scale.unsqueeze(-1) * self.token_scale)
+
+    def values(self) -> Tensor:
+        """W_v per restart and layer: (R, L, d+1, d+1)."""
+        if self.token_scale is None:
+            return self.Wv
+        return self.Wv / self.token_scale.unsqueeze(-1) * self.token_scale
+
+    def prompt_tokens(self) -> Tensor:
+        """The prompt tokens p_k: (R, K, d+1)."""
+        return self.prompts if self.token_scale is None else self.prompts * self.token_scale
+
+    def head_vectors(self) -> Tensor:
+        """The heads h_k (or h): (R, K or 1, d+1)."""
+        return self.heads if self.token_scale is None else self.heads / self.token_scale
 
     def head_of(self, task: Tensor) -> Tensor:
         """(R, B, d+1): h_k per sample (or the shared h)."""
+        heads = self.head_vectors()
         if self.task_heads:
-            return self.heads[:, task]
-        return self.heads.expand(-1, task.shape[0], -1)
+            return heads[:, task]
+        return heads.expand(-1, task.shape[0], -1)
 
-    def _tokens(self, batch: Batch) -> Tensor:
-        """Z^(k) of eq. (5) per restart: (R, B, n+2, d+1); the context comes from montecarlo.token_sequences."""
-        base = token_sequences(batch, torch.zeros(self.K, self.d + 1, dtype=batch.X.dtype, device=batch.X.device))
-        first = torch.zeros_like(base[:, :, :1]).squeeze(-1)  # (B, n+2)
-        first[:, 0] = 1.0
-        return base.unsqueeze(0) + first[None, :, :, None] * self.prompts[:, batch.task].unsqueeze(2)
+    def stack_query_vector(self, task: Tensor, gram: Tensor) -> Tensor:
+        """(R, B, d): v = (C_L h_k)[:d] (:func:`montecarlo.multilayer_query_vector`), f = x^T v."""
+        return multilayer_query_vector(self.A(), self.values(), self.prompt_tokens()[:, task], self.head_of(task), gram)
 
     def forward(self, batch: Batch) -> Tensor:
-        """(R, B) predictions: last row of Z_L times h (or h_k)."""
-        Z = self._tokens(batch)  # (R, B, T, D), T = n+2
-        A = self.A()  # (R, L, D, D)
-        mask = torch.ones(Z.shape[2], dtype=Z.dtype, device=Z.device)
-        mask[-1] = 0.0  # M = diag(I_{n+1}, 0)
-        for layer in range(self.layers):
-            Al, Wv = A[:, layer].unsqueeze(1), self.Wv[:, layer].unsqueeze(1)  # (R, 1, D, D)
-            if layer == self.layers - 1:
-                q = Z[:, :, -1:] @ Al  # (R, B, 1, D): only the query row is read out
-            else:
-                q = Z @ Al  # (R, B, T, D)
-            scores = (q @ Z.transpose(-1, -2)) * mask  # (R, B, T or 1, T): (Z A Z^T) M
-            out = scores @ Z @ Wv  # Attn(Z): (R, B, T or 1, D)
-            if layer == self.layers - 1:
-                last = out[:, :, 0] if layer == 0 else Z[:, :, -1] + out[:, :, 0]  # (R, B, D)
-            else:
-                Z = out if layer == 0 else Z + out
-        return (last * self.head_of(batch.task)).sum(-1)
+        """(R, B) predictions: last row of Z_L times h (or h_k), through the exact Gram form."""
+        return (self.stack_query_vector(batch.task, batch.gram()) * batch.x.unsqueeze(0)).sum(-1)
+
+    def integrated_losses(self, context: Context, tensors: MixtureTensors) -> Tensor:
+        return integrated_query_loss(self.stack_query_vector(context.task, context.gram()), context.beta,
+                                     tensors.chol_x, tensors.sigma2, batch_mean=True)
+
+    def multilayer_parameters(self) -> list[MultiLayerParameters]:
+        """Each restart's (A, W_v) per layer, prompts and heads (K, d+1) as float64 numpy."""
+        A = self.A().detach().cpu().double().numpy()
+        Wv = self.values().detach().cpu().double().numpy()
+        P = self.prompt_tokens().detach().cpu().double().numpy()
+        H = self.head_vectors().detach().cpu().double().numpy()
+        if not self.task_heads:
+            H = np.repeat(H, self.K, axis=1)
+        return [MultiLayerParameters(A=A[r].copy(), Wv=Wv[r].copy(), prompts=P[r].copy(), heads=H[r].copy())
+                for r in range(self.restarts)]
 
     # ----- training ------------------------------------------------------------------
     def natural_scales(self, mixture: TaskMixture, n: int) -> dict[str, float]:
-        """Raw ``W_q, W_k, W_v, h`` are O(1) (A carries the 1/(n+d+1) factor); prompts O(sqrt((n + d + 1) |beta|))."""
+        """Raw ``W_q, W_k, W_v, h`` are O(1) (A carries the 1/(n+d+1) factor); prompts O(sqrt((n + d + 1) |beta|)).
+
+        With L layers every scale is divided by L: a step then moves the output by about as much as one layer's
+        step does (the layers' updates compose).  Measured on figA2-clean, n = 10 (docs/training.md): two layers
+        at the one-layer step size left 3 of 4 restarts far above the one-layer optimum; at 0.4 times it all 4
+        ended below it."""
         d = mixture.d
-        scales = {name: 1.0 for name in self.weight_names}
-        scales["prompts"] = math.sqrt((n + d + 1) * max(_label_scale(mixture), 1e-12))
+        scales = {name: 1.0 / self.layers for name in self.weight_names}
+        scales["prompts"] = math.sqrt((n + d + 1) * max(_label_scale(mixture), 1e-12)) / self.layers
         return scales
 
     def initialise_restart(self, restart: int, generator: torch.Generator, scales: dict[str, float],
                            init_scale: float) -> None:
-        """W_q, W_k ~ N(0, s^2 / (d+1)), W_v = I + N(0, s^2 / (d+1)), heads N(0, s^2), prompts at their scale."""
+        """W_q, W_k ~ N(0, s^2 / (d+1)), W_v = I + N(0, s^2 / (d+1)) in layer 1 and N(0, (c s)^2 / (d+1)) with
+        c = ``DEEP_VALUE_SCALE`` (0) in deeper layers, heads N(0, s^2), prompts at their scale; the last row of
+        layer 1's W_q is 0 when L > 1.
+
+        The draws of layer 1, the heads and the prompts come first from the restart's generator, so that layer
+        1 of an L-layer restart starts where the one-layer restart does."""
         s, D = init_scale, self.d + 1
         for name in ("Wq", "Wk", "Wv"):
             param = self.get_parameter(name)
-            param[restart].copy_(_draw(param.shape[1:], s * scales[name] / math.sqrt(D), generator)
-                                 + torch.eye(D) * (name == "Wv"))
+            param[restart, 0].copy_(_draw(param.shape[2:], s * scales[name] / math.sqrt(D), generator)
+                                    + torch.eye(D) * (name == "Wv"))
         self.heads[restart].copy_(_draw(self.heads.shape[1:], s * scales["heads"], generator))
         prompts = _draw(self.prompts.shape[1:], s * scales["prompts"] / math.sqrt(D), generator)
         self.prompts[restart].copy_(prompts if self.has_prompts else torch.zeros_like(prompts))
+        if self.layers > 1:
+            # Layer 1's last row of A never meets the query (its label entry is 0), so one layer leaves it at its
+            # random start; in a stack it multiplies every context label into layer 1's output.  Start it at 0.
+            self.Wq[restart, 0, self.d] = 0.0
+        for layer in range(1, self.layers):
+            for name in ("Wq", "Wk", "Wv"):
+                param = self.get_parameter(name)
+                std = s * scales[name] / math.sqrt(D) * (self.DEEP_VALUE_SCALE if name == "Wv" else 1.0)
+                param[restart, layer].copy_(_draw(param.shape[2:], std, generator))
 
     # ----- after training -------------------------------------------------------------
     def score_restarts(self, mixture: TaskMixture, n: int, *, samples: int, seed: int,
                        device: torch.device) -> RestartScores:
-        """Mean squared error on ``samples`` fresh sequences shared by the restarts."""
+        """The query-integrated loss on ``samples`` fresh context statistics shared by the restarts."""
         generator = make_generator(seed, device)
         with torch.no_grad():
-            batch = sample_batch(mixture, n, samples, generator=generator, device=device)
-            losses = self.sampled_losses(batch)
-        return RestartScores(losses.cpu().numpy(), f"Monte Carlo, {samples} shared sequences", exact=False)
+            tensors = mixture_tensors(mixture, device, torch.float64)
+            stats = sample_context_statistics(tensors, n, samples, generator)
+            losses = self.integrated_losses(stats, tensors)
+        return RestartScores(losses.cpu().numpy(), f"Monte Carlo, {samples} shared samples (query integrated)",
+                             exact=False)
 
     def estimate(self, restart: int, mixture: TaskMixture, n: int, *, target_rel_se: float, max_samples: int,
                  seed: int, device: torch.device) -> Estimate:
-        """Direct Monte Carlo estimate on min(max_samples, DIRECT_SAMPLES) fresh sequences (a fixed budget:
-        ``target_rel_se`` is not used)."""
-        samples = min(max_samples, self.DIRECT_SAMPLES)
-        gen = make_generator(seed, device)
-        start, total, sq, count, chunk = time.perf_counter(), 0.0, 0.0, 0, self._DIRECT_CHUNK
+        """:func:`montecarlo.estimate_loss` (fast estimator) of the restart's :class:`montecarlo.MultiLayerParameters`."""
+        return estimate_loss(mixture, n, self.multilayer_parameters()[restart], target_rel_se=target_rel_se,
+                             max_samples=max_samples, seed=seed, device=device)
+
+    # ----- panels ------------------------------------------------------------------------
+    def panel_losses(self, stats: PanelStatistics, tensors: MixtureTensors, layout: PanelLayout,
+                     query: str) -> Tensor:
+        """(Na, S, R) minibatch losses: each member's query vector on its group's Gram matrix.
+
+        One layer: ``f = x^T A[:d,:] (G a_k + p_k (p_k . a_k))`` with ``a_k = W_v h_k`` per member and task, so
+        with the samples ordered by task, ``G_b a_k`` for a whole task block and every member of a group is one
+        matrix product, and so is ``A[:d,:]^T x`` (:meth:`_one_layer_panel_losses`).  Deeper stacks:
+        :func:`montecarlo.multilayer_query_vector` per sample and member.
+        """
+        assert stats.gram is not None
+        C = layout.S * layout.R
+        groups = stats.groups
+
+        def members(t: Tensor) -> Tensor:  # (M, ...) -> (Na, C, ...)
+            return t.view(layout.N, C, *t.shape[1:]).index_select(0, groups)
+
+        if self.layers == 1:
+            return self._one_layer_panel_losses(stats, tensors, members(self.A())[:, :, 0], members(self.values())[:, :, 0],
+                                                members(self.prompt_tokens()), members(self.head_vectors()),
+                                                query).view(-1, layout.S, layout.R)
+
+        A, Wv = members(self.A()), members(self.values())  # (Na, C, L, D, D)
+        task = stats.task
+        prompt = members(self.prompt_tokens())[:, :, task]  # (Na, C, B, D)
+        heads = members(self.head_vectors())
+        head = heads[:, :, task] if self.task_heads else heads.expand(-1, -1, task.shape[0], -1)
+        v = multilayer_query_vector(A, Wv, prompt, head, stats.gram)  # (Na, C, B, d)
+        if query == "sampled":
+            assert stats.x is not None and stats.y is not None
+            losses = ((v * stats.x).sum(-1) - stats.y).pow(2).mean(-1)
+        else:
+            losses = integrated_query_loss(v, stats.beta, tensors.chol_x, tensors.sigma2, batch_mean=True)
+        return losses.view(-1, layout.S, layout.R)
+
+    def _one_layer_panel_losses(self, stats: PanelStatistics, tensors: MixtureTensors, A: Tensor, Wv: Tensor,
+                                prompts: Tensor, heads: Tensor, query: str) -> Tensor:
+        """(Na, C) losses of one-layer members: A, Wv (Na, C, D, D), prompts (Na, C, K, D), heads (Na, C, K or 1, D).
+
+        The samples come ordered by task (:class:`training.panel_data.PanelStatistics`), and each task's block is
+        done with matrix products over the block's samples and the group's members."""
+        assert stats.gram is not None
+        d = self.d
+        Na, C, D = A.shape[0], A.shape[1], d + 1
+        values = heads @ Wv.transpose(-1, -2)  # (Na, C, K or 1, D): a_k = W_v h_k
+        scal = (prompts * values).sum(-1)  # (Na, C, K): p_k . a_k
+        Ad = A[:, :, :d].permute(0, 2, 3, 1).reshape(Na, d, D * C)  # A[:d,:] as (i, (j, c))
+        if query != "sampled":
+            H = (A[:, :, :d].transpose(-1, -2) @ tensors.sigma_x @ A[:, :, :d])  # (Na, C, D, D): A_d^T Sigma_x A_d
+        total = torch.zeros(Na, C, dtype=A.dtype, device=A.device)
+        for k, (start, stop) in enumerate(stats.task_blocks()):
+            count = stop - start
+            if count == 0:
+                continue
+            a = values[:, :, k if self.task_heads else 0]  # (Na, C, D)
+            Ga = (stats.gram[:, start:stop].reshape(Na, count * D, D) @ a.transpose(1, 2)).view(Na, count, D, C)
+            r = Ga + (prompts[:, :, k] * scal[:, :, k, None]).transpose(1, 2).unsqueeze(1)  # (p p^T + G) a_k
+            if query == "sampled":
+                assert stats.x is not None and stats.y is not None
+                q = (stats.x[start:stop] @ Ad).view(Na, count, D, C)  # A[:d,:]^T x
+                total = total + ((q * r).sum(2) - stats.y[start:stop, None]).pow(2).sum(1)
+            else:  # (v - beta)^T Sigma_x (v - beta) with v = A[:d,:] r, over the query
+                beta_s = stats.beta[start:stop] @ tensors.sigma_x  # (b, d)
+                cross = (beta_s @ Ad).view(Na, count, D, C)  # A_d^T Sigma_x beta
+                Hr = torch.einsum("ncij,nbjc->nbic", H, r)
+                total = total + ((r * Hr).sum(2) - 2 * (r * cross).sum(2)).sum(1) + (beta_s * stats.beta[start:stop]).sum()
+        B = stats.size
+        return total / B + (0.0 if query == "sampled" else tensors.sigma2)
+
+    def _one_layer_parameters(self, members: slice) -> list[UnconstrainedParameters]:
+        A = self.A()[members, 0].detach().cpu().double().numpy()
+        Wv = self.values()[members, 0].detach().cpu().double().numpy()
+        P = self.prompt_tokens()[members].detach().cpu().double().numpy()
+        H = self.head_vectors()[members].detach().cpu().double().numpy()
+        if not self.task_heads:
+            H = np.repeat(H, self.K, axis=1)
+        return [UnconstrainedParameters(A=A[i], heads=H[i] @ Wv[i].T, prompts=P[i] if self.has_prompts else None)
+                for i in range(A.shape[0])]
+
+    def member_exact_losses(self, mixture: TaskMixture, n: int, members: slice) -> np.ndarray | None:
+        """One layer: the exact loss of eq. (6)/(17) (:func:`theory.unconstrained.unconstrained_loss`); deeper: None."""
+        if self.layers != 1:
+            return None
+        return np.array([unconstrained_loss(mixture, p, n) for p in self._one_layer_parameters(members)])
+
+    def member_targets(self, strategy: Strategy, phase: int, mixture: TaskMixture, n: int,
+                       members: slice) -> np.ndarray | None:
+        """One layer: the exact optimum of the unconstrained attention (:func:`theory.unconstrained.unconstrained_optimum`;
+        shared head for PT/JT and FT's pretraining, task heads for PGD); FT's prompt phase and deeper stacks: None."""
+        if self.layers != 1 or (strategy is Strategy.FT and phase == 1):
+            return None
+        mode = "PT" if strategy in (Strategy.PT, Strategy.FT) else "JT"
+        count = len(range(*members.indices(self.restarts)))
+        return np.full(count, _unconstrained_optimum_loss(mixture, n, mode, not self.task_heads))
+
+    def extract(self, members: slice, n: int) -> MultiLayerAttention:
+        Wq = self.Wq.detach()[members]
+        cls = type(self)
+        kwargs: dict[str, Any] = {} if cls is AttentionModel else {"layers": self.layers, "label_scale": self.label_scale}
+        out = cls(self.d, self.K, n, restarts=Wq.shape[0], prompts=self.has_prompts, task_heads=self.task_heads,
+                  dtype=Wq.dtype, device=Wq.device, **kwargs)
+        # A = scale_A Wq Wk^T: rescale W_q so that each member keeps its A at the new (scalar) scale
+        factor = (self.scale_A[members] if isinstance(self.scale_A, Tensor) else self.scale_A) / out.scale_A
         with torch.no_grad():
-            while count < samples:
-                size = min(chunk, samples - count)
-                batch = sample_batch(mixture, n, size, generator=gen, device=device)
-                err = (self(batch)[restart] - batch.y_query).pow(2).double()
-                total, sq, count = total + float(err.sum()), sq + float(err.pow(2).sum()), count + size
-        mean = total / count
-        var = max(sq / count - mean * mean, 0.0) * count / max(count - 1, 1)
-        return Estimate(mean=mean, stderr=math.sqrt(var / count), samples=count, seconds=time.perf_counter() - start,
-                        method="direct", seed=seed)
+            out.Wq.copy_(Wq * factor)
+            for name in ("Wk", "Wv", "prompts", "heads"):
+                out.get_parameter(name).copy_(self.get_parameter(name).detach()[members])
+        return out
+
+
+@lru_cache(maxsize=256)
+def _unconstrained_optimum_loss(mixture: TaskMixture, n: int, mode: str, shared_head: bool) -> float:
+    return unconstrained_optimum(mixture, n, mode, shared_head=shared_head, starts=4).loss
 
 
 class AttentionModel(MultiLayerAttention):
@@ -403,8 +693,8 @@ class AttentionModel(MultiLayerAttention):
 
     linear_in_query = True
 
-    def __init__(self, d: int, K: int, n: int, *, restarts: int = 1, prompts: bool = True, task_heads: bool = False,
-                 dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> None:
+    def __init__(self, d: int, K: int, n: int | Sequence[int], *, restarts: int = 1, prompts: bool = True,
+                 task_heads: bool = False, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> None:
         super().__init__(d, K, n, layers=1, restarts=restarts, prompts=prompts, task_heads=task_heads,
                          dtype=dtype, device=device)
 

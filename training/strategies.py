@@ -43,7 +43,15 @@ from theory.errors import VerifyError
 from theory.loss import check_context_length
 from theory.mixture import TaskMixture
 from theory.strategy import Strategy
-from training.models import MODELS, AttentionModel, MultiLayerAttention, ReducedModel, TrainableModel, check_positive_int
+from training.models import (
+    MODELS,
+    AttentionModel,
+    MultiLayerAttention,
+    ReducedModel,
+    TrainableModel,
+    check_positive_int,
+    stack_label_scale,
+)
 
 StopRule = Callable[[int, TrainableModel], bool]
 
@@ -65,7 +73,9 @@ class TrainingConfig:
         ``"integrated"``: its exact expectation over the query given the sampled task, beta and
         context (one-layer models only; the same population objective with less gradient noise).
     data : ``"sequences"`` (whole token sequences) or ``"statistics"`` (the context Gram matrix drawn
-        directly; one-layer models, ``query="integrated"``); see :class:`_Data`.
+        directly; models linear in the query, ``query="integrated"``); see :class:`_Data`.
+    warmup_steps : the learning rate ramps up linearly over the first ``warmup_steps`` steps of each phase
+        (0: none), on top of the decay.
     """
 
     steps: int = 400
@@ -78,6 +88,7 @@ class TrainingConfig:
     init_scale: float = 0.5
     query: str = "sampled"
     data: str = "sequences"
+    warmup_steps: int = 0
 
 
 def make_config(**options: Any) -> TrainingConfig:
@@ -91,6 +102,8 @@ def make_config(**options: Any) -> TrainingConfig:
         check_positive_int(name, getattr(config, name))
     if config.ft_steps is not None:
         check_positive_int("ft_steps", config.ft_steps)
+    if isinstance(config.warmup_steps, bool) or not isinstance(config.warmup_steps, int) or config.warmup_steps < 0:
+        raise VerifyError(f"warmup_steps: must be an integer >= 0, got {config.warmup_steps!r}")
     if isinstance(config.first_restart, bool) or not isinstance(config.first_restart, int) or config.first_restart < 0:
         raise VerifyError(f"first_restart: must be an integer >= 0, got {config.first_restart!r}")
     if config.query not in ("sampled", "integrated"):
@@ -110,12 +123,17 @@ class TrainingRun:
 
     model: TrainableModel
     strategy: Strategy
-    config: TrainingConfig
+    config: Any  # a TrainingConfig, or a training.panel.PanelConfig for a panel's cell (a dataclass either way)
     seed: int
     steps_run: int
     seconds: float  # wall time of the training steps (excluding time spent in the stop rule)
     train_losses: list[list[float]] = field(default_factory=list)  # per logged step: (R,) minibatch losses
     stopped_early: bool = False
+
+
+def warmup_factor(step: int, warmup_steps: int) -> float:
+    """The linear warmup's multiplier at (0-based) ``step``: ``min(1, (step + 1) / warmup_steps)``; 1 without warmup."""
+    return 1.0 if warmup_steps <= 0 else min(1.0, (step + 1) / warmup_steps)
 
 
 def as_strategy(strategy: object) -> Strategy:
@@ -139,7 +157,7 @@ def check_strategy(strategy: object, model: str) -> Strategy:
     return strategy
 
 
-def _restart_generator(seed: int, restart: int) -> torch.Generator:
+def restart_generator(seed: int, restart: int) -> torch.Generator:
     """CPU generator of restart r's initialisation (independent of R, so batched == alone)."""
     entropy = np.random.SeedSequence([int(seed), int(restart)]).generate_state(1, dtype=np.uint64)[0]
     return torch.Generator().manual_seed(int(entropy % (2**63 - 1)))
@@ -149,7 +167,7 @@ def _initialise(model: TrainableModel, scales: dict[str, float], config: Trainin
     """Fill every trainable parameter of each restart from that restart's own generator."""
     with torch.no_grad():
         for i in range(model.restarts):
-            model.initialise_restart(i, _restart_generator(seed, config.first_restart + i), scales, config.init_scale)
+            model.initialise_restart(i, restart_generator(seed, config.first_restart + i), scales, config.init_scale)
 
 
 def _param_groups(model: TrainableModel, scales: dict[str, float], lr: float,
@@ -189,7 +207,7 @@ class _Data:
     def __init__(self, mixture: TaskMixture, n: int, config: TrainingConfig, net: TrainableModel, seed: int,
                  device: torch.device) -> None:
         if not net.linear_in_query and (config.query != "sampled" or config.data != "sequences"):
-            raise VerifyError("query/data: the multi-layer model is not linear in the query and reads whole "
+            raise VerifyError(f"query/data: {type(net).__name__} is not linear in the query and reads whole "
                               "sequences; use query='sampled', data='sequences'")
         if config.data == "statistics" and config.query != "integrated":
             raise VerifyError("query: data='statistics' draws no query; use query='integrated'")
@@ -224,7 +242,8 @@ def build_model(strategy: Strategy | str, mixture: TaskMixture, n: int, *, model
         return AttentionModel(mixture.d, mixture.K, n, restarts=restarts, prompts=prompts, task_heads=heads,
                               dtype=dtype, device=device)
     return MultiLayerAttention(mixture.d, mixture.K, n, layers=layers, restarts=restarts, prompts=prompts,
-                               task_heads=heads, dtype=dtype, device=device)
+                               task_heads=heads, label_scale=stack_label_scale(mixture, layers), dtype=dtype,
+                               device=device)
 
 
 @contextmanager
@@ -287,7 +306,7 @@ def run_training(strategy: Strategy | str, mixture: TaskMixture, n: int, *, mode
             for t in range(steps):
                 start = time.perf_counter()
                 for group in optimiser.param_groups:
-                    group["lr"] = group["base_lr"] * decay**t
+                    group["lr"] = group["base_lr"] * decay**t * warmup_factor(t, config.warmup_steps)
                 losses = data.losses()  # (R,)
                 optimiser.zero_grad(set_to_none=True)
                 losses.sum().backward()

@@ -1,0 +1,148 @@
+"""Appendix E: the L-layer linear attention trained jointly, next to the exact one-layer optimum.
+
+:func:`multilayer_point` trains the L-layer residual stack of Appendix E.1 (Figure A2(b), (c), (e), (f)) with
+one strategy at one n and returns its best restart's loss with a standard error (Monte Carlo on fresh samples),
+together with what one layer can reach: the exact optimum of the one-layer attention of the same kind
+(:func:`theory.unconstrained.unconstrained_optimum`: a shared head for PT/JT, task-specific heads for PGD) and
+the reduced model's derived optimum (:func:`theory.optima.optimum`).  An L-layer stack contains the one-layer
+model (deeper ``W_v = 0``), so its optimum is at most the one-layer one; the gap is what depth buys.
+:func:`multilayer_points` does several n at once (one panel model, :mod:`training.panel`).
+
+Budgets (steps and samples, never seconds):
+
+* ``quick=True``: the variance-reduced protocol (query integrated, Gram matrices drawn directly), 4 restarts,
+  batch 1024, ``QUICK_STEPS`` steps; minutes per point on one CPU core.
+* ``quick=False``: the paper's protocol (Section 6 / Appendix E: sampled sequences and query, batch 8192,
+  20 000 Adam steps, best of 50 restarts); meant for a GPU.
+
+The stack has no exact loss in this toolkit, so its cells run their whole budget (no early stop).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from theory.attention import head_scaled_pgd_optimum
+from theory.errors import VerifyError
+from theory.mixture import TaskMixture
+from theory.optima import optimum
+from theory.strategy import Strategy
+from theory.unconstrained import unconstrained_optimum
+from training.models import check_positive_int
+from training.panel import make_panel_config, panel_results, train_panel
+from training.strategies import as_strategy
+
+QUICK_STEPS = 1500
+_QUICK: dict[str, Any] = {"steps": QUICK_STEPS, "batch_size": 1024, "restarts": 4, "lr": 0.05, "lr_final_ratio": 0.05,
+                          "protocol": "variance-reduced", "tolerance": None, "warmup_steps": 100}
+_FULL: dict[str, Any] = {"steps": 20_000, "batch_size": 8192, "restarts": 50, "lr": 0.05, "lr_final_ratio": 0.01,
+                         "protocol": "literal", "tolerance": None, "warmup_steps": 1000}
+_QUICK_EVAL_REL_SE = 2e-3
+_FULL_EVAL_REL_SE = 5e-4
+_EVAL_MAX_SAMPLES = 4_000_000
+
+
+@dataclass(frozen=True)
+class MultiLayerPoint:
+    """One trained L-layer point: ``loss`` +- ``stderr`` (best restart, fresh samples) and the one-layer optima.
+
+    ``one_layer`` is the exact optimum of the one-layer attention of the same kind (what depth must beat),
+    ``one_layer_reduced`` the reduced model's derived optimum (Assumption 1; for PGD the debiased PGD optimum
+    L~*_PGD), ``rel_gap`` = (loss - one_layer) / one_layer (negative: depth helps), ``z`` its size in standard
+    errors.  ``restart_losses`` are the restarts' selection scores (query-integrated Monte Carlo on shared samples).
+    """
+
+    strategy: str
+    n: int
+    layers: int
+    loss: float
+    stderr: float
+    samples: int
+    one_layer: float
+    one_layer_reduced: float
+    rel_gap: float
+    z: float
+    restart_losses: list[float]
+    steps: int
+    restarts: int
+    protocol: str
+    quick: bool
+    seed: int
+    skewness: float = 0.0
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def multilayer_options(quick: bool) -> dict[str, Any]:
+    """The :class:`training.panel.PanelConfig` options :func:`multilayer_point` uses."""
+    return dict(_QUICK if quick else _FULL)
+
+
+def one_layer_optima(strategy: Strategy | str, mixture: TaskMixture, n: int) -> tuple[float, float]:
+    """(exact optimum of the one-layer attention of the strategy's kind, the reduced model's derived optimum)."""
+    strategy = as_strategy(strategy)
+    if strategy is Strategy.PGD:
+        return (unconstrained_optimum(mixture, n, "JT", shared_head=False, starts=4).loss,
+                optimum(Strategy.PGD, mixture, n).loss)
+    if strategy is Strategy.FT:
+        raise VerifyError("strategy: Appendix E trains jointly (PT, JT, or PGD with task heads), not FT")
+    return unconstrained_optimum(mixture, n, strategy.value, starts=4).loss, optimum(strategy, mixture, n).loss
+
+
+def multilayer_points(mixture: TaskMixture, ns: list[int], layers: int, *, strategy: Strategy | str = "JT",
+                      quick: bool = True, seed: int = 0, device: str | torch.device = "cpu", progress: bool = False,
+                      **options: Any) -> dict[int, MultiLayerPoint]:
+    """:func:`multilayer_point` at several n, trained together as one panel model (same seeds per restart)."""
+    strategy = as_strategy(strategy)
+    layers = check_positive_int("layers", layers)
+    if strategy is Strategy.FT:
+        raise VerifyError("strategy: Appendix E trains jointly (PT, JT, or PGD with task heads), not FT")
+    settings = {**multilayer_options(quick), **options}
+    config = make_panel_config(**settings)
+    run = train_panel("multilayer", mixture, ns, [strategy], layers=layers, config=config, seed=seed, device=device,
+                      progress=progress)
+    results = panel_results(run, eval_rel_se=_QUICK_EVAL_REL_SE if quick else _FULL_EVAL_REL_SE,
+                            eval_max_samples=_EVAL_MAX_SAMPLES)
+    out: dict[int, MultiLayerPoint] = {}
+    for (_, n), res in results.items():
+        exact, reduced = one_layer_optima(strategy, mixture, n)
+        est = res.trained
+        out[n] = MultiLayerPoint(
+            strategy=strategy.value, n=n, layers=layers, loss=est.mean, stderr=est.stderr, samples=est.samples,
+            one_layer=exact, one_layer_reduced=reduced, rel_gap=(est.mean - exact) / exact,
+            z=(est.mean - exact) / est.stderr if est.stderr > 0 else math.copysign(math.inf, est.mean - exact),
+            restart_losses=res.restart_losses, steps=res.steps_run, restarts=config.restarts, protocol=config.protocol,
+            quick=quick, seed=seed, skewness=est.skewness, options=settings)
+    return out
+
+
+def multilayer_point(mixture: TaskMixture, n: int, layers: int, *, strategy: Strategy | str = "JT", quick: bool = True,
+                     seed: int = 0, device: str | torch.device = "cpu", progress: bool = False,
+                     **options: Any) -> MultiLayerPoint:
+    """Train the L-layer stack of Appendix E (``strategy``: "PT", "JT", or "PGD" for prompts and task-specific
+    heads, Figure A2's three settings) at context length n; the best restart's loss +- SE and the one-layer optima.
+
+    ``options`` override :func:`multilayer_options` (:class:`training.panel.PanelConfig` fields).  Layer 1
+    starts as the one-layer model does, deeper layers as zero residual updates, with the token rescaling and
+    step scales of :class:`training.models.MultiLayerAttention`.
+
+    Example
+    -------
+    >>> from theory.mixture import preset
+    >>> p = multilayer_point(preset("figA2-clean"), 3, 2, steps=5, batch_size=64, restarts=2)
+    >>> p.layers, p.strategy, p.stderr > 0
+    (2, 'JT', True)
+    """
+    return multilayer_points(mixture, [n], layers, strategy=strategy, quick=quick, seed=seed, device=device,
+                             progress=progress, **options)[n]
+
+
+def pgd_reference(mixture: TaskMixture, n: int) -> float:
+    """The head-scaled PGD loss (an attention loss task-specific heads can reach; at most L~*_PGD)."""
+    return head_scaled_pgd_optimum(mixture, n).loss

@@ -1,0 +1,445 @@
+"""The paper's training protocol for a whole figure panel at once: every n x strategy x restart in one model.
+
+Section 6 trains, for each context length n and strategy, 50 restarts of 20 000 Adam steps on batches of
+8192 and reports the best restart.  :func:`train_panel` does that for all the (n, strategy) *cells* of a panel
+that share a model class in one :class:`~training.models.TrainableModel` whose members are the cells'
+restarts (:class:`~training.panel_data.PanelLayout`), so that one step is a handful of large tensor
+operations instead of a loop over points (the step time at the protocol's sizes is launch-bound, not
+compute-bound).  Each member follows the trajectory it would follow alone:
+
+* its own initialisation, from seed ``(seed, r)`` at its cell's natural scales (as :func:`training.train`);
+* its own loss on the shared batch (:mod:`training.panel_data`: a cell at n reads the first n tokens of the
+  panel's sequences), summed over members so that each member's gradient is its own loss's;
+* its own Adam state, step count, learning rate (``lr`` times its parameter's natural scale at its n,
+  decaying geometrically over its phase's budget) and trainable mask (its strategy's phase,
+  :meth:`~training.models.TrainableModel.trainable_phases`), in :class:`MemberAdam`, which is torch's
+  Adam update written per member.
+
+Early stopping (budgets are steps, never seconds).  Every ``check_every`` steps of a cell's phase, the
+model's exact loss of each of the cell's restarts (:meth:`~training.models.TrainableModel.member_exact_losses`:
+the population loss of the reduced model, the exact loss of the one-layer attention) is compared with the
+phase's optimum (:meth:`~training.models.TrainableModel.member_targets`: the derived optimum of the model
+class; for the prompt phase of "FT" each restart's own ``min_P L(W, P)``).  Once *every* restart is within
+``tolerance`` of its optimum the phase ends; a cell without an exact monitor (deeper stacks) runs its budget.
+A finished cell's members are frozen; a group whose cells are all finished is no longer computed.  The
+monitor only decides when to stop: the reported loss is measured afterwards on fresh samples
+(:func:`panel_results`, :func:`training.results.summarise`).
+
+Protocols (:data:`training.panel_data.PROTOCOLS`): ``"literal"`` (the default and the paper's: sampled
+sequences and sampled query) and ``"variance-reduced"`` (query integrated out, Gram matrices drawn directly;
+the same population objective, so the same optimum, with less gradient noise per step).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from montecarlo import mixture_tensors, resolve_device
+from theory.errors import VerifyError
+from theory.mixture import TaskMixture
+from theory.strategy import Strategy
+from training.models import (
+    AttentionModel,
+    MultiLayerAttention,
+    ReducedModel,
+    TrainableModel,
+    check_positive_int,
+    stack_label_scale,
+)
+from training.panel_data import PanelLayout, PanelSampler, PanelStatistics, check_protocol
+from training.results import TrainingResult, summarise
+from training.strategies import TrainingRun, as_strategy, restart_generator, warmup_factor
+
+PANEL_MODELS = ("reduced", "attention", "multilayer")
+_CPU_CHUNK_BYTES = 1 << 30  # activations per forward/backward chunk (gradient accumulation beyond)
+_CUDA_CHUNK_BYTES = 8 << 30
+
+
+@dataclass(frozen=True)
+class PanelConfig:
+    """Settings of :func:`train_panel` (keyword-only; :func:`make_panel_config` validates them).
+
+    steps : Adam steps budget of each cell's first phase (for "FT": the pretraining; its prompt phase gets
+        ``ft_steps``, default ``steps``).
+    batch_size : fresh sequences per step, shared by every member.
+    restarts : R per cell.
+    lr, lr_final_ratio : initial Adam step relative to each parameter's natural scale, decaying geometrically to
+        ``lr * lr_final_ratio`` over the phase's budget (as :class:`training.strategies.TrainingConfig`).
+    init_scale : standard deviation of the random initialisation relative to the natural scales.
+    protocol : ``"literal"`` or ``"variance-reduced"`` (see the module docstring).
+    tolerance : a cell's phase ends once every restart's exact loss is at most ``(1 + tolerance)`` times its
+        optimum; None: every cell runs its budget.
+    check_every : steps between two checks of a cell's exact loss.
+    max_chunk : samples per forward pass (gradients accumulate over the chunks of a batch; the same gradient);
+        None: from a memory budget (1 GiB of activations on CPU, 8 GiB on CUDA).
+    warmup_steps : linear learning-rate warmup over the first steps of each phase (0: none).
+    """
+
+    steps: int = 20_000
+    batch_size: int = 8192
+    restarts: int = 50
+    lr: float = 0.05
+    lr_final_ratio: float = 0.01
+    init_scale: float = 0.5
+    protocol: str = "literal"
+    tolerance: float | None = 0.01
+    check_every: int = 50
+    ft_steps: int | None = None
+    max_chunk: int | None = None
+    warmup_steps: int = 0
+
+    @property
+    def query(self) -> str:
+        """The loss the protocol trains on: ``"sampled"`` (literal) or ``"integrated"``."""
+        return "sampled" if self.protocol == "literal" else "integrated"
+
+    @property
+    def data(self) -> str:
+        return "sequences" if self.protocol == "literal" else "statistics"
+
+
+def make_panel_config(**options: Any) -> PanelConfig:
+    """A validated :class:`PanelConfig`; unknown options and bad values raise VerifyError naming the field."""
+    known = set(PanelConfig.__dataclass_fields__)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise VerifyError(f"panel option: unknown {unknown} (known: {', '.join(sorted(known))})")
+    config = PanelConfig(**options)
+    for name in ("steps", "batch_size", "restarts", "check_every"):
+        check_positive_int(name, getattr(config, name))
+    if isinstance(config.warmup_steps, bool) or not isinstance(config.warmup_steps, int) or config.warmup_steps < 0:
+        raise VerifyError(f"warmup_steps: must be an integer >= 0, got {config.warmup_steps!r}")
+    for name in ("ft_steps", "max_chunk"):
+        if getattr(config, name) is not None:
+            check_positive_int(name, getattr(config, name))
+    check_protocol(config.protocol)
+    for name in ("lr", "lr_final_ratio", "init_scale"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise VerifyError(f"{name}: must be a positive number, got {value!r}")
+    tol = config.tolerance
+    if tol is not None and (isinstance(tol, bool) or not isinstance(tol, (int, float)) or not math.isfinite(tol) or tol < 0):
+        raise VerifyError(f"tolerance: must be a number >= 0 or None, got {tol!r}")
+    return config
+
+
+class MemberAdam:
+    """Adam (Kingma and Ba; torch's update, ``torch.optim.Adam`` defaults) for parameters whose leading axis is
+    the members, each with its own step count, learning rate and trainable mask.
+
+    A masked member's parameter, moments and step count do not change, exactly as a parameter outside the
+    optimiser; :meth:`reset` clears a member's state, as a fresh optimiser does at a phase change.
+    """
+
+    def __init__(self, params: dict[str, torch.nn.Parameter], members: int, *, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        self.params, self.members, self.betas, self.eps = params, members, betas, eps
+        self.exp_avg = {k: torch.zeros_like(p) for k, p in params.items()}
+        self.exp_avg_sq = {k: torch.zeros_like(p) for k, p in params.items()}
+        device = next(iter(params.values())).device
+        self.steps = {k: torch.zeros(members, dtype=torch.float64, device=device) for k in params}
+
+    def reset(self, name: str, members: slice) -> None:
+        self.exp_avg[name][members] = 0.0
+        self.exp_avg_sq[name][members] = 0.0
+        self.steps[name][members] = 0.0
+
+    @torch.no_grad()
+    def step(self, lrs: dict[str, Tensor], masks: dict[str, Tensor]) -> None:
+        """One update: ``lrs[name]`` (M,) learning rates, ``masks[name]`` (M,) which members train ``name``."""
+        beta1, beta2 = self.betas
+        for name, p in self.params.items():
+            mask = masks.get(name)
+            if p.grad is None or mask is None or not bool(mask.any()):
+                continue
+            shape = (self.members,) + (1,) * (p.ndim - 1)
+            m, v, grad = self.exp_avg[name], self.exp_avg_sq[name], p.grad
+            keep = mask.view(shape)
+            self.steps[name] += mask.to(torch.float64)
+            t = self.steps[name].clamp(min=1.0)
+            new_m = m.lerp(grad, 1 - beta1)
+            new_v = v * beta2 + (1 - beta2) * grad * grad
+            bc1 = (1 - beta1 ** t).to(p.dtype)
+            bc2_sqrt = (1 - beta2 ** t).sqrt().to(p.dtype)
+            step_size = (lrs[name].to(p.dtype) / bc1).view(shape)
+            denom = new_v.sqrt() / bc2_sqrt.view(shape) + self.eps
+            m.copy_(torch.where(keep, new_m, m))
+            v.copy_(torch.where(keep, new_v, v))
+            p.sub_(torch.where(keep, step_size * new_m / denom, torch.zeros((), dtype=p.dtype, device=p.device)))
+
+
+@dataclass
+class Cell:
+    """One (n, strategy) point of the panel and where its training stands."""
+
+    group: int
+    strategy_index: int
+    strategy: Strategy
+    n: int
+    members: slice
+    phases: list[tuple[tuple[str, ...], int]]  # (trainable parameter names, step budget) per phase
+    phase: int = 0
+    phase_steps: int = 0
+    steps: int = 0  # total steps trained (all phases)
+    done: bool = False
+    reached: list[bool] = field(default_factory=list)  # per finished phase: every restart within tolerance
+    phase_end_steps: list[int] = field(default_factory=list)  # the panel step at which each phase ended
+    last_exact: list[float] | None = None  # the exact losses at the last check (the final ones once done)
+    last_targets: list[float] | None = None
+
+    @property
+    def key(self) -> tuple[Strategy, int]:
+        return self.strategy, self.n
+
+
+@dataclass
+class PanelRun:
+    """What :func:`train_panel` produced: the panel model, its cells, and how long it took."""
+
+    model: TrainableModel
+    model_kind: str
+    layers: int
+    layout: PanelLayout
+    config: PanelConfig
+    seed: int
+    mixture: TaskMixture
+    cells: list[Cell]
+    steps: int = 0  # panel steps (batches drawn)
+    seconds: float = 0.0  # wall time of the training steps (monitor excluded)
+    monitor_seconds: float = 0.0
+    member_steps: int = 0  # sum over steps of the members computed (active groups x S x R)
+
+    def cell(self, strategy: Strategy | str, n: int) -> Cell:
+        strategy = as_strategy(strategy)
+        for c in self.cells:
+            if c.strategy is strategy and c.n == n:
+                return c
+        raise VerifyError(f"panel: no cell ({strategy.value}, n={n})")
+
+
+def _panel_model(model: str, layers: int, mixture: TaskMixture, layout: PanelLayout,
+                 device: torch.device) -> TrainableModel:
+    heads = {s.has_task_heads for s in layout.strategies}
+    prompts = any(s.has_prompts for s in layout.strategies)
+    M = layout.members
+    if model not in PANEL_MODELS:
+        raise VerifyError(f"model: unknown {model!r} (expected one of {', '.join(PANEL_MODELS)})")
+    if len(heads) > 1:
+        raise VerifyError("strategies: PGD (task-specific heads) and shared-head strategies are different models; "
+                          "train them in separate panels")
+    task_heads = heads.pop()
+    if model == "reduced":
+        if task_heads:
+            raise VerifyError("strategy: 'PGD' needs task-specific heads, which the reduced model does not have")
+        if layers != 1:
+            raise VerifyError(f"layers: only the 'multilayer' model has a depth, got layers={layers!r}")
+        return ReducedModel(mixture.d, mixture.K, restarts=M, prompts=prompts, device=device)
+    ns = [int(v) for v in layout.member_ns()]
+    if model == "attention":
+        if layers != 1:
+            raise VerifyError(f"layers: the one-layer 'attention' model has layers=1, got {layers!r} (use 'multilayer')")
+        return AttentionModel(mixture.d, mixture.K, ns, restarts=M, prompts=prompts, task_heads=task_heads, device=device)
+    return MultiLayerAttention(mixture.d, mixture.K, ns, layers=layers, restarts=M, prompts=prompts,
+                               task_heads=task_heads, label_scale=stack_label_scale(mixture, layers), device=device)
+
+
+def _chunk_size(net: TrainableModel, layout: PanelLayout, config: PanelConfig, device: torch.device) -> int:
+    """Samples per forward pass: the whole batch, unless the activations would exceed the memory budget."""
+    if config.max_chunk is not None:
+        return min(config.max_chunk, config.batch_size)
+    if not net.reads_gram:  # the reduced model's moments: O(N B d^2) whatever the members
+        return config.batch_size
+    layers = getattr(net, "layers", 1)
+    saved = 8 if layers == 1 else 12 * 4 ** (layers - 1)  # (members x samples x (d+1)) tensors kept for backward
+    per_sample = layout.members * (net.d + 1) * 8 * saved
+    budget = _CUDA_CHUNK_BYTES if device.type == "cuda" else _CPU_CHUNK_BYTES
+    return max(1, min(config.batch_size, budget // per_sample))
+
+
+@contextmanager
+def _progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[int, int], None]]:
+    if not enabled:
+        yield lambda cells_left, step: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("step {task.fields[step]}"),
+               TimeElapsedColumn())
+    with Progress(*columns, transient=True) as bar:
+        task_id = bar.add_task(label, total=total, step=0)
+
+        def update(cells_done: int, step: int) -> None:
+            bar.update(task_id, completed=cells_done, step=step)
+
+        yield update
+
+
+def train_panel(model: str, mixture: TaskMixture, ns: Sequence[int], strategies: Sequence[Strategy | str], *,
+                layers: int = 1, config: PanelConfig | None = None, seed: int = 0, device: str | torch.device = "cpu",
+                progress: bool = False) -> PanelRun:
+    """Train every (n, strategy) cell of a panel, R restarts each, as the members of one model.
+
+    ``model`` is ``"reduced"`` (eq. 7), ``"attention"`` (eqs. 6/17) or ``"multilayer"`` (Appendix E, ``layers``);
+    the strategies share it (PGD, with task-specific heads, needs a panel of its own).  Returns the
+    :class:`PanelRun`; :func:`panel_results` measures each cell's best restart on fresh samples.
+
+    Example
+    -------
+    >>> from theory.mixture import preset
+    >>> run = train_panel("reduced", preset("fig2c"), [2, 5], ["PT", "JT"],
+    ...                   config=make_panel_config(steps=30, batch_size=256, restarts=2, check_every=10))
+    >>> [(c.strategy.value, c.n) for c in run.cells]
+    [('PT', 2), ('JT', 2), ('PT', 5), ('JT', 5)]
+    """
+    config = config or PanelConfig()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise VerifyError(f"seed: must be an integer >= 0, got {seed!r}")
+    layers = check_positive_int("layers", layers)
+    strategies_t = tuple(as_strategy(s) for s in strategies)
+    layout = PanelLayout(tuple(sorted(int(n) for n in ns)), strategies_t, config.restarts)
+    dev = resolve_device(device)
+    net = _panel_model(model, layers, mixture, layout, dev)
+    scales = [net.natural_scales(mixture, n) for n in layout.ns]
+    names = list(scales[0])
+    with torch.no_grad():  # each member from its restart's own generator, at its cell's scales
+        for g in range(layout.N):
+            for s in range(layout.S):
+                first = layout.cell(g, s).start
+                for r in range(layout.R):
+                    net.initialise_restart(first + r, restart_generator(int(seed), r), scales[g], config.init_scale)
+    prompts = net.prompt_parameter
+    initial_prompts = prompts.detach().clone()
+    cells: list[Cell] = []
+    for g, n in enumerate(layout.ns):
+        for s, strategy in enumerate(layout.strategies):
+            phases = net.trainable_phases(strategy)
+            budgets = [config.steps if i == 0 else (config.ft_steps or config.steps) for i in range(len(phases))]
+            cell = Cell(g, s, strategy, n, layout.cell(g, s), list(zip(phases, budgets, strict=True)))
+            if net.prompt_name not in phases[0]:
+                with torch.no_grad():  # PT has no prompts; FT pretrains without them (plain training)
+                    prompts[cell.members] = 0.0
+            cells.append(cell)
+    params = {name: net.get_parameter(name) for name in names}
+    for p in params.values():
+        p.requires_grad_(True)
+    base_lr = {name: torch.tensor(np.repeat([config.lr * sc[name] for sc in scales], layout.S * layout.R),
+                                  dtype=torch.float64, device=dev) for name in names}
+    adam = MemberAdam(params, layout.members)
+    sampler = PanelSampler(mixture, layout, protocol=config.protocol, batch_size=config.batch_size, seed=int(seed),
+                           device=dev, gram=net.reads_gram)
+    tensors = mixture_tensors(mixture, dev, torch.float64)
+    chunk = _chunk_size(net, layout, config, dev)
+    run = PanelRun(model=net, model_kind=model, layers=layers, layout=layout, config=config, seed=int(seed),
+                   mixture=mixture, cells=cells)
+    M = layout.members
+    with _progress(progress, len(cells), f"{model} L={layers} {len(layout.ns)} n x {layout.S} strategies x R={layout.R}") as advance:
+        while True:
+            active = [c for c in cells if not c.done]
+            if not active:
+                break
+            start = time.perf_counter()
+            groups = torch.tensor(sorted({c.group for c in active}), device=dev)
+            masks, lrs = _masks_and_rates(active, names, base_lr, config, M, dev)
+            stats = sampler.draw(groups)
+            for p in params.values():
+                p.grad = None
+            _accumulate(net, stats, tensors, layout, config.query, chunk)
+            adam.step(lrs, masks)
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)
+            run.seconds += time.perf_counter() - start
+            run.steps += 1
+            run.member_steps += int(groups.numel()) * layout.S * layout.R
+            for c in active:
+                c.phase_steps += 1
+                c.steps += 1
+            start = time.perf_counter()
+            for c in active:
+                _check_cell(c, net, mixture, config, run.steps, adam, prompts, initial_prompts)
+            run.monitor_seconds += time.perf_counter() - start
+            advance(sum(c.done for c in cells), run.steps)
+    return run
+
+
+def _masks_and_rates(active: list[Cell], names: list[str], base_lr: dict[str, Tensor], config: PanelConfig,
+                     members: int, device: torch.device) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """Per parameter: which members train it this step, and each member's learning rate (its phase's schedule)."""
+    masks = {name: torch.zeros(members, dtype=torch.bool, device=device) for name in names}
+    factor = torch.zeros(members, dtype=torch.float64, device=device)
+    for c in active:
+        trainable, budget = c.phases[c.phase]
+        decay = config.lr_final_ratio ** (1.0 / max(budget - 1, 1))
+        factor[c.members] = decay ** c.phase_steps * warmup_factor(c.phase_steps, config.warmup_steps)
+        for name in trainable:
+            masks[name][c.members] = True
+    return masks, {name: base_lr[name] * factor for name in names}
+
+
+def _accumulate(net: TrainableModel, stats: PanelStatistics, tensors: Any, layout: PanelLayout, query: str,
+                chunk: int) -> None:
+    """Backward of the summed member losses on the batch, in chunks of samples (the same gradient)."""
+    B = stats.size
+    for start in range(0, B, chunk):
+        part = stats if chunk >= B else stats.chunk(start, min(B, start + chunk))
+        losses = net.panel_losses(part, tensors, layout, query)
+        (losses.sum() * (part.size / B)).backward()
+
+
+def _check_cell(c: Cell, net: TrainableModel, mixture: TaskMixture, config: PanelConfig, step: int, adam: MemberAdam,
+                prompts: torch.nn.Parameter, initial_prompts: Tensor) -> None:
+    """End the cell's phase at its budget, or early once every restart is within tolerance of its optimum."""
+    _, budget = c.phases[c.phase]
+    reached = False
+    at_check = config.tolerance is not None and c.phase_steps % config.check_every == 0
+    if at_check or c.phase_steps >= budget:
+        with torch.no_grad():
+            exact = net.member_exact_losses(mixture, c.n, c.members)
+            targets = net.member_targets(c.strategy, c.phase, mixture, c.n, c.members) if exact is not None else None
+        if exact is not None and targets is not None:
+            c.last_exact, c.last_targets = [float(v) for v in exact], [float(v) for v in targets]
+            tol = config.tolerance if config.tolerance is not None else -math.inf
+            reached = bool(np.all(exact <= targets + tol * np.abs(targets)))
+    if not reached and c.phase_steps < budget:
+        return
+    c.reached.append(reached)
+    c.phase_end_steps.append(step)
+    if c.phase + 1 < len(c.phases):
+        c.phase += 1
+        c.phase_steps = 0
+        trainable, _ = c.phases[c.phase]
+        for name in trainable:
+            adam.reset(name, c.members)
+        if net.prompt_name in trainable:  # FT's prompt phase starts from the random initial prompts
+            with torch.no_grad():
+                prompts[c.members] = initial_prompts[c.members]
+        return
+    c.done = True
+
+
+def panel_results(run: PanelRun, *, eval_rel_se: float = 2e-3, eval_max_samples: int = 2_000_000,
+                  device: str | torch.device | None = None) -> dict[tuple[Strategy, int], TrainingResult]:
+    """Each cell's :class:`~training.results.TrainingResult`: best restart, its loss on fresh samples, the comparison
+    with the derived optimum (:func:`training.results.summarise` on the cell's restarts).
+
+    ``train_seconds`` of a cell is the panel's training time divided by its number of cells (the cells share
+    every step); ``steps_run`` is the cell's own number of steps.
+    """
+    dev = resolve_device(device) if device is not None else next(run.model.parameters()).device
+    out: dict[tuple[Strategy, int], TrainingResult] = {}
+    share = run.seconds / max(len(run.cells), 1)
+    for c in run.cells:
+        sub = run.model.extract(c.members, c.n)
+        cell_run = TrainingRun(model=sub, strategy=c.strategy, config=run.config, seed=run.seed, steps_run=c.steps,
+                               seconds=share)
+        out[c.key] = summarise(cell_run, run.mixture, c.n, model_kind=run.model_kind, layers=run.layers, device=dev,
+                               eval_rel_se=eval_rel_se, eval_max_samples=eval_max_samples)
+    return out
