@@ -391,16 +391,19 @@ def _silence_stdout() -> None:
 
 
 def _importing(frame: Any) -> bool:
-    """True when the interrupted code is inside an import (a frame of importlib's bootstrap is on the stack)."""
+    """True when the interrupted code is inside an import (a frame of importlib's bootstrap is on the stack) or is
+    starting a worker process (multiprocessing writing the spawned child's start-up data: cut short, the child
+    prints an EOFError traceback beside our one line)."""
     while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib._bootstrap"):
+        name = frame.f_code.co_filename
+        if name.startswith("<frozen importlib._bootstrap") or name.endswith(("popen_spawn_posix.py", "popen_fork.py")):
             return True
         frame = frame.f_back
     return False
 
 
 def _ctrl_c(signum: int, frame: Any) -> None:
-    """SIGINT: KeyboardInterrupt, except inside an import, where it is retried 50 ms later.
+    """SIGINT: KeyboardInterrupt, except inside an import or a worker's start, where it is retried 50 ms later.
 
     A KeyboardInterrupt raised while a C extension initialises (torch's, measured) can abort the interpreter
     (exit -6) or kill it by SIGINT after our message (exit -2), instead of exit 130; deferring it past the
