@@ -91,6 +91,27 @@ def rel_error(claimed: Any, derived: Any) -> float:
 CheckFn = Callable[[TaskMixture, int], Comparison]
 
 
+def compare(quantity: str, claimed: Any, derived: Any, note: str = "") -> Comparison:
+    """Claimed against derived: holds when the Frobenius relative error (:func:`rel_error`) is at most ``AGREE_RTOL``."""
+    err = rel_error(claimed, derived)
+    return Comparison(quantity, claimed, derived, err, err <= AGREE_RTOL, note)
+
+
+def not_applicable(quantity: str, why: str) -> Comparison:
+    """The mixture is outside the claim's hypothesis: neither evidence for nor against it (not counted)."""
+    return Comparison(quantity, None, None, float("nan"), False, note=why, decided=Outcome.NOT_APPLICABLE)
+
+
+def scoped(quantity: str, scope: Callable[[TaskMixture], bool], why: str, check: CheckFn) -> CheckFn:
+    """``check`` on the mixtures of the claim's hypothesis, :func:`not_applicable` elsewhere (for direct calls; the
+    search skips out-of-scope mixtures by the record's ``scope``)."""
+    def guarded(m: TaskMixture, n: int) -> Comparison:
+        return check(m, n) if scope(m) else not_applicable(quantity, why)
+    guarded.__doc__ = check.__doc__
+    guarded.__name__ = getattr(check, "__name__", "check")
+    return guarded
+
+
 @dataclass(frozen=True)
 class StatedParameters:
     """The parameters a paper states as optimal: ``x^T W (X^T y + p_k)`` (``"reduced"``, eq. 7) or the

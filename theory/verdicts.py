@@ -307,6 +307,8 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
         if isinstance(comp, str):
             errors.append(f"{case.label} n={case.n}: {comp}")
             continue
+        if comp.outcome is Outcome.NOT_APPLICABLE:  # the check itself found the case outside the claim's hypothesis
+            continue
         checked += 1
         if math.isfinite(comp.rel_error):  # a NaN error (undefined quantity) is grey, see outcome()
             worst = max(worst, comp.rel_error)

@@ -1,4 +1,4 @@
-"""Asymptotics in the ``verify`` command: the expansions table, ``--expand``, ``--latex`` and the gap plot.
+"""Asymptotics in the ``verify`` command: the expansions table, ``--expand``, ``--latex`` and the gap plot's data.
 
 Every row pairs the derived leading term (exact and symbolic in the isotropic
 setting of :mod:`theory.isotropic`; a float64 fit up to n = 10^6 for the
@@ -7,22 +7,15 @@ selected mixture) with what the paper claims (Corollary 1, Section 4.1).
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-import matplotlib
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-from rich.text import Text  # noqa: E402
-
-from theory.asymptotics import (  # noqa: E402
+from theory.asymptotics import (
     QUANTITIES,
     LeadingFit,
     numeric_leading_term,
@@ -30,11 +23,11 @@ from theory.asymptotics import (  # noqa: E402
     setting_values,
     symbolic_expansion,
 )
-from theory.errors import VerifyError  # noqa: E402
-from theory.mixture import TaskMixture  # noqa: E402
-from verify.numbers import evaluated, uncertain  # noqa: E402
-from verify.output import write_bytes_atomic  # noqa: E402
-from verify.terminal import make_console  # noqa: E402
+from theory.errors import VerifyError
+from theory.mixture import Array, TaskMixture
+from theory.strategy import Strategy
+from verify.numbers import evaluated, uncertain
+from verify.terminal import make_console
 
 # quantity -> (what the paper claims, the claim id that checks it)
 CLAIMED = {
@@ -50,6 +43,20 @@ CLAIMED = {
     "P.JT": ("~ -n Sigma_x mu_k", "S4.prompts.large-n"),
     "JT-PGD": ("(no claim)", None),
     "PGD": ("(no claim)", None),
+}
+# quantity -> (the quantity, what the paper claims), as TeX for the reports (verify.report)
+_L = {s: rf"\mathcal{{L}}^{{\star}}_{{\mathrm{{{s}}}}}" for s in ("PT", "FT", "JT")}
+QUANTITY_TEX = {
+    "PT-FT": (rf"{_L['PT']} - {_L['FT']}", r"\mathcal{O}(n^{-2}) \lVert \Delta \rVert_F"),
+    "FT-JT": (rf"{_L['FT']} - {_L['JT']}", r"\mathcal{O}(n^{-1}) \lVert \Delta \rVert_F"),
+    "ratio": (rf"\frac{{{_L['PT']} - {_L['FT']}}}{{{_L['FT']} - {_L['JT']}}}", r"\mathcal{O}(n^{-1})"),
+    "PT": (_L["PT"], r"\to 0"), "FT": (_L["FT"], r"\to 0"), "JT": (_L["JT"], r"\to 0"),
+    "nWbar-I.PT": (r"\lVert n \bar{W}^{\star}_{\mathrm{PT}} - I \rVert_F", r"\to 0\ (\bar{W}^{\star} \to I/n)"),
+    "nWbar-I.JT": (r"\lVert n \bar{W}^{\star}_{\mathrm{JT}} - I \rVert_F", r"\to 0\ (\bar{W}^{\star} \to I/n)"),
+    "P.FT": (r"\lVert P^{\star}_{\mathrm{FT}} \rVert_F", r"\sim -n\, \Sigma_x \mu_k"),
+    "P.JT": (r"\lVert P^{\star}_{\mathrm{JT}} \rVert_F", r"\sim -n\, \Sigma_x \mu_k"),
+    "JT-PGD": (rf"{_L['JT']} - \tilde{{\mathcal{{L}}}}^{{\star}}_{{\mathrm{{PGD}}}}", r"\text{(no claim)}"),
+    "PGD": (r"\tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}}", r"\text{(no claim)}"),
 }
 TABLE_QUANTITIES = ("PT-FT", "FT-JT", "ratio", "JT-PGD", "PT", "FT", "JT", "PGD", "nWbar-I.PT", "nWbar-I.JT", "P.FT", "P.JT")
 
@@ -86,12 +93,27 @@ def _general_form(quantity: str, latex: bool) -> str:
     return "; ".join(parts)
 
 
+def general_form_tex(quantity: str) -> str:
+    """The same as :func:`_general_form`, as one TeX formula (components labelled with ``\\text``)."""
+    parts = []
+    losses = quantity in ("PT", "FT", "JT", "PGD")
+    for ex in symbolic_expansion(quantity, "isotropic", 1 if losses else 0 if quantity == "ratio" else 2):
+        text = ex.latex(leading_only=not losses)
+        parts.append(f"{_COMPONENT_TEX[ex.component]}:\\ {text}" if ex.component else text)
+    return r",\quad ".join(parts)
+
+
+_COMPONENT_TEX = {"along u": r"\text{along } u", "orthogonal to u": r"\text{orthogonal to } u",
+                  "p_k / m_k along u": r"u^{\top} p_k / u^{\top} \mu_k"}
+
+
 def asymptotic_rows(mixture: TaskMixture, mixture_name: str, verdicts: dict[str, str] | None = None, *,
                     latex: bool = False, symbolic: bool = True) -> list[dict[str, Any]]:
     """One row per quantity: derived leading term (general and on this mixture), claimed, verdict.
 
     Keys (the report's ``asymptotics`` objects): quantity, mixture, exponent, coefficient,
-    coefficient_uncertainty, stable, derived_leading, derived_general, claimed_leading, claim, verdict.
+    coefficient_uncertainty, stable, derived_leading, derived_general, claimed_leading, claim, verdict, and the TeX forms
+    quantity_tex, derived_general_tex, claimed_leading_tex.
     """
     rows = []
     for q in TABLE_QUANTITIES:
@@ -103,6 +125,8 @@ def asymptotic_rows(mixture: TaskMixture, mixture_name: str, verdicts: dict[str,
             "derived_general": _general_form(q, latex) if symbolic else None,
             "claimed_leading": claimed, "claim": claim_id,
             "verdict": (verdicts or {}).get(claim_id or "", "-"),
+            "quantity_tex": QUANTITY_TEX[q][0], "derived_general_tex": general_form_tex(q) if symbolic else None,
+            "claimed_leading_tex": QUANTITY_TEX[q][1],
         })
     return rows
 
@@ -182,53 +206,58 @@ def print_expansion(report: dict[str, Any], latex: bool, console: Console | None
     say("s = sum_k pi_k s_k, a = sum_k pi_k |mu_k|^2 (Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means)")
 
 
-def plot_gaps(mixture: TaskMixture, mixture_name: str, out_dir: str | Path) -> list[Path]:
-    """Log-log plot of L*_PT - L*_FT and L*_FT - L*_JT against n, with the derived leading terms and the
-    claimed rates (Corollary 1: n^-2 and n^-1, drawn through the exact gap at n = 10), and the gap ratio."""
-    out_dir = Path(out_dir)
-    ns = np.unique(np.geomspace(1, 1e6, 61).round().astype(int))
-    fig = Figure(figsize=(12.0, 5.0))
-    FigureCanvasAgg(fig)
-    ax, ax_ratio = fig.add_axes((0.07, 0.12, 0.42, 0.78)), fig.add_axes((0.57, 0.12, 0.40, 0.78))
-    claimed_rate = {"PT-FT": -2, "FT-JT": -1}
-    colours = {"PT-FT": "#ff7f0e", "FT-JT": "#2ca02c"}
+@dataclass(frozen=True)
+class GapCurve:
+    """One Corollary 1 gap (``"PT-FT"``, ``"FT-JT"``) on a grid of n, with its derived leading term and claimed rate."""
+
+    name: str
+    lower: Strategy  # the strategy with the smaller loss (its colour on the plot)
+    values: Array
+    leading_coefficient: float
+    leading_exponent: int
+    claimed_exponent: int
+    anchor: float  # the exact gap at n = 10, where the claimed rate is drawn through
+
+
+@dataclass(frozen=True)
+class RatioCurve:
+    """(L*_PT - L*_FT) / (L*_FT - L*_JT) on the grid, its derived limit, and its value at n = 10."""
+
+    values: Array
+    limit: float
+    anchor: float
+
+
+@dataclass(frozen=True)
+class GapCurves:
+    """What the gap plot shows (drawn by :func:`verify.plotting.render_gaps`)."""
+
+    mixture_name: str
+    ns: Array
+    gaps: list[GapCurve]
+    ratio: RatioCurve | None
+
+
+GAP_PLOT_NS = np.unique(np.geomspace(1, 1e6, 61).round().astype(int))
+_CLAIMED_RATE = {"PT-FT": -2, "FT-JT": -1}  # Corollary 1
+_LOWER = {"PT-FT": Strategy.FT, "FT-JT": Strategy.JT}
+
+
+def gap_curves(mixture: TaskMixture, mixture_name: str) -> GapCurves:
+    """L*_PT - L*_FT and L*_FT - L*_JT from n = 1 to 1e6 (exact), their derived leading terms and the claimed rates
+    (Corollary 1: n^-2 and n^-1, drawn through the exact gap at n = 10), and the ratio of the gaps."""
+    ns = GAP_PLOT_NS
+    gaps = []
     for gap in ("PT-FT", "FT-JT"):
         values = np.array([numeric_value(gap, mixture, int(n)) for n in ns])
         if not np.any(values > 0):
             continue
         fit = numeric_leading_term(gap, mixture)
-        ax.loglog(ns, values, "-", color=colours[gap], lw=2, label=f"L*_{gap.replace('-', ' - L*_')} (exact)")
-        ax.loglog(ns, fit.coefficient * ns.astype(float) ** fit.exponent, ":", color=colours[gap], lw=1.5,
-                  label=f"derived leading term {fit.coefficient:.4g} n^{fit.exponent}")
-        anchor = numeric_value(gap, mixture, 10)
-        ax.loglog(ns, anchor * (ns / 10.0) ** claimed_rate[gap], "--", color=colours[gap], alpha=0.5,
-                  label=f"claimed rate n^{claimed_rate[gap]} (through n = 10)")
-    ax.set_xlabel("context length n")
-    ax.set_ylabel("loss gap (same units as the loss)")
-    ax.set_title(f"Corollary 1 gaps on {mixture_name}")
-    ax.legend(fontsize=8)
-    ax.grid(True, which="both", alpha=0.3)
+        gaps.append(GapCurve(f"L*_{gap.replace('-', ' - L*_')}", _LOWER[gap], values, float(fit.coefficient),
+                             int(fit.exponent or 0), _CLAIMED_RATE[gap], float(numeric_value(gap, mixture, 10))))
+    ratio = None
     if np.any(mixture.means[mixture.weights > 0]):
-        ratio = np.array([numeric_value("ratio", mixture, int(n)) for n in ns])
-        fit = numeric_leading_term("ratio", mixture)
-        ax_ratio.loglog(ns, ratio, "-", color="black", lw=2, label="(L*_PT - L*_FT) / (L*_FT - L*_JT) (exact)")
-        ax_ratio.axhline(fit.coefficient, color="black", ls=":", label=f"derived limit {fit.coefficient:.4g}")
-        anchor = numeric_value("ratio", mixture, 10)
-        ax_ratio.loglog(ns, anchor * 10.0 / ns, "--", color="red", alpha=0.6, label="claimed rate n^-1 (through n = 10)")
-        ax_ratio.legend(fontsize=8)
-    else:
-        ax_ratio.text(0.5, 0.5, "all task means are zero: both gaps vanish", ha="center", transform=ax_ratio.transAxes)
-    ax_ratio.set_xlabel("context length n")
-    ax_ratio.set_ylabel("gap ratio (dimensionless)")
-    ax_ratio.set_title("Corollary 1, part 2: ratio of the gaps")
-    ax_ratio.grid(True, which="both", alpha=0.3)
-    paths = [out_dir / "asymptotics_gaps.png", out_dir / "asymptotics_gaps.svg"]
-    images = []
-    for path, kwargs in zip(paths, ({"dpi": 110}, {}), strict=True):
-        buf = io.BytesIO()
-        fig.savefig(buf, format=path.suffix[1:], **kwargs)
-        images.append(buf.getvalue())
-    out_dir.mkdir(parents=True, exist_ok=True)  # only now: a failed run leaves no empty directory
-    for path, data in zip(paths, images, strict=True):
-        write_bytes_atomic(path, data, "--plot")
-    return paths
+        values = np.array([numeric_value("ratio", mixture, int(n)) for n in ns])
+        ratio = RatioCurve(values, float(numeric_leading_term("ratio", mixture).coefficient),
+                           float(numeric_value("ratio", mixture, 10)))
+    return GapCurves(mixture_name, ns, gaps, ratio)

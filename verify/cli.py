@@ -101,6 +101,15 @@ def _int_in(flag: str, low: int, high: int, valid: tuple[int, ...] | None = None
     return parse
 
 
+def _one_of(flag: str, choices: tuple[str, ...]) -> Callable[[str], str]:
+    """An argparse ``type=``: one of ``choices`` exactly, else UsageError."""
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise UsageError(f"{flag}: expected {' or '.join(choices)}, got {text!r}")
+        return text
+    return parse
+
+
 def parse_ns(text: str) -> list[int]:
     """``--n 1,10,100``: distinct integers from 1 to :data:`N_MAX`, at most :data:`N_COUNT_MAX` of them."""
     parts = text.split(",")
@@ -165,7 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", action=_Once, type=_int_in("--order", 0, ORDER_MAX), metavar="K",
                    help=f"with --expand: terms through n^-K (0 to {ORDER_MAX}; default 3)")
     p.add_argument("--latex", action="store_true", help="with --expand, or with claims of Corollary 1 / Section 4: LaTeX")
-    figure_cli.add_figure_arguments(p)  # issue 6: --figure/--figures/--plot/--report/--no-training
+    figures = figure_cli.add_figure_arguments(p)  # issue 6: --figure/--figures/--plot/--report/--no-training
+    figures.add_argument("--executor", action=_Once, type=_one_of("--executor", figure_cli.EXECUTORS), metavar="local|ray",
+                         help="where the figure points run: local (default, this process) or ray (Ray tasks; a local "
+                              f"cluster unless --address; needs {figure_cli.RAY_INSTALL_HINT}). Finished points are kept "
+                              "under the plot directory's points/, so a rerun resumes")
+    figures.add_argument("--address", action=_Once, metavar="ADDR",
+                         help="with --executor ray: the cluster to connect to (auto, HOST:PORT or ray://HOST:PORT)")
     return p
 
 
@@ -192,6 +207,7 @@ _APPLIES = {
     "no_symbolic": {"claims"}, "verbose": {"claims"}, "fail_on_refuted": {"claims"}, "order": {"expand"},
     "report": {"claims"}, "no_training": {"claims", "figures"}, "figure": {"claims", "figures"},
     "figures": {"claims", "figures"}, "latex": {"expand", "claims"}, "plot": {"expand", "claims", "figures"},
+    "executor": {"claims", "figures"}, "address": {"claims", "figures"},
 }
 
 
@@ -211,11 +227,12 @@ def check_combinations(args: argparse.Namespace, claims: list[Any]) -> None:
         if _given(args, dest) and mode not in modes:
             needs = " or ".join(_MODE_NEEDS[m] for m in ("claims", "expand", "figures") if m in modes)
             raise UsageError(f"{_flag(dest)}: not used with {_MODE_FLAG[mode]} (it needs {needs})")
+    from verify import figure_cli
+
+    figure_cli.check_executor_flags(args)
     if mode != "claims":
         return
     asymptotic = any(c.id.startswith(("C1.", "S4.")) for c in claims)
-    from verify import figure_cli
-
     if args.latex and not (asymptotic and not args.no_symbolic):
         raise UsageError("--latex: needs --expand, or claims of Corollary 1 / Section 4 without --no-symbolic "
                          "(nothing else is printed as LaTeX)")
@@ -263,7 +280,8 @@ def _console(args: argparse.Namespace) -> Console:
 
 def _expand(args: argparse.Namespace, mixture: Any) -> int:
     """``verify --expand QUANTITY --order K [--mixture M] [--latex] [--json FILE|-] [--plot DIR]``."""
-    from verify.asymptotics_report import expansion_report, plot_gaps, print_expansion
+    from verify import figure_cli
+    from verify.asymptotics_report import expansion_report, print_expansion
     from verify.output import write_json
     from verify.version import SCHEMA_VERSION, tool_info
 
@@ -273,8 +291,7 @@ def _expand(args: argparse.Namespace, mixture: Any) -> int:
     if args.json:
         write_json(args.json, {"schema_version": SCHEMA_VERSION, "tool": tool_info(), **report})
     if args.plot:
-        for path in plot_gaps(mixture, args.mixture or "fig2c", args.plot):
-            console.print(f"gap plot: {path}", markup=False, highlight=False, soft_wrap=True)
+        figure_cli.plot_gaps(mixture, args.mixture or "fig2c", args.plot, console)
     return 0
 
 
@@ -283,9 +300,9 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
     from contextlib import ExitStack
 
     from verify import figure_cli
-    from verify.asymptotics_report import asymptotic_rows, plot_gaps, print_asymptotics
+    from verify.asymptotics_report import asymptotic_rows, print_asymptotics
     from verify.output import write_json
-    from verify.report import build_report
+    from verify.report.build import build_report
     from verify.run import background_worker, run_checks
     from verify.terminal import print_report
 
@@ -311,8 +328,7 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
         report["asymptotics"] = rows
         print_asymptotics(report["asymptotics"], console, verbose=args.verbose or args.latex)
         if args.plot and not figure_cli.wants_figures(args):
-            for path in plot_gaps(mixture, name, args.plot):
-                console.print(f"gap plot: {path}", markup=False, highlight=False, soft_wrap=True)
+            figure_cli.plot_gaps(mixture, name, args.plot, console)
     if args.json:
         write_json(args.json, report)
     figure_cli.after_checks(args, report, console, device=device)  # issue 6: figures and --report DIR
@@ -340,8 +356,9 @@ def _run(argv: list[str] | None) -> int:
     if args.json:
         probe_file(args.json, "--json")
     figure_cli.validate(args)
-    try:
-        device = str(resolve_device(args.device or "cpu")) if mode != "expand" else "cpu"
+    try:  # figures on Ray run on the cluster's devices (figure_cli.validate checked --device for it)
+        on_driver = mode != "expand" and not (mode == "figures" and figure_cli.uses_ray(args))
+        device = str(resolve_device(args.device or "cpu")) if on_driver else "cpu"
     except VerifyError as exc:
         raise VerifyError(f"--{exc}") from None  # "device: ..." -> "--device: ..."
     if mode == "figures":
@@ -374,16 +391,19 @@ def _silence_stdout() -> None:
 
 
 def _importing(frame: Any) -> bool:
-    """True when the interrupted code is inside an import (a frame of importlib's bootstrap is on the stack)."""
+    """True when the interrupted code is inside an import (a frame of importlib's bootstrap is on the stack) or is
+    starting a worker process (multiprocessing writing the spawned child's start-up data: cut short, the child
+    prints an EOFError traceback beside our one line)."""
     while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib._bootstrap"):
+        name = frame.f_code.co_filename
+        if name.startswith("<frozen importlib._bootstrap") or name.endswith(("popen_spawn_posix.py", "popen_fork.py")):
             return True
         frame = frame.f_back
     return False
 
 
 def _ctrl_c(signum: int, frame: Any) -> None:
-    """SIGINT: KeyboardInterrupt, except inside an import, where it is retried 50 ms later.
+    """SIGINT: KeyboardInterrupt, except inside an import or a worker's start, where it is retried 50 ms later.
 
     A KeyboardInterrupt raised while a C extension initialises (torch's, measured) can abort the interpreter
     (exit -6) or kill it by SIGINT after our message (exit -2), instead of exit 130; deferring it past the

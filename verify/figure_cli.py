@@ -1,10 +1,14 @@
-"""The ``verify`` flags for figures and the HTML report: ``--figure ID``, ``--figures``, ``--plot DIR``, ``--report DIR``.
+"""The ``verify`` command line for figures and the HTML report: ``--figure ID``, ``--figures``, ``--plot DIR``,
+``--report DIR``, ``--no-training``, and the gap plot of ``--expand ... --plot DIR``.
 
 ``verify --figure 2a --plot out/`` reproduces one panel of Figure 2 (Section 6),
-A1 (Appendix D) or A2 (Appendix E); ``--figures`` all of them;
+A1 (Appendix D) or A2 (Appendix E); ``--figures`` all of them; ``--executor ray
+[--address ADDR]`` runs their points as Ray tasks (:mod:`verify.ray_executor`),
+and every finished point is kept under ``DIR/points/`` so a rerun resumes;
 ``verify --all --report DIR`` runs the claims and writes the HTML/Markdown
 report with the figures. ``--quick`` (default) or ``--full`` pick the budget
-(:data:`verify.panels.QUICK`, :data:`verify.panels.FULL`).
+(:data:`verify.panels.QUICK`, :data:`verify.panels.FULL`). The files are
+written by :mod:`verify.figures`.
 """
 
 from __future__ import annotations
@@ -16,16 +20,25 @@ from typing import Any
 from rich.console import Console
 
 from theory.errors import VerifyError
-from verify.figures import FigureFiles, make_figures, resolve_panels
+from theory.mixture import TaskMixture
+from verify.figures import FigureFiles, make_figures, resolve_panels, write_gap_plot
 from verify.output import probe_dir
 from verify.panels import FULL, PANELS, QUICK
-from verify.trained import TrainedProvider, default_provider, unavailable
+from verify.ray_executor import RAY_INSTALL_HINT, RayExecutor, check_address, check_ray_device, ray_installed
+from verify.sweep import Executor, LocalExecutor
+from verify.trained import unavailable
+
+__all__ = ["DEFAULT_PLOT_DIR", "EXECUTORS", "RAY_INSTALL_HINT", "add_figure_arguments", "after_checks",
+           "check_executor_flags", "figures_only", "makes_figures", "plot_gaps", "run_figures", "uses_ray", "validate",
+           "wants_figures"]
 
 DEFAULT_PLOT_DIR = "figures"
+EXECUTORS = ("local", "ray")  # --executor
 
 
-def add_figure_arguments(p: argparse.ArgumentParser) -> None:
-    """Add the figure and report flags to the ``verify`` parser."""
+def add_figure_arguments(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """Add the figure and report flags to the ``verify`` parser; return their group (:mod:`verify.cli` adds
+    ``--executor`` and ``--address`` to it, with its strict value checks)."""
     g = p.add_argument_group("figures and report (Figures 2, A1, A2 of the paper)")
     g.add_argument("--figure", action="append", metavar="ID",  # repeatable: each use adds a panel
                    help=f"reproduce one panel (repeatable): {', '.join(PANELS)}")
@@ -34,6 +47,7 @@ def add_figure_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--report", metavar="DIR", help="with a claim selection: write report.html, report.md, report.json "
                                                    "and the figures (default: every panel) into DIR")
     g.add_argument("--no-training", action="store_true", help="figures without trained points (marked 'not available')")
+    return g
 
 
 def wants_figures(args: argparse.Namespace) -> bool:
@@ -46,9 +60,31 @@ def figures_only(args: argparse.Namespace) -> bool:
     return wants_figures(args) and not args.all and not args.list and all(s is None for s in selectors)
 
 
+def makes_figures(args: argparse.Namespace) -> bool:
+    """True when the run writes figures: --figure/--figures, or --report (which has every panel by default)."""
+    return wants_figures(args) or bool(getattr(args, "report", None))
+
+
+def uses_ray(args: argparse.Namespace) -> bool:
+    return getattr(args, "executor", None) == "ray"
+
+
+def check_executor_flags(args: argparse.Namespace) -> None:
+    """``--executor`` only where figures are made, ``--address`` only with ``--executor ray`` (UsageError-like
+    VerifyError, one line; the flags alone, before anything is imported or run)."""
+    executor, address = getattr(args, "executor", None), getattr(args, "address", None)
+    if executor is not None and not makes_figures(args):
+        raise VerifyError("--executor: no figures to run (it needs --figure/--figures, or --report)")
+    if address is not None and executor != "ray":
+        raise VerifyError("--address: needs --executor ray (the local executor runs in this process)")
+    if address is not None:
+        check_address(address)
+
+
 def validate(args: argparse.Namespace) -> None:
     """Fail fast (VerifyError) on an unknown or repeated panel id, both --figure and --figures, or an unwritable
-    --plot/--report directory, before long work. Nothing is created here (no empty directory after a failed run)."""
+    --plot/--report directory, --executor ray without Ray installed or with a --device Ray cannot honour, before
+    long work. Nothing is created here (no empty directory after a failed run)."""
     if args.figure and args.figures:
         raise VerifyError("--figure: not used with --figures (which already makes every panel)")
     if args.figure:
@@ -62,45 +98,66 @@ def validate(args: argparse.Namespace) -> None:
         probe_dir(args.plot, "--plot")
     if args.report:
         probe_dir(args.report, "--report")
+    if uses_ray(args):
+        if not ray_installed():
+            raise VerifyError(f"--executor: ray is not installed (install the extra: {RAY_INSTALL_HINT})")
+        check_ray_device(args.device)
 
 
 def _plot_dir(args: argparse.Namespace) -> Path:
     return Path(args.plot or DEFAULT_PLOT_DIR)
 
 
-def _provider(args: argparse.Namespace, device: str) -> TrainedProvider:
-    return unavailable("--no-training") if args.no_training else default_provider(device=device)
+def _executor(args: argparse.Namespace, device: str) -> Executor:
+    """--executor: the local one on ``device`` (default), or Ray (--address, and --device as Ray reads it)."""
+    if uses_ray(args):
+        return RayExecutor(args.address, args.device)
+    return LocalExecutor(device)
 
 
-def _make(args: argparse.Namespace, ids: list[str] | None, out: Path, device: str) -> list[FigureFiles]:
+def _make(args: argparse.Namespace, ids: list[str] | None, out: Path, device: str, console: Console) -> list[FigureFiles]:
+    """The figures into ``out``; the trained points from the training channel on the executor's device (default)."""
     return make_figures(ids, out, budget=FULL if args.full else QUICK, seed=0 if args.seed is None else args.seed,
-                        provider=_provider(args, device), device=device, progress=not args.no_progress)
+                        provider=unavailable("--no-training") if args.no_training else None, device=device,
+                        progress=not args.no_progress, executor=_executor(args, device),
+                        notify=lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True))
 
 
 def run_figures(args: argparse.Namespace, console: Console | None = None, *, device: str = "cpu") -> list[FigureFiles]:
-    """Make the panels named by --figure/--figures into --plot DIR (on ``device``) and say where they went."""
-    files = _make(args, None if args.figures else args.figure, _plot_dir(args), device)
+    """Make the panels named by --figure/--figures into --plot DIR (on ``device``, or on the executor's) and say where
+    they went."""
     console = console or Console()
+    files = _make(args, None if args.figures else args.figure, _plot_dir(args), device, console)
     for f in files:
         console.print(f"{f.figure}: {f.png} (+ .svg, .csv, .json)", markup=False, highlight=False, soft_wrap=True)
     return files
 
 
+def plot_gaps(mixture: TaskMixture, mixture_name: str, out_dir: str | Path, console: Console | None = None) -> list[Path]:
+    """``--plot DIR`` with asymptotics: write the Corollary 1 gap plot of the mixture and say where it went."""
+    paths = write_gap_plot(mixture, mixture_name, out_dir)
+    console = console or Console()
+    for path in paths:
+        console.print(f"gap plot: {path}", markup=False, highlight=False, soft_wrap=True)
+    return paths
+
+
 def after_checks(args: argparse.Namespace, report: dict[str, Any], console: Console | None = None, *,
                  device: str = "cpu") -> None:
     """After the claims ran: make requested figures, and write the HTML/Markdown report when --report is given."""
-    from verify.html_report import write_report
+    from verify.report.files import write_report
 
     if not args.report:
         if wants_figures(args):
             run_figures(args, console, device=device)
         return
     out = Path(args.report)
+    console = console or Console()
     if wants_figures(args):
         ids = None if args.figures else args.figure
-        figs = _make(args, ids, Path(args.plot) if args.plot else out / "figures", device)
+        figs = _make(args, ids, Path(args.plot) if args.plot else out / "figures", device, console)
     else:
-        figs = _make(args, None, out / "figures", device)
+        figs = _make(args, None, out / "figures", device, console)
     page = write_report(report, out, figs)
-    (console or Console()).print(f"report: {page} (+ report.md, report.json, {len(figs)} figures)", markup=False,
-                                 highlight=False, soft_wrap=True)
+    console.print(f"report: {page} (+ report.md, report.json, {len(figs)} figures)", markup=False, highlight=False,
+                  soft_wrap=True)

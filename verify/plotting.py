@@ -1,61 +1,387 @@
-"""Draw one panel (matplotlib, Agg backend, no pyplot state): loss / E[y^2] against n, as in Figures 2, A1, A2."""
+"""Draw the figures (matplotlib, Agg canvas, no pyplot state): the loss-vs-n panels and the asymptotic gap plot.
+
+One style for every plot: :data:`STYLE` (matplotlib rc parameters, applied around each figure),
+:data:`STRATEGY_STYLES` (colour, dash pattern and marker of each strategy, so that curves stay
+distinguishable in greyscale) and :data:`KIND_STYLES` (how each kind of series is drawn: line weight,
+decoration marker, hollow or filled points). A panel's legend sits below the axes, in two parts: which
+strategy (colour, dash, marker) and which kind of series (line weight, decoration, fill); the budget is
+stated under the title and the caption and caveats in a footer right under the legend.
+
+:func:`render_panel` and :func:`render_gaps` return the encoded images (PNG and SVG bytes); writing them is
+:mod:`verify.figures`' job.
+"""
 
 from __future__ import annotations
 
+import io
 import textwrap
-from pathlib import Path
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-import matplotlib
+import numpy as np
+from matplotlib import rc_context
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+from matplotlib.transforms import Bbox
 
-matplotlib.use("Agg")
+from theory.strategy import Strategy
+from verify.panels import STRATEGY_LABELS, THEOREMS, Kind, PanelData, Series
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import NullFormatter, ScalarFormatter  # noqa: E402
+if TYPE_CHECKING:
+    from verify.asymptotics_report import GapCurves
 
-from verify.figures import PanelData  # noqa: E402
+__all__ = ["FORMATS", "KIND_STYLES", "STRATEGY_STYLES", "STYLE", "KindStyle", "StrategyStyle", "render_gaps", "render_panel"]
 
-_COLOURS = {"PT": "#1f77b4", "FT": "#ff7f0e", "JT": "#2ca02c", "PGD": "#9467bd", "HEADS": "#d62728"}
+FORMATS = ("png", "svg")
+PNG_DPI = 150
+PANEL_SIZE = (6.4, 4.0)  # inches: the axes and their labels; the legend and the footer are added below
+GAPS_SIZE = (11.0, 4.2)
+FOOTER_FONTSIZE = 6.8
+NEUTRAL = "#333333"  # kind samples in the legend, and quantities that are no strategy's
+
+STYLE: dict[str, Any] = {
+    "font.family": "DejaVu Sans",  # shipped with matplotlib: the same glyphs on every machine
+    "font.size": 8.5,
+    "axes.titlesize": 10,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 9,
+    "axes.linewidth": 0.8,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "grid.color": "#d9d9d9",
+    "grid.linewidth": 0.5,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "xtick.direction": "out",
+    "ytick.direction": "out",
+    "legend.fontsize": 7.5,
+    "legend.frameon": False,
+    "legend.handlelength": 3.2,
+    "legend.columnspacing": 1.6,
+    "legend.handletextpad": 0.6,
+    "legend.borderaxespad": 0.0,
+    "lines.solid_capstyle": "butt",
+    "lines.dash_capstyle": "butt",
+    "errorbar.capsize": 2.0,
+    "savefig.dpi": PNG_DPI,
+    "savefig.facecolor": "white",
+    "svg.fonttype": "none",  # text stays searchable text
+    "svg.hashsalt": "verify",  # the same ids on every run
+}
 
 
-def render(data: PanelData, png: Path, svg: Path) -> None:
-    """Write the panel as PNG (110 dpi) and SVG; the budget and every caveat are printed under the axes."""
-    fig = Figure(figsize=(11.0, 6.0))
+@dataclass(frozen=True)
+class StrategyStyle:
+    """How a strategy looks: colour (Okabe-Ito / Tol, colour-blind safe), dash pattern, point marker, and the weight
+    of its main curve relative to the kind's (each strategy's a little thinner than the one before, so that curves
+    that coincide, like PT = FT = JT on Figure 2(b), show as nested stripes rather than one hiding the others)."""
+
+    colour: str
+    dashes: Literal["-"] | tuple[float, tuple[float, ...]]
+    marker: str
+    weight: float
+
+
+STRATEGY_STYLES: dict[Strategy, StrategyStyle] = {
+    Strategy.PT: StrategyStyle("#0072B2", "-", "o", 1.35),
+    Strategy.FT: StrategyStyle("#E69F00", (0, (5.0, 1.8)), "s", 1.05),
+    Strategy.JT: StrategyStyle("#009E73", (0, (6.0, 1.6, 1.4, 1.6)), "^", 0.8),
+    Strategy.PGD: StrategyStyle("#882255", (0, (1.3, 1.3)), "v", 0.8),
+}
+# The kinds drawn with the strategy's weight and dash pattern. The other line kinds are thin solid lines with a
+# decoration marker, so that one running along a main curve (the head-scaled optimum on L~*_PGD in Figure 2(d), the
+# unconstrained optimum on L*_JT) shows through the gaps of its dashes.
+_WEIGHTED = (Kind.DERIVED, Kind.REFERENCE)
+
+
+@dataclass(frozen=True)
+class KindStyle:
+    """How a kind of series is drawn, whatever its strategy: a line (weight, decoration marker) or points."""
+
+    legend: str
+    linewidth: float = 0.0  # 0: points, no line
+    decoration: str = ""  # marker along a line, spread evenly along it
+    hollow: bool = False  # points: the strategy's marker hollow (Monte Carlo) or filled (trained)
+    size: float = 5.0
+    alpha: float = 1.0
+    zorder: float = 2.0
+
+
+KIND_STYLES: dict[Kind, KindStyle] = {
+    Kind.DERIVED: KindStyle("derived optimum", linewidth=2.0, zorder=2.0),
+    Kind.REFERENCE: KindStyle("1-layer derived optimum (reference only)", linewidth=1.3, alpha=0.75, zorder=2.0),
+    Kind.HEAD_SCALED: KindStyle("per-task head scales c_k, exact (eq. 18)", linewidth=1.0, decoration="+", size=6.0,
+                                zorder=3.0),
+    Kind.UNCONSTRAINED: KindStyle("unconstrained attention, exact (eq. 6)", linewidth=1.0, decoration="d", size=3.8,
+                                  zorder=3.0),
+    Kind.CLAIMED: KindStyle("paper's formula, where it differs", linewidth=1.0, decoration="x", size=4.5, zorder=3.0),
+    Kind.MONTECARLO: KindStyle("Monte Carlo at the derived optimum, ±1 s.e.", hollow=True, size=5.5, zorder=4.0),
+    Kind.TRAINED: KindStyle("trained", size=6.5, zorder=5.0),
+}
+_DECORATION_SPACING = {Kind.HEAD_SCALED: (0.07, 0.14), Kind.UNCONSTRAINED: (0.0, 0.09), Kind.CLAIMED: (0.03, 0.12)}
+
+
+@contextmanager
+def _styled() -> Iterator[None]:
+    with rc_context(cast(Any, STYLE)):  # matplotlib's stubs type rc keys as literals
+        yield
+
+
+def _new_figure(size: tuple[float, float]) -> Figure:
+    fig = Figure(figsize=size)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.07, 0.25, 0.52, 0.68))
-    for s in data.series:
-        colour = _COLOURS.get(s.strategy, "black")
-        xs = [p.n for p in s.points if p.normalised is not None]
-        ys = [p.normalised for p in s.points if p.normalised is not None]
-        if not xs:
-            continue
-        if s.kind == "derived":
-            ax.plot(xs, ys, "-", color=colour, lw=1.8, label=f"derived: {s.label}")
-        elif s.kind == "reference":
-            ax.plot(xs, ys, ":", color=colour, lw=1.2, alpha=0.6, label=s.label)
-        elif s.kind == "unconstrained":
-            ax.plot(xs, ys, "-.", color=colour, lw=1.4, marker="d", ms=3, label=s.label)
-        elif s.kind == "claimed":
-            ax.plot(xs, ys, "--", color=colour, lw=1.4, label=s.label)
-        elif s.kind == "montecarlo":
-            errs = [p.normalised_stderr or 0.0 for p in s.points if p.normalised is not None]
-            ax.errorbar(xs, ys, yerr=errs, fmt="o", ms=5, mfc="none", color=colour, capsize=3,
-                        label=f"{s.strategy}: Monte Carlo (±1 s.e.)")
-        elif s.kind == "trained":
-            errs = [p.normalised_stderr or 0.0 for p in s.points if p.normalised is not None]
-            ax.errorbar(xs, ys, yerr=errs, fmt="x", ms=8, mew=2, color=colour, capsize=3, label=s.label)
+    return fig
+
+
+def _encode(fig: Figure) -> dict[str, bytes]:
+    """PNG and SVG bytes, cropped to what was drawn (no blank bands), with no date in the metadata."""
+    out = {}
+    for fmt in FORMATS:
+        buf = io.BytesIO()
+        meta: dict[str, str | None] = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
+        fig.savefig(buf, format=fmt, bbox_inches="tight", pad_inches=0.08, metadata=meta)
+        out[fmt] = buf.getvalue()
+    return out
+
+
+# --- the loss-vs-n panels ---------------------------------------------------------------------------------------------
+
+
+def render_panel(data: PanelData) -> dict[str, bytes]:
+    """One panel of Figure 2, A1 or A2 as ``{"png": ..., "svg": ...}``."""
+    with _styled():
+        fig = _new_figure(PANEL_SIZE)
+        ax = fig.add_axes((0.1, 0.12, 0.87, 0.72))
+        drawn = [s for s in sorted(data.series, key=lambda s: KIND_STYLES[s.kind].zorder) if _draw_series(ax, s)]
+        _decorate_axes(ax, data)
+        frame = _labelled_extent(ax)  # the axes with their tick and axis labels: what the legend and footer align to
+        _heading(ax, data)
+        bottom = _legend_below(ax, frame, drawn, data.spec.layers)
+        _footer(ax, frame, bottom, _footer_lines(data))
+        return _encode(fig)
+
+
+def _xy(s: Series) -> tuple[list[int], list[float], list[float]]:
+    pts = [p for p in s.points if p.normalised is not None]
+    return [p.n for p in pts], [float(p.normalised or 0.0) for p in pts], [float(p.normalised_stderr or 0.0) for p in pts]
+
+
+def _draw_series(ax: Axes, s: Series) -> bool:
+    """Draw one series in its strategy's and its kind's style; False when it has no point to draw."""
+    xs, ys, errs = _xy(s)
+    if not xs:
+        return False
+    st, ks = STRATEGY_STYLES[s.strategy], KIND_STYLES[s.kind]
+    if ks.linewidth:
+        start, step = _DECORATION_SPACING.get(s.kind, (0.0, 0.0))
+        main = s.kind in _WEIGHTED
+        ax.plot(xs, ys, color=st.colour, linestyle=st.dashes if main else "-", linewidth=ks.linewidth * (st.weight if main else 1.0),
+                alpha=ks.alpha, zorder=ks.zorder, marker=ks.decoration or None, markersize=ks.size, markeredgewidth=1.0, markerfacecolor=st.colour,
+                markevery=(start, step) if ks.decoration and step else None, label="_")
+    else:
+        ax.errorbar(xs, ys, yerr=errs if any(errs) else None, fmt=st.marker, markersize=ks.size, color=st.colour,
+                    markerfacecolor="none" if ks.hollow else st.colour,  # hollow: a short error bar shows inside
+                    markeredgecolor=st.colour if ks.hollow else "black",
+                    markeredgewidth=1.1 if ks.hollow else 0.6, elinewidth=0.9, ecolor=st.colour, zorder=ks.zorder, label="_")
+    return True
+
+
+def _decorate_axes(ax: Axes, data: PanelData) -> None:
+    top = max(data.budget.ns)
     ax.set_xscale("log")
+    ax.set_xlim(0.85, top * 1.15)
+    ticks = [t for t in (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 500, 1000) if t <= top]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xticks(list(data.budget.ns))
-    ax.set_xlabel("context length n (in-context examples, log scale)")
-    ax.set_ylabel("test loss / E[y²] (dimensionless)")
-    ax.set_title(f"{data.spec.figure}, preset {data.spec.preset}: normalised loss vs n", fontsize=11)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-    footer = [data.spec.caption, f"E[y²] = {data.label_second_moment:.6g}; seed {data.seed}", *data.notes]
-    wrapped = "\n".join(textwrap.fill(line, 170) for line in footer)
-    fig.text(0.02, 0.02, wrapped, fontsize=7, va="bottom", ha="left", family="monospace")
-    fig.savefig(png, dpi=110, metadata={"Software": None})
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "verify"}):  # text stays searchable text
-        fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    ax.grid(True, which="major")
+    ax.grid(False, which="minor")
+    ax.set_xlabel("context length n (log scale)")
+    ax.set_ylabel("test loss / E[y²]")
+
+
+def _heading(ax: Axes, data: PanelData) -> None:
+    """Title (figure, preset, depth) and, under it, the budget in small type."""
+    spec = data.spec
+    depth = "" if spec.layers == 1 else f", {spec.layers}-layer attention"
+    width = ax.get_window_extent(_renderer(ax)).width
+    def shown(kind: Kind) -> bool:
+        return any(p.loss is not None for s in data.series if s.kind is kind for p in s.points)
+
+    budget = f"{data.budget.headline(sampled=shown(Kind.MONTECARLO), trained=shown(Kind.TRAINED))}; seed {data.seed}"
+    sub = ax.annotate("\n".join(_wrap(ax, budget, width, 7.0)),
+                      xy=(0.0, 1.0), xycoords="axes fraction", xytext=(0, 5), textcoords="offset points",
+                      ha="left", va="bottom", fontsize=7, color="#555555")
+    ax.annotate(f"{spec.figure}, preset {spec.preset}{depth}", xy=(0.0, 1.0), xycoords=sub, xytext=(0, 3),
+                textcoords="offset points", ha="left", va="bottom", fontsize=10, fontweight="bold")
+
+
+def _strategy_handle(strategy: Strategy) -> Line2D:
+    st = STRATEGY_STYLES[strategy]
+    return Line2D([], [], color=st.colour, linestyle=st.dashes, linewidth=2.0 * st.weight, marker=st.marker, markersize=5.5,
+                  markerfacecolor=st.colour, markeredgecolor="black", markeredgewidth=0.6)
+
+
+def _kind_handle(kind: Kind) -> Line2D:
+    ks = KIND_STYLES[kind]
+    if ks.linewidth:
+        return Line2D([], [], color=NEUTRAL, linewidth=ks.linewidth, alpha=ks.alpha, marker=ks.decoration or None,
+                      markersize=ks.size, markerfacecolor=NEUTRAL)
+    return Line2D([], [], color=NEUTRAL, linestyle="none", marker="o", markersize=ks.size - 0.5,
+                  markerfacecolor="none" if ks.hollow else NEUTRAL, markeredgecolor=NEUTRAL if ks.hollow else "black",
+                  markeredgewidth=1.1 if ks.hollow else 0.6)
+
+
+def _kind_text(kind: Kind, series: Sequence[Series], layers: int) -> str:
+    text = KIND_STYLES[kind].legend
+    if kind is Kind.CLAIMED:
+        return f"{text} ({', '.join(sorted({s.claim for s in series if s.kind is kind and s.claim}))})"
+    if kind is Kind.TRAINED:
+        return f"trained, {layers}-layer"
+    return text
+
+
+def _legend_below(ax: Axes, frame: Bbox, drawn: list[Series], layers: int) -> float:
+    """The legend under the axes, in two blocks: the strategies (colour, dash, marker) on one row, then the kinds of
+    series (line weight and decoration, hollow or filled points), each block in as many columns as the width allows.
+    Returns the display height where the legend ends (the footer goes under it)."""
+    if not drawn:
+        return float(frame.y0)
+    strategies = [s for s in Strategy if any(d.strategy is s for d in drawn)]
+    kinds = [k for k in KIND_STYLES if any(s.kind is k for s in drawn)]
+    s_items = [(_strategy_handle(s), f"{STRATEGY_LABELS[s]} ({THEOREMS[s]})") for s in strategies]
+    k_items = [(_kind_handle(k), _kind_text(k, drawn, layers)) for k in kinds]
+    middle = _fitted_legend(ax, frame, s_items, frame.y0 - 10.0, len(s_items))
+    return _fitted_legend(ax, frame, k_items, middle - 3.0, 3)
+
+
+def _fitted_legend(ax: Axes, frame: Bbox, items: Sequence[tuple[Artist, str]], top: float, most: int) -> float:
+    """A legend block centred under ``frame`` with its top at display height ``top``, in the most columns (up to
+    ``most``) that fit in the frame's width; entries read row by row. Returns the display height of its bottom."""
+    renderer = _renderer(ax)
+    anchor = ax.transAxes.inverted().transform(((frame.x0 + frame.x1) / 2, top))
+    legend = None
+    for ncol in range(min(most, len(items)), 0, -1):
+        if legend is not None:
+            legend.remove()
+        handles, labels = _rows_first(items, ncol)
+        legend = Legend(ax, handles, labels, ncol=ncol, loc="upper center", bbox_to_anchor=tuple(anchor),
+                        bbox_transform=ax.transAxes)
+        ax.add_artist(legend)
+        legend.set_clip_on(False)  # outside the axes: unclipped, so that the cropped image keeps all of it
+        if legend.get_window_extent(renderer).width <= frame.width * 1.02:
+            break
+    assert legend is not None
+    return top - float(legend.get_window_extent(renderer).height)
+
+
+def _rows_first(items: Sequence[tuple[Artist, str]], ncol: int) -> tuple[list[Artist], list[str]]:
+    """Handles and labels in the order that makes a legend of ``ncol`` columns read row by row (matplotlib fills
+    a legend column by column)."""
+    blank: tuple[Artist, str] = (Line2D([], [], linestyle="none"), "")
+    rows = [list(items[i:i + ncol]) for i in range(0, len(items), ncol)]
+    rows[-1] = rows[-1] + [blank] * (ncol - len(rows[-1])) if len(rows) > 1 else rows[-1]
+    ordered = [row[c] for c in range(len(rows[0])) for row in rows]
+    return [h for h, _ in ordered], [label for _, label in ordered]
+
+
+def _figure(ax: Axes) -> Figure:
+    fig = ax.get_figure()
+    assert isinstance(fig, Figure)
+    return fig
+
+
+def _renderer(ax: Axes) -> Any:
+    canvas = _figure(ax).canvas
+    assert isinstance(canvas, FigureCanvasAgg)
+    return canvas.get_renderer()
+
+
+def _labelled_extent(ax: Axes) -> Bbox:
+    """What is drawn of the axes so far (with tick labels and axis labels), in display units."""
+    box = ax.get_tightbbox(_renderer(ax))
+    assert box is not None
+    return box
+
+
+def _wrap(ax: Axes, text: str, width: float, fontsize: float) -> list[str]:
+    """``text`` wrapped to lines of at most ``width`` display units in this font (measured, not guessed)."""
+    renderer = _renderer(ax)
+    measured, _, _ = renderer.get_text_width_height_descent(text, FontProperties(size=fontsize), ismath=False)
+    per_char = measured / max(1, len(text))
+    return textwrap.wrap(text, max(40, int(width / per_char * 0.98)), subsequent_indent="  ")
+
+
+def _footer_lines(data: PanelData) -> list[str]:
+    describe = data.budget.describe()  # already under the title, as the budget's headline
+    remarks = [f"{s.label}: {s.note}" for s in data.series if s.kind in (Kind.HEAD_SCALED, Kind.CLAIMED) and s.note]
+    return [data.spec.caption, f"losses divided by E[y²] = {data.label_second_moment:.6g}", *remarks,
+            *[n for n in data.notes if n != describe]]
+
+
+def _footer(ax: Axes, frame: Bbox, top: float, lines: list[str]) -> None:
+    """Caption and caveats in small type, right under the legend (whose bottom is at display height ``top``), as
+    wide as ``frame`` (the axes and their labels)."""
+    fig = _figure(ax)
+    left, y = fig.transFigure.inverted().transform((frame.x0, top - 8.0))
+    text = "\n".join(wrapped for line in lines for wrapped in _wrap(ax, line, frame.width, FOOTER_FONTSIZE))
+    fig.text(left, y, text, ha="left", va="top", fontsize=FOOTER_FONTSIZE, color="#444444", linespacing=1.35)
+
+
+# --- the asymptotic gaps (Corollary 1) --------------------------------------------------------------------------------
+
+
+def render_gaps(curves: GapCurves) -> dict[str, bytes]:
+    """Log-log plot of the Corollary 1 gaps with their derived leading terms and the claimed rates (left), and the
+    ratio of the gaps with its derived limit and the claimed n^-1 rate (right), as ``{"png": ..., "svg": ...}``.
+    Exact values are drawn as derived curves, the paper's rates as claimed ones (:data:`KIND_STYLES`)."""
+    with _styled():
+        fig = _new_figure(GAPS_SIZE)
+        ax, ax_ratio = fig.add_axes((0.07, 0.14, 0.41, 0.74)), fig.add_axes((0.57, 0.14, 0.41, 0.74))
+        ns = np.asarray(curves.ns, dtype=float)
+        for gap in curves.gaps:
+            colour = STRATEGY_STYLES[gap.lower].colour
+            ax.loglog(ns, gap.values, **_gap_line(Kind.DERIVED, colour), label=f"{gap.name} (exact)")
+            ax.loglog(ns, gap.leading_coefficient * ns ** gap.leading_exponent, **_gap_line(None, colour),
+                      label=f"derived leading term {gap.leading_coefficient:.4g} n^{gap.leading_exponent}")
+            ax.loglog(ns, gap.anchor * (ns / 10.0) ** gap.claimed_exponent, **_gap_line(Kind.CLAIMED, colour),
+                      label=f"claimed rate n^{gap.claimed_exponent} (through n = 10)")
+        _gap_axes(ax, f"Corollary 1 gaps on {curves.mixture_name}", "loss gap (same units as the loss)")
+        if curves.ratio is not None:
+            r = curves.ratio
+            ax_ratio.loglog(ns, r.values, **_gap_line(Kind.DERIVED, NEUTRAL), label="(L*_PT - L*_FT) / (L*_FT - L*_JT) (exact)")
+            ax_ratio.loglog(ns, np.full_like(ns, r.limit), **_gap_line(None, NEUTRAL), label=f"derived limit {r.limit:.4g}")
+            ax_ratio.loglog(ns, r.anchor * 10.0 / ns, **_gap_line(Kind.CLAIMED, NEUTRAL),
+                            label="claimed rate n^-1 (through n = 10)")
+        else:
+            ax_ratio.text(0.5, 0.5, "all task means are zero: both gaps vanish", ha="center", transform=ax_ratio.transAxes)
+        _gap_axes(ax_ratio, "Corollary 1, part 2: ratio of the gaps", "gap ratio (dimensionless)")
+        return _encode(fig)
+
+
+def _gap_line(kind: Kind | None, colour: str) -> dict[str, Any]:
+    """Line properties on the gap plot: a kind's style, or (None) the thin dotted line of a leading term."""
+    if kind is None:
+        return {"color": colour, "linewidth": 1.0, "linestyle": (0, (1.3, 1.3)), "zorder": 2.0}
+    ks = KIND_STYLES[kind]
+    spacing = _DECORATION_SPACING.get(kind, (0.0, 0.0))
+    return {"color": colour, "linewidth": ks.linewidth, "linestyle": "-",
+            "marker": ks.decoration or None, "markersize": ks.size, "markevery": spacing if ks.decoration else None,
+            "alpha": ks.alpha, "zorder": ks.zorder}
+
+
+def _gap_axes(ax: Axes, title: str, ylabel: str) -> None:
+    ax.set_xlabel("context length n")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left")
+    ax.grid(True, which="major")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)

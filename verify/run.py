@@ -130,8 +130,13 @@ def background_worker() -> Iterator[ProcessPoolExecutor]:
     try:
         yield pool
     except BaseException:  # Ctrl-C or an error: stop the worker now rather than after its current task
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
+        # Killed and reaped *before* the pool closes its pipes: a worker still starting up would otherwise read a
+        # closed pipe and print an EOFError traceback beside the one-line message (seen when Ctrl-C came 1 s in).
+        workers = list(getattr(pool, "_processes", {}).values())
+        for process in workers:
+            process.kill()
+        for process in workers:
+            process.join(timeout=10)
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from theory.mixture import TaskMixture
+from theory.strategy import Strategy
+
+__all__ = ["NOT_AVAILABLE", "EvidenceProvider", "TrainedPoint", "TrainedProvider", "Unavailable", "default_provider",
+           "from_training_evidence", "provider_identity", "training_budget_text", "unavailable"]
 
 NOT_AVAILABLE = "trained: not available"
-
-# Figure settings -> the training channel's strategy names. "HEADS" (attention with prompts and task-specific
-# heads, eq. 18) is what the channel calls "PGD": joint training of W, P and the heads (Proposition 1).
-_TRAINING_STRATEGY = {"PT": "PT", "FT": "FT", "JT": "JT", "HEADS": "PGD"}
 
 
 @dataclass(frozen=True)
@@ -41,44 +41,74 @@ class TrainedPoint:
 class TrainedProvider(Protocol):
     """``provider(strategy, mixture, n, *, layers, seed, quick) -> TrainedPoint``."""
 
-    def __call__(self, strategy: str, mixture: TaskMixture, n: int, *, layers: int, seed: int,
+    def __call__(self, strategy: Strategy, mixture: TaskMixture, n: int, *, layers: int, seed: int,
                  quick: bool) -> TrainedPoint: ...
+
+
+def provider_identity(provider: TrainedProvider) -> str:
+    """What a provider computes, in a few words that enter the key of each trained point's record (so a record of
+    one provider is never reused for another): its ``identity`` attribute, else its module and qualified name."""
+    identity = getattr(provider, "identity", None)
+    if isinstance(identity, str):
+        return identity
+    module = getattr(provider, "__module__", None) or type(provider).__module__
+    name = getattr(provider, "__qualname__", None) or type(provider).__qualname__
+    return f"{module}.{name}"
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A provider that never trains, and says why on every point (see :func:`unavailable`)."""
+
+    reason: str
+
+    @property
+    def identity(self) -> str:
+        return f"unavailable: {self.reason}"
+
+    def __call__(self, strategy: Strategy, mixture: TaskMixture, n: int, *, layers: int, seed: int, quick: bool) -> TrainedPoint:
+        return TrainedPoint(None, None, f"{NOT_AVAILABLE} ({self.reason})")
 
 
 def unavailable(reason: str) -> TrainedProvider:
     """A provider that never trains, and says why on every point."""
-
-    def provide(strategy: str, mixture: TaskMixture, n: int, *, layers: int, seed: int, quick: bool) -> TrainedPoint:
-        return TrainedPoint(None, None, f"{NOT_AVAILABLE} ({reason})")
-
-    return provide
+    return Unavailable(reason)
 
 
-def from_training_evidence(evidence: Callable[..., dict[str, Any]], *, device: str = "cpu") -> TrainedProvider:
-    """Adapt ``training.evidence.training_evidence`` to the provider protocol.
+@dataclass(frozen=True)
+class EvidenceProvider:
+    """The training channel's evidence function as a provider (see :func:`from_training_evidence`); a plain picklable
+    object, so an executor can send it to another process or machine."""
 
-    Depth L > 1 (Appendix E) is passed as ``layers=L`` when the channel's function accepts it; otherwise those
-    points are reported as not available rather than silently replaced by one-layer models.
-    """
-    accepts_layers = "layers" in inspect.signature(evidence).parameters
+    evidence: Callable[..., dict[str, Any]]
+    device: str = "cpu"
 
-    def provide(strategy: str, mixture: TaskMixture, n: int, *, layers: int, seed: int, quick: bool) -> TrainedPoint:
-        name = _TRAINING_STRATEGY.get(strategy)
-        if name is None:
-            return TrainedPoint(None, None, f"{NOT_AVAILABLE} (no training setting for {strategy})")
-        kwargs: dict[str, Any] = {"quick": quick, "seed": seed, "device": device, "progress": False}
+    @property
+    def identity(self) -> str:
+        return f"{self.evidence.__module__}.{self.evidence.__qualname__}"
+
+    def __call__(self, strategy: Strategy, mixture: TaskMixture, n: int, *, layers: int, seed: int, quick: bool) -> TrainedPoint:
+        kwargs: dict[str, Any] = {"quick": quick, "seed": seed, "device": self.device, "progress": False}
         if layers != 1:
-            if not accepts_layers:
+            if "layers" not in inspect.signature(self.evidence).parameters:
                 return TrainedPoint(None, None, f"{NOT_AVAILABLE} (the training channel has no {layers}-layer evidence)")
             kwargs["layers"] = layers
-        result = evidence(name, mixture, n, **kwargs)
+        result = self.evidence(str(Strategy(strategy)), mixture, n, **kwargs)
         loss = result.get("trained_loss")
         if loss is None:
             return TrainedPoint(None, None, f"{NOT_AVAILABLE} ({result.get('note', 'no trained_loss returned')})")
         stderr = result.get("trained_stderr")
         return TrainedPoint(float(loss), None if stderr is None else float(stderr), str(result.get("note", "")))
 
-    return provide
+
+def from_training_evidence(evidence: Callable[..., dict[str, Any]], *, device: str = "cpu") -> TrainedProvider:
+    """Adapt ``training.evidence.training_evidence`` to the provider protocol.
+
+    The channel takes the strategy's paper name (``Strategy.PGD`` is "PGD": W, P and task-specific heads trained
+    jointly, eq. 18). Depth L > 1 (Appendix E) is passed as ``layers=L`` when the channel's function accepts it; otherwise those
+    points are reported as not available rather than silently replaced by one-layer models.
+    """
+    return EvidenceProvider(evidence, device)
 
 
 def default_provider(*, device: str = "cpu") -> TrainedProvider:
@@ -91,3 +121,18 @@ def default_provider(*, device: str = "cpu") -> TrainedProvider:
     if evidence is None:
         return unavailable("training.evidence has no training_evidence()")
     return from_training_evidence(evidence, device=device)
+
+
+def training_budget_text(quick: bool) -> str:
+    """The training effort of a budget in a few words (Adam steps, batch, restarts), for the plots."""
+    try:
+        options = importlib.import_module("training.evidence").evidence_options
+        sizes = [options(str(s), "attention" if s is Strategy.PGD else "reduced", quick) for s in Strategy]
+    except (ImportError, AttributeError):
+        return "quick budget" if quick else "the paper's protocol (20,000 Adam steps, batch 8,192, best of 50 restarts)"
+    steps = sorted({o["steps"] + o.get("ft_steps", 0) for o in sizes})
+    batches = sorted({o["batch_size"] for o in sizes})
+    restarts = max(o["restarts"] for o in sizes)
+    span = f"{steps[0]:,}" if len(steps) == 1 else f"{steps[0]:,}-{steps[-1]:,}"
+    return (f"{span} Adam steps, batch {'/'.join(f'{b:,}' for b in batches)}, best of {restarts} restarts"
+            + ("" if quick else " (the paper's protocol)"))

@@ -17,7 +17,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mc_checks import SAMPLER_SEED
-from strategies import attention_parameters, head_scales, matrices, reduced_parameters, task_mixtures
+from mixture_strategies import attention_parameters, head_scales, matrices, reduced_parameters, task_mixtures
 
 from montecarlo import Estimate, PGDPredictor, ReducedPredictor, estimate_loss
 from montecarlo.estimators import batch_size_for

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mc_checks import FLOAT_RTOL, SAMPLER_SEED
-from strategies import attention_parameters, head_scales, matrices, reduced_parameters, task_mixtures
+from mixture_strategies import attention_parameters, head_scales, matrices, reduced_parameters, task_mixtures
 
 from montecarlo import Batch, PGDPredictor, ReducedPredictor, make_generator, predict, sample_batch
 from theory.attention import (

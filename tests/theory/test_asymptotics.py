@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import task_mixtures
+from mixture_strategies import task_mixtures
 
 from theory.asymptotics import (
     laurent_at_infinity,

@@ -81,3 +81,17 @@ def test_selectors_and_unknown_ids() -> None:
 def test_symbolic_decisions_at_d1(cid: str, holds: bool) -> None:
     decision = symbolic_decision(CLAIMS[cid])
     assert decision is not None and decision.holds is holds
+
+
+def test_a_not_applicable_comparison_is_not_counted_as_a_check() -> None:
+    """A check may find a case outside the claim's hypothesis (theory.record.scoped): neither for nor against it."""
+    from theory.record import Claim, compare, scoped
+
+    def isotropic(m: TaskMixture) -> bool:
+        return bool(np.allclose(m.sigma_x, np.eye(m.d)))
+
+    check = scoped("x", isotropic, "Sigma_x is not I", lambda m, n: compare("x", 1.0, 1.0))
+    claim = Claim("X.scoped", "chang2025", "test", ("Test",), "a claim about Sigma_x = I", check)
+    cases = [Case("iso", preset("fig2c"), 1), Case("noniso", _one_task(0.0, sigma_x=np.diag([1.0, 3.0])), 1)]
+    verdict = judge(claim, cases, symbolic=False)
+    assert verdict.verdict == "verified" and verdict.checked == 1

@@ -7,8 +7,8 @@ import pytest
 import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
+from mixture_strategies import reduced_parameters, task_mixtures
 from scipy.stats import norm
-from strategies import reduced_parameters, task_mixtures
 
 from theory.attention import reduced_predict
 from theory.errors import VerifyError

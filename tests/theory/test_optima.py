@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import task_mixtures
+from mixture_strategies import task_mixtures
 
 from theory.attention import head_scaled_pgd_optimum, per_task_pgd_bound
 from theory.loss import pgd_loss, population_loss

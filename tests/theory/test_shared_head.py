@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import task_mixtures
+from mixture_strategies import task_mixtures
 
 from theory.attention import attention_predict, recentred, reduced_predict, shared_head_joint_optimum
 from theory.loss import population_loss

@@ -7,8 +7,8 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mixture_strategies import matrices, task_mixtures
 from scipy.stats import norm
-from strategies import matrices, task_mixtures
 
 from montecarlo import estimate_loss
 from theory.attention import AttentionParameters, reduced_form_parameters

@@ -9,7 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import attention_parameters, reduced_parameters, task_mixtures
+from mixture_strategies import attention_parameters, reduced_parameters, task_mixtures
 
 from montecarlo import make_generator, mixture_tensors, sample_batch
 from theory.attention import AttentionParameters, attention_predict, reduced_predict

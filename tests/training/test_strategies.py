@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mixture_strategies import task_mixtures
 from scipy.stats import norm
-from strategies import task_mixtures
 
 from theory.attention import head_scaled_pgd_optimum
 from theory.loss import population_loss

@@ -138,6 +138,8 @@ _VALUES_FOR = {
     "--device": st.sampled_from(["cpu", "auto", "cuda", "cuda:999", "cuda:-1", "tpu", "", "CPU", "cuda:\u0661"]),
     "--json": _PATHS, "--plot": _PATHS, "--report": _PATHS,
     "--figure": st.sampled_from(["2a", "A1c", "9z", ""]),
+    "--executor": st.sampled_from(["local", "ray", "spark", "", "RAY"]),
+    "--address": st.sampled_from(["auto", "127.0.0.1:6379", "ray://head:10001", "", " ", "a b"]),
 }
 _SWITCHES = ["--all", "--list", "--quick", "--full", "--no-symbolic", "--no-progress", "--verbose", "--fail-on-refuted",
              "--latex", "--figures", "--no-training", "--version", "--help", "--bogus", "-x", "--theo"]

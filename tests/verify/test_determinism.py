@@ -16,9 +16,10 @@ from typing import Any
 import torch
 
 from theory.mixture import load_mixture
+from theory.registry import claim as registered_claim
 from theory.registry import claims
 from verify.cli import main
-from verify.report import build_report
+from verify.report.build import build_report
 from verify.run import run_checks
 
 MIXTURE = {"d": 2, "sigma_x": [[1.0, 0.3], [0.3, 2.0]], "sigma2": 0.0,
@@ -71,7 +72,7 @@ def test_verify_twice_writes_the_same_json(tmp_path: Path) -> None:
 def test_report_does_not_depend_on_the_thread_count(tmp_path: Path) -> None:
     """run_checks with torch's own thread setting (threads=None) at 1 and at 2 intra-op threads: the same JSON."""
     mixture = load_mixture(str(_mixture_file(tmp_path)))
-    claims = [claims()[c] for c in CLAIM_IDS]
+    claims = [registered_claim(c) for c in CLAIM_IDS]
     previous = torch.get_num_threads()
     texts = []
     try:

@@ -19,9 +19,10 @@ from theory.attention import head_scaled_pgd_optimum
 from theory.errors import VerifyError
 from theory.mixture import preset
 from theory.optima import optimum
+from theory.strategy import Strategy
 from verify.cli import main
-from verify.figures import CSV_COLUMNS, compute_panel, make_figures, write_panel
-from verify.panels import FULL, PANELS, QUICK, Budget, panel
+from verify.figures import make_figures, write_panel
+from verify.panels import CSV_COLUMNS, FULL, PANELS, QUICK, Budget, Kind, compute_panel, panel
 from verify.trained import NOT_AVAILABLE, TrainedPoint, default_provider, from_training_evidence, unavailable
 
 K_SIGMA = 5.0
@@ -31,8 +32,8 @@ TINY = Budget("test", ns=(1, 5), mc_target_rel_se=2e-2, mc_min_samples=1_000, mc
 
 
 def fake_provider(strategy, mixture, n, *, layers, seed, quick):
-    """A stand-in training channel: 1% above the derived optimum (one-layer) or a fixed value (deeper)."""
-    base = optimum("JT" if strategy == "HEADS" else strategy, mixture, n).loss
+    """A stand-in training channel: 1% above the derived optimum."""
+    base = optimum(strategy, mixture, n).loss
     return TrainedPoint(1.01 * base, 0.001 * base, f"fake L={layers}")
 
 
@@ -103,20 +104,32 @@ def test_claimed_curves_only_where_the_paper_differs(panel_2c, panel_a1b):
     claimed = _series(panel_a1b, "claimed", "PGD")
     assert claimed is not None and claimed.claim == "T4.loss.appendix"
     derived = {p.n: p.loss for p in _series(panel_a1b, "derived", "PGD").points}
+    m = preset("figA1b")
+    for n, loss in derived.items():  # the derived curve of Strategy.PGD is L~*_PGD, eq. (19)
+        assert loss == pytest.approx(optimum(Strategy.PGD, m, n).loss, rel=EXACT_RTOL)
     for p in claimed.points:  # Appendix C.2 drops sigma^2 = 5 from L~*_PGD
         assert derived[p.n] - p.loss == pytest.approx(5.0, rel=1e-9)
-    heads = _series(panel_a1b, "derived", "HEADS")
-    m = preset("figA1b")
+    heads = _series(panel_a1b, "head-scaled", "PGD")
+    assert heads.claim == "P1.equality" and [p.n for p in heads.points] == sorted(derived)
     for p in heads.points:
         assert p.loss == pytest.approx(head_scaled_pgd_optimum(m, p.n).loss, rel=EXACT_RTOL)
         assert p.loss <= derived[p.n] * (1 + 1e-12)  # heads never do worse than L~*_PGD
 
 
+def test_head_scaled_curve_says_whether_proposition_1_holds():
+    tiny = Budget("test", ns=(1, 5), mc_target_rel_se=2e-2, mc_min_samples=1_000, mc_max_samples=5_000,
+                  train_quick=True, train_ns=())
+    clean = compute_panel(panel("2d"), budget=tiny, provider=unavailable("x"))
+    noisy = compute_panel(panel("A1d"), budget=tiny, provider=unavailable("x"))
+    assert "equal to L~*_PGD" in _series(clean, "head-scaled", "PGD").note
+    assert "below L~*_PGD" in _series(noisy, "head-scaled", "PGD").note  # P1.equality is refuted on A1(d)
+    assert not any(s.strategy == "HEADS" for s in clean.series)
+
+
 def test_trained_points_from_the_provider(panel_a1b):
-    for strategy in ("PT", "FT", "JT", "HEADS"):
+    for strategy in Strategy:  # Strategy.PGD is trained as attention with prompts and task-specific heads (eq. 18)
         tr = _series(panel_a1b, "trained", strategy)
         assert [p.n for p in tr.points] == [1, 5] and all(p.loss is not None for p in tr.points)
-    assert _series(panel_a1b, "trained", "PGD") is None  # its trained counterpart is HEADS (eq. 18)
     gap = panel_a1b.agreement()["PT"]["trained_max_rel_gap"]
     assert gap == pytest.approx(0.01, rel=1e-9)
     assert not any(NOT_AVAILABLE in note for note in panel_a1b.notes)
@@ -149,7 +162,9 @@ def test_files_written_agree_with_each_other(panel_a1b, tmp_path):
     from_csv = [(r["kind"], r["strategy"], int(r["n"]), float(r["loss_over_Ey2"]) if r["loss_over_Ey2"] else None) for r in rows]
     assert from_json == from_csv
     kinds = {s["kind"] for s in payload["series"]}
-    assert kinds == {"derived", "claimed", "montecarlo", "trained"}
+    assert kinds == {"derived", "claimed", "head-scaled", "montecarlo", "trained"} == {str(k) for k in Kind} - {
+        "unconstrained", "reference"}
+    assert {s["strategy"] for s in payload["series"]} == {"PT", "FT", "JT", "PGD"}
 
 
 def test_multi_layer_panel_has_no_invented_theory(tmp_path):
@@ -173,21 +188,21 @@ def test_training_evidence_adapter():
 
     provide = from_training_evidence(evidence)
     m = preset("fig2d")
-    assert provide("HEADS", m, 3, layers=1, seed=7, quick=True) == TrainedPoint(2.0, 0.1, "")
-    assert calls == [("PGD", 3, True, 7)]
-    deep = provide("JT", m, 3, layers=2, seed=7, quick=True)
+    assert provide(Strategy.PGD, m, 3, layers=1, seed=7, quick=True) == TrainedPoint(2.0, 0.1, "")
+    assert calls == [("PGD", 3, True, 7)] and type(calls[0][0]) is str
+    deep = provide(Strategy.JT, m, 3, layers=2, seed=7, quick=True)
     assert deep.loss is None and "no 2-layer evidence" in deep.note and len(calls) == 1
 
     def layered(strategy, mixture, n, *, quick=True, seed=0, device="cpu", progress=False, layers=1):
         return {"trained_loss": float(layers), "trained_stderr": None}
 
-    assert from_training_evidence(layered)("JT", m, 3, layers=3, seed=0, quick=True).loss == 3.0
+    assert from_training_evidence(layered)(Strategy.JT, m, 3, layers=3, seed=0, quick=True).loss == 3.0
 
 
 def test_default_provider_says_when_training_is_missing(monkeypatch):
     import sys
     monkeypatch.setitem(sys.modules, "training.evidence", None)  # makes the import fail
-    point = default_provider()("PT", preset("fig2a"), 1, layers=1, seed=0, quick=True)
+    point = default_provider()(Strategy.PT, preset("fig2a"), 1, layers=1, seed=0, quick=True)
     assert point.loss is None and point.note.startswith(NOT_AVAILABLE) and "not importable" in point.note
 
 
@@ -209,7 +224,8 @@ def test_cli_figure_flags(tmp_path, capsys):
     assert "--plot: cannot write" in capsys.readouterr().err
     out = tmp_path / "figs"
     assert main(["--figure", "A2e", "--plot", str(out), "--no-progress", "--no-training"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["fig_A2e.csv", "fig_A2e.json", "fig_A2e.png", "fig_A2e.svg"]
+    assert sorted(p.name for p in out.iterdir()) == ["fig_A2e.csv", "fig_A2e.json", "fig_A2e.png", "fig_A2e.svg", "points"]
+    assert sorted(p.name.split("-")[1] for p in (out / "points").iterdir()) == ["exact"] + ["trained"] * 3  # one record a point
     assert "--no-training" in json.loads((out / "fig_A2e.json").read_text(encoding="utf-8"))["notes"][-1]
 
 
@@ -218,3 +234,24 @@ def test_quick_figure_is_reproducible_with_a_fixed_seed():
     b = compute_panel(panel("2b"), budget=TINY, seed=3, provider=unavailable("x")).to_csv()
     c = compute_panel(panel("2b"), budget=TINY, seed=4, provider=unavailable("x")).to_csv()
     assert a == b and a != c
+
+
+def test_one_style_tells_every_strategy_and_kind_apart_without_colour():
+    from verify.plotting import KIND_STYLES, STRATEGY_STYLES, STYLE
+
+    assert set(STRATEGY_STYLES) == set(Strategy) and set(KIND_STYLES) == set(Kind)
+    assert len({s.dashes for s in STRATEGY_STYLES.values()}) == len(Strategy)  # greyscale: dash patterns differ
+    assert len({s.marker for s in STRATEGY_STYLES.values()}) == len(Strategy)  # ... and so do the markers
+    lines = [k for k in KIND_STYLES.values() if k.linewidth and k.decoration]
+    assert len({k.decoration for k in lines}) == len(lines)  # the thin exact curves differ by their decoration
+    assert STYLE["svg.fonttype"] == "none" and STYLE["svg.hashsalt"]
+
+
+def test_plot_states_its_budget_and_is_reproducible(panel_a1b):
+    from verify.plotting import render_panel
+
+    first, second = render_panel(panel_a1b), render_panel(panel_a1b)
+    assert first == second and first["png"][:8] == b"\x89PNG\r\n\x1a\n"
+    svg = first["svg"].decode("utf-8")
+    assert "budget test" in svg and "Adam steps" in svg and "seed 0" in svg
+    assert "JT + task heads" in svg and "HEADS" not in svg

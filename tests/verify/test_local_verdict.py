@@ -16,7 +16,7 @@ from theory.papers.chang2025.cases import search_cases
 from theory.record import AGREE_RTOL, REFUTE_RTOL, Claim, Comparison
 from theory.registry import claims
 from theory.verdicts import judge, local_verdict, shrink
-from verify.report import build_report
+from verify.report.build import build_report
 from verify.run import run_checks
 
 # Corollary 1 says the equalities in (15) hold iff every mu_k = 0.  A task of weight 0 with a non-zero mean leaves

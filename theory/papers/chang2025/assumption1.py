@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from theory.mixture import TaskMixture
-from theory.papers.chang2025.common import compare, derived, not_beaten, unconstrained
-from theory.record import Claim, Comparison
+from theory.papers.chang2025.common import derived, not_beaten, unconstrained
+from theory.record import Claim, Comparison, compare
 from theory.strategy import Strategy
 
 PAPER = "chang2025"
@@ -45,15 +45,36 @@ CLAIMS = (
           unconstrained=((Strategy.PT, True),), docs=_DOCS,
           correction="min over eq. (6) without prompts <= L*_PT, with equality when the task distribution is symmetric "
                      "(beta -> -beta maps the mixture to itself, e.g. all means zero); otherwise strictly below: the "
-                     "column A[:d, d] and the head's feature part a_x, both zero under Assumption 1, lower the loss."),
+                     "column A[:d, d] and the head's feature part a_x, both zero under Assumption 1, lower the loss.",
+          tex={"statement": r"\min_{W_q, W_k, W_v, h} \mathcal{L}_{\mathrm{Attn}}(\text{eq. 6, no prompts}) = \mathcal{L}^{\star}_{\mathrm{PT}} "
+                            r"\quad \text{(Assumption 1 loses nothing)}",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{Attn}}(\text{no prompts}) = \mathcal{L}^{\star}_{\mathrm{PT}}",
+               "corrected": r"\mathcal{L}^{\star}_{\mathrm{Attn}}(\text{no prompts}) \le \mathcal{L}^{\star}_{\mathrm{PT}},\quad \text{with equality "
+                            r"iff the task distribution is symmetric } (\beta \mapsto -\beta)",
+               "why": r"the exact optimum of the unconstrained attention of eq. (6) lies below the reduced model's unless the task distribution is "
+                      r"symmetric: the head's feature part $a_x$ and the column $A_{1:d,\,d+1}$, both zero under Assumption 1, lower the loss"}),
     Claim("A1.FT", "chang2025", _SOURCE, _RESULTS,
           "Assumption 1 loses nothing for fine-tuning: prompts tuned on the plain-trained unconstrained attention "
           "(eq. 6, shared head) reach L*_FT of the reduced model.", _check(Strategy.FT),
           unconstrained=((Strategy.FT, True),), docs=_DOCS,
           correction="Fine-tuning the unconstrained model's prompts reaches a different loss than L*_FT (below or "
-                     "above: it starts from a different pretrained model); equal when the task distribution is symmetric."),
+                     "above: it starts from a different pretrained model); equal when the task distribution is symmetric.",
+          tex={"statement": r"\min_{P} \mathcal{L}_{\mathrm{Attn}}(\text{prompts on the plain-trained eq. 6}) = \mathcal{L}^{\star}_{\mathrm{FT}} "
+                            r"\quad \text{(Assumption 1 loses nothing)}",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{Attn}}(\text{fine-tuned prompts}) = \mathcal{L}^{\star}_{\mathrm{FT}}",
+               "corrected": r"\mathcal{L}^{\star}_{\mathrm{Attn}}(\text{fine-tuned prompts}) \ne \mathcal{L}^{\star}_{\mathrm{FT}} \text{ in general "
+                            r"(above or below)},\quad \text{equal when the task distribution is symmetric}",
+               "why": r"fine-tuning the unconstrained model's prompts starts from a different pretrained model and reaches a different loss (above "
+                      r"or below $\mathcal{L}^{\star}_{\mathrm{FT}}$) unless the task distribution is symmetric"}),
     Claim("A1.JT", "chang2025", _SOURCE, _RESULTS,
           "Assumption 1 loses nothing for joint training: the optimum of the unconstrained one-layer attention (eq. 6, "
           "shared head, with prompts) equals L*_JT of the reduced model (7).", _check(Strategy.JT),
-          unconstrained=((Strategy.JT, True),), docs=_DOCS, correction=CORRECTION),
+          unconstrained=((Strategy.JT, True),), docs=_DOCS, correction=CORRECTION,
+          tex={"statement": r"\min_{W_q, W_k, W_v, h, P} \mathcal{L}_{\mathrm{Attn}}(\text{eq. 6}) = \mathcal{L}^{\star}_{\mathrm{JT}} \quad "
+                            r"\text{(Assumption 1 loses nothing)}",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{Attn}}(\text{shared head, prompts}) = \mathcal{L}^{\star}_{\mathrm{JT}}",
+               "corrected": r"\mathcal{L}^{\star}_{\mathrm{Attn}}(\text{shared head, prompts}) \le \mathcal{L}^{\star}_{\mathrm{JT}},\quad "
+                            r"\text{with equality iff the task distribution is symmetric } (\beta \mapsto -\beta)",
+               "why": r"the exact optimum of the unconstrained attention of eq. (6) lies below the reduced model's unless the task distribution is "
+                      r"symmetric: the head's feature part $a_x$ and the column $A_{1:d,\,d+1}$, both zero under Assumption 1, lower the loss"}),
 )

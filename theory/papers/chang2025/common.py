@@ -15,7 +15,7 @@ import numpy as np
 
 from theory.mixture import Array, TaskMixture
 from theory.optima import Optimum, optimum
-from theory.record import AGREE_RTOL, Comparison, rel_error
+from theory.record import AGREE_RTOL, Comparison
 from theory.strategy import Strategy
 from theory.unconstrained import UnconstrainedOptimum, fine_tuned, unconstrained_optimum
 
@@ -65,12 +65,6 @@ def unconstrained(m: TaskMixture, n: int, mode: Strategy | str, shared_head: boo
         return cached(m, n, key, lambda: fine_tuned(m, unconstrained(m, n, Strategy.PT, shared_head)))
     return cached(m, n, key, lambda: unconstrained_optimum(m, n, str(mode), shared_head=shared_head,
                                                            starts=SEARCH_STARTS[shared_head]))
-
-
-def compare(quantity: str, claimed: Any, derived: Any, note: str = "") -> Comparison:
-    """Claimed against derived: holds when the relative error is at most ``AGREE_RTOL``."""
-    err = rel_error(claimed, derived)
-    return Comparison(quantity, claimed, derived, err, err <= AGREE_RTOL, note)
 
 
 def not_beaten(quantity: str, claimed_optimum: float, attained: float, note: str) -> Comparison:

@@ -80,35 +80,84 @@ def _check_mean_order(gap: str) -> Callable[[TaskMixture, int], Comparison]:
 
 ORDER = (
     Claim("C1.order.FT-PT", PAPER, "Corollary 1, eq. (15)", ("Corollary 1",), "L*_FT <= L*_PT.",
-          _check_order(Strategy.FT, Strategy.PT), docs=_DOCS),
+          _check_order(Strategy.FT, Strategy.PT), docs=_DOCS,
+          tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{JT}} \le \mathcal{L}^{\star}_{\mathrm{FT}} \le \mathcal{L}^{\star}_{\mathrm{PT}}\quad "
+                            r"\text{(eq. 15, right)}",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{FT}} \le \mathcal{L}^{\star}_{\mathrm{PT}}"}),
     Claim("C1.order.JT-FT", PAPER, "Corollary 1, eq. (15)", ("Corollary 1",), "L*_JT <= L*_FT.",
-          _check_order(Strategy.JT, Strategy.FT), docs=_DOCS),
+          _check_order(Strategy.JT, Strategy.FT), docs=_DOCS,
+          tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{JT}} \le \mathcal{L}^{\star}_{\mathrm{FT}} \le \mathcal{L}^{\star}_{\mathrm{PT}}\quad "
+                            r"\text{(eq. 15, left)}",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{JT}} \le \mathcal{L}^{\star}_{\mathrm{FT}}"}),
     Claim("C1.equality", PAPER, "Corollary 1", ("Corollary 1",), "The equalities in (15) hold if and only if all task "
-          "means mu_k = 0 (Sigma_bar = Sigma_tilde).", _check_equality, docs=_DOCS),
+          "means mu_k = 0 (Sigma_bar = Sigma_tilde).", _check_equality, docs=_DOCS,
+          tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{JT}} = \mathcal{L}^{\star}_{\mathrm{FT}} = \mathcal{L}^{\star}_{\mathrm{PT}} \iff "
+                            r"\bar{\Sigma}_{\beta} = \tilde{\Sigma}_{\beta} \iff \mu_k = \mathbf{0} \text{ for all } k \in [K]",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{JT}} = \mathcal{L}^{\star}_{\mathrm{FT}} = \mathcal{L}^{\star}_{\mathrm{PT}} \iff \mu_k = "
+                          r"\mathbf{0} \text{ for all } k"}),
 )
 
 RATES = (
     Claim("C1.rate.PT-FT", PAPER, "Corollary 1, part 1", ("Corollary 1",),
           "L*_PT - L*_FT ~ O(1/n^2) ||Delta||_F (exact order n^-2).", _check_rate("PT-FT", -2), scope=noiseless,
-          scope_text=NOISELESS, symbolic=partial(decide_rate, "PT-FT", -2), docs="docs/asymptotics.md"),
+          scope_text=NOISELESS, symbolic=partial(decide_rate, "PT-FT", -2), docs="docs/asymptotics.md",
+          tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{PT}} - \mathcal{L}^{\star}_{\mathrm{FT}} \sim \mathcal{O}\left(\frac{1}{n^2}\right) "
+                            r"\lVert \Delta \rVert_F,\quad \Delta = \tilde{\Sigma}_{\beta} - \bar{\Sigma}_{\beta} = \Sigma_x \sum_{k=1}^{K} \pi_k "
+                            r"\mu_k \mu_k^{\top}",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{PT}} - \mathcal{L}^{\star}_{\mathrm{FT}} \sim \mathcal{O}\left(\frac{1}{n^2}\right) \lVert "
+                          r"\Delta \rVert_F",
+               "derivation": r"expansion:PT-FT"}),
     Claim("C1.rate.FT-JT", PAPER, "Corollary 1, part 1", ("Corollary 1",),
           "L*_FT - L*_JT ~ O(1/n) ||Delta||_F (exact order n^-1).", _check_rate("FT-JT", -1), scope=noiseless,
           scope_text=NOISELESS, symbolic=partial(decide_rate, "FT-JT", -1), docs="docs/asymptotics.md",
           correction="L*_FT - L*_JT = Theta(n^-2), like L*_PT - L*_FT (read as a mere upper bound, O(1/n) holds but says "
                      "nothing). Isotropic case (Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means; s = sum pi_k s_k, "
-                     "a = sum pi_k |mu_k|^2): L*_FT - L*_JT = a^2 (xi (2a + (d+1) s) + sigma^2)^2 / (s xi (a+s)^2) n^-2 + O(n^-3)."),
+                     "a = sum pi_k |mu_k|^2): L*_FT - L*_JT = a^2 (xi (2a + (d+1) s) + sigma^2)^2 / (s xi (a+s)^2) n^-2 + O(n^-3).",
+          tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} \sim \mathcal{O}\left(\frac{1}{n}\right) \lVert "
+                            r"\Delta \rVert_F,\quad \Delta = \tilde{\Sigma}_{\beta} - \bar{\Sigma}_{\beta} = \Sigma_x \sum_{k=1}^{K} \pi_k \mu_k "
+                            r"\mu_k^{\top}",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} \sim \mathcal{O}\left(\frac{1}{n}\right) \lVert "
+                          r"\Delta \rVert_F",
+               "derivation": r"expansion:FT-JT",
+               "corrected": r"\mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} = \Theta(n^{-2}),\quad \text{isotropic: } "
+                            r"\mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} = \frac{a^2 \left(\xi (2a + (d+1) s) + "
+                            r"\sigma^2\right)^2}{s\, \xi\, (a+s)^2}\, n^{-2} + \mathcal{O}(n^{-3})",
+               "why": r"the gap is of order $n^{-2}$, like $\mathcal{L}^{\star}_{\mathrm{PT}} - \mathcal{L}^{\star}_{\mathrm{FT}}$, not $n^{-1}$"}),
     Claim("C1.rate.ratio", PAPER, "Corollary 1, part 2", ("Corollary 1",), "(L*_PT - L*_FT) / (L*_FT - L*_JT) ~ O(1/n).",
           _check_rate("ratio", -1), scope=noiseless, scope_text=NOISELESS, symbolic=partial(decide_rate, "ratio", -1),
           docs="docs/asymptotics.md",
           correction="The ratio tends to a positive constant: both gaps are Theta(n^-2). Isotropic case: "
                      "ratio = s/a + (xi (2a + (d+1) s) + sigma^2) / (a xi n) + O(n^-2), with s = sum pi_k s_k, "
-                     "a = sum pi_k |mu_k|^2; so fine-tuning's share of the benefit shrinks with n but not to zero."),
+                     "a = sum pi_k |mu_k|^2; so fine-tuning's share of the benefit shrinks with n but not to zero.",
+          tex={"statement": r"\frac{\mathcal{L}^{\star}_{\mathrm{PT}} - \mathcal{L}^{\star}_{\mathrm{FT}}}{\mathcal{L}^{\star}_{\mathrm{FT}} - "
+                            r"\mathcal{L}^{\star}_{\mathrm{JT}}} \sim \mathcal{O}\left(\frac{1}{n}\right)",
+               "claimed": r"\frac{\mathcal{L}^{\star}_{\mathrm{PT}} - \mathcal{L}^{\star}_{\mathrm{FT}}}{\mathcal{L}^{\star}_{\mathrm{FT}} - "
+                          r"\mathcal{L}^{\star}_{\mathrm{JT}}} \sim \mathcal{O}\left(\frac{1}{n}\right)",
+               "derivation": r"expansion:ratio",
+               "corrected": r"\frac{\mathcal{L}^{\star}_{\mathrm{PT}} - \mathcal{L}^{\star}_{\mathrm{FT}}}{\mathcal{L}^{\star}_{\mathrm{FT}} - "
+                            r"\mathcal{L}^{\star}_{\mathrm{JT}}} = \frac{s}{a} + \frac{\xi (2a + (d+1) s) + \sigma^2}{a\, \xi\, n} + "
+                            r"\mathcal{O}(n^{-2}) \quad \text{(isotropic)}",
+               "why": r"both gaps are of order $n^{-2}$: the ratio tends to a positive constant ($s/a$ in the isotropic case), not to 0"}),
     Claim("C1.mean.PT-FT", PAPER, "Corollary 1, part 1", ("Corollary 1",), "L*_PT - L*_FT scales quadratically with the "
           "task means (proportional to ||Delta||_F as the means shrink).", _check_mean_order("PT-FT"), scope=noiseless,
-          scope_text=NOISELESS, symbolic=partial(decide_mean_order, "PT-FT"), docs="docs/asymptotics.md"),
+          scope_text=NOISELESS, symbolic=partial(decide_mean_order, "PT-FT"), docs="docs/asymptotics.md",
+          tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{PT}} - \mathcal{L}^{\star}_{\mathrm{FT}} \propto \lVert \Delta \rVert_F \quad "
+                            r"\text{(quadratic in the task means as they shrink)}",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{PT}} - \mathcal{L}^{\star}_{\mathrm{FT}} = \mathcal{O}(\lVert \Delta \rVert_F) = "
+                          r"\mathcal{O}(\lVert \mu \rVert^2)",
+               "derivation": r"expansion:PT-FT"}),
     Claim("C1.mean.FT-JT", PAPER, "Corollary 1, part 1", ("Corollary 1",), "L*_FT - L*_JT scales quadratically with the "
           "task means (proportional to ||Delta||_F as the means shrink).", _check_mean_order("FT-JT"), scope=noiseless,
           scope_text=NOISELESS, symbolic=partial(decide_mean_order, "FT-JT"), docs="docs/asymptotics.md",
           correction="L*_FT - L*_JT is quartic in the task means (proportional to ||Delta||_F^2): W*_PT - W*_JT is itself "
-                     "O(||Delta||) and the gap is a quadratic form in it. Isotropic leading term: a^2 (...)^2 / (s xi (a+s)^2) n^-2."),
+                     "O(||Delta||) and the gap is a quadratic form in it. Isotropic leading term: a^2 (...)^2 / (s xi (a+s)^2) n^-2.",
+          tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} \propto \lVert \Delta \rVert_F \quad "
+                            r"\text{(quadratic in the task means as they shrink)}",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} = \mathcal{O}(\lVert \Delta \rVert_F) = "
+                          r"\mathcal{O}(\lVert \mu \rVert^2)",
+               "derivation": r"expansion:FT-JT",
+               "corrected": r"\mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} = \Theta(\lVert \Delta \rVert_F^2) = "
+                            r"\Theta(\lVert \mu \rVert^4)",
+               "why": r"the gap is quartic in the task means ($\propto \lVert \Delta \rVert_F^2$): $W^{\star}_{\mathrm{PT}} - "
+                      r"W^{\star}_{\mathrm{JT}}$ is itself $\mathcal{O}(\lVert \Delta \rVert)$ and the gap is a quadratic form in it"}),
 )

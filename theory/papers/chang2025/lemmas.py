@@ -7,8 +7,8 @@ import numpy as np
 from theory.attention import attention_predict, reduced_form_parameters, reduced_predict
 from theory.mixture import TaskMixture
 from theory.moments import wishart_fourth_moment
-from theory.papers.chang2025.common import compare, derived, sample_sequences
-from theory.record import Claim, Comparison
+from theory.papers.chang2025.common import derived, sample_sequences
+from theory.record import Claim, Comparison, compare
 from theory.strategy import Strategy
 from theory.symbolic import decide_lemma1, decide_lemma2, decide_lemma3, noise_moment_numeric
 
@@ -54,20 +54,31 @@ CLAIMS = (
                      "Lemma 1's form holds iff Sigma_x (A - A^T) Sigma_x = 0, i.e. for symmetric A "
                      "(every use in the paper has A = E[beta beta^T], symmetric, so Theorems 1-3 are unaffected).",
           symbolic=decide_lemma1, docs="docs/lemmas.md",
-          tex={"statement": r"\mathbb{E}[X^\top X A X^\top X] = n\,\mathrm{tr}(\Sigma_x A)\,\Sigma_x + n(n+1)\,\Sigma_x A \Sigma_x",
-               "claimed": r"n\,\mathrm{tr}(\Sigma_x A)\,\Sigma_x + n(n+1)\,\Sigma_x A \Sigma_x",
-               "derived": r"n\,\mathrm{tr}(\Sigma_x A)\,\Sigma_x + n^2\,\Sigma_x A \Sigma_x + n\,\Sigma_x A^\top \Sigma_x"}),
+          tex={"statement": r"\mathbb{E}[X^{\top} X A X^{\top} X] = n\,\operatorname{tr}(\Sigma_x A)\,\Sigma_x + n(n+1)\,\Sigma_x A \Sigma_x\quad "
+                            r"\text{for rows } x_i \sim \mathcal{N}(0, \Sigma_x) \text{ i.i.d. and a constant } A",
+               "claimed": r"\mathbb{E}[X^{\top} X A X^{\top} X] = n\,\operatorname{tr}(\Sigma_x A)\,\Sigma_x + n(n+1)\,\Sigma_x A \Sigma_x",
+               "derived": r"\mathbb{E}[X^{\top} X A X^{\top} X] = n\,\operatorname{tr}(\Sigma_x A)\,\Sigma_x + n^2\,\Sigma_x A \Sigma_x + "
+                          r"n\,\Sigma_x A^{\top} \Sigma_x",
+               "derived_setting": r"general $d$: the Wick derivation of theory.moments, decided symbolically at $d = 2$ (generic $A$, symbolic $n$)",
+               "corrected": r"\mathbb{E}[X^{\top} X A X^{\top} X] = n\,\operatorname{tr}(\Sigma_x A)\,\Sigma_x + n^2\,\Sigma_x A \Sigma_x + "
+                            r"n\,\Sigma_x A^{\top} \Sigma_x",
+               "why": r"holds only for symmetric $A$: the term $n(n+1)\,\Sigma_x A \Sigma_x$ is $n^2\,\Sigma_x A \Sigma_x + n\,\Sigma_x A^{\top} "
+                      r"\Sigma_x$ (every use in the paper has a symmetric $A$, so Theorems 1-3 are unaffected)"}),
     Claim("L2", PAPER, "Lemma 2 (Appendix A)", ("Lemma 2",),
           "E[X^T xi xi^T X] = n sigma^2 Sigma_x for xi ~ N(0, sigma^2 I_n) independent of X.",
           _l2_noise, symbolic=decide_lemma2, docs="docs/lemmas.md",
-          tex={"statement": r"\mathbb{E}[X^\top \xi \xi^\top X] = n\sigma^2 \Sigma_x",
-               "claimed": r"n\sigma^2 \Sigma_x", "derived": r"n\sigma^2 \Sigma_x"}),
+          tex={"statement": r"\mathbb{E}[X^{\top} \xi \xi^{\top} X] = n \sigma^2 \Sigma_x \quad \text{for } \xi \sim \mathcal{N}(0, \sigma^2 I_n) "
+                            r"\text{ independent of } X",
+               "claimed": r"\mathbb{E}[X^{\top} \xi \xi^{\top} X] = n \sigma^2 \Sigma_x"}),
     Claim("L3", PAPER, "Lemma 3 (Appendix A)", ("Lemma 3",), "d/dW tr(W A W^T B) = B^T W A^T + B W A.",
           _l3_matrix_calculus, symbolic=decide_lemma3, docs="docs/lemmas.md",
-          tex={"statement": r"\frac{\partial}{\partial W}\mathrm{tr}(W A W^\top B) = B^\top W A^\top + B W A",
-               "claimed": r"B^\top W A^\top + B W A", "derived": r"B^\top W A^\top + B W A"}),
+          tex={"statement": r"\frac{\partial}{\partial W} \operatorname{tr}(W A W^{\top} B) = B^{\top} W A^{\top} + B W A",
+               "claimed": r"\frac{\partial}{\partial W} \operatorname{tr}(W A W^{\top} B) = B^{\top} W A^{\top} + B W A",
+               "derivation": r"lemma3"}),
     Claim("L4", PAPER, "Lemma 4 / eq. (7) (reduced form)", ("Lemma 4",),
           "Under Assumption 1 the attention prediction is x^T W (X^T y + p_k), whatever the '*' entries.",
           _l4_reduced_form, docs="docs/lemmas.md",
-          tex={"statement": r"\hat y = x^\top W (X^\top y + p_k)", "claimed": r"x^\top W (X^\top y + p_k)"}),
+          tex={"statement": r"f_{\mathrm{Attn}}(Z^{(k)}) = x^{\top} W (X^{\top} y + p_k) \quad \text{under Assumption 1, whatever the } {*} \text{ "
+                            r"entries}",
+               "claimed": r"f_{\mathrm{Attn}}(Z^{(k)}) = x^{\top} W (X^{\top} y + p_k)"}),
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from theory.attention import attention_predict, per_task_pgd_bound, pgd_predict, proposition1_construction
 from theory.mixture import TaskMixture
-from theory.papers.chang2025.common import cached, compare, derived, not_beaten, sample_sequences, unconstrained
-from theory.record import Claim, Comparison, SymbolicResult
+from theory.papers.chang2025.common import cached, derived, not_beaten, sample_sequences, unconstrained
+from theory.record import Claim, Comparison, SymbolicResult, compare
 from theory.strategy import Strategy
 from theory.symbolic import decide_d1
 
@@ -39,7 +39,11 @@ def symbolic_equality() -> SymbolicResult:
 CLAIMS = (
     Claim("P1.construction", PAPER, "Proposition 1 proof (Appendix C.1)", ("Proposition 1",),
           "With W_q W_k^T = [[W, 0], [0, 0]], W_v = I, p_k = [W^{-1} mu_k; mu_k^T W^{-T} mu_k + 1], h_k = [-mu_k; 1], "
-          "the attention output equals x^T W X^T (y - X mu_k) + x^T mu_k.", _check_construction, docs=_DOCS),
+          "the attention output equals x^T W X^T (y - X mu_k) + x^T mu_k.", _check_construction, docs=_DOCS,
+          tex={"statement": r"W_q W_k^{\top} = \begin{bmatrix} W & 0 \\ 0 & 0 \end{bmatrix},\ W_v = I,\ p_k = \begin{bmatrix} W^{-1} \mu_k \\ "
+                            r"\mu_k^{\top} W^{-\top} \mu_k + 1 \end{bmatrix},\ h_k = \begin{bmatrix} -\mu_k \\ 1 \end{bmatrix} \;\Longrightarrow\; "
+                            r"f_{\mathrm{Attn}}(Z^{(k)}) = x^{\top} W X^{\top} (y - X \mu_k) + x^{\top} \mu_k",
+               "claimed": r"f_{\mathrm{Attn}}(Z^{(k)}) = x^{\top} W X^{\top} (y - X \mu_k) + x^{\top} \mu_k = \tilde{f}_{\mathrm{PGD}}(Z^{(k)})"}),
     Claim("P1.equality", PAPER, "Proposition 1", ("Proposition 1",),
           "L~*_Attn = L~*_PGD (attention with task-specific prompts and heads, eq. 18, "
           "attains exactly the debiased PGD optimum, eq. 19).", attention_with_heads,
@@ -48,5 +52,13 @@ CLAIMS = (
                      "rescales the preconditioner per task. Appendix C.1's lower-bound argument gives only "
                      "L~*_Attn >= sum_k pi_k min_{W_k} L_k^PGD(W_k); equality with L~*_PGD holds when the per-task optimal "
                      "preconditioners are proportional to one shared W with equal scale (e.g. K = 1, or sigma^2 = 0 with "
-                     "isotropic covariances)."),
+                     "isotropic covariances).",
+          tex={"statement": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{Attn}} = \tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}}\quad \text{(attention with "
+                            r"task-specific prompts and heads, eq. 18; debiased PGD, eq. 19)}",
+               "claimed": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{Attn}} = \tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}}",
+               "derivation": r"d1:per_task_pgd",
+               "corrected": r"\sum_{k=1}^{K} \pi_k \min_{W_k} \mathcal{L}^{\mathrm{PGD}}_k(W_k) \le \tilde{\mathcal{L}}^{\star}_{\mathrm{Attn}} \le "
+                            r"\min_{W,\,c} \sum_{k=1}^{K} \pi_k \mathcal{L}^{\mathrm{PGD}}_k(c_k W) \le \tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}}",
+               "why": r"a task-specific head $h_k = c_k [-\mu_k; 1]$ rescales the preconditioner per task: with noise and unequal task covariances "
+                      r"the attention goes below $\tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}}$"}),
 )

@@ -6,9 +6,9 @@ import numpy as np
 
 from theory.asymptotics import decide_loss_limit, decide_preconditioner_limit, decide_prompt_growth
 from theory.mixture import TaskMixture
-from theory.papers.chang2025.common import NOISELESS, compare, derived, noiseless, rel_error
+from theory.papers.chang2025.common import NOISELESS, derived, noiseless
 from theory.papers.chang2025.corollary1 import fit
-from theory.record import Claim, Comparison, Outcome
+from theory.record import Claim, Comparison, Outcome, compare, rel_error
 from theory.strategy import Strategy
 
 PAPER = "chang2025"
@@ -56,17 +56,39 @@ _N_INDEPENDENT_PROMPTS = ("P*_FT and P*_JT do not depend on n: p*_k = (I + (tr(S
                           "in the prompt formula is cancelled by W*^{-1} ~ (n+1) Sigma_x.")
 
 ZERO_MEANS = Claim("S4.zero-means", PAPER, "Section 4.2, eq. (16)", _RESULTS,
-                   "mu_k = 0 for all k implies L*_PT = L*_FT = L*_JT.", _check_zero_means, docs="docs/corollary1.md")
+                   "mu_k = 0 for all k implies L*_PT = L*_FT = L*_JT.", _check_zero_means, docs="docs/corollary1.md",
+                   tex={"statement": r"\mu_k = \mathbf{0},\ k \in [K] \;\Longrightarrow\; \mathcal{L}^{\star}_{\mathrm{PT}} = "
+                                     r"\mathcal{L}^{\star}_{\mathrm{FT}} = \mathcal{L}^{\star}_{\mathrm{JT}}\quad \text{(eq. 16)}",
+                        "claimed": r"\mu_k = \mathbf{0} \;\Longrightarrow\; \mathcal{L}^{\star}_{\mathrm{PT}} = \mathcal{L}^{\star}_{\mathrm{FT}} = "
+                                   r"\mathcal{L}^{\star}_{\mathrm{JT}}"})
 
 LIMITS = (
     Claim("S4.limit.W", PAPER, "Section 4.1, after Theorem 3", _RESULTS, "As n -> infinity, W_bar*_PT and W_bar*_JT "
           "converge to I/n (n W_bar* -> I).", _check_limit_w, scope=noiseless, scope_text=NOISELESS,
-          symbolic=decide_preconditioner_limit, docs="docs/asymptotics.md"),
+          symbolic=decide_preconditioner_limit, docs="docs/asymptotics.md",
+          tex={"statement": r"n\, \bar{W}^{\star}_{\mathrm{PT}} \to I,\quad n\, \bar{W}^{\star}_{\mathrm{JT}} \to I \quad (n \to \infty)",
+               "claimed": r"n\, \bar{W}^{\star}_{\mathrm{PT}} - I \to 0,\quad n\, \bar{W}^{\star}_{\mathrm{JT}} - I \to 0",
+               "derivation": r"expansion:nWbar-I.PT,nWbar-I.JT"}),
     Claim("S4.limit.loss", PAPER, "Section 4.1, after Theorem 3", _RESULTS,
           "As n -> infinity (d finite), L*_PT, L*_FT and L*_JT approach 0.", _check_limit_loss, scope=noiseless,
-          scope_text=NOISELESS, symbolic=decide_loss_limit, docs="docs/asymptotics.md"),
+          scope_text=NOISELESS, symbolic=decide_loss_limit, docs="docs/asymptotics.md",
+          tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{PT}},\ \mathcal{L}^{\star}_{\mathrm{FT}},\ \mathcal{L}^{\star}_{\mathrm{JT}} \to 0 \quad "
+                            r"(n \to \infty,\ d < \infty,\ \sigma^2 = 0)",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{PT}},\ \mathcal{L}^{\star}_{\mathrm{FT}},\ \mathcal{L}^{\star}_{\mathrm{JT}} \to 0",
+               "derivation": r"expansion:PT,FT,JT:noiseless"}),
     Claim("S4.prompts.large-n", PAPER, "Section 4.1, after Theorem 3", _RESULTS, "For a large context length n, "
           "(p_k)*_FT and (p_k)*_JT are approximately -n Sigma_x mu_k.", _check_prompts, scope=noiseless,
           scope_text=NOISELESS, symbolic=decide_prompt_growth, correction=_N_INDEPENDENT_PROMPTS,
-          docs="docs/asymptotics.md"),
+          docs="docs/asymptotics.md",
+          tex={"statement": r"(\bar{p}_k)^{\star}_{\mathrm{FT}} \approx (\bar{p}_k)^{\star}_{\mathrm{JT}} \approx -n\, \Sigma_x \mu_k \quad "
+                            r"\text{for a large context length } n",
+               "claimed": r"(\bar{p}_k)^{\star}_{\mathrm{FT}} \approx -n\, \Sigma_x \mu_k,\quad (\bar{p}_k)^{\star}_{\mathrm{JT}} \approx -n\, "
+                          r"\Sigma_x \mu_k",
+               "derivation": r"expansion:P.FT,P.JT",
+               "corrected": r"(\bar{p}_k)^{\star}_{\mathrm{FT}} = \left(I + (\operatorname{tr}(\tilde{\Sigma}_{\beta}) + \sigma^2) "
+                            r"\tilde{\Sigma}_{\beta}^{-1}\right) \Sigma_x \mu_k,\quad (\bar{p}_k)^{\star}_{\mathrm{JT}} = \left(I + "
+                            r"\left((\operatorname{tr}(\tilde{\Sigma}_{\beta}) + \sigma^2) I + \Delta\right) \bar{\Sigma}_{\beta}^{-1}\right) "
+                            r"\Sigma_x \mu_k",
+               "why": r"the optimal prompts do not depend on $n$: the $-n\,\Sigma_x \mu_k$ of the prompt formula is cancelled by $(W^{\star})^{-1} "
+                      r"\approx (n+1)\,\Sigma_x$"}),
 )

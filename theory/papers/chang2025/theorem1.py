@@ -7,16 +7,8 @@ from collections.abc import Callable
 import numpy as np
 
 from theory.mixture import TaskMixture
-from theory.papers.chang2025.common import (
-    NOISELESS,
-    claimed_loss,
-    claimed_w_bar,
-    compare,
-    derived,
-    noiseless,
-    w_from_bar,
-)
-from theory.record import Claim, Comparison, StatedParameters, SymbolicResult
+from theory.papers.chang2025.common import NOISELESS, claimed_loss, claimed_w_bar, derived, noiseless, w_from_bar
+from theory.record import Claim, Comparison, StatedParameters, SymbolicResult, compare
 from theory.strategy import Strategy
 from theory.symbolic import d1_noise, d1_wbar, decide_d1
 
@@ -69,14 +61,38 @@ CLAIMS = (
     Claim("T1.W", PAPER, "Theorem 1 (main text)", ("Theorem 1",),
           "W_bar*_PT = Sigma_tilde ((n+1) Sigma_tilde + tr(Sigma_tilde) I)^{-1}.", _check_w(False),
           scope=noiseless, scope_text=NOISELESS, optimum=Strategy.PT, stated=_stated(False), symbolic=symbolic_w,
-          docs=_DOCS),
+          docs=_DOCS,
+          tex={"statement": r"\bar{W}^{\star}_{\mathrm{PT}} = \tilde{\Sigma}_{\beta}\left((n+1)\tilde{\Sigma}_{\beta} + "
+                            r"\operatorname{tr}(\tilde{\Sigma}_{\beta})\, I\right)^{-1}\quad (\sigma^2 = 0)\quad \text{where } "
+                            r"\bar{W}^{\star}_{\mathrm{PT}} = \Sigma_x W^{\star}_{\mathrm{PT}},\ \tilde{\Sigma}_{\beta} = \Sigma_x \sum_{k=1}^{K} "
+                            r"\pi_k (\Sigma_{\beta_k} + \mu_k\mu_k^{\top})",
+               "claimed": r"\bar{W}^{\star}_{\mathrm{PT}} = \tilde{\Sigma}_{\beta}\left((n+1)\tilde{\Sigma}_{\beta} + "
+                          r"\operatorname{tr}(\tilde{\Sigma}_{\beta})\, I\right)^{-1}",
+               "derivation": r"d1:wbar_pt:noiseless"}),
     Claim("T1.W.appendix", PAPER, "Theorem 1 (Appendix B.1)", ("Theorem 1",),
           "W_bar*_PT = Sigma_tilde ((n+1) Sigma_tilde + (tr(Sigma_tilde) + sigma^2) I)^{-1}.", _check_w(True),
-          optimum=Strategy.PT, stated=_stated(True), symbolic=symbolic_w_appendix, docs=_DOCS),
+          optimum=Strategy.PT, stated=_stated(True), symbolic=symbolic_w_appendix, docs=_DOCS,
+          tex={"statement": r"\bar{W}^{\star}_{\mathrm{PT}} = \tilde{\Sigma}_{\beta}\left((n+1)\tilde{\Sigma}_{\beta} + "
+                            r"\left(\operatorname{tr}(\tilde{\Sigma}_{\beta}) + \sigma^2\right) I\right)^{-1}\quad \text{where } "
+                            r"\bar{W}^{\star}_{\mathrm{PT}} = \Sigma_x W^{\star}_{\mathrm{PT}},\ \tilde{\Sigma}_{\beta} = \Sigma_x \sum_{k=1}^{K} "
+                            r"\pi_k (\Sigma_{\beta_k} + \mu_k\mu_k^{\top})",
+               "claimed": r"\bar{W}^{\star}_{\mathrm{PT}} = \tilde{\Sigma}_{\beta}\left((n+1)\tilde{\Sigma}_{\beta} + "
+                          r"\left(\operatorname{tr}(\tilde{\Sigma}_{\beta}) + \sigma^2\right) I\right)^{-1}",
+               "derivation": r"d1:wbar_pt"}),
     Claim("T1.loss", PAPER, "Theorem 1 (main text)", ("Theorem 1",), "L*_PT = tr(Sigma_tilde) - n tr(W_bar*_PT Sigma_tilde).",
           _check_loss(False), scope=noiseless, scope_text=NOISELESS, optimum=Strategy.PT, loss=True,
-          stated=_stated(False), symbolic=symbolic_loss, docs=_DOCS),
+          stated=_stated(False), symbolic=symbolic_loss, docs=_DOCS,
+          tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{PT}} = \operatorname{tr}(\tilde{\Sigma}_{\beta}) - "
+                            r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{PT}} \tilde{\Sigma}_{\beta})\quad (\sigma^2 = 0)",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{PT}} = \operatorname{tr}(\tilde{\Sigma}_{\beta}) - "
+                          r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{PT}} \tilde{\Sigma}_{\beta})",
+               "derivation": r"d1:loss_pt:noiseless"}),
     Claim("T1.loss.appendix", PAPER, "Theorem 1 (Appendix B.1)", ("Theorem 1",),
           "L*_PT = tr(Sigma_tilde) + sigma^2 - n tr(W_bar*_PT Sigma_tilde).", _check_loss(True),
-          optimum=Strategy.PT, loss=True, stated=_stated(True), symbolic=symbolic_loss_appendix, docs=_DOCS),
+          optimum=Strategy.PT, loss=True, stated=_stated(True), symbolic=symbolic_loss_appendix, docs=_DOCS,
+          tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{PT}} = \operatorname{tr}(\tilde{\Sigma}_{\beta}) + \sigma^2 - "
+                            r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{PT}} \tilde{\Sigma}_{\beta})",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{PT}} = \operatorname{tr}(\tilde{\Sigma}_{\beta}) + \sigma^2 - "
+                          r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{PT}} \tilde{\Sigma}_{\beta})",
+               "derivation": r"d1:loss_pt"}),
 )

@@ -8,8 +8,8 @@ import numpy as np
 
 from theory.loss import population_loss
 from theory.mixture import Array, TaskMixture
-from theory.papers.chang2025.common import claimed_prompts_appendix, claimed_prompts_main, compare, derived
-from theory.record import Claim, Comparison, StatedParameters, SymbolicResult
+from theory.papers.chang2025.common import claimed_prompts_appendix, claimed_prompts_main, derived
+from theory.record import Claim, Comparison, StatedParameters, SymbolicResult, compare
 from theory.strategy import Strategy
 from theory.symbolic import d1_prompts, decide_d1
 
@@ -60,16 +60,38 @@ def symbolic_loss() -> SymbolicResult:
 
 CLAIMS = (
     Claim("T2.prompts", PAPER, "Theorem 2 (main text)", ("Theorem 2",), "P*_FT = M_mu ((W_bar*_PT)^{-1} - n I) Sigma_x.",
-          _check_prompts("main"), optimum=Strategy.FT, stated=_stated("main"), symbolic=symbolic_prompts, docs=_DOCS),
+          _check_prompts("main"), optimum=Strategy.FT, stated=_stated("main"), symbolic=symbolic_prompts, docs=_DOCS,
+          tex={"statement": r"P^{\star}_{\mathrm{FT}} = M_{\mu}\left((\bar{W}^{\star}_{\mathrm{PT}})^{-1} - n I\right)\Sigma_x\quad \text{where } "
+                            r"M_{\mu} = [\mu_1 \cdots \mu_K]^{\top} \in \mathbb{R}^{K \times d}",
+               "claimed": r"P^{\star}_{\mathrm{FT}} = M_{\mu}\left((\bar{W}^{\star}_{\mathrm{PT}})^{-1} - n I\right)\Sigma_x",
+               "derivation": r"d1:P_ft"}),
     Claim("T2.prompts.appendix", PAPER, "Theorem 2 (boxed, Appendix B.2)", ("Theorem 2",),
           "P*_FT = M_mu ((W_bar*_PT)^{-1} - n Sigma_x).", _check_prompts("appendix"), optimum=Strategy.FT,
           stated=_stated("appendix"), symbolic=symbolic_prompts_appendix, docs=_DOCS,
           correction="P*_FT = M_mu ((W_bar*_PT)^{-1} - n I) Sigma_x = M_mu ((W*_PT)^{-1} - n Sigma_x) "
-                     "(the boxed form drops a factor Sigma_x; it holds when Sigma_x = I)."),
+                     "(the boxed form drops a factor Sigma_x; it holds when Sigma_x = I).",
+          tex={"statement": r"P^{\star}_{\mathrm{FT}} = M_{\mu}\left((\bar{W}^{\star}_{\mathrm{PT}})^{-1} - n \Sigma_x\right)\quad \text{where } "
+                            r"M_{\mu} = [\mu_1 \cdots \mu_K]^{\top} \in \mathbb{R}^{K \times d}",
+               "claimed": r"P^{\star}_{\mathrm{FT}} = M_{\mu}\left((\bar{W}^{\star}_{\mathrm{PT}})^{-1} - n \Sigma_x\right)",
+               "derivation": r"d1:P_ft",
+               "corrected": r"P^{\star}_{\mathrm{FT}} = M_{\mu}\left((\bar{W}^{\star}_{\mathrm{PT}})^{-1} - n I\right)\Sigma_x = "
+                            r"M_{\mu}\left((W^{\star}_{\mathrm{PT}})^{-1} - n \Sigma_x\right)",
+               "why": r"the boxed formula drops a factor $\Sigma_x$; it holds only when $\Sigma_x = I$"}),
     Claim("T2.loss", PAPER, "Theorem 2 (main text and Appendix B.2)", ("Theorem 2",),
           "L*_FT = L*_PT - tr((Sigma_tilde - Sigma_bar)(n W_bar*_PT - I)^T (n W_bar*_PT - I)).", _check_loss,
           optimum=Strategy.FT, loss=True, stated=_stated("main"), symbolic=symbolic_loss, docs=_DOCS,
           correction="L*_PT - L*_FT = sum_k pi_k m_k^T Sigma_x m_k with m_k = (n W*_PT Sigma_x - I) mu_k, i.e. "
                      "tr(Delta (n W_bar*_PT - I)(n W_bar*_PT - I)) (no transpose): the stated form needs "
-                     "W_bar*_PT symmetric, e.g. Sigma_x = I or Sigma_x commuting with Sigma_tilde."),
+                     "W_bar*_PT symmetric, e.g. Sigma_x = I or Sigma_x commuting with Sigma_tilde.",
+          tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{FT}} = \mathcal{L}^{\star}_{\mathrm{PT}} - \operatorname{tr}\left((\tilde{\Sigma}_{\beta} "
+                            r"- \bar{\Sigma}_{\beta}) (n \bar{W}^{\star}_{\mathrm{PT}} - I)^{\top} (n \bar{W}^{\star}_{\mathrm{PT}} - I)\right)",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{FT}} = \mathcal{L}^{\star}_{\mathrm{PT}} - \operatorname{tr}\left((\tilde{\Sigma}_{\beta} - "
+                          r"\bar{\Sigma}_{\beta}) (n \bar{W}^{\star}_{\mathrm{PT}} - I)^{\top} (n \bar{W}^{\star}_{\mathrm{PT}} - I)\right)",
+               "derivation": r"d1:loss_ft",
+               "corrected": r"\mathcal{L}^{\star}_{\mathrm{FT}} = \mathcal{L}^{\star}_{\mathrm{PT}} - \operatorname{tr}\left((\tilde{\Sigma}_{\beta} "
+                            r"- \bar{\Sigma}_{\beta}) (n \bar{W}^{\star}_{\mathrm{PT}} - I) (n \bar{W}^{\star}_{\mathrm{PT}} - I)\right) = "
+                            r"\mathcal{L}^{\star}_{\mathrm{PT}} - \sum_{k=1}^{K} \pi_k m_k^{\top} \Sigma_x m_k,\quad m_k = (n "
+                            r"W^{\star}_{\mathrm{PT}} \Sigma_x - I)\mu_k",
+               "why": r"the transpose is misplaced: the gap is $\operatorname{tr}(\Delta (n \bar{W}^{\star}_{\mathrm{PT}} - I)^2)$, which equals the "
+                      r"stated form only when $\bar{W}^{\star}_{\mathrm{PT}}$ is symmetric (e.g. $\Sigma_x = I$); the two differ from $d = 2$"}),
 )

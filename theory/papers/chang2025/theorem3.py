@@ -8,18 +8,8 @@ import numpy as np
 
 from theory.loss import population_loss
 from theory.mixture import Array, TaskMixture
-from theory.papers.chang2025.common import (
-    NOISELESS,
-    claimed_loss,
-    claimed_prompts_main,
-    claimed_w_bar,
-    compare,
-    derived,
-    noiseless,
-    rel_error,
-    w_from_bar,
-)
-from theory.record import AGREE_RTOL, Claim, Comparison, StatedParameters, SymbolicResult
+from theory.papers.chang2025.common import NOISELESS, claimed_loss, claimed_prompts_main, claimed_w_bar, derived, noiseless, w_from_bar
+from theory.record import AGREE_RTOL, Claim, Comparison, StatedParameters, SymbolicResult, compare, rel_error
 from theory.strategy import Strategy
 from theory.symbolic import d1_noise, d1_prompts, d1_wbar, decide_d1
 
@@ -97,20 +87,51 @@ def symbolic_loss_appendix() -> SymbolicResult:
 CLAIMS = (
     Claim("T3.W", PAPER, "Theorem 3 (main text)", ("Theorem 3",),
           "W_bar*_JT = Sigma_bar ((n+1) Sigma_bar + tr(Sigma_tilde) I + O(1))^{-1}, the O(1) matrix bounded independently of n.",
-          _check_w_main, scope=noiseless, scope_text=NOISELESS, optimum=Strategy.JT, docs=_DOCS),
+          _check_w_main, scope=noiseless, scope_text=NOISELESS, optimum=Strategy.JT, docs=_DOCS,
+          tex={"statement": r"\bar{W}^{\star}_{\mathrm{JT}} = \bar{\Sigma}_{\beta}\left((n+1)\bar{\Sigma}_{\beta} + "
+                            r"\operatorname{tr}(\tilde{\Sigma}_{\beta})\, I + \mathcal{O}(1)\right)^{-1}\quad \text{with } \mathcal{O}(1) \text{ a } "
+                            r"d \times d \text{ matrix bounded independently of } n",
+               "claimed": r"\bar{W}^{\star}_{\mathrm{JT}} = \bar{\Sigma}_{\beta}\left((n+1)\bar{\Sigma}_{\beta} + "
+                          r"\operatorname{tr}(\tilde{\Sigma}_{\beta})\, I + \mathcal{O}(1)\right)^{-1}",
+               "derivation": r"d1:wbar_jt:noiseless"}),
     Claim("T3.W.appendix", PAPER, "Theorem 3 (Appendix B.3)", ("Theorem 3",),
           "W_bar*_JT = Sigma_bar ((n+1) Sigma_bar + (tr(Sigma_tilde) + sigma^2) I + Sigma_x sum_k pi_k mu_k mu_k^T)^{-1}.",
-          _check_w_appendix, optimum=Strategy.JT, stated=_stated(True), symbolic=symbolic_w_appendix, docs=_DOCS),
+          _check_w_appendix, optimum=Strategy.JT, stated=_stated(True), symbolic=symbolic_w_appendix, docs=_DOCS,
+          tex={"statement": r"\bar{W}^{\star}_{\mathrm{JT}} = \bar{\Sigma}_{\beta}\left((n+1)\bar{\Sigma}_{\beta} + "
+                            r"\left(\operatorname{tr}(\tilde{\Sigma}_{\beta}) + \sigma^2\right) I + \Sigma_x \sum_{k=1}^{K} \pi_k \mu_k "
+                            r"\mu_k^{\top}\right)^{-1}",
+               "claimed": r"\bar{W}^{\star}_{\mathrm{JT}} = \bar{\Sigma}_{\beta}\left((n+1)\bar{\Sigma}_{\beta} + "
+                          r"\left(\operatorname{tr}(\tilde{\Sigma}_{\beta}) + \sigma^2\right) I + \Sigma_x \sum_{k=1}^{K} \pi_k \mu_k "
+                          r"\mu_k^{\top}\right)^{-1}",
+               "derivation": r"d1:wbar_jt"}),
     Claim("T3.prompts", PAPER, "Theorem 3 (main text and Appendix B.3)", ("Theorem 3",),
           "P*_JT = M_mu ((W_bar*_JT)^{-1} - n I) Sigma_x.", _check_prompts, optimum=Strategy.JT, stated=_stated(None),
           symbolic=symbolic_prompts, docs=_DOCS,
           correction="p*_k = ((W*_JT)^{-1} - n Sigma_x) mu_k, i.e. P*_JT = M_mu ((W*_JT)^{-T} - n Sigma_x); "
                      "the stated form transposes W*_JT, which is not symmetric in general "
-                     "(it is when Sigma_x = I and all task covariances and sum_k pi_k mu_k mu_k^T commute)."),
+                     "(it is when Sigma_x = I and all task covariances and sum_k pi_k mu_k mu_k^T commute).",
+          tex={"statement": r"P^{\star}_{\mathrm{JT}} = M_{\mu}\left((\bar{W}^{\star}_{\mathrm{JT}})^{-1} - n I\right)\Sigma_x\quad \text{where } "
+                            r"\bar{W}^{\star}_{\mathrm{JT}} = \Sigma_x W^{\star}_{\mathrm{JT}}",
+               "claimed": r"P^{\star}_{\mathrm{JT}} = M_{\mu}\left((\bar{W}^{\star}_{\mathrm{JT}})^{-1} - n I\right)\Sigma_x",
+               "derivation": r"d1:P_jt",
+               "corrected": r"P^{\star}_{\mathrm{JT}} = M_{\mu}\left((W^{\star}_{\mathrm{JT}})^{-\top} - n \Sigma_x\right),\quad "
+                            r"(p_k)^{\star}_{\mathrm{JT}} = \left((W^{\star}_{\mathrm{JT}})^{-1} - n \Sigma_x\right)\mu_k",
+               "why": r"the formula transposes $W^{\star}_{\mathrm{JT}}$, which is not symmetric in general (it is for $\Sigma_x = I$ with commuting "
+                      r"task covariances and means); the two differ from $d = 2$"}),
     Claim("T3.loss", PAPER, "Theorem 3 (main text)", ("Theorem 3",), "L*_JT = tr(Sigma_bar) - n tr(W_bar*_JT Sigma_bar).",
           _check_loss(False), scope=noiseless, scope_text=NOISELESS, optimum=Strategy.JT, loss=True,
-          stated=_stated(False), symbolic=symbolic_loss, docs=_DOCS),
+          stated=_stated(False), symbolic=symbolic_loss, docs=_DOCS,
+          tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{JT}} = \operatorname{tr}(\bar{\Sigma}_{\beta}) - "
+                            r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{JT}} \bar{\Sigma}_{\beta})\quad (\sigma^2 = 0)",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{JT}} = \operatorname{tr}(\bar{\Sigma}_{\beta}) - "
+                          r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{JT}} \bar{\Sigma}_{\beta})",
+               "derivation": r"d1:loss_jt:noiseless"}),
     Claim("T3.loss.appendix", PAPER, "Theorem 3 (Appendix B.3)", ("Theorem 3",),
           "L*_JT = tr(Sigma_bar) + sigma^2 - n tr(W_bar*_JT Sigma_bar).", _check_loss(True), optimum=Strategy.JT,
-          loss=True, stated=_stated(True), symbolic=symbolic_loss_appendix, docs=_DOCS),
+          loss=True, stated=_stated(True), symbolic=symbolic_loss_appendix, docs=_DOCS,
+          tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{JT}} = \operatorname{tr}(\bar{\Sigma}_{\beta}) + \sigma^2 - "
+                            r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{JT}} \bar{\Sigma}_{\beta})",
+               "claimed": r"\mathcal{L}^{\star}_{\mathrm{JT}} = \operatorname{tr}(\bar{\Sigma}_{\beta}) + \sigma^2 - "
+                          r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{JT}} \bar{\Sigma}_{\beta})",
+               "derivation": r"d1:loss_jt"}),
 )

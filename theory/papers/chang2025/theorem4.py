@@ -7,9 +7,9 @@ from collections.abc import Callable
 import numpy as np
 
 from theory.mixture import Array, TaskMixture
-from theory.papers.chang2025.common import NOISELESS, claimed_loss, claimed_w_bar, compare, derived, noiseless, w_from_bar
+from theory.papers.chang2025.common import NOISELESS, claimed_loss, claimed_w_bar, derived, noiseless, w_from_bar
 from theory.papers.chang2025.proposition1 import attention_with_heads
-from theory.record import Claim, Comparison, StatedParameters, SymbolicResult
+from theory.record import Claim, Comparison, StatedParameters, SymbolicResult, compare
 from theory.strategy import Strategy
 from theory.symbolic import d1_noise, d1_wbar, decide_d1
 
@@ -67,17 +67,43 @@ def _check_lower_bound(m: TaskMixture, n: int) -> Comparison:
 CLAIMS = (
     Claim("T4.W", PAPER, "Theorem 4 (main text)", ("Theorem 4",),
           "W_bar*_PGD = Sigma_bar ((n+1) Sigma_bar + tr(Sigma_bar) I)^{-1}.", _check_w(False), scope=noiseless,
-          scope_text=NOISELESS, optimum=Strategy.PGD, stated=_stated(False), symbolic=symbolic_w, docs=_DOCS),
+          scope_text=NOISELESS, optimum=Strategy.PGD, stated=_stated(False), symbolic=symbolic_w, docs=_DOCS,
+          tex={"statement": r"\bar{W}^{\star}_{\mathrm{PGD}} = \bar{\Sigma}_{\beta}\left((n+1)\bar{\Sigma}_{\beta} + "
+                            r"\operatorname{tr}(\bar{\Sigma}_{\beta})\, I\right)^{-1}\quad (\sigma^2 = 0)\quad \text{where } \bar{\Sigma}_{\beta} = "
+                            r"\Sigma_x \sum_{k=1}^{K} \pi_k \Sigma_{\beta_k}",
+               "claimed": r"\bar{W}^{\star}_{\mathrm{PGD}} = \bar{\Sigma}_{\beta}\left((n+1)\bar{\Sigma}_{\beta} + "
+                          r"\operatorname{tr}(\bar{\Sigma}_{\beta})\, I\right)^{-1}",
+               "derivation": r"d1:wbar_pgd:noiseless"}),
     Claim("T4.W.appendix", PAPER, "Theorem 4 (Appendix C.2)", ("Theorem 4",),
           "W_bar*_PGD = Sigma_bar ((n+1) Sigma_bar + (tr(Sigma_bar) + sigma^2) I)^{-1}.", _check_w(True),
-          optimum=Strategy.PGD, stated=_stated(True), symbolic=symbolic_w_appendix, docs=_DOCS),
+          optimum=Strategy.PGD, stated=_stated(True), symbolic=symbolic_w_appendix, docs=_DOCS,
+          tex={"statement": r"\bar{W}^{\star}_{\mathrm{PGD}} = \bar{\Sigma}_{\beta}\left((n+1)\bar{\Sigma}_{\beta} + "
+                            r"\left(\operatorname{tr}(\bar{\Sigma}_{\beta}) + \sigma^2\right) I\right)^{-1}",
+               "claimed": r"\bar{W}^{\star}_{\mathrm{PGD}} = \bar{\Sigma}_{\beta}\left((n+1)\bar{\Sigma}_{\beta} + "
+                          r"\left(\operatorname{tr}(\bar{\Sigma}_{\beta}) + \sigma^2\right) I\right)^{-1}",
+               "derivation": r"d1:wbar_pgd"}),
     Claim("T4.loss", PAPER, "Theorem 4 (main text)", ("Theorem 4",), "L~*_PGD = tr(Sigma_bar) - n tr(W_bar*_PGD Sigma_bar).",
           _check_loss_main, scope=noiseless, scope_text=NOISELESS, optimum=Strategy.PGD, loss=True,
-          stated=_stated(False), symbolic=symbolic_loss, docs=_DOCS),
+          stated=_stated(False), symbolic=symbolic_loss, docs=_DOCS,
+          tex={"statement": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}} = \operatorname{tr}(\bar{\Sigma}_{\beta}) - "
+                            r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{PGD}} \bar{\Sigma}_{\beta})\quad (\sigma^2 = 0)",
+               "claimed": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}} = \operatorname{tr}(\bar{\Sigma}_{\beta}) - "
+                          r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{PGD}} \bar{\Sigma}_{\beta})",
+               "derivation": r"d1:loss_pgd:noiseless"}),
     Claim("T4.loss.appendix", PAPER, "Theorem 4 (Appendix C.2)", ("Theorem 4",),
           "L~*_PGD = tr(Sigma_bar) - n tr(W_bar*_PGD Sigma_bar), with W_bar*_PGD including sigma^2.", _check_loss_appendix,
           optimum=Strategy.PGD, loss=True, stated=_stated(True), symbolic=symbolic_loss_appendix, docs=_DOCS,
-          correction="L~*_PGD = tr(Sigma_bar) + sigma^2 - n tr(W_bar*_PGD Sigma_bar) (the appendix drops the sigma^2 term)."),
+          correction="L~*_PGD = tr(Sigma_bar) + sigma^2 - n tr(W_bar*_PGD Sigma_bar) (the appendix drops the sigma^2 term).",
+          tex={"statement": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}} = \operatorname{tr}(\bar{\Sigma}_{\beta}) - "
+                            r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{PGD}} \bar{\Sigma}_{\beta})\quad \text{with } "
+                            r"\bar{W}^{\star}_{\mathrm{PGD}} = \bar{\Sigma}_{\beta}\left((n+1)\bar{\Sigma}_{\beta} + "
+                            r"\left(\operatorname{tr}(\bar{\Sigma}_{\beta}) + \sigma^2\right) I\right)^{-1}",
+               "claimed": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}} = \operatorname{tr}(\bar{\Sigma}_{\beta}) - "
+                          r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{PGD}} \bar{\Sigma}_{\beta})",
+               "derivation": r"d1:loss_pgd",
+               "corrected": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}} = \operatorname{tr}(\bar{\Sigma}_{\beta}) + \sigma^2 - "
+                            r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{PGD}} \bar{\Sigma}_{\beta})",
+               "why": r"the appendix keeps $\sigma^2$ in $\bar{W}^{\star}_{\mathrm{PGD}}$ but drops the $\sigma^2$ term of the loss"}),
 )
 
 LOWER_BOUND = Claim(
@@ -85,4 +111,10 @@ LOWER_BOUND = Claim(
     "L~*_PGD is a lower bound for the multi-task ICL loss of a single-layer linear attention model.",
     _check_lower_bound, optimum=Strategy.PGD, training=False, unconstrained=((Strategy.JT, False),), docs=_DOCS,
     correction="See P1.equality: per-task head scales go below L~*_PGD; the valid lower bound from "
-               "Appendix C.1's argument is sum_k pi_k min_{W_k} L_k^PGD(W_k).")
+               "Appendix C.1's argument is sum_k pi_k min_{W_k} L_k^PGD(W_k).",
+    tex={"statement": r"\mathcal{L}(f_{\mathrm{Attn}}) \ge \tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}} \quad \text{for every single-layer linear "
+                      r"attention (prompts, heads)}",
+         "claimed": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{Attn}} \ge \tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}}",
+         "corrected": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{Attn}} \ge \sum_{k=1}^{K} \pi_k \min_{W_k} \mathcal{L}^{\mathrm{PGD}}_k(W_k)",
+         "why": r"per-task head scales go below $\tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}}$ (see P1.equality); Appendix C.1's argument bounds the "
+                r"loss only by the per-task optima"})

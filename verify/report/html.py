@@ -1,0 +1,479 @@
+"""The HTML report of a ``verify`` run: one static page a referee can read, print or archive.
+
+A summary first (verdict counts, the refuted claims with one line each), then the figures as a gallery, then one
+anchored section per claim (the paper's statement, the claimed and the derived formula side by side with their
+difference marked, the verdict and its reason, the smallest counterexample with the command that reproduces it,
+every channel's evidence with its resolution, the corrected statement, and the figures or expansions it concerns),
+then the asymptotic expansions and the run's settings.  Mathematics is presentation MathML (rendered natively by
+Chromium and Firefox); the page has no scripts and no external resources: images and files sit next to it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from verify.report.text import (
+    NOT_COMPUTED,
+    VERDICTS,
+    agreement_lines,
+    counterexample_file,
+    evidence_rows,
+    one_line,
+    reason_text,
+    reproduce_command,
+    scope_text,
+    side_value,
+)
+from verify.report.typeset import (
+    array_tex,
+    fitted_tex,
+    highlight_difference,
+    inline_html,
+    leaves,
+    mixture_tex,
+    number_tex,
+    quantity_tex,
+    tex_to_mathml,
+)
+
+if TYPE_CHECKING:
+    from verify.figures import FigureFiles
+
+TITLE = "Claims of \u201cProvable Benefits of Task-Specific Prompts for In-context Learning\u201d"
+ISOTROPIC = (r"$\Sigma_x = \xi I$, $\Sigma_{\beta_k} = s_k I$, collinear means, $s = \sum_k \pi_k s_k$, "
+             r"$a = \sum_k \pi_k \lVert \mu_k \rVert^2$")
+AUTHORS = "X. Chang, Y. Li, M. Kara, S. Oymak, A. K. Roy-Chowdhury \u00b7 AISTATS 2025"
+
+CSS = """
+:root { --ink: #1f2328; --muted: #59636e; --rule: #d1d9e0; --panel: #f6f8fa; --ok: #1a7f37; --ok-bg: #dafbe1;
+        --bad: #cf222e; --bad-bg: #ffebe9; --warn: #9a6700; --warn-bg: #fff8c5; --link: #0969da; }
+* { box-sizing: border-box; }
+html { scroll-padding-top: 3.5rem; }
+body { margin: 0; color: var(--ink); background: #fff; font: 17px/1.55 "Latin Modern Roman", "Libertinus Serif", Georgia,
+       "Times New Roman", serif; }
+math { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", math; font-size: 1.08em; }
+a { color: var(--link); text-decoration: none; } a:hover { text-decoration: underline; }
+code, pre, .ui, nav, table, .badge, figcaption, .label, .meta { font-family: system-ui, -apple-system, "Segoe UI", Roboto,
+       "Liberation Sans", sans-serif; }
+code, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.84em; }
+nav.topbar { position: sticky; top: 0; z-index: 5; background: rgba(255,255,255,0.96); border-bottom: 1px solid var(--rule);
+       font-size: 14px; }
+nav.topbar .wrap { display: flex; gap: 1.4em; align-items: center; padding-top: 0.55em; padding-bottom: 0.55em; }
+nav.topbar b { margin-right: auto; color: var(--ink); }
+.wrap { max-width: 1040px; margin: 0 auto; padding: 0 28px; }
+header.title { padding: 1.8em 0 0.6em; border-bottom: 1px solid var(--rule); margin-bottom: 0.4em; }
+#summary h2 { margin-top: 1em; }
+h1 { font-size: 1.75em; line-height: 1.25; margin: 0 0 0.3em; font-weight: 600; }
+h2 { font-size: 1.35em; margin: 2.2em 0 0.6em; padding-bottom: 0.25em; border-bottom: 1px solid var(--rule); font-weight: 600; }
+h3 { font-size: 1.1em; margin: 1.4em 0 0.5em; font-weight: 600; }
+h4 { font: 600 12px/1.4 system-ui, sans-serif; text-transform: uppercase; letter-spacing: 0.06em; color: var(--muted);
+     margin: 1.3em 0 0.4em; }
+.meta { color: var(--muted); font-size: 14px; margin: 0.2em 0; }
+.badge { display: inline-block; padding: 0.12em 0.6em; border-radius: 999px; font-size: 12px; font-weight: 600;
+         letter-spacing: 0.04em; text-transform: uppercase; vertical-align: 0.12em; border: 1px solid transparent; }
+.badge.verified, .badge.holds { color: var(--ok); background: var(--ok-bg); border-color: #aceebb; }
+.badge.refuted, .badge.fails { color: var(--bad); background: var(--bad-bg); border-color: #ffcecb; }
+.badge.inconclusive, .badge.not-applicable { color: var(--warn); background: var(--warn-bg); border-color: #f5e0a0; }
+.counts { display: flex; gap: 14px; margin: 0.8em 0 1.2em; }
+.count { flex: 1; border: 1px solid var(--rule); border-radius: 8px; padding: 0.6em 1em; color: var(--ink); }
+.count b { display: block; font: 600 2.1em/1.1 system-ui, sans-serif; }
+.count.verified b { color: var(--ok); } .count.refuted b { color: var(--bad); } .count.inconclusive b { color: var(--warn); }
+.count span { font: 14px system-ui, sans-serif; color: var(--muted); }
+ol.refuted-list { padding-left: 1.4em; } ol.refuted-list li { margin: 0.35em 0; }
+ol.refuted-list .src { color: var(--muted); font-size: 0.9em; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; margin: 0.6em 0 1em; }
+th, td { text-align: left; vertical-align: top; padding: 0.45em 0.6em; border-bottom: 1px solid var(--rule); }
+th { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; }
+table.index td:first-child { white-space: nowrap; font-family: ui-monospace, monospace; font-size: 13px; }
+table.index td.why { font-family: "Latin Modern Roman", Georgia, serif; font-size: 15px; }
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 18px; }
+.gallery figure { margin: 0; border: 1px solid var(--rule); border-radius: 8px; overflow: hidden; background: #fff; }
+.gallery img { display: block; width: 100%; height: auto; border-bottom: 1px solid var(--rule); }
+.gallery figcaption { padding: 0.55em 0.8em; font-size: 13px; color: var(--muted); }
+.gallery figcaption b { color: var(--ink); }
+.gallery details { margin: 0.3em 0 0; font-size: 12.5px; } .gallery ul { padding-left: 1.2em; margin: 0.3em 0; }
+article.claim { border: 1px solid var(--rule); border-left: 5px solid var(--ok); border-radius: 8px; padding: 0.4em 1.4em 1em;
+                margin: 1.6em 0; }
+article.claim.refuted { border-left-color: var(--bad); } article.claim.inconclusive { border-left-color: var(--warn); }
+article.claim > header { display: flex; align-items: baseline; gap: 0.8em; flex-wrap: wrap; }
+article.claim h3 { margin: 0.7em 0 0.2em; font-size: 1.2em; }
+article.claim h3 .source { font-weight: normal; color: var(--muted); font-size: 0.85em; }
+.claim-nav { margin-left: auto; font-size: 13px; white-space: nowrap; }
+.claim-nav a { margin-left: 0.8em; }
+.formula { overflow-x: auto; overflow-y: hidden; padding: 0.2em 0; }
+.statement { background: var(--panel); border-radius: 6px; padding: 0.5em 1em; margin: 0.5em 0; }
+.compare { display: grid; grid-template-columns: 1fr 1fr; gap: 14px; margin: 0.6em 0; }
+.compare.stacked { grid-template-columns: 1fr; }
+.compare > div { border: 1px solid var(--rule); border-radius: 6px; padding: 0.3em 0.9em 0.6em; min-width: 0; }
+.compare .label { font-size: 12px; font-weight: 600; text-transform: uppercase; letter-spacing: 0.05em; color: var(--muted);
+                  margin: 0.4em 0 0.2em; }
+.setting { font-size: 14px; color: var(--muted); margin: 0.3em 0 0; }
+.claimed .diff { background: var(--bad-bg); color: var(--bad); border-radius: 3px; }
+.derived .diff, .corrected .diff { background: var(--ok-bg); color: var(--ok); border-radius: 3px; }
+.difference { border-radius: 6px; padding: 0.2em 1em; margin: 0.4em 0; }
+.difference.zero { background: var(--ok-bg); } .difference.nonzero { background: var(--bad-bg); }
+.verdict-line { margin: 0.4em 0; }
+.reason { color: var(--muted); font-size: 15px; }
+.counterexample { background: var(--panel); border-radius: 6px; padding: 0.4em 1em 0.6em; }
+pre.command { background: #1f2328; color: #f0f3f6; padding: 0.6em 0.9em; border-radius: 6px; overflow-x: auto; margin: 0.5em 0; }
+table.evidence td:first-child { width: 21%; font-weight: 600; }
+table.evidence td:nth-child(3) { width: 32%; color: var(--muted); }
+details { margin: 0.4em 0; font-size: 14px; color: var(--muted); } summary { cursor: pointer; }
+.concerns { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }
+.concerns a.thumb { display: block; width: 180px; font: 12px system-ui, sans-serif; color: var(--muted); }
+.concerns img { width: 180px; border: 1px solid var(--rule); border-radius: 4px; display: block; }
+table.expansions td { vertical-align: middle; } table.expansions tr.general td { border-bottom: 2px solid var(--rule);
+  padding-top: 0; }
+table.expansions tr.head td { border-bottom: none; }
+.backtop { font-size: 13px; }
+footer { margin: 3em 0 2em; color: var(--muted); font-size: 13px; border-top: 1px solid var(--rule); padding-top: 1em; }
+@media (max-width: 760px) { .compare { grid-template-columns: 1fr; } .counts { flex-direction: column; } }
+@media print {
+  @page { margin: 16mm 14mm; }
+  body { font-size: 10.5pt; }
+  nav.topbar, .claim-nav, .backtop { display: none; }
+  .wrap { max-width: none; padding: 0; }
+  a { color: inherit; }
+  #figures, #claims-section, #expansions { break-before: page; }
+  article.claim { break-inside: auto; border-left-width: 3pt; }
+  article.claim > header, h2, h3, h4, .compare { break-after: avoid; }
+  .compare, figure, tr { break-inside: avoid; }
+  .formula { overflow: visible; }
+  .gallery { grid-template-columns: 1fr 1fr; }
+  pre.command { background: #fff; color: #000; border: 1px solid #999; }
+}
+"""
+
+
+WIDE_TOKENS = 48  # a formula with more tokens than this does not fit half the page: claimed and derived stack
+
+
+def _rel(path: Path, base: Path) -> str:
+    return Path(os.path.relpath(path, base)).as_posix()
+
+
+def math_block(tex: str | None, mathml: str | None = None, cls: str = "") -> str:
+    """A display formula (``<div class="formula">``): sympy's MathML when given, else the TeX converted."""
+    if not tex and not mathml:
+        return ""
+    body = mathml if mathml else tex_to_mathml(str(tex))
+    return f'<div class="formula{" " + cls if cls else ""}">{body}</div>'
+
+
+def badge(verdict: str) -> str:
+    return f'<span class="badge {escape(verdict.replace(" ", "-"))}">{escape(verdict)}</span>'
+
+
+def claim_anchor(claim_id: str) -> str:
+    return f"claim-{claim_id}"
+
+
+_CAPTION_SYMBOLS = (("Sigma_beta", "Σ_β"), ("Sigma_x", "Σ_x"), ("sigma^2", "σ²"), ("Sigma", "Σ"), ("mu", "μ"), ("pi", "π"),
+                    ("I_10", "I₁₀"), ("1_10", "𝟏₁₀"), ("Thm", "Theorem"))
+
+
+def _caption(text: str) -> str:
+    """A figure caption from verify.panels (ASCII) with the usual symbols in Unicode (whole words only)."""
+    for a, b in _CAPTION_SYMBOLS:
+        text = re.sub(rf"(?<![A-Za-z]){re.escape(a)}(?![A-Za-z])", b, text)
+    return text.replace("0.9^-", "0.9^−")
+
+
+# ----- sections ----------------------------------------------------------------------------------------------------
+def _header(report: dict[str, Any]) -> str:
+    tool = report.get("tool", {})
+    commit = (tool.get("git_commit") or "")[:10]
+    n = ", ".join(map(str, report["n"]))
+    return (f'<header class="title" id="top"><h1>{escape(TITLE)}</h1><p class="meta">{escape(AUTHORS)}</p>'
+            f'<p class="meta">{escape(tool.get("name", "verify"))} {escape(tool.get("version", ""))}'
+            f'{" (commit " + escape(commit) + ")" if commit else ""} · selected mixture '
+            f'<code>{escape(str(report["mixture"]["name"]))}</code> · n = {escape(n)} · seed {report["seed"]} · '
+            f'device {escape(str(report.get("device", "cpu")))} · {report["timings"]["total_seconds"]:.0f} s</p></header>')
+
+
+def _summary(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    total = len(report["claims"])
+    counts = "".join(f'<a class="count {v}" href="#index"><b>{s[v]}</b><span>{v} of {total}</span></a>' for v in VERDICTS)
+    out = ['<section id="summary"><h2>Summary</h2>', f'<div class="counts ui">{counts}</div>',
+           "<p>Each claim of the paper is checked three independent ways: exact theory (a search over "
+           f"{_cases(report)} and sympy decisions), Monte Carlo sampling, and training. A claim is "
+           f"{badge('refuted')} when some mixture the paper's setting allows breaks it (the smallest counterexample is "
+           f"shown with the command that reproduces it), {badge('inconclusive')} when a channel disagrees within its "
+           f"resolution, and {badge('verified')} otherwise.</p>"]
+    refuted = [c for c in report["claims"] if c["verdict"] == "refuted"]
+    out.append(f"<h3>Refuted claims ({len(refuted)})</h3>")
+    if not refuted:
+        out.append("<p>No claim was refuted.</p>")
+    else:
+        out.append('<ol class="refuted-list">')
+        first_with: dict[str, str] = {}
+        for c in refuted:
+            why = one_line(c)
+            if why in first_with:  # the same reason as an earlier claim: point to it
+                text = f'the same reason as <a href="#{escape(claim_anchor(first_with[why]))}">{escape(first_with[why])}</a>'
+            else:
+                first_with[why] = c["id"]
+                text = inline_html(why)
+            out.append(f'<li><a href="#{escape(claim_anchor(c["id"]))}"><b>{escape(c["id"])}</b></a> '
+                       f'<span class="src">{escape(c["source"])}</span>: {text}</li>')
+        out.append("</ol>")
+    inconclusive = [c for c in report["claims"] if c["verdict"] == "inconclusive"]
+    if inconclusive:
+        out.append(f"<h3>Inconclusive claims ({len(inconclusive)})</h3><ol class=\"refuted-list\">")
+        out += [f'<li><a href="#{escape(claim_anchor(c["id"]))}"><b>{escape(c["id"])}</b></a>: {escape(c["reason"])}</li>'
+                for c in inconclusive]
+        out.append("</ol>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _cases(report: dict[str, Any]) -> str:
+    checked = max((c["evidence"]["theory"]["cases_checked"] for c in report["claims"]), default=0)
+    return f"up to {checked} mixtures and context lengths" if checked else "mixtures"
+
+
+def _figure_claims(report: dict[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for c in report["claims"]:
+        for p in c.get("figures", []):
+            out.setdefault(p, []).append(c["id"])
+    return out
+
+
+def _gallery(report: dict[str, Any], figures: Sequence[FigureFiles], base: Path) -> str:
+    from verify.panels import PANELS
+
+    out = ['<section id="figures"><h2>Figures</h2>']
+    if not figures:
+        out.append("<p>No figures were made for this report.</p></section>")
+        return "\n".join(out)
+    out.append("<p>The paper's loss-against-n panels, reproduced: derived curves, the paper's claimed curves where they "
+               "differ, Monte Carlo estimates with error bars and trained points. Click a panel for the full image.</p>")
+    about = _figure_claims(report)
+    out.append('<div class="gallery">')
+    for f in figures:
+        links = " · ".join(f'<a href="{escape(_rel(p, base))}">{label}</a>'
+                           for label, p in (("PNG", f.png), ("SVG", f.svg), ("CSV", f.csv), ("JSON", f.json)))
+        caption = _caption(PANELS[f.panel].caption) if f.panel in PANELS else ""
+        claims = about.get(f.panel, [])
+        claim_links = ", ".join(f'<a href="#{escape(claim_anchor(c))}">{escape(c)}</a>' for c in claims)
+        lines = [*agreement_lines(f.agreement), *f.notes]
+        notes = "".join(f"<li>{escape(t)}</li>" for t in lines)
+        more = (f"<details><summary>{len(claims)} claims; agreement and notes</summary>"
+                f"{'<p>Claims: ' + claim_links + '</p>' if claim_links else ''}<ul>{notes}</ul></details>")
+        out.append(f'<figure id="figure-{escape(f.panel)}"><a href="{escape(_rel(f.png, base))}">'
+                   f'<img src="{escape(_rel(f.png, base))}" alt="{escape(f.figure)}: loss / E[y^2] against n" loading="eager"></a>'
+                   f"<figcaption><b>{escape(f.figure)}</b> {escape(caption)}<br>{links}{more}</figcaption></figure>")
+    out.append("</div></section>")
+    return "\n".join(out)
+
+
+def _index(report: dict[str, Any]) -> str:
+    rows = []
+    for c in report["claims"]:
+        local = (c.get("on_selected_mixture") or {}).get("verdict", "-")
+        rows.append(f'<tr><td><a href="#{escape(claim_anchor(c["id"]))}">{escape(c["id"])}</a></td>'
+                    f'<td>{escape(c["source"])}</td><td>{badge(c["verdict"])}</td><td>{badge(local)}</td>'
+                    f'<td class="why">{inline_html(one_line(c))}</td></tr>')
+    return ('<table class="index" id="index"><thead><tr><th>claim</th><th>where</th><th>verdict</th>'
+            f'<th>on {escape(str(report["mixture"]["name"]))}</th><th>why</th></tr></thead><tbody>'
+            + "".join(rows) + "</tbody></table>")
+
+
+def _compare(claim: dict[str, Any]) -> str:
+    """Claimed and derived side by side; where both are general formulas their differing tokens are marked."""
+    tex = claim.get("tex") or {}
+    claimed_tex, derived_tex = tex.get("claimed"), tex.get("derived")
+    if not claimed_tex:
+        return ""
+    claimed = tex_to_mathml(claimed_tex)
+    mathml = tex.get("mathml") or {}
+    derived = mathml.get("derived") or (tex_to_mathml(derived_tex) if derived_tex else "")
+    if derived and not tex.get("derived_symbolic") and derived_tex != claimed_tex:
+        claimed, derived, _ = highlight_difference(claimed, derived)
+    setting = tex.get("derived_setting", "")
+    source = tex.get("derived_source", "")
+    src = f" <code>{escape(source)}</code>" if tex.get("derived_symbolic") and source else ""
+    wide = max(len(leaves(claimed)), len(leaves(derived)) if derived else 0) > WIDE_TOKENS
+    out = [f'<div class="compare{" stacked" if wide else ""}">',
+           f'<div class="claimed"><div class="label">Claimed: the paper</div><div class="formula">{claimed}</div>'
+           f'<p class="setting">{escape(claim["source"])}</p></div>',
+           f'<div class="derived"><div class="label">Derived: the toolkit</div><div class="formula">{derived}</div>'
+           f'<p class="setting">{inline_html(setting)}{src}</p></div>', "</div>"]
+    if tex.get("difference"):
+        zero = re.search(r"=\s*0\s*$", tex["difference"]) is not None
+        body = mathml.get("difference") or tex_to_mathml(tex["difference"])
+        note = (" at $d = 1$: the claim and the derivation agree there" if zero
+                else " at $d = 1$ (from the claim's symbolic decision)")
+        out.append(f'<div class="formula difference {"zero" if zero else "nonzero"}">{body}</div>'
+                   f'<p class="setting">claimed minus derived{inline_html(note)}</p>')
+    return "\n".join(out)
+
+
+def _counterexample(claim: dict[str, Any]) -> str:
+    ce = claim.get("counterexample")
+    if not ce:
+        return ""
+    q = quantity_tex(ce["quantity"])
+    label = q if q is not None else rf"\text{{{ce['quantity']}}}"
+    values = [side_value(ce, side) for side in ("claimed", "derived")]
+    shown = [array_tex(v) if isinstance(v, (int, float, list)) else rf"\text{{{v}}}" for v in values]
+    compare = (rf"{label}:\quad \text{{claimed }} {shown[0]},\quad \text{{derived }} {shown[1]},\quad "
+               rf"\text{{relative error }} {number_tex(ce.get('rel_error'), 3)}")
+    file = counterexample_file(claim["id"])
+    out = ['<h4>Smallest counterexample</h4><div class="counterexample">',
+           f'<p class="setting">Shrunk from <code>{escape(str(ce.get("found_in", "-")))}</code>; context length n = {ce["n"]}. '
+           f'Mixture (<a href="{escape(file)}">{escape(file)}</a>):</p>']
+    out += [math_block(line) for line in mixture_tex(ce["mixture"])]
+    out.append(math_block(compare))
+    if ce.get("note"):
+        out.append(f'<p class="setting">{escape(ce["note"])}</p>')
+    out.append(f'<p class="setting">Reproduce it (in the report directory):</p>'
+               f'<pre class="command">{escape(reproduce_command(claim["id"], ce))}</pre></div>')
+    return "\n".join(out)
+
+
+def _evidence(claim: dict[str, Any], report: dict[str, Any]) -> str:
+    rows = "".join(f"<tr><td>{escape(r.channel)}</td><td>{inline_html(r.result)}</td><td>{inline_html(r.resolution)}</td></tr>"
+                   for r in evidence_rows(claim, report))
+    return ('<h4>Evidence</h4><table class="evidence"><thead><tr><th>channel</th><th>result</th>'
+            f"<th>resolution: the smallest effect it could see</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _corrected(claim: dict[str, Any]) -> str:
+    if claim["verdict"] != "refuted":
+        return ""
+    tex = claim.get("tex") or {}
+    out = ["<h4>Corrected statement</h4>"]
+    if tex.get("corrected"):
+        corrected = tex_to_mathml(tex["corrected"])
+        if tex.get("claimed"):
+            claimed, corrected, _ = highlight_difference(tex_to_mathml(tex["claimed"]), corrected)
+            out.append(f'<div class="compare stacked"><div class="claimed"><div class="label">Claimed</div>'
+                       f'<div class="formula">{claimed}</div></div><div class="corrected"><div class="label">What holds '
+                       f'instead</div><div class="formula">{corrected}</div></div></div>')
+        else:
+            out.append(f'<div class="corrected"><div class="formula">{corrected}</div></div>')
+    out.append(f"<details><summary>As recorded in the claim (text)</summary><p>"
+               f"{escape(claim['correction'] or 'no corrected statement registered')}</p></details>")
+    return "\n".join(out)
+
+
+def _concerns(claim: dict[str, Any], report: dict[str, Any], figures: dict[str, FigureFiles], base: Path) -> str:
+    parts = []
+    for p in claim.get("figures", []):
+        f = figures.get(p)
+        if f is not None:
+            parts.append(f'<a class="thumb" href="#figure-{escape(p)}"><img src="{escape(_rel(f.png, base))}" '
+                         f'alt="{escape(f.figure)}">{escape(f.figure)}</a>')
+    rows = [r for r in report.get("asymptotics") or [] if r.get("claim") == claim["id"]]
+    expansions = "".join(_expansion_rows(r, report, link_claim=False) for r in rows)
+    if not parts and not expansions:
+        return ""
+    out = ["<h4>Figures and expansions it concerns</h4>"]
+    if parts:
+        out.append(f'<div class="concerns">{"".join(parts)}</div>')
+    if expansions:
+        out.append(f'<table class="expansions"><tbody>{expansions}</tbody></table>')
+    return "\n".join(out)
+
+
+def _claim(claim: dict[str, Any], report: dict[str, Any], prev_id: str | None, next_id: str | None,
+           figures: dict[str, FigureFiles], base: Path) -> str:
+    tex = claim.get("tex") or {}
+    cid = claim["id"]
+    nav = ['<a href="#summary">summary</a>', '<a href="#index">all claims</a>']
+    if prev_id:
+        nav.insert(0, f'<a href="#{escape(claim_anchor(prev_id))}">\u2190 {escape(prev_id)}</a>')
+    if next_id:
+        nav.append(f'<a href="#{escape(claim_anchor(next_id))}">{escape(next_id)} \u2192</a>')
+    out = [f'<article class="claim {escape(claim["verdict"])}" id="{escape(claim_anchor(cid))}">',
+           f'<header><h3>{badge(claim["verdict"])} {escape(cid)} <span class="source">{escape(claim["source"])}</span></h3>'
+           f'<nav class="claim-nav ui">{"".join(nav)}</nav></header>']
+    if tex.get("statement"):
+        out.append(math_block(tex["statement"], cls="statement"))
+    else:  # a claim whose record has no typeset forms: its statement as text
+        out.append(f'<p class="statement">{escape(claim["statement"])}</p>')
+    out.append(f'<p class="setting">Scope: {inline_html(scope_text(claim))}.</p>')
+    out.append(_compare(claim))
+    local = claim.get("on_selected_mixture") or {}
+    out.append(f'<h4>Verdict</h4><p class="verdict-line">{badge(claim["verdict"])} '
+               f'{inline_html(tex["why"]) + "." if tex.get("why") else ""}</p>'
+               f'<p class="reason">{inline_html(reason_text(claim))}. On <code>{escape(str(report["mixture"]["name"]))}</code>: '
+               f'{badge(local.get("verdict", "-"))}</p>')
+    if claim.get("notes"):
+        out.append("<p class=\"reason\">Notes: " + escape("; ".join(claim["notes"])) + "</p>")
+    out.append(_counterexample(claim))
+    out.append(_evidence(claim, report))
+    out.append(_corrected(claim))
+    out.append(_concerns(claim, report, figures, base))
+    out.append('<p class="backtop"><a href="#top">\u2191 back to top</a></p></article>')
+    return "\n".join(x for x in out if x)
+
+
+def _expansion_rows(r: dict[str, Any], report: dict[str, Any], link_claim: bool = True) -> str:
+    quantity = r.get("quantity_tex") or rf"\text{{{r['quantity']}}}"
+    fitted = rf"{quantity} \approx {fitted_tex(r['derived_leading'])}"
+    claimed = r.get("claimed_leading_tex") or rf"\text{{{r['claimed_leading']}}}"
+    present = {c["id"] for c in report["claims"]}
+    claim = (f'<a href="#{escape(claim_anchor(r["claim"]))}">{escape(r["claim"])}</a>'
+             if r.get("claim") in present and link_claim else escape(r.get("claim") or "no claim"))
+    general = r.get("derived_general_tex")
+    head = (f'<tr class="head"><td><div class="formula">{tex_to_mathml(fitted, display=False)}</div>'
+            f'<div class="setting">fitted on {escape(str(r["mixture"]))} up to n = 10⁶</div></td>'
+            f'<td><div class="formula">{tex_to_mathml(claimed, display=False)}</div><div class="setting">claimed</div></td>'
+            f'<td>{claim}</td><td>{badge(r["verdict"]) if r["verdict"] != "-" else ""}</td></tr>')
+    body = (f'<tr class="general"><td colspan="4"><div class="formula">{tex_to_mathml(general)}</div>'
+            '<div class="setting">exact, isotropic setting, symbolic d</div></td></tr>') if general else ""
+    return head + body
+
+
+def _expansions(report: dict[str, Any]) -> str:
+    items = report.get("asymptotics")
+    out = ['<section id="expansions"><h2>Asymptotic expansions in 1/n</h2>']
+    if items is None:
+        out.append(f'<p id="asymptotics-missing">{escape(NOT_COMPUTED)}</p></section>')
+        return "\n".join(out)
+    out.append("<p>Each quantity's leading term: fitted in float64 on the selected mixture up to n = 10⁶ (with the "
+               "uncertainty of the last digits), against the paper's claim, and exactly in the isotropic setting "
+               f"({inline_html(ISOTROPIC)}).</p>")
+    rows = "".join(_expansion_rows(r, report) for r in items)
+    out.append('<table class="expansions" id="asymptotics"><thead><tr><th>derived</th><th>claimed</th><th>claim</th>'
+               f"<th>verdict</th></tr></thead><tbody>{rows}</tbody></table></section>")
+    return "\n".join(out)
+
+
+def _run(report: dict[str, Any]) -> str:
+    m = {k: v for k, v in report["mixture"].items() if k != "name"}
+    lines = "".join(math_block(line) for line in mixture_tex(m))
+    return (f'<section id="run"><h2>The run</h2><p>Selected mixture <code>{escape(str(report["mixture"]["name"]))}</code> '
+            f"(the local verdicts and every channel's evidence are on it; it also joins the search):</p>{lines}"
+            f"<p>Context lengths n = {escape(', '.join(map(str, report['n'])))}; seed {report['seed']}; device "
+            f"{escape(str(report.get('device', 'cpu')))}. The same seed gives the same report (less its timings) on any "
+            "machine. <code>report.json</code> next to this page holds every number shown here.</p></section>")
+
+
+def render_html(report: dict[str, Any], figures: Sequence[FigureFiles], base: Path) -> str:
+    """The page as a string; figure and counterexample paths are relative to ``base`` (the page's directory)."""
+    by_panel = {f.panel: f for f in figures}
+    ids = [c["id"] for c in report["claims"]]
+    claims = [_claim(c, report, ids[i - 1] if i else None, ids[i + 1] if i + 1 < len(ids) else None, by_panel, base)
+              for i, c in enumerate(report["claims"])]
+    nav = ('<nav class="topbar"><div class="wrap"><b>verify report</b><a href="#summary">Summary</a>'
+           '<a href="#figures">Figures</a><a href="#claims-section">Claims</a><a href="#expansions">Expansions</a>'
+           '<a href="#run">Run</a></div></nav>')
+    body = [nav, '<div class="wrap">', _header(report), "<main>", _summary(report), _gallery(report, figures, base),
+            '<section id="claims-section"><h2>Claims</h2>', _index(report), *claims, "</section>", _expansions(report),
+            _run(report), "</main>",
+            '<footer>Generated by <code>verify --report</code> from <code>report.json</code>. '
+            'Markdown twin: <a href="report.md">report.md</a>.</footer></div>']
+    head = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>verify: {escape(TITLE)}</title><style>{CSS}</style></head><body>")
+    return head + "\n".join(body) + "\n</body></html>\n"

@@ -1,0 +1,243 @@
+"""The Markdown renderings of a JSON report: ``report.md`` (next to the HTML report) and ``docs/findings.md``.
+
+Mathematics is TeX between ``$`` (inline) and ``$$`` (display), which GitHub renders.  Both documents come from
+:func:`markdown_document` and depend only on the report (no clock, no live registry).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from verify.report.text import (
+    NOT_COMPUTED,
+    agreement_lines,
+    counterexample_file,
+    counterexample_mixture,
+    evidence_rows,
+    md_escape,
+    montecarlo_text,
+    one_line,
+    reason_text,
+    reproduce_command,
+    scope_text,
+    side_value,
+    symbolic_text,
+    theory_text,
+    training_text,
+)
+from verify.report.typeset import array_tex, fitted_tex, mixture_tex, number_tex, quantity_tex
+
+if TYPE_CHECKING:
+    from verify.figures import FigureFiles
+
+
+TITLE = "Claims of \u201cProvable Benefits of Task-Specific Prompts for In-context Learning\u201d"
+FINDINGS_COMMAND = "python -m verify.report.findings docs/report.json > docs/findings.md"
+
+# Which docs page discusses a claim (by the id's prefix); docs/findings.md links to it.
+_PAGES = {"L": "lemmas.md", "T1": "theorem1.md", "T2": "theorem2.md", "T3": "theorem3.md", "T4": "theorem4-proposition1.md",
+          "P1": "theorem4-proposition1.md", "C1": "corollary1.md", "S4": "corollary1.md",
+          "S6": "assumption1.md", "A1": "assumption1.md"}
+_ASYMPTOTIC_PREFIXES = ("C1.rate.", "C1.mean.", "S4.limit.", "S4.prompts.")
+
+
+def page_for(claim_id: str) -> str:
+    """The docs page for a claim id (``"T3.prompts"`` -> ``theorem3.md``)."""
+    if claim_id.startswith(_ASYMPTOTIC_PREFIXES):
+        return "asymptotics.md"
+    head = claim_id.split(".")[0]
+    return _PAGES.get(head, _PAGES.get(head[:1], "index.md"))
+
+
+def display(tex: str) -> list[str]:
+    """A display formula: ``$$`` lines with a blank line around (GitHub)."""
+    return ["", "$$", tex, "$$", ""]
+
+
+def _rel(path: Path, base: Path) -> str:
+    return Path(os.path.relpath(path, base)).as_posix()
+
+
+def _verdict_word(verdict: str) -> str:
+    return f"**{verdict}**" if verdict != "verified" else verdict
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    s = report["summary"]
+    out = [f"**{s['verified']} verified, {s['refuted']} refuted, {s['inconclusive']} inconclusive** "
+           f"({len(report['claims'])} claims).", "", "### Refuted claims", ""]
+    refuted = [c for c in report["claims"] if c["verdict"] == "refuted"]
+    first_with: dict[str, str] = {}
+    for c in refuted:
+        why = one_line(c)
+        if why in first_with:
+            why = f"the same reason as [{first_with[why]}](#claim-{first_with[why]})"
+        else:
+            first_with[why] = c["id"]
+        out.append(f"- [{c['id']}](#claim-{c['id']}) ({c['source']}): {why}")
+    if not refuted:
+        out.append("No claim was refuted.")
+    return out + [""]
+
+
+def claims_table(report: dict[str, Any], docs_links: bool) -> list[str]:
+    head = ["id", "source", "verdict", "theory: failed / checked", "symbolic", "Monte Carlo (selected mixture)", "training"]
+    if docs_links:
+        head.append("page")
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for c in report["claims"]:
+        cells = [f"[{c['id']}](#claim-{c['id']})", c["source"], _verdict_word(c["verdict"]), theory_text(c), symbolic_text(c),
+                 montecarlo_text(c), training_text(c)]
+        if docs_links:
+            page = page_for(c["id"])
+            cells.append(f"[{page[:-3]}]({page})")
+        out.append("| " + " | ".join(md_escape(x) for x in cells) + " |")
+    return out + [""]
+
+
+def _value_tex(value: Any) -> str:
+    return array_tex(value) if isinstance(value, (int, float, list)) else rf"\text{{{value}}}"
+
+
+def counterexample_lines(claim: dict[str, Any], with_file: bool) -> list[str]:
+    ce = claim.get("counterexample")
+    if not ce:
+        return []
+    q = quantity_tex(ce["quantity"])
+    out = [f"**Counterexample** (the smallest found: shrunk from {ce.get('found_in', '-')}; n = {ce['n']}):"]
+    for line in mixture_tex(ce["mixture"]):
+        out += display(line)
+    label = q if q is not None else rf"\text{{{ce['quantity']}}}"
+    out += display(rf"{label}:\quad \text{{claimed }} {_value_tex(side_value(ce, 'claimed'))},\quad "
+                   rf"\text{{derived }} {_value_tex(side_value(ce, 'derived'))}\quad "
+                   rf"(\text{{relative error }} {number_tex(ce.get('rel_error'), 3)})")
+    if ce.get("note"):
+        out += [f"Note: {ce['note']}", ""]
+    if with_file:
+        out += [f"Reproduce (in the report directory; the mixture is [{counterexample_file(claim['id'])}]"
+                f"({counterexample_file(claim['id'])})):", "", "```", reproduce_command(claim["id"], ce), "```", ""]
+    else:
+        name = f"{claim['id']}.json"
+        out += [f"Reproduce: save the mixture below as `{name}` and run "
+                f"`verify --claim {claim['id']} --mixture {name} --n {ce['n']}`.", "",
+                "```json", counterexample_mixture(ce), "```", ""]
+    return out
+
+
+def evidence_lines(claim: dict[str, Any], report: dict[str, Any]) -> list[str]:
+    out = ["**Evidence** (each channel with its resolution: the smallest effect it could have seen):", "",
+           "| channel | result | resolution |", "|---|---|---|"]
+    out += [f"| {md_escape(r.channel)} | {md_escape(r.result)} | {md_escape(r.resolution)} |" for r in evidence_rows(claim, report)]
+    return out + [""]
+
+
+def claim_section(claim: dict[str, Any], report: dict[str, Any], *, with_file: bool, figure_links: dict[str, tuple[str, str]],
+                  docs_links: bool) -> list[str]:
+    tex = claim.get("tex") or {}
+    cid = claim["id"]
+    page = f" · [{page_for(cid)[:-3]}]({page_for(cid)})" if docs_links else ""
+    out = [f'<a id="claim-{cid}"></a>', "", f"### {cid}: {claim['source']} · {_verdict_word(claim['verdict'])}{page}"]
+    if tex.get("statement"):
+        out += display(tex["statement"])
+    else:
+        out += ["", claim["statement"], ""]
+    out += [f"Scope: {scope_text(claim)}.", ""]
+    if tex.get("claimed"):
+        out += ["**Claimed** (the paper):"] + display(tex["claimed"])
+    if tex.get("derived"):
+        out += [f"**Derived** ({tex.get('derived_setting', '')}):"] + display(tex["derived"])
+        if tex.get("difference"):
+            out += display(tex["difference"])
+    out += [f"**Verdict: {claim['verdict']}.** {reason_text(claim)}", ""]
+    if tex.get("why"):
+        out += [f"Why: {tex['why']}.", ""]
+    out += counterexample_lines(claim, with_file)
+    out += evidence_lines(claim, report)
+    if claim["verdict"] == "refuted":
+        if tex.get("corrected"):
+            out += ["**Corrected statement:**"] + display(tex["corrected"])
+        out += [f"As recorded: {claim['correction'] or 'no corrected statement registered'}", ""]
+    if claim.get("notes"):
+        out += ["Notes: " + "; ".join(claim["notes"]), ""]
+    concerns = [f"[{figure_links[p][0]}]({figure_links[p][1]})" for p in claim.get("figures", []) if p in figure_links]
+    rows = [r for r in report.get("asymptotics") or [] if r.get("claim") == cid]
+    if rows:
+        concerns.append("expansions: " + ", ".join(f"[{r['quantity']}](#expansions)" for r in rows))
+    if concerns:
+        out += ["Concerns: " + "; ".join(concerns) + ".", ""]
+    return out
+
+
+def asymptotics_markdown(report: dict[str, Any]) -> list[str]:
+    """The asymptotics table with its formulas in inline TeX, or the "not computed" line."""
+    items = report.get("asymptotics")
+    if items is None:
+        return [NOT_COMPUTED]
+    out = ["| quantity | derived on the mixture (fit to n = 10^6) | derived, isotropic (exact) | claimed | claim | verdict |",
+           "|---|---|---|---|---|---|"]
+    for r in items:
+        general = r.get("derived_general_tex") or r.get("derived_general") or "-"
+        cells = [f"${r['quantity_tex']}$" if r.get("quantity_tex") else r["quantity"],
+                 f"${fitted_tex(r['derived_leading'])}$",
+                 f"${general}$" if r.get("derived_general_tex") else general,
+                 f"${r['claimed_leading_tex']}$" if r.get("claimed_leading_tex") else r["claimed_leading"],
+                 f"[{r['claim']}](#claim-{r['claim']})" if r.get("claim") else "-", _verdict_word(r["verdict"])]
+        out.append("| " + " | ".join(md_escape(c) for c in cells) + " |")
+    return out
+
+
+def markdown_document(report: dict[str, Any], *, title: str, preamble: Sequence[str], figures: Sequence[FigureFiles] = (),
+                      base: Path | None = None, with_files: bool = False, docs_links: bool = False) -> str:
+    """The whole Markdown document: summary, figures, every claim, the expansions."""
+    out = [f"# {title}", "", *preamble, "", "## Summary", "", *summary_lines(report), "### All claims", "",
+           *claims_table(report, docs_links)]
+    links: dict[str, tuple[str, str]] = {}
+    if figures:
+        out += ["## Figures", ""]
+        for f in figures:
+            png = _rel(f.png, base) if base else f.png.as_posix()
+            links[f.panel] = (f.figure, f"#figure-{f.panel}")
+            out += [f'<a id="figure-{f.panel}"></a>', "", f"### {f.figure}", "", f"![{f.figure}: loss / E[y^2] against n]({png})", ""]
+            if base:
+                out += [f"[SVG]({_rel(f.svg, base)}) · [CSV]({_rel(f.csv, base)}) · [JSON]({_rel(f.json, base)})", ""]
+            out += [f"- {t}" for t in (*agreement_lines(f.agreement), *f.notes)]
+            out.append("")
+    out += ["## Claims", ""]
+    for c in report["claims"]:
+        out += claim_section(c, report, with_file=with_files, figure_links=links, docs_links=docs_links)
+    out += ['<a id="expansions"></a>', "", "## Asymptotic expansions", "", *asymptotics_markdown(report), ""]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).rstrip("\n") + "\n"
+
+
+def run_line(report: dict[str, Any]) -> str:
+    return (f"{report['paper']}. Selected mixture `{report['mixture']['name']}`, n = {report['n']}, seed {report['seed']}, "
+            f"device {report.get('device', 'cpu')}.")
+
+
+def render_markdown(report: dict[str, Any], figures: Sequence[FigureFiles], base: Path) -> str:
+    """``report.md``: the HTML report's content as Markdown (figure and counterexample paths relative to ``base``)."""
+    preamble = [run_line(report) + f" {report['timings']['total_seconds']:.1f} s."]
+    return markdown_document(report, title=TITLE, preamble=preamble, figures=figures, base=base, with_files=True)
+
+
+def render_findings(report: dict[str, Any]) -> str:
+    """docs/findings.md as a string."""
+    mix = report["mixture"]["name"]
+    preamble = [f"<!-- Generated by `{FINDINGS_COMMAND}`; do not edit by hand. -->", "",
+                "What the toolkit concluded about each claim of the paper, generated from `docs/report.json`, the output of",
+                "`verify --all --json docs/report.json --no-progress`.",
+                f"That run used seed {report['seed']}; the selected mixture was `{mix}` at n = {report['n']}.", "",
+                "A claim is `refuted` when some mixture the paper's setting allows breaks it; the counterexample is the",
+                "smallest one found (shrunk), and the corrected statement says what does hold. See [the index](index.md)",
+                "for how verdicts are reached; `verify --all --report DIR` renders the same report as a web page with the figures."]
+    return markdown_document(report, title="Findings", preamble=preamble, docs_links=True)
+
+
+def mixture_numbers_tex(report: dict[str, Any]) -> list[str]:
+    """The selected mixture as TeX lines (the run section)."""
+    m = {k: v for k, v in report["mixture"].items() if k != "name"}
+    return mixture_tex(m)
