@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from theory.strategy import Strategy
 from training.benchmark import FULL_NS, KINDS, run_protocol_benchmark, write_json_atomic
-from verify.figures import TRAINED_STRATEGIES
-from verify.panels import FULL, PANELS
+from verify.panels import FULL, PANELS, PointKind, panel_points
 
 TARGET_RATIO = 10.0  # panel engine vs today's per-point path, CPU time per (panel, strategy, n) point
 
@@ -35,11 +35,10 @@ def test_full_set_matches_verify_panels() -> None:
     assert FULL_NS == FULL.train_ns
     counts = {"reduced": 0, "heads": 0, "multilayer": 0, "attention": 0}
     for spec in PANELS.values():
-        for strategy in spec.strategies:
-            if strategy not in TRAINED_STRATEGIES:
-                continue
-            kind = "multilayer" if spec.layers > 1 else ("heads" if strategy == "HEADS" else "reduced")
-            counts[kind] += len(FULL.train_ns)
+        for point in panel_points(spec, FULL):
+            if point.kind is PointKind.TRAINED:
+                kind = "multilayer" if spec.layers > 1 else ("heads" if point.strategy is Strategy.PGD else "reduced")
+                counts[kind] += 1
     assert counts == {name: kind.full_points for name, kind in KINDS.items()}
 
 
