@@ -8,6 +8,7 @@ Public API::
     MixtureTensors, mixture_tensors             # a mixture's fields as tensors on a device
     ContextStatistics, sample_context_statistics  # a context's Gram matrix drawn directly (Wishart)
     standard_wishart_factor                     # T with T T^T ~ Wishart(I_p, n) (Bartlett)
+    GramColumn, sample_gram_columns             # one product G a per sample, drawn directly (the GPU path)
     ReducedPredictor, PGDPredictor, predict     # eq. (7), Section 5; AttentionParameters from theory.attention
     MultiLayerParameters                        # the L-layer stack of Appendix E.1
     reduced_query_vector, attention_query_vector  # f = x^T v: v of eq. (7) and of eqs. (6)/(17)
@@ -37,12 +38,19 @@ from montecarlo.sampler import (
     sample_tasks,
     token_sequences,
 )
-from montecarlo.sufficient import ContextStatistics, sample_context_statistics, standard_wishart_factor
+from montecarlo.sufficient import (
+    ContextStatistics,
+    GramColumn,
+    sample_context_statistics,
+    sample_gram_columns,
+    standard_wishart_factor,
+)
 
 __all__ = [
     "Batch",
     "ContextStatistics",
     "Estimate",
+    "GramColumn",
     "MixtureTensors",
     "MultiLayerParameters",
     "PGDPredictor",
@@ -60,6 +68,7 @@ __all__ = [
     "resolve_device",
     "sample_batch",
     "sample_context_statistics",
+    "sample_gram_columns",
     "sample_tasks",
     "standard_wishart_factor",
     "token_sequences",

@@ -15,6 +15,13 @@ Two estimators of the same quantity ``L = E[(f(Z^(k)) - y)^2]``:
   an exact conditional expectation (not the population-loss formula of
   :mod:`theory.loss`, which this package never uses).
 
+The fast estimator draws the Gram matrix in one of two exact ways (``sampler``): ``"wishart"``, the full
+Bartlett factor (any predictor; the CPU default, whose numbers are those of earlier versions), or
+``"column"``, only the product ``G a`` each one-layer predictor reads (:func:`montecarlo.sufficient.sample_gram_columns`:
+d+1 random numbers per sample instead of (d+1)(d+2)/2 and O(d) memory instead of O(d^2); the CUDA default,
+with larger batches).  Both are exact in law, so they estimate the same loss (statistically equivalent,
+``tests/montecarlo/test_estimators.py``), with different random streams.
+
 Both stream batches sized to a memory budget, accumulate in float64 (Chan's
 parallel form of Welford's update) and stop at a target relative standard
 error or a sample budget; memory does not grow with the budget.  There is deliberately no
@@ -36,15 +43,17 @@ from torch import Tensor
 
 from montecarlo.predictors import PredictorSpec, compile_predictor
 from montecarlo.sampler import make_generator, mixture_tensors, resolve_device, sample_batch
-from montecarlo.sufficient import sample_context_statistics
+from montecarlo.sufficient import sample_context_statistics, sample_gram_columns
 from theory.errors import VerifyError
 from theory.loss import check_context_length
 from theory.mixture import TaskMixture
 
 METHODS = ("fast", "direct")
-_MAX_BATCH = 1 << 20  # per-batch cap on samples whatever the memory budget
+SAMPLERS = ("auto", "wishart", "column")
+_MAX_BATCH = 1 << 20  # per-batch cap on samples whatever the memory budget (CPU)
+_MAX_BATCH_CUDA = 1 << 23  # on a GPU: large fused batches (a few launches and syncs per 8M samples)
 _CPU_MEMORY_BYTES = 32 << 20  # CPU batches of ~32 MiB: large enough to amortise overhead, cache friendly
-_CUDA_MEMORY_BYTES = 1 << 30  # at most 1 GiB per batch on a GPU (and at most 1/4 of free memory)
+_CUDA_MEMORY_BYTES = 8 << 30  # at most 8 GiB per batch on a GPU (and at most 1/4 of free memory)
 _WORKING_COPIES = 6  # live tensors of the per-sample size during one batch (draws, features, tokens, temporaries)
 
 
@@ -162,9 +171,12 @@ class _Moments:
         return math.sqrt(self.count) * self.m3 / self.m2**1.5
 
 
-def _bytes_per_sample(method: str, n: int, d: int, dtype: torch.dtype) -> int:
+def _bytes_per_sample(method: str, n: int, d: int, dtype: torch.dtype, sampler: str = "wishart") -> int:
     item = torch.empty((), dtype=dtype).element_size()
-    per = 2 * (d + 1) ** 2 if method == "fast" else (n + 2) * (d + 1)  # Gram factor and Gram, or the tokens
+    if method == "fast":  # Gram factor and Gram, or a handful of (d+1)-vectors
+        per = 2 * (d + 1) ** 2 if sampler == "wishart" else 4 * (d + 1)
+    else:  # the tokens
+        per = (n + 2) * (d + 1)
     return _WORKING_COPIES * per * item
 
 
@@ -180,10 +192,25 @@ def _memory_budget(device: torch.device, memory_bytes: int | None) -> int:
 
 
 def batch_size_for(method: str, n: int, d: int, *, device: torch.device, dtype: torch.dtype,
-                   memory_bytes: int | None = None) -> int:
-    """Samples per batch so that one batch stays within the memory budget (never more than 2^20)."""
+                   memory_bytes: int | None = None, sampler: str = "wishart") -> int:
+    """Samples per batch so that one batch stays within the memory budget (never more than 2^20 on a CPU, 2^23 on
+    a GPU)."""
     budget = _memory_budget(device, memory_bytes)
-    return max(1, min(_MAX_BATCH, budget // _bytes_per_sample(method, n, d, dtype)))
+    cap = _MAX_BATCH_CUDA if device.type == "cuda" else _MAX_BATCH
+    return max(1, min(cap, budget // _bytes_per_sample(method, n, d, dtype, sampler)))
+
+
+def resolve_sampler(sampler: str, device: torch.device, single_product: bool) -> str:
+    """The fast estimator's Gram sampler: ``"auto"`` is ``"column"`` on CUDA for predictors that read one product
+    ``G a`` per sample, else ``"wishart"``; an explicit ``"column"`` for a predictor that needs G is a VerifyError."""
+    if sampler not in SAMPLERS:
+        raise VerifyError(f"sampler: expected one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    if sampler == "auto":
+        return "column" if device.type == "cuda" and single_product else "wishart"
+    if sampler == "column" and not single_product:
+        raise VerifyError("sampler: 'column' draws one product G a per sample; this predictor reads G itself "
+                          "(use 'wishart')")
+    return sampler
 
 
 def _check_options(method: str, target_rel_se: float, max_samples: int, min_samples: int) -> None:
@@ -218,7 +245,7 @@ def estimate_loss(mixture: TaskMixture, n: int, predictor: PredictorSpec, *, met
                   target_rel_se: float = 1e-3, max_samples: int = 10_000_000, min_samples: int = 1_000,
                   seed: int = 0, device: str | torch.device = "auto",
                   dtype: torch.dtype = torch.float64, memory_bytes: int | None = None,
-                  progress: bool = False) -> Estimate:
+                  progress: bool = False, sampler: str = "auto") -> Estimate:
     """Monte Carlo estimate of the multi-task ICL loss E[(f(Z^(k)) - y)^2] (eq. 4) with its standard error.
 
     Parameters
@@ -235,8 +262,10 @@ def estimate_loss(mixture: TaskMixture, n: int, predictor: PredictorSpec, *, met
     seed : seed of the sampler's random stream.
     device : ``"auto"``, ``"cpu"``, ``"cuda[:N]"``.
     dtype : dtype of the sampled tensors; the accumulation is float64 regardless.
-    memory_bytes : per-batch memory budget (default 32 MiB on CPU, min(1 GiB, free/4) on CUDA).
+    memory_bytes : per-batch memory budget (default 32 MiB on CPU, min(8 GiB, free/4) on CUDA).
     progress : show a progress bar (off by default in library calls).
+    sampler : the fast estimator's Gram sampler, ``"wishart"`` (full factor), ``"column"`` (one product per
+        sample) or ``"auto"`` (column on CUDA where the predictor allows it, else wishart); see the module docstring.
 
     Note: stopping on a target precision is data-dependent; the stderr is the
     usual one of the samples drawn. Fix the budget (target_rel_se=0) when an
@@ -256,11 +285,13 @@ def estimate_loss(mixture: TaskMixture, n: int, predictor: PredictorSpec, *, met
     _check_options(method, target_rel_se, max_samples, min_samples)
     dev = resolve_device(device)
     compiled = compile_predictor(mixture, predictor, dev, dtype)
+    gram_sampler = resolve_sampler(sampler, dev, getattr(compiled, "single_product", True))
     generator = make_generator(seed, dev)
     tensors = mixture_tensors(mixture, dev, dtype)
+    draw_stats = sample_gram_columns if gram_sampler == "column" else sample_context_statistics
 
     def fast_losses(size: int) -> Tensor:
-        stats = sample_context_statistics(tensors, n, size, generator)
+        stats = draw_stats(tensors, n, size, generator)
         return integrated_query_loss(compiled.query_vector(stats), stats.beta, tensors.chol_x, tensors.sigma**2)
 
     def direct_losses(size: int) -> Tensor:
@@ -268,7 +299,8 @@ def estimate_loss(mixture: TaskMixture, n: int, predictor: PredictorSpec, *, met
         return (compiled.predict(batch) - batch.y_query).pow(2)
 
     draw = fast_losses if method == "fast" else direct_losses
-    per_batch = batch_size_for(method, n, mixture.d, device=dev, dtype=dtype, memory_bytes=memory_bytes)
+    per_batch = batch_size_for(method, n, mixture.d, device=dev, dtype=dtype, memory_bytes=memory_bytes,
+                               sampler=gram_sampler)
     moments = _Moments()
     start = time.perf_counter()
     with torch.no_grad(), _progress_bar(progress, int(max_samples), f"{method} MC, n={n}") as update:

@@ -42,7 +42,7 @@ import torch
 from torch import Tensor
 
 from montecarlo.sampler import Batch, token_sequences
-from montecarlo.sufficient import ContextStatistics
+from montecarlo.sufficient import ContextStatistics, GramColumn
 from theory.attention import AttentionParameters
 from theory.errors import VerifyError
 from theory.loss import check_parameters
@@ -82,7 +82,7 @@ PredictorSpec = ReducedPredictor | PGDPredictor | AttentionParameters | MultiLay
 class _Compiled(Protocol):
     def predict(self, batch: Batch) -> Tensor: ...
 
-    def query_vector(self, stats: ContextStatistics) -> Tensor: ...
+    def query_vector(self, stats: ContextStatistics | GramColumn) -> Tensor: ...
 
 
 def reduced_query_vector(W: Tensor, xty: Tensor, prompt: Tensor) -> Tensor:
@@ -175,7 +175,7 @@ class _Reduced:
     def predict(self, batch: Batch) -> Tensor:
         return (batch.x * reduced_query_vector(self.W, batch.xty(), self.P[batch.task])).sum(-1)
 
-    def query_vector(self, stats: ContextStatistics) -> Tensor:
+    def query_vector(self, stats: ContextStatistics | GramColumn) -> Tensor:
         return reduced_query_vector(self.W, stats.xty(), self.P[stats.task])  # (B, d)
 
 
@@ -189,7 +189,7 @@ class _PGD:
         step = _xt_times(batch.X, resid) @ self.W.T  # (B, d): W X^T (y - X mu_k)
         return (batch.x * (mu + self.scales[batch.task, None] * step)).sum(-1)
 
-    def query_vector(self, stats: ContextStatistics) -> Tensor:
+    def query_vector(self, stats: ContextStatistics | GramColumn) -> Tensor:
         mu = self.means[stats.task]  # (B, d)
         a = torch.cat([-mu, torch.ones_like(mu[:, :1])], dim=1)  # (B, d+1)
         xtr = stats.gram_times(a)[:, : mu.shape[1]]  # X^T y - X^T X mu_k
@@ -209,12 +209,14 @@ class _Attention:
         out = _xt_times(Z, scores * mask)  # (B, d+1): (z^T A Z^T) M Z
         return (out * self.values[batch.task]).sum(-1)
 
-    def query_vector(self, stats: ContextStatistics) -> Tensor:
+    def query_vector(self, stats: ContextStatistics | GramColumn) -> Tensor:
         p, a = self.prompts[stats.task], self.values[stats.task]  # (B, d+1) each
         return attention_query_vector(self.A, p, a, stats.gram_times(a))
 
 
 class _MultiLayer:
+    single_product = False  # reads G itself: the fast estimator draws the full Wishart factor
+
     def __init__(self, A: Tensor, Wv: Tensor, prompts: Tensor, heads: Tensor) -> None:
         self.A, self.Wv, self.prompts, self.heads = A, Wv, prompts, heads  # (L, D, D) x2, (K, D) x2
 
@@ -228,7 +230,8 @@ class _MultiLayer:
             Z = attn if layer == 0 else Z + attn
         return (Z[:, -1] * self.heads[batch.task]).sum(-1)
 
-    def query_vector(self, stats: ContextStatistics) -> Tensor:
+    def query_vector(self, stats: ContextStatistics | GramColumn) -> Tensor:
+        assert isinstance(stats, ContextStatistics)
         p, h = self.prompts[stats.task], self.heads[stats.task]  # (B, D)
         return multilayer_query_vector(self.A[None], self.Wv[None], p[None], h[None], stats.gram())[0]
 

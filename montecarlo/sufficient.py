@@ -22,6 +22,16 @@ the two-step form (X^T X ~ Wishart(Sigma_x, n); X^T y = X^T X beta + X^T xi
 with X^T xi | X ~ N(0, sigma^2 X^T X)) and also y^T y, which the full
 attention model needs.  ``G a = L_z T T^T L_z^T a`` costs four
 matrix-vector products per sample and G itself is never formed.
+
+One product per sample (:class:`GramColumn`, :func:`sample_gram_columns`).  The one-layer predictors read
+the context through ``G a`` for ONE vector a per sample (reduced: ``a = e_{d+1}``; PGD: ``[-mu_k; 1]``;
+attention: ``a_k = W_v h_k``).  With ``u = L_z^T a`` and any orthogonal Q with ``Q e_1 = u / |u|``,
+``S' = Q^T S Q ~ Wishart(I, n)`` too, so ``S u = |u| Q S' e_1`` in law, and the first column of a standard
+Wishart is ``S' e_1 = r [r, z_2, ..., z_{d+1}]`` with ``r^2 ~ chi^2_n`` and ``z ~ N(0, I_d)`` independent (for
+every n >= 1: ``r^2 = sum_i g_i1^2`` and, given it, ``sum_i g_i1 g_ij ~ N(0, r^2)``).  Q is a Householder
+reflection.  That is d normals and one chi-square per sample instead of d(d+1)/2 normals and d+1
+chi-squares, and O(d) memory instead of O(d^2): exact in law for one product, not for two different
+vectors of the same sample (the multi-layer stack, which needs G itself, uses the full factor).
 """
 
 from __future__ import annotations
@@ -95,6 +105,58 @@ class ContextStatistics:
         Lz[:, d, d] = self.sigma
         F = Lz @ self.factor
         return F @ F.transpose(1, 2)
+
+
+@dataclass(frozen=True)
+class GramColumn:
+    """One batch of (task, beta) and the randomness of ONE product ``G a`` per sample (see the module docstring).
+
+    Attributes: ``task`` (B,), ``beta`` (B, d), ``radius`` r (B,) with r^2 ~ chi^2_n, ``normals`` z (B, d),
+    ``chol_x`` L_x (d, d), ``sigma``.  :meth:`gram_times` may be called once per batch (a second call with
+    another vector would not be jointly distributed like G a, G b).
+    """
+
+    task: Tensor
+    beta: Tensor
+    radius: Tensor
+    normals: Tensor
+    chol_x: Tensor
+    sigma: float
+
+    def gram_times(self, a: Tensor) -> Tensor:
+        """G a in law, for one (d+1)-vector per sample: (B, d+1) -> (B, d+1)."""
+        d = self.beta.shape[1]
+        b = self.beta @ self.chol_x  # (B, d): rows of L_x^T beta
+        ax, ay = a[:, :d], a[:, d:]
+        u = torch.cat([ax @ self.chol_x + ay * b, self.sigma * ay], dim=1)  # L_z^T a
+        norm = u.norm(dim=1, keepdim=True)  # (B, 1)
+        unit = u / torch.where(norm > 0, norm, torch.ones_like(norm))
+        r = self.radius.unsqueeze(1)
+        w = r * torch.cat([r, self.normals], dim=1)  # S' e_1, (B, d+1)
+        # Q w with Q e_1 = unit: Q = -s H_v, v = e_1 + s unit, s = sign(unit_1) (|v|^2 = 2 + 2 |unit_1| >= 2)
+        sgn = torch.where(unit[:, :1] > 0, 1.0, -1.0).to(u.dtype)
+        v = sgn * unit
+        v[:, 0] += 1.0
+        Qw = -sgn * (w - v * (2.0 * (v * w).sum(1, keepdim=True) / (v * v).sum(1, keepdim=True)))
+        z = norm * Qw  # S u
+        zx, zy = z[:, :d], z[:, d:]
+        return torch.cat([zx @ self.chol_x.T, (b * zx).sum(-1, keepdim=True) + self.sigma * zy], dim=1)  # L_z z
+
+    def xty(self) -> Tensor:
+        """X^T y = (G e_{d+1})[:d] per sample: (B, d)."""
+        B, d = self.beta.shape
+        last = torch.zeros(B, d + 1, dtype=self.beta.dtype, device=self.beta.device)
+        last[:, d] = 1.0
+        return self.gram_times(last)[:, :d]
+
+
+def sample_gram_columns(t: MixtureTensors, n: int, batch_size: int, generator: torch.Generator) -> GramColumn:
+    """Draw (task, beta) as in Definitions 1-2 and the randomness of one product ``G a`` of their length-n context."""
+    task, beta = sample_tasks(t, batch_size, generator)
+    device, dtype = t.means.device, t.means.dtype
+    radius = torch.sqrt(_chi2(torch.full((batch_size,), float(n), device=device, dtype=dtype), generator))
+    normals = torch.randn(batch_size, t.d, generator=generator, device=device, dtype=dtype)
+    return GramColumn(task=task, beta=beta, radius=radius, normals=normals, chol_x=t.chol_x, sigma=t.sigma)
 
 
 def sample_context_statistics(t: MixtureTensors, n: int, batch_size: int,

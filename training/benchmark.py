@@ -1,4 +1,24 @@
-"""Batched restarts vs the same restarts one after another: ``python -m training.benchmark [--json FILE]``.
+"""Training benchmarks: ``python -m training.benchmark [--json FILE]`` and ``... --protocol [--device D] [--json F]``.
+
+``--protocol`` (:func:`run_protocol_benchmark`): the paper's protocol (Section 6: batch 8192, 50 restarts,
+20 000 Adam steps per (panel, strategy, n) point) with the panel engine (:mod:`training.panel`) against
+today's per-point path (:func:`training.strategies.run_training`, restarts batched, one point at a time, the
+full 20 000 steps) and the sequential loop (one restart at a time), all measured in the same run.  Per model
+kind (``KINDS``: reduced, attention, heads, multilayer):
+
+* ms per step of one panel model (every n of ``FULL_NS`` x the kind's strategies x R restarts) and per point;
+  today's and the sequential loop's ms per step per point, at each n of ``FULL_NS``, averaged;
+* steps until every restart of a cell is within 1% of its optimum (the exact-loss monitor), measured by
+  training (``STEPS_CELL``: one n and the slowest strategy, ``--steps-restarts`` restarts at the protocol
+  batch); kinds without an exact loss (the multi-layer stack) run the whole budget;
+* seconds per point (ms per step per point x steps) for the panel, today's path and the sequential loop, and
+  their ratios;
+* estimated hours for the whole ``verify --figures --full`` set (``FULL_SET``: the points of each kind).
+
+On a CPU the attention kinds are timed at a smaller batch (``CPU_BATCH``) and scaled linearly to 8192 (their
+step cost is proportional to the batch); the reduced model is timed at 8192.  ``--json F`` is written atomically.
+
+Without ``--protocol``: batched restarts vs the same restarts one after another.
 
 Joint training ("JT") of the reduced model (Assumption 1) on the Figure 2(c) mixture
 (d = 10, K = 2) at n = 10, R = 16 restarts, trained twice with the same code and seeds:
@@ -23,22 +43,28 @@ A run that has not qualified after ``MAX_STEPS`` steps reports ``null`` (never r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+import tempfile
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from montecarlo import resolve_device
+from montecarlo import make_generator, resolve_device, sample_batch
 from theory.errors import VerifyError
-from theory.mixture import preset
+from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
 from theory.strategy import Strategy
-from training.models import TrainableModel
-from training.strategies import make_config, run_training
+from training.models import MultiLayerAttention, TrainableModel, stack_label_scale
+from training.panel import make_panel_config, train_panel
+from training.strategies import _initialise, _param_groups, make_config, run_training
 
 PRESET, N, RESTARTS = "fig2c", 10, 16
 TARGET = 0.01  # within 1% of L*_JT
@@ -85,6 +111,203 @@ def run_benchmark(*, restarts: int = RESTARTS, seed: int = 0, device: str | torc
     return out
 
 
+# ----- the protocol benchmark ----------------------------------------------------------------------------------------
+PROTOCOL_STEPS = 20_000  # Section 6
+PROTOCOL_BATCH = 8192
+PROTOCOL_RESTARTS = 50
+FULL_NS = tuple(range(1, 11)) + tuple(range(15, 51, 5))  # verify.panels.FULL.train_ns (checked in tests/benchmarks)
+CPU_BATCH = {"reduced": 8192, "attention": 512, "heads": 512, "multilayer": 128}
+TIMED_STEPS = 2  # steps timed per measurement, after one untimed warm-up step
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A model kind of the figures: the model, its strategies in one panel, a representative preset, its depth, the
+    cell whose steps to 1% are measured, and how many points of ``verify --figures --full`` it trains."""
+
+    model: str
+    strategies: tuple[str, ...]
+    preset: str
+    layers: int
+    steps_cell: tuple[str, int]
+    full_points: int
+    note: str
+
+
+# verify --figures --full: 18 n per (panel, strategy).  Reduced: 2a, 2b, 2c, A1a, A1c (PT, FT, JT), 2d, A1d, A2a, A2d
+# (PT, JT), A1b (PT, FT, JT): 26 pairs.  Heads (PGD, one layer): 2d, A1b, A1d, A2a, A2d.  Multi-layer: A2b, A2e
+# (L = 2), A2c, A2f (L = 3), each PT and JT (shared head) and PGD (task heads).  The trained points of the shared-head
+# attention are not drawn (verify.figures), so "attention" has none.
+KINDS: dict[str, Kind] = {
+    "reduced": Kind("reduced", ("PT", "FT", "JT"), "fig2c", 1, ("JT", 10), 26 * 18, "eq. (7), moment-form loss"),
+    "attention": Kind("attention", ("PT", "JT"), "fig2a", 1, ("JT", 10), 0, "eq. (6), shared head"),
+    "heads": Kind("attention", ("PGD",), "fig2d", 1, ("PGD", 10), 5 * 18, "eq. (17), task-specific heads"),
+    "multilayer": Kind("multilayer", ("PT", "JT"), "figA2-clean", 2, ("JT", 10), 4 * 3 * 18,
+                       "Appendix E; L = 2 timed, L = 3 counted at 3x (13 vs 4 Gram products per vector)"),
+}
+_MULTILAYER_L3_FACTOR = 3.0  # per-step cost of L = 3 relative to L = 2: products of G~ per vector, 13 / 4, rounded down
+
+
+def _today_ms_per_step(kind: Kind, mixture: TaskMixture, n: int, restarts: int, batch: int,
+                       device: torch.device) -> float:
+    """Today's per-point path: :func:`run_training` with the literal protocol (for the multi-layer stack, its loop on
+    the token sequences, the forward pass it had before the Gram form); ms per step after one warm-up step."""
+    strategy = kind.steps_cell[0]
+    if kind.model != "multilayer":  # (1 + TIMED_STEPS) steps minus 1 step: the warm-up step's cost drops out
+        runs = [run_training(strategy, mixture, n, model=kind.model, seed=0, device=device,
+                             config=make_config(steps=steps, batch_size=batch, restarts=restarts, query="sampled",
+                                                data="sequences"))
+                for steps in (1, 1 + TIMED_STEPS)]
+        return 1000.0 * max(runs[1].seconds - runs[0].seconds, 0.0) / TIMED_STEPS
+    net = _TokenStack(mixture.d, mixture.K, n, layers=kind.layers, restarts=restarts,
+                      label_scale=stack_label_scale(mixture, kind.layers), device=device)
+    config = make_config(steps=TIMED_STEPS + 1, batch_size=batch, restarts=restarts)
+    scales = net.natural_scales(mixture, n)
+    _initialise(net, scales, config, 0)
+    optimiser = torch.optim.Adam(_param_groups(net, scales, config.lr, net.weight_names + (net.prompt_name,)))
+    generator = make_generator(0, device)
+    seconds = 0.0
+    for step in range(TIMED_STEPS + 1):
+        start = time.perf_counter()
+        losses = net.sampled_losses(sample_batch(mixture, n, batch, generator=generator, device=device))
+        optimiser.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        optimiser.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if step:
+            seconds += time.perf_counter() - start
+    return 1000.0 * seconds / TIMED_STEPS
+
+
+class _TokenStack(MultiLayerAttention):
+    """The multi-layer stack evaluated on its token sequences (its forward pass before the Gram form)."""
+
+    def forward(self, batch: Any) -> torch.Tensor:
+        return self.forward_tokens(batch)
+
+
+def _panel_ms_per_step(kind: Kind, mixture: TaskMixture, restarts: int, batch: int, device: torch.device) -> float:
+    """One panel model of the kind (every n of ``FULL_NS`` x its strategies x R restarts): ms per step, warm-up excluded."""
+    config = make_panel_config(steps=TIMED_STEPS + 1, batch_size=batch, restarts=restarts, tolerance=None)
+    run = train_panel(kind.model, mixture, FULL_NS, kind.strategies, layers=kind.layers, config=config, seed=0,
+                      device=device)
+    return 1000.0 * float(np.mean(run.step_seconds[1:]))  # every step after the first (FT's phase 2 adds steps)
+
+
+def steps_to_target(kind: Kind, mixture: TaskMixture, *, restarts: int, batch: int, device: torch.device,
+                    budget: int = PROTOCOL_STEPS, check_every: int = 25) -> dict[str, Any]:
+    """Train the kind's slowest cell (``kind.steps_cell``) until every restart's exact loss is within 1% of its
+    optimum (the panel engine's early stop); ``None`` steps when the kind has no exact loss (it runs its budget)."""
+    strategy, n = kind.steps_cell
+    if kind.model == "multilayer":
+        return {"steps": None, "reached": False, "budget": budget, "note": "no exact loss: the cell runs its budget"}
+    config = make_panel_config(steps=budget, batch_size=batch, restarts=restarts, tolerance=0.01,
+                               check_every=check_every)
+    run = train_panel(kind.model, mixture, [n], [strategy], layers=kind.layers, config=config, seed=0, device=device)
+    cell = run.cells[0]
+    return {"steps": cell.steps if all(cell.reached) else None, "reached": all(cell.reached), "budget": budget,
+            "restarts": restarts, "batch": batch, "n": n, "strategy": strategy, "check_every": check_every,
+            "seconds": run.seconds}
+
+
+def measure_kind(name: str, *, device: torch.device, restarts: int = PROTOCOL_RESTARTS, batch: int | None = None,
+                 steps_restarts: int = 4, steps_batch: int = PROTOCOL_BATCH, measure_steps: bool = True,
+                 today_ns: Sequence[int] = FULL_NS) -> dict[str, Any]:
+    """Every figure of one kind (see the module docstring); times are ms and s at the protocol batch (scaled)."""
+    kind = KINDS[name]
+    mixture = preset(kind.preset)
+    timed_batch = batch or (PROTOCOL_BATCH if device.type == "cuda" else CPU_BATCH[name])
+    scale = PROTOCOL_BATCH / timed_batch
+    panel_ms = _panel_ms_per_step(kind, mixture, restarts, timed_batch, device) * scale
+    cells = len(FULL_NS) * len(kind.strategies)
+    today = [_today_ms_per_step(kind, mixture, n, restarts, timed_batch, device) * scale for n in today_ns]
+    single = [_today_ms_per_step(kind, mixture, n, 1, timed_batch, device) * scale for n in today_ns]
+    steps: dict[str, Any] = {"steps": None, "reached": False, "note": "not measured (--no-steps): the full budget"}
+    if measure_steps:
+        steps = steps_to_target(kind, mixture, restarts=steps_restarts, batch=steps_batch, device=device)
+    new_steps = steps["steps"] if steps["steps"] is not None else PROTOCOL_STEPS
+    point_ms = panel_ms / cells
+    today_ms, sequential_ms = float(np.mean(today)), float(np.mean(single)) * restarts
+    out: dict[str, Any] = {
+        "model": kind.model, "strategies": list(kind.strategies), "preset": kind.preset, "layers": kind.layers,
+        "note": kind.note, "timed_batch": timed_batch, "batch_scale": scale, "restarts": restarts,
+        "ns": list(FULL_NS), "cells_per_panel": cells,
+        "ms_per_step_panel": panel_ms, "ms_per_step_point": point_ms,
+        "today_ms_per_step_point": today_ms, "sequential_ms_per_step_point": sequential_ms,
+        "per_step_ratio_vs_today": today_ms / point_ms,
+        "steps_to_1pct": steps, "steps_per_point": new_steps,
+        "seconds_per_point": point_ms * new_steps / 1000.0,
+        "today_seconds_per_point": today_ms * PROTOCOL_STEPS / 1000.0,
+        "sequential_seconds_per_point": sequential_ms * PROTOCOL_STEPS / 1000.0,
+    }
+    out["ratio_vs_today"] = out["today_seconds_per_point"] / out["seconds_per_point"]
+    out["ratio_vs_sequential"] = out["sequential_seconds_per_point"] / out["seconds_per_point"]
+    factor = 1.0
+    if name == "multilayer":  # half the points are L = 3
+        factor = (1.0 + _MULTILAYER_L3_FACTOR) / 2.0
+    out["full_points"] = kind.full_points
+    out["full_set_hours"] = kind.full_points * out["seconds_per_point"] * factor / 3600.0
+    out["today_full_set_hours"] = kind.full_points * out["today_seconds_per_point"] * factor / 3600.0
+    return out
+
+
+def run_protocol_benchmark(*, device: str | torch.device = "cpu", kinds: Sequence[str] = tuple(KINDS),
+                           restarts: int = PROTOCOL_RESTARTS, steps_restarts: int = 4, steps_batch: int = PROTOCOL_BATCH,
+                           measure_steps: bool = True, today_ns: Sequence[int] = FULL_NS) -> dict[str, Any]:
+    """The protocol benchmark for ``kinds`` (see the module docstring): a JSON-able dict."""
+    dev = resolve_device(device)
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise VerifyError(f"--kinds: unknown {unknown} (expected some of {', '.join(KINDS)})")
+    results = {name: measure_kind(name, device=dev, restarts=restarts, steps_restarts=steps_restarts,
+                                  steps_batch=steps_batch, measure_steps=measure_steps, today_ns=today_ns)
+               for name in kinds}
+    total = sum(r["full_set_hours"] for r in results.values())
+    today = sum(r["today_full_set_hours"] for r in results.values())
+    return {"device": str(dev), "device_name": _device_name(dev), "threads": torch.get_num_threads(),
+            "torch": torch.__version__, "protocol": {"steps": PROTOCOL_STEPS, "batch": PROTOCOL_BATCH,
+                                                     "restarts": restarts, "tolerance": 0.01},
+            "kinds": results, "full_set_hours": total, "today_full_set_hours": today,
+            "full_set_ratio": today / total if total > 0 else None,
+            "complete": set(kinds) == set(KINDS)}
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({os.cpu_count()} cores visible)"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file in the same directory and a rename."""
+    text = json.dumps(data, indent=2) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def format_protocol(out: dict[str, Any]) -> str:
+    lines = [f"{'kind':<11}{'ms/step panel':>14}{'ms/step pt':>11}{'today pt':>10}{'seq pt':>10}{'steps':>7}"
+             f"{'s/point':>9}{'today s/pt':>11}{'x today':>8}{'x seq':>8}{'full h':>8}{'today h':>9}"]
+    for name, r in out["kinds"].items():
+        steps = r["steps_to_1pct"]["steps"]
+        lines.append(f"{name:<11}{r['ms_per_step_panel']:>14.1f}{r['ms_per_step_point']:>11.2f}"
+                     f"{r['today_ms_per_step_point']:>10.1f}{r['sequential_ms_per_step_point']:>10.1f}"
+                     f"{'budget' if steps is None else steps:>7}{r['seconds_per_point']:>9.1f}"
+                     f"{r['today_seconds_per_point']:>11.0f}{r['ratio_vs_today']:>7.1f}x{r['ratio_vs_sequential']:>7.1f}x"
+                     f"{r['full_set_hours']:>8.2f}{r['today_full_set_hours']:>9.1f}")
+    lines.append(f"whole --full set: {out['full_set_hours']:.2f} h (today {out['today_full_set_hours']:.1f} h) on "
+                 f"{out['device_name']}" + ("" if out["complete"] else " (kinds measured here only)"))
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.benchmark", description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="write the measurements to this JSON file")
@@ -92,7 +315,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--restarts", type=int, default=RESTARTS, help=f"R (default {RESTARTS})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
+    parser.add_argument("--protocol", action="store_true", help="the paper-protocol benchmark (panel engine vs "
+                        "today's per-point path and the sequential loop)")
+    parser.add_argument("--kinds", default=",".join(KINDS), help=f"--protocol: model kinds (default {','.join(KINDS)})")
+    parser.add_argument("--steps-restarts", type=int, default=4, help="--protocol: restarts of the steps-to-1%% run")
+    parser.add_argument("--steps-batch", type=int, default=PROTOCOL_BATCH, help="--protocol: batch of the steps-to-1%% run")
+    parser.add_argument("--no-steps", action="store_true", help="--protocol: skip the steps-to-1%% runs (the full budget)")
     args = parser.parse_args(argv)
+    if args.protocol:
+        return _protocol_main(args)
     try:
         device = resolve_device(args.device)
         if args.restarts < 1:
@@ -114,6 +345,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"speedup    {'n/a' if speedup is None else f'{speedup:.1f}x'}")
     if args.json is not None:
         args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _protocol_main(args: argparse.Namespace) -> int:
+    try:
+        device = resolve_device(args.device)
+        kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+        for name in ("restarts", "steps_restarts", "steps_batch"):
+            if getattr(args, name) < 1:
+                raise VerifyError(f"--{name.replace('_', '-')} must be >= 1")
+        if args.threads is not None:
+            if args.threads < 1:
+                raise VerifyError(f"--threads must be >= 1, got {args.threads}")
+            torch.set_num_threads(args.threads)
+        if args.json is not None and not args.json.parent.is_dir():
+            raise VerifyError(f"--json: no directory {args.json.parent}")
+        restarts = args.restarts if args.restarts != RESTARTS else PROTOCOL_RESTARTS
+        out = run_protocol_benchmark(device=device, kinds=kinds, restarts=restarts, steps_restarts=args.steps_restarts,
+                                     steps_batch=args.steps_batch, measure_steps=not args.no_steps)
+    except VerifyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_protocol(out))
+    if args.json is not None:
+        write_json_atomic(args.json, out)
     return 0
 
 

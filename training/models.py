@@ -59,6 +59,7 @@ from montecarlo import (
     multilayer_query_vector,
     reduced_query_vector,
     sample_context_statistics,
+    token_sequences,
 )
 from theory.attention import AttentionParameters
 from theory.errors import VerifyError
@@ -83,6 +84,34 @@ def check_positive_int(name: str, value: object) -> int:
 def _label_scale(mixture: TaskMixture) -> float:
     """sqrt(E[y^2] / tr Sigma_x): the order of magnitude of |beta|."""
     return math.sqrt(mixture.label_second_moment() / float(np.trace(mixture.sigma_x)))
+
+
+@lru_cache(maxsize=16)
+def _pairs_cpu(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    i, l = np.triu_indices(d)
+    return i, l, np.where(i == l, 1.0, 2.0)
+
+
+@lru_cache(maxsize=16)
+def _moment_index_cpu(d: int) -> np.ndarray:
+    pair = np.zeros((d, d), dtype=np.int64)
+    i, l = np.triu_indices(d)
+    pair[i, l] = pair[l, i] = np.arange(i.size)
+    P = i.size
+    ii, jj, ll, mm = np.meshgrid(*(np.arange(d),) * 4, indexing="ij")  # (i, j, l, m)
+    return (pair[ii, ll] * P + pair[jj, mm]).reshape(d * d, d * d)
+
+
+def _moment_index(d: int, device: torch.device) -> Tensor:
+    """Flat index into the (P x P) distinct moments giving Q_(ij),(lm) = E[x_i t_j x_l t_m] at row i d + j, column l d + m."""
+    return torch.as_tensor(_moment_index_cpu(d), device=device)
+
+
+def _pairs(d: int, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
+    """Index pairs i <= l of a d x d symmetric matrix and their multiplicities (1 on the diagonal, 2 off it)."""
+    i, l, mult = _pairs_cpu(d)
+    return (torch.as_tensor(i, device=device), torch.as_tensor(l, device=device),
+            torch.as_tensor(mult, dtype=dtype, device=device))
 
 
 def stack_label_scale(mixture: TaskMixture, layers: int) -> float:
@@ -326,8 +355,10 @@ class ReducedModel(TrainableModel):
         - 2 w^T e - 2 sum_k (W p_k)^T f_k + mean y^2`` with ``w = vec W``, ``Q = mean u u^T`` (d^2 x d^2),
         ``T_k = mean_{b in k} u x^T``, ``S_k = mean_{b in k} x x^T``, ``e = mean y u``, ``f_k = mean_{b in k} y x``
         (means over all B, restricted to task k).  The same number as averaging the per-sample squared errors
-        (``tests/training/test_panel.py``), at O(d^4) per member instead of O(B d^2): the moments cost O(B d^4)
-        per group and are shared by its S x R members.  Integrated query: :meth:`integrated_losses`' moment form.
+        (``tests/training/test_panel.py``), at O(d^4) per member instead of O(B d^2): the moments cost
+        O(B d^4 / 4) per group (Q is symmetric in (i, l) and in (j, m): its d(d+1)/2 x d(d+1)/2 distinct entries
+        are one matrix product) and are shared by its S x R members.  Integrated query: :meth:`integrated_losses`'
+        moment form.
         """
         d, K = self.d, self.K
         Na = int(stats.groups.numel())
@@ -340,17 +371,22 @@ class ReducedModel(TrainableModel):
         if query == "sampled":
             x, y = stats.x, stats.y
             assert x is not None and y is not None
-            U = (x.unsqueeze(0).unsqueeze(-1) * t.unsqueeze(-2)).reshape(Na, B, d * d)  # u_(ij) = x_i t_j
-            Q = (U.transpose(1, 2) @ U) / B  # (Na, d^2, d^2)
-            right = torch.cat([(onehot.unsqueeze(-1) * x.unsqueeze(1)).reshape(B, K * d), (y / B).unsqueeze(-1)], 1)
-            Te = U.transpose(1, 2) @ right  # (Na, d^2, K d + 1): T_k and e
-            Sk = torch.einsum("bk,bi,bj->kij", onehot, x, x)  # (K, d, d)
-            fk = onehot.T @ (y.unsqueeze(-1) * x)  # (K, d)
+            i, l, _ = _pairs(d, t.device, t.dtype)  # the d(d+1)/2 pairs i <= l
+            XX = x[:, i] * x[:, l]  # (B, P): x_i x_l
+            TT = t[:, :, i] * t[:, :, l]  # (Na, B, P): t_j t_m
+            Qs = (XX.T @ TT) / B  # (Na, P, P): mean x_i x_l t_j t_m, the distinct entries of Q
+            Q = Qs.reshape(Na, -1)[:, _moment_index(d, t.device)]  # (Na, d^2, d^2): Q_(ij),(lm) = Qs_(il),(jm)
             w = W.reshape(Na, -1, d * d)  # (Na, C, d^2)
             quad = ((w @ Q) * w).sum(-1)
-            wTe = w @ Te  # (Na, C, K d + 1)
-            cross = (wTe[..., : K * d] * WP.reshape(Na, -1, K * d)).sum(-1)
-            ay = wTe[..., K * d]
+            XXk = onehot.T.unsqueeze(-1) * XX  # (K, B, P): the task's share of x_i x_l
+            Tp = torch.einsum("kbp,nbj->nkpj", XXk, t)  # (Na, K, P, d): mean_{b in k} x_i x_l t_j
+            T = torch.zeros(Na, K, d, d, d, dtype=t.dtype, device=t.device)  # (Na, K, i, l, j)
+            T[:, :, i, l] = Tp
+            T[:, :, l, i] = Tp
+            cross = torch.einsum("ncij,nkilj,nckl->nc", W, T, WP)  # sum_k w^T T_k (W p_k)
+            ay = (W * ((y / B).unsqueeze(-1) * x).T.unsqueeze(0).matmul(t).unsqueeze(1)).sum((-1, -2))  # w . mean y x t^T
+            Sk = torch.einsum("bk,bi,bj->kij", onehot, x, x)  # (K, d, d)
+            fk = onehot.T @ (y.unsqueeze(-1) * x)  # (K, d)
             cc = torch.einsum("nckj,kij,ncki->nc", WP, Sk, WP)
             cy = torch.einsum("ncki,ki->nc", WP, fk)
             losses = quad + 2 * cross + cc - 2 * ay - 2 * cy + y.pow(2).mean()
@@ -495,6 +531,22 @@ class MultiLayerAttention(TrainableModel):
     def forward(self, batch: Batch) -> Tensor:
         """(R, B) predictions: last row of Z_L times h (or h_k), through the exact Gram form."""
         return (self.stack_query_vector(batch.task, batch.gram()) * batch.x.unsqueeze(0)).sum(-1)
+
+    def forward_tokens(self, batch: Batch) -> Tensor:
+        """(R, B) predictions from the literal token sequences Z^(k) (eq. 5), layer by layer as Appendix E.1 writes
+        them: the reference the Gram form is checked against, and the toolkit's earlier (costlier) forward pass."""
+        A, Wv = self.A(), self.values()  # (R, L, D, D)
+        base = token_sequences(batch, torch.zeros(self.K, self.d + 1, dtype=batch.X.dtype, device=batch.X.device))
+        first = torch.zeros(base.shape[1], dtype=base.dtype, device=base.device)
+        first[0] = 1.0
+        Z = base.unsqueeze(0) + first[None, None, :, None] * self.prompt_tokens()[:, batch.task].unsqueeze(2)  # (R, B, T, D)
+        mask = torch.ones(Z.shape[2], dtype=Z.dtype, device=Z.device)
+        mask[-1] = 0.0  # M = diag(I_{n+1}, 0)
+        for layer in range(self.layers):
+            scores = (Z @ A[:, layer].unsqueeze(1) @ Z.transpose(-1, -2)) * mask  # (Z A Z^T) M
+            out = scores @ Z @ Wv[:, layer].unsqueeze(1)
+            Z = out if layer == 0 else Z + out
+        return (Z[:, :, -1] * self.head_of(batch.task)).sum(-1)
 
     def integrated_losses(self, context: Context, tensors: MixtureTensors) -> Tensor:
         return integrated_query_loss(self.stack_query_vector(context.task, context.gram()), context.beta,

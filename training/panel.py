@@ -154,12 +154,15 @@ class MemberAdam:
         self.steps[name][members] = 0.0
 
     @torch.no_grad()
-    def step(self, lrs: dict[str, Tensor], masks: dict[str, Tensor]) -> None:
-        """One update: ``lrs[name]`` (M,) learning rates, ``masks[name]`` (M,) which members train ``name``."""
+    def step(self, lrs: dict[str, Tensor], masks: dict[str, Tensor], active: set[str] | None = None) -> None:
+        """One update: ``lrs[name]`` (M,) learning rates, ``masks[name]`` (M,) which members train ``name``;
+        ``active``, when given, the names with some member training (known on the host: no device sync)."""
         beta1, beta2 = self.betas
         for name, p in self.params.items():
             mask = masks.get(name)
-            if p.grad is None or mask is None or not bool(mask.any()):
+            if p.grad is None or mask is None or (active is not None and name not in active):
+                continue
+            if active is None and not bool(mask.any()):
                 continue
             shape = (self.members,) + (1,) * (p.ndim - 1)
             m, v, grad = self.exp_avg[name], self.exp_avg_sq[name], p.grad
@@ -217,6 +220,7 @@ class PanelRun:
     seconds: float = 0.0  # wall time of the training steps (monitor excluded)
     monitor_seconds: float = 0.0
     member_steps: int = 0  # sum over steps of the members computed (active groups x S x R)
+    step_seconds: list[float] = field(default_factory=list)  # wall time of each step (monitor excluded)
 
     def cell(self, strategy: Strategy | str, n: int) -> Cell:
         strategy = as_strategy(strategy)
@@ -347,18 +351,20 @@ def train_panel(model: str, mixture: TaskMixture, ns: Sequence[int], strategies:
             if not active:
                 break
             start = time.perf_counter()
-            groups = torch.tensor(sorted({c.group for c in active}), device=dev)
-            masks, lrs = _masks_and_rates(active, names, base_lr, config, M, dev)
-            stats = sampler.draw(groups)
+            group_list = sorted({c.group for c in active})
+            groups = torch.tensor(group_list, device=dev)
+            masks, lrs, trained = _masks_and_rates(active, names, base_lr, config, M, dev)
+            stats = sampler.draw(groups, group_list)
             for p in params.values():
                 p.grad = None
             _accumulate(net, stats, tensors, layout, config.query, chunk)
-            adam.step(lrs, masks)
+            adam.step(lrs, masks, trained)
             if dev.type == "cuda":
                 torch.cuda.synchronize(dev)
-            run.seconds += time.perf_counter() - start
+            run.step_seconds.append(time.perf_counter() - start)
+            run.seconds += run.step_seconds[-1]
             run.steps += 1
-            run.member_steps += int(groups.numel()) * layout.S * layout.R
+            run.member_steps += len(group_list) * layout.S * layout.R
             for c in active:
                 c.phase_steps += 1
                 c.steps += 1
@@ -371,17 +377,21 @@ def train_panel(model: str, mixture: TaskMixture, ns: Sequence[int], strategies:
 
 
 def _masks_and_rates(active: list[Cell], names: list[str], base_lr: dict[str, Tensor], config: PanelConfig,
-                     members: int, device: torch.device) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
-    """Per parameter: which members train it this step, and each member's learning rate (its phase's schedule)."""
-    masks = {name: torch.zeros(members, dtype=torch.bool, device=device) for name in names}
-    factor = torch.zeros(members, dtype=torch.float64, device=device)
+                     members: int, device: torch.device) -> tuple[dict[str, Tensor], dict[str, Tensor], set[str]]:
+    """Per parameter: which members train it this step and each member's learning rate (its phase's schedule),
+    built on the host and sent once per parameter (a handful of copies per step, not one kernel per cell)."""
+    masks = {name: np.zeros(members, dtype=bool) for name in names}
+    factor = np.zeros(members)
     for c in active:
         trainable, budget = c.phases[c.phase]
         decay = config.lr_final_ratio ** (1.0 / max(budget - 1, 1))
         factor[c.members] = decay ** c.phase_steps * warmup_factor(c.phase_steps, config.warmup_steps)
         for name in trainable:
             masks[name][c.members] = True
-    return masks, {name: base_lr[name] * factor for name in names}
+    rate = torch.as_tensor(factor, device=device)
+    trained = {name for name in names if masks[name].any()}
+    return ({name: torch.as_tensor(m, device=device) for name, m in masks.items()},
+            {name: base_lr[name] * rate for name in names}, trained)
 
 
 def _accumulate(net: TrainableModel, stats: PanelStatistics, tensors: Any, layout: PanelLayout, query: str,

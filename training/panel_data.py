@@ -116,20 +116,22 @@ class PanelStatistics:
     gram: Tensor | None
     x: Tensor | None
     y: Tensor | None
-    counts: tuple[int, ...]  # samples of each task; the samples are ordered by task (the losses are means over them)
+    counts: tuple[int, ...]  # samples of each task when the samples are ordered by task (Gram-reading models), else ()
 
     @property
     def size(self) -> int:
         return int(self.task.shape[0])
 
     def task_blocks(self) -> list[tuple[int, int]]:
-        """(start, stop) of each task's samples, task 0 first."""
+        """(start, stop) of each task's samples, task 0 first (the samples are ordered by task)."""
+        if not self.counts:
+            raise VerifyError("panel statistics: these samples are not ordered by task")
         ends = np.cumsum((0,) + self.counts)
         return [(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:], strict=True)]
 
     def chunk(self, start: int, stop: int) -> PanelStatistics:
         """Samples ``start:stop`` (a view, for gradient accumulation over a batch that does not fit at once)."""
-        counts = tuple(max(0, min(b, stop) - max(a, start)) for a, b in self.task_blocks())
+        counts = tuple(max(0, min(b, stop) - max(a, start)) for a, b in self.task_blocks()) if self.counts else ()
         return replace(self, task=self.task[start:stop], beta=self.beta[start:stop], xty=self.xty[:, start:stop],
                        gram=None if self.gram is None else self.gram[:, start:stop],
                        x=None if self.x is None else self.x[start:stop], y=None if self.y is None else self.y[start:stop],
@@ -149,34 +151,39 @@ class PanelSampler:
         gaps = np.diff(np.array((0,) + layout.ns))
         self.gaps = [int(g) for g in gaps]
 
-    def draw(self, groups: Tensor) -> PanelStatistics:
-        """The next batch, for the active n-groups ``groups`` (sorted indices); the stream does not depend on them."""
+    def draw(self, groups: Tensor, group_list: list[int] | None = None) -> PanelStatistics:
+        """The next batch, for the active n-groups ``groups`` (sorted indices, also as the host list ``group_list``);
+        the stream does not depend on them."""
+        listed = [int(g) for g in groups.tolist()] if group_list is None else group_list
         if self.protocol == "literal":
-            return self._literal(groups)
-        return self._statistics(groups)
+            return self._literal(groups, listed)
+        return self._statistics(groups, listed)
 
-    def _literal(self, groups: Tensor) -> PanelStatistics:
+    def _literal(self, groups: Tensor, group_list: list[int]) -> PanelStatistics:
         n_max = self.layout.ns[-1]
         batch = sample_batch(self.mixture, n_max, self.batch_size, generator=self.generator, device=self.device,
                              dtype=self.dtype)
-        last = int(self.layout.ns[int(groups[-1])])  # the longest prefix any active group reads
-        order, counts = self._by_task(batch.task)
-        X, y = batch.X[order, :last], batch.y[order, :last]
+        last = self.layout.ns[group_list[-1]]  # the longest prefix any active group reads
         ends = self.ns[groups] - 1  # (Na,) the last token each group reads
+        if not self.want_gram:  # the reduced model reads tasks through one-hot moments: no ordering needed
+            X, y = batch.X[:, :last], batch.y[:, :last]
+            xty = torch.cumsum(y.unsqueeze(-1) * X, dim=1).index_select(1, ends).transpose(0, 1)  # (Na, B, d)
+            return PanelStatistics(groups=groups, task=batch.task, beta=batch.beta, xty=xty.contiguous(), gram=None,
+                                   x=batch.x, y=batch.y_query, counts=())
+        order, counts = self._by_task(batch.task)  # order the sequences (fewer numbers than their Gram matrices)
+        X, y = batch.X[order, :last], batch.y[order, :last]
         xty = torch.cumsum(y.unsqueeze(-1) * X, dim=1).index_select(1, ends).transpose(0, 1)  # (Na, B, d)
-        gram = None
-        if self.want_gram:
-            tokens = torch.cat([X, y.unsqueeze(-1)], dim=-1)  # (B, last, d+1)
-            gram = self._cumulative(groups, lambda a, b: _token_gram(tokens[:, a:b]))
+        tokens = torch.cat([X, y.unsqueeze(-1)], dim=-1)  # (B, last, d+1)
+        gram = self._cumulative(group_list, lambda a, b: _token_gram(tokens[:, a:b]))
         return PanelStatistics(groups=groups, task=batch.task[order], beta=batch.beta[order], xty=xty.contiguous(),
                                gram=gram, x=batch.x[order], y=batch.y_query[order], counts=counts)
 
     def _by_task(self, task: Tensor) -> tuple[Tensor, tuple[int, ...]]:
-        """The permutation that orders the samples by task (stable), and each task's count."""
+        """The permutation that orders the samples by task (stable), and each task's count (one host sync)."""
         order = torch.argsort(task, stable=True)
         return order, tuple(int(c) for c in torch.bincount(task, minlength=self.mixture.K).tolist())
 
-    def _statistics(self, groups: Tensor) -> PanelStatistics:
+    def _statistics(self, groups: Tensor, group_list: list[int]) -> PanelStatistics:
         t = self.tensors
         task, beta = sample_tasks(t, self.batch_size, self.generator)
         order, counts = self._by_task(task)
@@ -190,7 +197,7 @@ class PanelSampler:
             inc = T @ T.transpose(1, 2)
             total = inc if total is None else total + inc
             standard.append(total)
-        S = torch.stack([standard[int(g)] for g in groups])  # (Na, B, D, D)
+        S = torch.stack([standard[g] for g in group_list])  # (Na, B, D, D)
         Lz = torch.zeros(self.batch_size, D, D, dtype=self.dtype, device=self.device)  # z = L_z g, per beta
         Lz[:, : t.d, : t.d] = t.chol_x
         Lz[:, t.d, : t.d] = beta @ t.chol_x
@@ -200,11 +207,11 @@ class PanelSampler:
         return PanelStatistics(groups=groups, task=task, beta=beta, xty=xty, gram=gram if self.want_gram else None,
                                x=None, y=None, counts=counts)
 
-    def _cumulative(self, groups: Tensor, block: object) -> Tensor:
+    def _cumulative(self, group_list: list[int], block: object) -> Tensor:
         """G at each active group's n from the token blocks between consecutive context lengths."""
         out, total, start = [], None, 0
-        wanted = set(int(g) for g in groups)
-        for g, n in enumerate(self.layout.ns[: int(groups[-1]) + 1]):
+        wanted = set(group_list)
+        for g, n in enumerate(self.layout.ns[: group_list[-1] + 1]):
             inc = block(start, n)  # type: ignore[operator]
             total = inc if total is None else total + inc
             start = n

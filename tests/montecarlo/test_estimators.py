@@ -249,3 +249,41 @@ def test_fixed_order_sum_is_exact_enough_and_thread_count_independent() -> None:
     assert sums[0] == sums[1]
     assert abs(sums[0] - reference) <= 1e-12 * float(values.abs().sum())
     assert float(fixed_order_sum(values[:5])) == pytest.approx(math.fsum(values[:5].tolist()), rel=1e-15)
+
+
+# ----- the one-product ("column") Gram sampler of the GPU path ------------------------------------------------------
+@settings(max_examples=8, deadline=None)
+@given(data=st.data(), shape=SHAPES)
+def test_column_sampler_matches_the_exact_losses(data: st.DataObject, shape: tuple[TaskMixture, int], mc) -> None:  # type: ignore[no-untyped-def]
+    """The fast estimator with one product G a drawn per sample (montecarlo.sample_gram_columns) agrees with the exact
+    loss for the reduced, PGD and general one-layer attention predictors (the last against theory.unconstrained)."""
+    from theory.unconstrained import UnconstrainedParameters, unconstrained_loss
+
+    mixture, n = shape
+    W, P = data.draw(reduced_parameters(mixture, n))
+    mc.against(_estimate(mixture, n, ReducedPredictor(W, P), "fast", sampler="column"),
+               float(population_loss(mixture, W, P, n)), f"reduced, column, n={n}")
+    scales = data.draw(st.one_of(st.none(), head_scales(mixture.K)))
+    mc.against(_estimate(mixture, n, PGDPredictor(W, scales), "fast", sampler="column"),
+               float(pgd_loss(mixture, W, n, scales=scales)), f"PGD, column, n={n}")
+    params = data.draw(attention_parameters(mixture, n))
+    exact = unconstrained_loss(mixture, UnconstrainedParameters(params.A, params.heads @ params.Wv.T, params.prompts), n)
+    mc.against(_estimate(mixture, n, params, "fast", sampler="column"), exact, f"attention, column, n={n}")
+
+
+def test_cpu_default_sampler_is_the_full_factor_and_column_refuses_the_stack() -> None:
+    """On a CPU "auto" is the full Wishart factor (the numbers of earlier versions); the stack needs G itself."""
+    from montecarlo import MultiLayerParameters
+
+    m = preset("fig2c")
+    opt = optimum("JT", m, 5)
+    spec = ReducedPredictor(opt.W, opt.P)
+    auto = _estimate(m, 5, spec, "fast", samples=5_000)
+    wishart = _estimate(m, 5, spec, "fast", samples=5_000, sampler="wishart")
+    assert (auto.mean, auto.stderr, auto.skewness) == (wishart.mean, wishart.stderr, wishart.skewness)
+    assert auto.mean != _estimate(m, 5, spec, "fast", samples=5_000, sampler="column").mean  # another stream
+    stack = MultiLayerParameters(np.zeros((2, 11, 11)), np.zeros((2, 11, 11)), np.zeros((2, 11)), np.ones((2, 11)))
+    with pytest.raises(VerifyError, match="sampler"):
+        _estimate(m, 5, stack, "fast", samples=5_000, sampler="column")
+    with pytest.raises(VerifyError, match="sampler"):
+        _estimate(m, 5, spec, "fast", samples=5_000, sampler="bartlett")

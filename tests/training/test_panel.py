@@ -1,0 +1,249 @@
+"""The panel engine (training.panel): every n x strategy x restart of a figure panel as the members of one model.
+
+* The panel losses are the per-sample losses: the reduced model's moment form equals the average of the sampled
+  squared errors, the one-layer attention's task-block form equals the generic stack form, both in float64.
+* A one-cell panel follows :func:`training.strategies.run_training` step for step (same seeds, same data), for
+  both protocols, FT's two phases, task heads and a two-layer stack: the member-wise Adam is torch's Adam.
+* Cells are independent: a cell's trajectory does not depend on the other strategies in the panel nor on when
+  they stop.
+* The literal and the variance-reduced protocols reach the same optimum (the same population objective), each
+  within its estimator's own standard error of the other and of the derived optimum.
+* Appendix E: a two-layer stack trained briefly ends at or below the exact one-layer optimum, within k
+  standard errors of its own estimate.
+
+Tolerances: float identities at ``FLOAT_RTOL``; Monte Carlo comparisons at ``K_SIGMA`` standard errors
+(Bonferroni over the ``CHECKS`` comparisons of this file at a 1e-6 false-alarm budget), widened by the
+Cornish-Fisher skewness term as in tests/training/test_strategies.py; optimisation at the early stop's own
+tolerance (every restart within ``STOP_TOL`` of the optimum by the exact loss).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import norm
+
+from montecarlo import mixture_tensors, multilayer_query_vector
+from theory.errors import VerifyError
+from theory.mixture import TaskMixture, preset
+from theory.optima import optimum
+from theory.strategy import Strategy
+from training import MultiLayerAttention, ReducedModel, make_panel_config, multilayer_point, panel_results, train_panel
+from training.models import AttentionModel
+from training.panel import MemberAdam
+from training.panel_data import PanelLayout, PanelSampler
+from training.strategies import make_config, run_training
+
+FLOAT_RTOL = 1e-10
+CHECKS = 6
+K_SIGMA = float(norm.isf(1e-6 / CHECKS / 2))  # 5.4
+STOP_TOL = 0.005
+SMALL = TaskMixture(np.array([[1.0, 0.3], [0.3, 0.7]]), [0.4, 0.6], [[1.5, -1.0], [-0.5, 1.2]],
+                    [np.eye(2), 2 * np.eye(2)], 0.5)
+CPU = torch.device("cpu")
+
+
+def _k(estimate) -> float:  # type: ignore[no-untyped-def]
+    return K_SIGMA + abs(estimate.skewness) * (2 * K_SIGMA**2 + 1) / (6 * np.sqrt(estimate.samples))
+
+
+def _stats(mixture: TaskMixture, layout: PanelLayout, protocol: str, gram: bool, size: int = 200):  # type: ignore[no-untyped-def]
+    sampler = PanelSampler(mixture, layout, protocol=protocol, batch_size=size, seed=5, device=CPU, gram=gram)
+    return sampler.draw(torch.arange(layout.N))
+
+
+def _close(actual: torch.Tensor, expected: torch.Tensor) -> None:
+    actual, expected = actual.detach(), expected.detach()
+    scale = max(1.0, float(expected.abs().max()))
+    np.testing.assert_allclose(actual.detach().numpy(), expected.detach().numpy(), rtol=0, atol=FLOAT_RTOL * scale)
+
+
+@pytest.mark.parametrize("protocol", ["literal", "variance-reduced"])
+def test_reduced_moment_form_is_the_mean_of_per_sample_losses(protocol: str) -> None:
+    mixture = preset("figA1c")  # non-isotropic, noisy
+    layout = PanelLayout((2, 7), (Strategy.PT, Strategy.JT), 3)
+    net = ReducedModel(mixture.d, mixture.K, restarts=layout.members)
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        net.W.copy_(torch.randn(net.W.shape, generator=gen, dtype=torch.float64) / 10)
+        net.P.copy_(torch.randn(net.P.shape, generator=gen, dtype=torch.float64))
+    stats = _stats(mixture, layout, protocol, gram=False)
+    tensors = mixture_tensors(mixture, CPU, torch.float64)
+    query = "sampled" if protocol == "literal" else "integrated"
+    got = net.panel_losses(stats, tensors, layout, query)
+    W = net.W.detach().view(layout.N, layout.S * layout.R, mixture.d, mixture.d)
+    P = net.P.detach().view(layout.N, layout.S * layout.R, mixture.K, mixture.d)
+    for g in range(layout.N):
+        v = (stats.xty[g] + P[g][:, stats.task]) @ W[g].transpose(-1, -2)  # (C, B, d): W (X^T y + p_k)
+        if query == "sampled":
+            expected = ((v * stats.x).sum(-1) - stats.y).pow(2).mean(-1)
+        else:
+            e = v - stats.beta
+            expected = torch.einsum("cbi,ij,cbj->cb", e, tensors.sigma_x, e).mean(-1) + mixture.sigma2
+        _close(got[g].reshape(-1), expected)
+
+
+@pytest.mark.parametrize("query", ["sampled", "integrated"])
+@pytest.mark.parametrize("task_heads", [False, True])
+def test_one_layer_block_form_is_the_stack_form(query: str, task_heads: bool) -> None:
+    mixture = preset("figA1d")
+    layout = PanelLayout((1, 4, 9), (Strategy.PGD,) if task_heads else (Strategy.JT,), 4)
+    net = AttentionModel(mixture.d, mixture.K, [int(n) for n in layout.member_ns()], restarts=layout.members,
+                         task_heads=task_heads)
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) / 3)
+    stats = _stats(mixture, layout, "literal", gram=True)
+    tensors = mixture_tensors(mixture, CPU, torch.float64)
+    got = net.panel_losses(stats, tensors, layout, query).reshape(layout.N, -1)
+    C = layout.S * layout.R
+    for g in range(layout.N):
+        members = slice(g * C, (g + 1) * C)
+        heads = net.head_vectors()[members]
+        head = heads[:, stats.task] if task_heads else heads.expand(-1, stats.size, -1)
+        v = multilayer_query_vector(net.A()[members], net.values()[members], net.prompt_tokens()[members][:, stats.task],
+                                    head, stats.gram[g])
+        if query == "sampled":
+            expected = ((v * stats.x).sum(-1) - stats.y).pow(2).mean(-1)
+        else:
+            e = v - stats.beta
+            expected = torch.einsum("cbi,ij,cbj->cb", e, tensors.sigma_x, e).mean(-1) + mixture.sigma2
+        _close(got[g], expected)
+
+
+CASES = [  # (model, strategy, protocol, layers)
+    ("reduced", "JT", "literal", 1),
+    ("reduced", "JT", "variance-reduced", 1),
+    ("reduced", "FT", "literal", 1),
+    ("attention", "PGD", "literal", 1),
+    ("attention", "JT", "variance-reduced", 1),
+    ("multilayer", "JT", "literal", 2),
+    ("multilayer", "PGD", "variance-reduced", 2),
+]
+
+
+@pytest.mark.parametrize(("model", "strategy", "protocol", "layers"), CASES,
+                         ids=[f"{m}-{s}-{p}-L{L}" for m, s, p, L in CASES])
+def test_one_cell_panel_follows_run_training(model: str, strategy: str, protocol: str, layers: int) -> None:
+    """Same seeds, same data stream, the same steps: the panel's member-wise Adam is torch's Adam."""
+    mixture = preset("fig2c")
+    query, data = ("sampled", "sequences") if protocol == "literal" else ("integrated", "statistics")
+    run = train_panel(model, mixture, [5], [strategy], layers=layers, seed=3,
+                      config=make_panel_config(steps=8, batch_size=64, restarts=3, protocol=protocol, tolerance=None,
+                                               ft_steps=5, warmup_steps=3))
+    old = run_training(strategy, mixture, 5, model=model, layers=layers, seed=3,
+                       config=make_config(steps=8, batch_size=64, restarts=3, query=query, data=data, ft_steps=5,
+                                          warmup_steps=3)).model
+    assert run.cells[0].steps == (13 if strategy == "FT" else 8)
+    new = run.model
+    if isinstance(new, MultiLayerAttention):
+        assert isinstance(old, MultiLayerAttention)
+        pairs = [(new.A(), old.A()), (new.values(), old.values()), (new.prompt_tokens(), old.prompt_tokens()),
+                 (new.head_vectors(), old.head_vectors())]
+    else:
+        pairs = [(p, q) for p, q in zip(new.parameters(), old.parameters(), strict=True)]
+    for a, b in pairs:
+        _close(a, b)
+
+
+def test_cells_do_not_depend_on_the_other_cells() -> None:
+    """JT's members are the same with or without PT in the panel, and whether PT stops early or not."""
+    mixture = preset("fig2c")
+    common = {"steps": 60, "batch_size": 256, "restarts": 2, "check_every": 10}
+    alone = train_panel("reduced", mixture, [2, 6], ["JT"], config=make_panel_config(tolerance=None, **common), seed=1)
+    both = train_panel("reduced", mixture, [2, 6], ["PT", "JT"], config=make_panel_config(tolerance=0.05, **common), seed=1)
+    pt = [c for c in both.cells if c.strategy is Strategy.PT]
+    assert any(c.reached == [True] and c.steps < 60 for c in pt), [(c.n, c.steps, c.reached) for c in pt]
+    assert all(c.steps == 60 for c in both.cells if c.strategy is Strategy.JT)  # 5% is out of JT's reach in 60 steps
+    for g in range(2):
+        jt_alone, jt_both = alone.layout.cell(g, 0), both.layout.cell(g, 1)
+        for name in ("W", "P"):
+            _close(both.model.get_parameter(name)[jt_both], alone.model.get_parameter(name)[jt_alone])
+
+
+def test_member_adam_is_torch_adam_and_masks_freeze() -> None:
+    gen = torch.Generator().manual_seed(2)
+    start = torch.randn(3, 4, 2, generator=gen, dtype=torch.float64)
+    ours, ref = torch.nn.Parameter(start.clone()), torch.nn.Parameter(start.clone())
+    adam = MemberAdam({"x": ours}, 3)
+    torch_adam = torch.optim.Adam([ref], lr=0.01)
+    mask = torch.tensor([True, False, True])
+    for _ in range(5):
+        grad = torch.randn(3, 4, 2, generator=gen, dtype=torch.float64)
+        ours.grad, ref.grad = grad.clone(), grad.clone()
+        adam.step({"x": torch.full((3,), 0.01, dtype=torch.float64)}, {"x": mask})
+        torch_adam.step()
+    _close(ours[mask], ref[mask])
+    assert torch.equal(ours[1], start[1])
+
+
+def test_both_protocols_reach_the_same_optimum() -> None:
+    """Literal and variance-reduced protocols, trained until every restart is within STOP_TOL of L*_JT by the exact
+    loss: both best restarts' Monte Carlo estimates agree with L*_JT and with each other within their own SE."""
+    n = 4
+    derived = optimum(Strategy.JT, SMALL, n).loss
+    estimates = {}
+    for protocol in ("literal", "variance-reduced"):
+        config = make_panel_config(steps=4000, batch_size=2048, restarts=2, protocol=protocol, tolerance=STOP_TOL,
+                                   check_every=25, lr=0.05)
+        run = train_panel("reduced", SMALL, [n], ["JT"], config=config, seed=4)
+        cell = run.cells[0]
+        assert cell.reached == [True], (protocol, cell.steps, cell.last_exact, derived)
+        assert max(cell.last_exact or [np.inf]) <= derived * (1 + STOP_TOL)
+        res = panel_results(run, eval_rel_se=0.0, eval_max_samples=400_000)[(Strategy.JT, n)]
+        est = res.trained
+        assert abs(est.mean - derived) <= _k(est) * est.stderr + STOP_TOL * derived, (protocol, est, derived)
+        estimates[protocol] = est
+    a, b = estimates["literal"], estimates["variance-reduced"]
+    k = max(_k(a), _k(b))
+    assert abs(a.mean - b.mean) <= k * float(np.hypot(a.stderr, b.stderr)) + STOP_TOL * derived, (a, b)
+
+
+def test_two_layers_end_at_or_below_the_one_layer_optimum() -> None:
+    """Appendix E, small problem (d = 2, noisy): the two-layer stack after 300 steps is at or below the exact optimum
+    of the one-layer attention (which it contains), within k standard errors of its own estimate."""
+    point = multilayer_point(SMALL, 6, 2, steps=300, batch_size=512, restarts=3, seed=0)
+    assert point.layers == 2 and point.one_layer <= point.one_layer_reduced * (1 + 1e-9)
+    k = K_SIGMA + abs(point.skewness) * (2 * K_SIGMA**2 + 1) / (6 * np.sqrt(point.samples))
+    assert point.loss <= point.one_layer + k * point.stderr, point
+
+
+@pytest.mark.parametrize("layers", [2, 3])
+def test_stack_with_token_rescaling_is_appendix_e(layers: int) -> None:
+    """With the deeper stacks' token rescaling the Gram form still equals the token-by-token evaluation."""
+    from montecarlo import make_generator, sample_batch
+
+    mixture = preset("figA2-noisy")
+    net = MultiLayerAttention(mixture.d, mixture.K, 6, layers=layers, restarts=2, task_heads=True, label_scale=7.3)
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) / 4)
+    batch = sample_batch(mixture, 6, 32, generator=make_generator(1))
+    _close(net(batch), net.forward_tokens(batch))
+
+
+@pytest.mark.parametrize(("options", "field"), [
+    ({"protocol": "exact"}, "protocol"),
+    ({"steps": 0}, "steps"),
+    ({"tolerance": -1.0}, "tolerance"),
+    ({"warmup_steps": -2}, "warmup_steps"),
+    ({"learning_rate": 1.0}, "panel option"),
+])
+def test_bad_panel_options_name_the_field(options: dict, field: str) -> None:
+    with pytest.raises(VerifyError, match=field):
+        make_panel_config(**options)
+
+
+def test_bad_panels_name_the_field() -> None:
+    m, config = preset("fig2c"), make_panel_config(steps=1, batch_size=8, restarts=1)
+    with pytest.raises(VerifyError, match="strategies"):
+        train_panel("attention", m, [3], ["JT", "PGD"], config=config)
+    with pytest.raises(VerifyError, match="ns"):
+        train_panel("reduced", m, [3, 3], ["JT"], config=config)
+    with pytest.raises(VerifyError, match="strategy"):
+        train_panel("reduced", m, [3], ["PGD"], config=config)
+    with pytest.raises(VerifyError, match="model"):
+        train_panel("transformer", m, [3], ["JT"], config=config)
