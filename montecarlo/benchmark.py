@@ -23,11 +23,8 @@ path's target is 1e9).  ``--json FILE`` writes ``{estimator: {n: {"samples_per_s
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +35,7 @@ from montecarlo.estimators import estimate_loss
 from montecarlo.predictors import ReducedPredictor
 from montecarlo.sampler import resolve_device
 from theory.errors import VerifyError
+from theory.files import write_text_atomic
 from theory.mixture import preset
 from theory.optima import optimum
 
@@ -100,19 +98,6 @@ def format_table(results: dict[str, dict[int, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same directory and a rename (a reader never sees a partial file)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m montecarlo.benchmark", description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
@@ -140,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_table(results))
     if args.json is not None:
         payload = {method: {str(n): cell for n, cell in cells.items()} for method, cells in results.items()}
-        _write_atomic(args.json, json.dumps(payload, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(payload, indent=2) + "\n")
     return 0
 
 

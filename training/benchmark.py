@@ -43,11 +43,9 @@ A run that has not qualified after ``MAX_STEPS`` steps reports ``null`` (never r
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,6 +57,7 @@ import torch
 
 from montecarlo import make_generator, resolve_device, sample_batch
 from theory.errors import VerifyError
+from theory.files import write_text_atomic
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
 from theory.strategy import Strategy
@@ -280,17 +279,8 @@ def _device_name(device: torch.device) -> str:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file in the same directory and a rename."""
-    text = json.dumps(data, indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` as indented JSON to ``path`` atomically (:func:`theory.files.write_text_atomic`)."""
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def format_protocol(out: dict[str, Any]) -> str:

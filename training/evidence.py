@@ -23,6 +23,12 @@ Agreement.  ``agrees`` is ``|trained - derived| <= k * stderr + tolerance * deri
   ``python -m training.findings``) reaches it within 0.4% on fig2d.
 * full (``FULL_TOLERANCE`` = 1%): the paper's protocol sizes (Section 6: batch 8192, 20 000 Adam
   steps, 50 restarts, best of restarts), meant for a GPU.
+
+Depth.  ``layers=L > 1`` trains Appendix E's L-layer stack instead (:func:`training.multilayer.multilayer_point`;
+"PT", "JT", or "PGD" for prompts with task-specific heads) and compares it with the exact optimum of the one-layer
+attention of the same kind, which the stack contains: ``rel_gap`` < 0 is what depth buys.  There is no derived
+L-layer optimum, so ``agrees`` says only whether the stack ended at or below that one-layer optimum (within
+``K_SIGMA`` standard errors), and ``derived_loss`` is absent.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from theory.errors import VerifyError
 from theory.mixture import TaskMixture
 from theory.strategy import Strategy
 from training.experiment import train
+from training.multilayer import multilayer_point
 from training.strategies import as_strategy
 
 QUICK_TOLERANCE = 0.05  # optimisation tolerance of the quick budget (see the module docstring)
@@ -66,7 +73,7 @@ def evidence_options(strategy: Strategy | str, model: str, quick: bool) -> dict[
 
 def training_evidence(strategy: Strategy | str, mixture: TaskMixture, n: int, *, quick: bool = True, seed: int = 0,
                       device: str | torch.device = "cpu", progress: bool = False,
-                      model: str | None = None) -> dict[str, Any]:
+                      model: str | None = None, layers: int = 1) -> dict[str, Any]:
     """Train the model of ``strategy`` and compare its best-of-restarts loss with the derived optimum.
 
     Returns a JSON-able dict with ``strategy`` (and ``trained_strategy``, the same value since training and
@@ -78,8 +85,14 @@ def training_evidence(strategy: Strategy | str, mixture: TaskMixture, n: int, *,
     :meth:`TrainingResult.to_json`; ``timings`` holds the wall times ``{"seconds": whole call,
     "train_seconds": the training steps}``, kept apart so that everything else depends only on the seed
     (budgets are steps and samples, never time; ``verify`` moves them to the report's ``timings``).
+    ``layers`` > 1: the L-layer stack of Appendix E (see the module docstring and :func:`multilayer_evidence`).
     """
     strategy = as_strategy(strategy)
+    if layers != 1:
+        if model not in (None, "multilayer"):
+            raise VerifyError(f"model: {layers}-layer evidence trains the multi-layer stack, got model {model!r}")
+        return multilayer_evidence(strategy, mixture, n, layers, quick=quick, seed=seed, device=device,
+                                   progress=progress)
     if model is None:
         model = "attention" if strategy.has_task_heads else "reduced"
     if model not in _QUICK:
@@ -118,3 +131,36 @@ def training_evidence(strategy: Strategy | str, mixture: TaskMixture, n: int, *,
     evidence["timings"] = {"seconds": seconds, "train_seconds": result.train_seconds}
     evidence["result"] = result.to_json()
     return evidence
+
+
+def multilayer_evidence(strategy: Strategy | str, mixture: TaskMixture, n: int, layers: int, *, quick: bool = True,
+                        seed: int = 0, device: str | torch.device = "cpu", progress: bool = False) -> dict[str, Any]:
+    """Appendix E's ``layers``-layer stack trained with ``strategy`` against the exact one-layer optimum of the same
+    kind (what :func:`training_evidence` returns for ``layers`` > 1).
+
+    Keys: ``strategy, model ("multilayer"), layers, n, trained_loss, trained_stderr, one_layer_loss`` (exact optimum of
+    the one-layer attention: shared head for PT/JT, task-specific heads for PGD), ``one_layer_reduced_loss``
+    (Assumption 1's derived optimum), ``rel_gap`` (trained vs one layer; negative: depth helps), ``z``, ``agrees``
+    (at or below one layer within ``K_SIGMA`` standard errors), ``restarts, steps, protocol, quick, seed, note``,
+    ``timings`` and ``result`` (:meth:`training.multilayer.MultiLayerPoint.to_json`).
+    """
+    strategy = as_strategy(strategy)
+    start = time.perf_counter()
+    point = multilayer_point(mixture, n, layers, strategy=strategy, quick=quick, seed=seed, device=device,
+                             progress=progress)
+    seconds = time.perf_counter() - start
+    helps = point.loss < point.one_layer - K_SIGMA * point.stderr
+    note = (f"{layers}-layer stack, best of {point.restarts} restarts x {point.steps} steps ({point.protocol} "
+            f"protocol): {point.loss:.4g} +- {point.stderr:.2g} vs the exact 1-layer optimum {point.one_layer:.4g}, "
+            f"{100 * point.rel_gap:+.1f}% (z = {point.z:.1f}; "
+            + ("depth helps" if helps else "at or above one layer: not shown to help in this budget") + ")")
+    return {
+        "strategy": strategy.value, "trained_strategy": strategy.value, "model": "multilayer", "layers": layers, "n": n,
+        "trained_loss": point.loss, "trained_stderr": point.stderr, "one_layer_loss": point.one_layer,
+        "one_layer_reduced_loss": point.one_layer_reduced, "rel_gap": point.rel_gap, "z": point.z,
+        "agrees": bool(point.loss <= point.one_layer + K_SIGMA * point.stderr), "depth_helps": bool(helps),
+        "k_sigma": K_SIGMA, "restarts": point.restarts, "steps": point.steps, "protocol": point.protocol,
+        "quick": quick, "seed": seed, "note": note,
+        "normalised_trained_loss": point.loss / mixture.label_second_moment(),
+        "timings": {"seconds": seconds}, "result": point.to_json(),
+    }

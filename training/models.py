@@ -602,6 +602,33 @@ class MultiLayerAttention(TrainableModel):
                 std = s * scales[name] / math.sqrt(D) * (self.DEEP_VALUE_SCALE if name == "Wv" else 1.0)
                 param[restart, layer].copy_(_draw(param.shape[2:], std, generator))
 
+    def continue_from(self, shallower: MultiLayerAttention) -> None:
+        """Start as ``shallower`` (an L0-layer stack with L0 < L, the same restarts and context lengths) computes:
+        its layers become layers 1..L0 (A, W_v, prompts and heads carried over as the paper's quantities, whatever
+        either stack's token rescaling), and the layers above keep their zero residual updates (``W_v = 0``), so
+        the deeper stack starts with exactly the shallower one's predictions and losses (Appendix E: depth added to
+        a trained stack)."""
+        L0 = shallower.layers
+        if not (isinstance(shallower, MultiLayerAttention) and L0 < self.layers
+                and (shallower.d, shallower.K, shallower.restarts) == (self.d, self.K, self.restarts)
+                and (shallower.has_prompts, shallower.task_heads) == (self.has_prompts, self.task_heads)):
+            raise VerifyError(f"warm start: a {self.layers}-layer stack continues from a shallower stack of the same "
+                              "shape, prompts and heads")
+        if not torch.equal(torch.as_tensor(shallower.scale_A, dtype=torch.float64).cpu(),
+                           torch.as_tensor(self.scale_A, dtype=torch.float64).cpu()):
+            raise VerifyError("warm start: the shallower stack was trained at other context lengths")
+        one = torch.ones(self.d + 1, dtype=self.Wq.dtype, device=self.Wq.device)
+        old_s = one if shallower.token_scale is None else shallower.token_scale.to(one)
+        new_s = one if self.token_scale is None else self.token_scale
+        ratio = new_s / old_s  # raw -> raw: A, W_v, p, h keep their values as the paper's quantities
+        with torch.no_grad():
+            self.Wq[:, :L0].copy_(shallower.Wq.detach().to(one) * ratio.unsqueeze(-1))
+            self.Wk[:, :L0].copy_(shallower.Wk.detach().to(one) * ratio.unsqueeze(-1))
+            self.Wv[:, :L0].copy_(shallower.Wv.detach().to(one) * ratio.unsqueeze(-1) / ratio)
+            self.Wv[:, L0:].zero_()
+            self.prompts.copy_(shallower.prompts.detach().to(one) / ratio)
+            self.heads.copy_(shallower.heads.detach().to(one) * ratio)
+
     # ----- after training -------------------------------------------------------------
     def score_restarts(self, mixture: TaskMixture, n: int, *, samples: int, seed: int,
                        device: torch.device) -> RestartScores:
@@ -779,17 +806,6 @@ class AttentionModel(MultiLayerAttention):
                 for r in range(self.restarts)]
 
     # ----- after training -------------------------------------------------------------
-    def score_restarts(self, mixture: TaskMixture, n: int, *, samples: int, seed: int,
-                       device: torch.device) -> RestartScores:
-        """The query-integrated loss on ``samples`` fresh context statistics shared by the restarts."""
-        generator = make_generator(seed, device)
-        with torch.no_grad():
-            tensors = mixture_tensors(mixture, device, torch.float64)
-            stats = sample_context_statistics(tensors, n, samples, generator)
-            losses = self.integrated_losses(stats, tensors)
-        return RestartScores(losses.cpu().numpy(), f"Monte Carlo, {samples} shared samples (query integrated)",
-                             exact=False)
-
     def estimate(self, restart: int, mixture: TaskMixture, n: int, *, target_rel_se: float, max_samples: int,
                  seed: int, device: torch.device) -> Estimate:
         """:func:`montecarlo.estimate_loss` of the restart's :class:`theory.attention.AttentionParameters`."""

@@ -289,8 +289,11 @@ def _progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[int, 
 
 def train_panel(model: str, mixture: TaskMixture, ns: Sequence[int], strategies: Sequence[Strategy | str], *,
                 layers: int = 1, config: PanelConfig | None = None, seed: int = 0, device: str | torch.device = "cpu",
-                progress: bool = False) -> PanelRun:
+                progress: bool = False, warm_start: PanelRun | None = None) -> PanelRun:
     """Train every (n, strategy) cell of a panel, R restarts each, as the members of one model.
+
+    ``warm_start``: a finished ``"multilayer"`` run of the same panel with fewer layers; each member starts as that
+    run's member ends, with the layers above as zero residual updates (:meth:`MultiLayerAttention.continue_from`).
 
     ``model`` is ``"reduced"`` (eq. 7), ``"attention"`` (eqs. 6/17) or ``"multilayer"`` (Appendix E, ``layers``);
     the strategies share it (PGD, with task-specific heads, needs a panel of its own).  Returns the
@@ -320,6 +323,12 @@ def train_panel(model: str, mixture: TaskMixture, ns: Sequence[int], strategies:
                 first = layout.cell(g, s).start
                 for r in range(layout.R):
                     net.initialise_restart(first + r, restart_generator(int(seed), r), scales[g], config.init_scale)
+    if warm_start is not None:
+        if not isinstance(net, MultiLayerAttention) or warm_start.model_kind != "multilayer" \
+                or warm_start.layout != layout or not isinstance(warm_start.model, MultiLayerAttention):
+            raise VerifyError("warm start: only a 'multilayer' panel continues from a 'multilayer' run of the same "
+                              "n, strategies and restarts")
+        net.continue_from(warm_start.model)
     prompts = net.prompt_parameter
     initial_prompts = prompts.detach().clone()
     cells: list[Cell] = []

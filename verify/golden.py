@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from theory.files import write_text_atomic
 from theory.papers import PAPERS
 from theory.record import AGREE_RTOL, REFUTE_RTOL
 from theory.verdicts import SEARCH_NS, judge
@@ -109,19 +108,6 @@ def diff(expected: str, actual: str) -> str:
                                         fromfile="tests/golden/verdicts.json (committed)", tofile="current verdicts", n=4))
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file in the same directory, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m verify.golden", description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group(required=True)
@@ -130,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     actual = dumps(golden_verdicts())
     if args.update:
-        write_atomically(GOLDEN_PATH, actual)
+        GOLDEN_PATH.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(GOLDEN_PATH, actual)
         print(f"wrote {GOLDEN_PATH}")
         return 0
     expected = GOLDEN_PATH.read_text(encoding="utf-8") if GOLDEN_PATH.exists() else ""

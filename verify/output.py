@@ -13,7 +13,6 @@ Every failure is a :class:`~theory.errors.VerifyError` naming the flag and the p
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -21,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from theory import files
 from theory.errors import VerifyError
 
 STDOUT = "-"
@@ -67,25 +67,12 @@ def write_text_atomic(path: str | Path, text: str, flag: str = "output") -> Path
 
 
 def write_bytes_atomic(path: str | Path, data: bytes, flag: str = "output") -> Path:
-    """Bytes version of :func:`write_text_atomic`."""
-    target = Path(path)
-    tmp: str | None = None
+    """Bytes version of :func:`write_text_atomic` (:func:`theory.files.write_bytes_atomic`, its OSError as a
+    VerifyError naming ``flag``)."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-        tmp = None
+        return files.write_bytes_atomic(path, data)
     except OSError as exc:
-        raise VerifyError(f"{flag}: cannot write {str(target)!r}: {_reason(exc)}") from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-    return target
+        raise VerifyError(f"{flag}: cannot write {str(path)!r}: {_reason(exc)}") from None
 
 
 def json_text(report: Any) -> str:

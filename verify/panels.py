@@ -110,7 +110,7 @@ def kind_label(strategy: Strategy, kind: Kind, *, claim: str | None = None, laye
     if kind is Kind.CLAIMED:
         return f"paper's formula ({claim})"
     if kind is Kind.UNCONSTRAINED:
-        return "unconstrained attention, exact (eq. 6)"
+        return "unconstrained attention, exact (eq. 6)" if layers == 1 else "1-layer attention, exact (eq. 6), reference"
     if kind is Kind.MONTECARLO:
         return "Monte Carlo ±1 s.e."
     return f"trained ({layers}-layer)"
@@ -278,7 +278,11 @@ class PanelData:
     notes: list[str]
 
     def agreement(self) -> dict[Strategy, dict[str, Any]]:
-        """Per strategy: the largest |z| of Monte Carlo vs derived, and the largest relative gap of trained vs derived."""
+        """Per strategy: the largest |z| of Monte Carlo vs derived, and the largest relative gap of trained vs derived;
+        on a multi-layer panel, ``depth_gain``: per trained n, the stack's relative gap to the exact one-layer optimum
+        and its size in standard errors (negative: depth helps)."""
+        if self.spec.layers != 1:
+            return self._depth_gain()
         derived = {s.strategy: {p.n: p.loss for p in s.points if p.loss is not None}
                    for s in self.series if s.kind is Kind.DERIVED}
         out: dict[Strategy, dict[str, Any]] = {}
@@ -296,6 +300,20 @@ class PanelData:
                 gaps = [(p.loss - curve[p.n]) / curve[p.n] for p in s.points if p.loss is not None and p.n in curve]
                 entry["trained_max_rel_gap"] = max(gaps, key=abs) if gaps else None
                 entry["trained_points"] = len(gaps)
+        return out
+
+    def _depth_gain(self) -> dict[Strategy, dict[str, Any]]:
+        one_layer = {s.strategy: {p.n: p.loss for p in s.points if p.loss is not None}
+                     for s in self.series if s.kind is Kind.UNCONSTRAINED}
+        out: dict[Strategy, dict[str, Any]] = {}
+        for s in self.series:
+            reference = one_layer.get(s.strategy)
+            if s.kind is not Kind.TRAINED or reference is None:
+                continue
+            rows = [{"n": p.n, "rel_gap": (p.loss - reference[p.n]) / reference[p.n],
+                     "z": (p.loss - reference[p.n]) / p.stderr if p.stderr else None}
+                    for p in s.points if p.loss is not None and p.n in reference]
+            out[s.strategy] = {"depth_gain": rows, "trained_points": len(rows)}
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -468,8 +486,9 @@ def assemble_panel(spec: PanelSpec, *, budget: Budget, seed: int, results: Mappi
     notes: list[str] = [budget.describe()]
     if not one_layer:
         notes.append(f"no derived theory for {spec.layers}-layer attention in this toolkit (Appendix E is empirical); "
-                     "the thin curves are the 1-layer derived optima, for reference only")
-    if any(s.kind is Kind.UNCONSTRAINED for s in series):
+                     "the thin curves are the 1-layer reduced model's derived optima and the exact 1-layer attention "
+                     f"optima (diamonds), which the {spec.layers}-layer stack contains: references, not predictions")
+    if one_layer and any(s.kind is Kind.UNCONSTRAINED for s in series):
         notes.append("unconstrained attention: exact optimum only; its trained points are not drawn, since the quick "
                      "training budget's optimisation error (about 1%) exceeds much of the gap to the reduced model")
     if one_layer:
@@ -577,8 +596,12 @@ def _unconstrained_ns(budget: Budget) -> list[int]:
 
 def _unconstrained_series(spec: PanelSpec, mixture: TaskMixture, budget: Budget, scale: float) -> list[Series]:
     """The exact optimum of the unconstrained one-layer attention (eq. 6, one shared head; theory.unconstrained) for
-    joint training, and plain training where the panel has it: what Assumption 1's reduced model leaves out."""
-    if spec.layers != 1 or spec.id not in UNCONSTRAINED_PANELS:
+    joint training, and plain training where the panel has it: what Assumption 1's reduced model leaves out.  On a
+    multi-layer panel, the same one-layer optimum for each strategy plotted (task-specific heads for PGD): the stack
+    contains the one-layer model, so this is what depth must beat (:func:`_one_layer_references`)."""
+    if spec.layers != 1:
+        return _one_layer_references(spec, mixture, budget, scale)
+    if spec.id not in UNCONSTRAINED_PANELS:
         return []
     out = []
     for strategy in [s for s in (PT, JT) if s in spec.strategies]:
@@ -587,6 +610,21 @@ def _unconstrained_series(spec: PanelSpec, mixture: TaskMixture, budget: Budget,
         out.append(Series(_label(strategy, Kind.UNCONSTRAINED), strategy, Kind.UNCONSTRAINED, pts,
                           claim="S6.shared-head" if strategy is JT else "A1.PT",
                           note="global optimum over A, a, prompts without Assumption 1 (theory.unconstrained)"))
+    return out
+
+
+def _one_layer_references(spec: PanelSpec, mixture: TaskMixture, budget: Budget, scale: float) -> list[Series]:
+    """Per strategy of a multi-layer panel, the exact optimum of the one-layer attention of the same kind (a shared
+    head for PT and JT, task-specific heads for PGD; theory.unconstrained) at the budget's n and training n."""
+    ns = sorted(set(budget.ns) | set(budget.train_ns))
+    out = []
+    for strategy in [s for s in spec.strategies if s is not FT]:
+        kind = JT if strategy is PGD else strategy
+        pts = [_point(n, unconstrained_optimum(mixture, n, kind, shared_head=strategy is not PGD, starts=4).loss, None,
+                      scale) for n in ns]
+        out.append(Series(_label(strategy, Kind.UNCONSTRAINED, layers=spec.layers), strategy, Kind.UNCONSTRAINED, pts,
+                          note="global optimum of the one-layer attention (theory.unconstrained); the "
+                               f"{spec.layers}-layer stack contains it, so its optimum is at most this"))
     return out
 
 

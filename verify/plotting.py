@@ -246,6 +246,8 @@ def _kind_text(kind: Kind, series: Sequence[Series], layers: int) -> str:
         return f"{text} ({', '.join(sorted({s.claim for s in series if s.kind is kind and s.claim}))})"
     if kind is Kind.TRAINED:
         return f"trained, {layers}-layer"
+    if kind is Kind.UNCONSTRAINED and layers != 1:
+        return "1-layer attention, exact (eq. 6): reference"
     return text
 
 

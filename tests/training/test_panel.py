@@ -24,13 +24,13 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from montecarlo import mixture_tensors, multilayer_query_vector
+from montecarlo import make_generator, mixture_tensors, multilayer_query_vector, sample_batch
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
 from theory.strategy import Strategy
 from training import MultiLayerAttention, ReducedModel, make_panel_config, multilayer_point, panel_results, train_panel
-from training.models import AttentionModel
+from training.models import AttentionModel, stack_label_scale
 from training.panel import MemberAdam
 from training.panel_data import PanelLayout, PanelSampler
 from training.strategies import make_config, run_training
@@ -223,6 +223,46 @@ def test_stack_with_token_rescaling_is_appendix_e(layers: int) -> None:
             p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) / 4)
     batch = sample_batch(mixture, 6, 32, generator=make_generator(1))
     _close(net(batch), net.forward_tokens(batch))
+
+
+@pytest.mark.parametrize(("shallow", "deep", "task_heads"), [(1, 2, False), (2, 3, True), (1, 3, True)])
+def test_a_deeper_stack_continues_from_a_shallower_one(shallow: int, deep: int, task_heads: bool) -> None:
+    """Warm start (progressive depth): the deeper stack starts with the shallower stack's predictions exactly, across
+    the change of token rescaling between one and more layers, and its extra layers start as zero updates."""
+    mixture = preset("figA2-noisy")
+    ns = [4, 9]
+
+    def stack(layers: int) -> MultiLayerAttention:
+        return MultiLayerAttention(mixture.d, mixture.K, ns, layers=layers, restarts=2, task_heads=task_heads,
+                                   label_scale=stack_label_scale(mixture, layers))
+
+    old, new = stack(shallow), stack(deep)
+    gen = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for net in (old, new):
+            for p in net.parameters():
+                p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) / 4)
+    new.continue_from(old)
+    assert torch.all(new.values()[:, shallow:] == 0)
+    batch = sample_batch(mixture, 9, 32, generator=make_generator(2))
+    _close(new(batch), old(batch))
+    with pytest.raises(VerifyError, match="warm start"):
+        old.continue_from(new)
+
+
+def test_a_warm_started_panel_starts_where_the_shallower_run_ended() -> None:
+    """train_panel(warm_start=run): the 2-layer members' exact starting point is the 1-layer run's end, so after zero
+    further training the two runs' restart scores on shared samples are equal."""
+    config = make_panel_config(steps=20, batch_size=128, restarts=2, protocol="variance-reduced", tolerance=None)
+    one = train_panel("multilayer", SMALL, [3, 5], ["JT"], layers=1, config=config, seed=1)
+    two = train_panel("multilayer", SMALL, [3, 5], ["JT"], layers=2, config=config, seed=1, warm_start=one)
+    fresh = MultiLayerAttention(SMALL.d, SMALL.K, [3, 3, 5, 5], layers=2, restarts=4)
+    fresh.continue_from(one.model)  # type: ignore[arg-type]
+    batch = sample_batch(SMALL, 5, 64, generator=make_generator(0))
+    _close(fresh(batch), one.model(batch))
+    assert two.steps == 20 and all(c.done for c in two.cells)
+    with pytest.raises(VerifyError, match="warm start"):
+        train_panel("multilayer", SMALL, [3], ["JT"], layers=2, config=config, seed=1, warm_start=one)
 
 
 @pytest.mark.parametrize(("options", "field"), [

@@ -20,6 +20,7 @@ from theory.errors import VerifyError
 from theory.mixture import preset
 from theory.optima import optimum
 from theory.strategy import Strategy
+from theory.unconstrained import unconstrained_optimum
 from verify.cli import main
 from verify.figures import make_figures, write_panel
 from verify.panels import CSV_COLUMNS, FULL, PANELS, QUICK, Budget, Kind, compute_panel, panel
@@ -170,13 +171,37 @@ def test_files_written_agree_with_each_other(panel_a1b, tmp_path):
 def test_multi_layer_panel_has_no_invented_theory(tmp_path):
     data = compute_panel(panel("A2b"), budget=TINY, seed=0, provider=unavailable("not in this test"))
     kinds = {s.kind for s in data.series}
-    assert kinds == {"reference", "trained"}  # no derived, no claimed, no Monte Carlo curves for L = 2
+    # no derived, no claimed, no Monte Carlo curves for L = 2: references (the one-layer optima) and trained points
+    assert kinds == {"reference", "unconstrained", "trained"}
     assert any("no derived theory for 2-layer" in n for n in data.notes)
     assert any("Monte Carlo: not applicable" in n for n in data.notes)
     svg = write_panel(data, tmp_path).svg.read_text(encoding="utf-8")
-    assert "no derived theory for 2-layer" in svg and "reference" in svg
+    assert "no derived theory for 2-layer" in svg and "1-layer attention, exact (eq. 6): reference" in svg
     deeper = compute_panel(panel("A2b"), budget=TINY, seed=0, provider=fake_provider)
     assert all(p.note == "fake L=2" for s in deeper.series if s.kind == "trained" for p in s.points)
+
+
+def test_multi_layer_panel_compares_depth_with_the_exact_one_layer_optimum():
+    """The reference a stack must beat is the exact one-layer attention optimum of the same kind (shared head for
+    PT and JT, task heads for PGD), at every trained n, and the agreement reports the stack's gap to it."""
+    mixture = preset(panel("A2c").preset)
+    data = compute_panel(panel("A2c"), budget=TINY, seed=0, provider=fake_provider)
+    one_layer = {s.strategy: s for s in data.series if s.kind is Kind.UNCONSTRAINED}
+    assert set(one_layer) == {Strategy.PT, Strategy.JT, Strategy.PGD}
+    for strategy, series in one_layer.items():
+        for p in series.points:
+            exact = unconstrained_optimum(mixture, p.n, "JT" if strategy is Strategy.PGD else strategy.value,
+                                          shared_head=strategy is not Strategy.PGD, starts=4).loss
+            assert p.loss == exact <= optimum(strategy, mixture, p.n).loss * (1 + 1e-9)  # contains the reduced model
+    gains = data.agreement()
+    for strategy, entry in gains.items():
+        assert [row["n"] for row in entry["depth_gain"]] == list(TINY.train_ns)
+        for row in entry["depth_gain"]:
+            reference = next(p.loss for p in one_layer[strategy].points if p.n == row["n"])
+            trained = 1.01 * optimum(strategy, mixture, row["n"]).loss
+            assert row["rel_gap"] == pytest.approx((trained - reference) / reference, rel=1e-12)
+            assert row["z"] == pytest.approx((trained - reference) / (0.001 * optimum(strategy, mixture, row["n"]).loss),
+                                             rel=1e-12)
 
 
 def test_training_evidence_adapter():

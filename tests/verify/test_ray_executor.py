@@ -4,34 +4,26 @@ A small sweep (two panels, a tiny budget, a stand-in training channel) runs on R
 points are recorded, and resumes; its records and panel files must equal the local executor's byte for byte, the
 five first records must not be rewritten, and the resumed run must compute only the rest.
 
-Ray is an optional extra (``pip install -e '.[ray]'``). Without it this module is skipped, but only when the
-environment variable CI is unset: CI installs the extra, and there a missing Ray fails the run.
+Ray is an optional extra for users (``pip install -e '.[ray]'``) and part of the test extra, so the README's test
+command always runs this module.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 
 import pytest
+import ray
 
 from theory.errors import VerifyError
 from theory.strategy import Strategy
 from verify.figures import make_figures
 from verify.panels import Budget, PointKind, PointSpec, panel, panel_points
-from verify.ray_executor import RayExecutor, ray_installed, ray_runtime_env
+from verify.ray_executor import RayExecutor, ray_runtime_env
 from verify.sweep import POINTS_DIR, PointTask
 from verify.trained import TrainedPoint
-
-if not ray_installed():
-    if os.environ.get("CI"):
-        pytest.fail("ray is not installed, and CI must run the Ray executor's test (pip install -e '.[test,ray]')",
-                    pytrace=False)
-    pytest.skip("ray is not installed (pip install -e '.[ray]'); CI installs it and runs these tests", allow_module_level=True)
-
-import ray  # noqa: E402 - only once it is known to be installed
 
 TINY = Budget("ray-test", ns=(1, 3), mc_target_rel_se=2e-2, mc_min_samples=1_000, mc_max_samples=20_000,
               train_quick=True, train_ns=(3,))
