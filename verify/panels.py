@@ -159,12 +159,13 @@ class Budget:
         return (f"{self.name}: n in {{{', '.join(map(str, self.ns))}}}; Monte Carlo to rel. s.e. {self.mc_target_rel_se:g} "
                 f"(>= {self.mc_min_samples} samples); {train} at n in {{{', '.join(map(str, self.train_ns))}}}")
 
-    def headline(self, *, sampled: bool = True, trained: bool = True) -> str:
-        """One line for the plot: the budget's name, Monte Carlo precision and samples, training steps (or that the
-        panel has no Monte Carlo point, ``sampled=False``, or no trained point, ``trained=False``)."""
+    def headline(self, *, sampled: bool = True, trained: bool = True, layers: int = 1) -> str:
+        """One line for the plot: the budget's name, Monte Carlo precision and samples, training steps of a
+        ``layers``-layer model (or that the panel has no Monte Carlo point, ``sampled=False``, or no trained point,
+        ``trained=False``)."""
         sample = (f"Monte Carlo to {self.mc_target_rel_se:.1%} rel. s.e. ({_count(self.mc_min_samples)}-"
                   f"{_count(self.mc_max_samples)} samples) at n = {_ns(self.ns)}" if sampled else "no Monte Carlo points")
-        train = (f"training {training_budget_text(self.train_quick)} at n = {_ns(self.train_ns)}" if trained
+        train = (f"training {training_budget_text(self.train_quick, layers=layers)} at n = {_ns(self.train_ns)}" if trained
                  else "no trained points (see below)")
         return f"budget {self.name}: {sample}; {train}"
 
@@ -366,6 +367,15 @@ def _panel_index(spec: PanelSpec) -> int:
     return list(PANELS).index(spec.id) if spec.id in PANELS else len(PANELS)
 
 
+def _training_seed_index(spec: PanelSpec) -> int:
+    """The panel index a trained point's seed comes from: its own, except that the multi-layer panels of one preset
+    share the 2-layer panel's, so a 3-layer stack continues from the very 2-layer stack drawn beside it (the
+    deepening schedule of :mod:`training.multilayer`) and the two depths differ by depth alone."""
+    if spec.layers == 1:
+        return _panel_index(spec)
+    return min(_panel_index(p) for p in PANELS.values() if p.preset == spec.preset and p.layers > 1)
+
+
 def _curve_ns(budget: Budget) -> list[int]:
     """Every integer n up to the budget's largest n (the derived curves are exact and cheap)."""
     return list(range(1, max(budget.ns) + 1))
@@ -442,7 +452,7 @@ def compute_point(point: PointSpec, *, budget: Budget, seed: int, provider: Trai
                             device=device)
         return {"loss": float(est.mean), "stderr": float(est.stderr), "samples": int(est.samples)}
     tp = provider(point.strategy, mixture, point.n, layers=spec.layers,
-                  seed=_seed_for(seed, _panel_index(spec), 100 + si, point.n), quick=budget.train_quick)
+                  seed=_seed_for(seed, _training_seed_index(spec), 100 + si, point.n), quick=budget.train_quick)
     return {"loss": None if tp.loss is None else float(tp.loss), "stderr": None if tp.stderr is None else float(tp.stderr),
             "note": str(tp.note)}
 

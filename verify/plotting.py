@@ -216,7 +216,8 @@ def _heading(ax: Axes, data: PanelData) -> None:
     def shown(kind: Kind) -> bool:
         return any(p.loss is not None for s in data.series if s.kind is kind for p in s.points)
 
-    budget = f"{data.budget.headline(sampled=shown(Kind.MONTECARLO), trained=shown(Kind.TRAINED))}; seed {data.seed}"
+    headline = data.budget.headline(sampled=shown(Kind.MONTECARLO), trained=shown(Kind.TRAINED), layers=spec.layers)
+    budget = f"{headline}; seed {data.seed}"
     sub = ax.annotate("\n".join(_wrap(ax, budget, width, 7.0)),
                       xy=(0.0, 1.0), xycoords="axes fraction", xytext=(0, 5), textcoords="offset points",
                       ha="left", va="bottom", fontsize=7, color="#555555")

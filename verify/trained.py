@@ -123,8 +123,18 @@ def default_provider(*, device: str = "cpu") -> TrainedProvider:
     return from_training_evidence(evidence, device=device)
 
 
-def training_budget_text(quick: bool) -> str:
-    """The training effort of a budget in a few words (Adam steps, batch, restarts), for the plots."""
+def training_budget_text(quick: bool, *, layers: int = 1) -> str:
+    """The training effort of a budget in a few words (Adam steps, batch, restarts), for the plots; ``layers`` > 1:
+    Appendix E's stack (``training.multilayer``), with its deepening stage from three layers on."""
+    if layers != 1:
+        try:
+            multilayer = importlib.import_module("training.multilayer")
+            o = multilayer.multilayer_options(quick)
+        except (ImportError, AttributeError):
+            return "quick budget" if quick else "the paper's protocol (20,000 Adam steps, batch 8,192, best of 50 restarts)"
+        deepen = max(1, round(o["steps"] * multilayer.DEEPEN_STEP_FRACTION))
+        steps = f"{o['steps']:,}" + (f" + {layers - 2} x {deepen:,} deepening" if layers > 2 else "")
+        return f"{steps} Adam steps, batch {o['batch_size']:,}, best of {o['restarts']} restarts ({o['protocol']} protocol)"
     try:
         options = importlib.import_module("training.evidence").evidence_options
         sizes = [options(str(s), "attention" if s is Strategy.PGD else "reduced", quick) for s in Strategy]

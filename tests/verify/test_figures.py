@@ -181,6 +181,26 @@ def test_multi_layer_panel_has_no_invented_theory(tmp_path):
     assert all(p.note == "fake L=2" for s in deeper.series if s.kind == "trained" for p in s.points)
 
 
+def test_depths_of_one_preset_share_their_training_seeds():
+    """A2(c)'s 3-layer stacks continue from the 2-layer stacks of A2(b): the same seed per strategy and n, so the
+    two panels differ by depth alone; other panels keep seeds of their own."""
+    seeds: dict[tuple[str, int, str], int] = {}
+
+    def recording(strategy, mixture, n, *, layers, seed, quick):
+        seeds[(str(strategy), n, f"{mixture.label_second_moment():.6g}-{layers}")] = seed
+        return TrainedPoint(None, None, "recorded")
+
+    for pid in ("A2a", "A2b", "A2c", "A2e"):
+        compute_panel(panel(pid), budget=TINY, seed=0, provider=recording)
+    clean = preset("figA2-clean").label_second_moment()
+    noisy = preset("figA2-noisy").label_second_moment()
+    for strategy in ("PT", "JT", "PGD"):
+        for n in TINY.train_ns:
+            two, three = seeds[(strategy, n, f"{clean:.6g}-2")], seeds[(strategy, n, f"{clean:.6g}-3")]
+            assert two == three
+            assert seeds[(strategy, n, f"{clean:.6g}-1")] != two != seeds[(strategy, n, f"{noisy:.6g}-2")]
+
+
 def test_multi_layer_panel_compares_depth_with_the_exact_one_layer_optimum():
     """The reference a stack must beat is the exact one-layer attention optimum of the same kind (shared head for
     PT and JT, task heads for PGD), at every trained n, and the agreement reports the stack's gap to it."""
@@ -193,6 +213,9 @@ def test_multi_layer_panel_compares_depth_with_the_exact_one_layer_optimum():
             exact = unconstrained_optimum(mixture, p.n, "JT" if strategy is Strategy.PGD else strategy.value,
                                           shared_head=strategy is not Strategy.PGD, starts=4).loss
             assert p.loss == exact <= optimum(strategy, mixture, p.n).loss * (1 + 1e-9)  # contains the reduced model
+    headline = data.budget.headline(layers=3)
+    assert "deepening" in headline and "best of 4 restarts" in headline and "320" not in headline
+    assert "deepening" not in data.budget.headline(layers=2)
     gains = data.agreement()
     for strategy, entry in gains.items():
         assert [row["n"] for row in entry["depth_gain"]] == list(TINY.train_ns)
