@@ -23,30 +23,27 @@ import numpy as np
 
 from theory.errors import VerifyError
 from theory.mixture import Array, TaskMixture
+from theory.papers.single_task import IDENTITY_ATOL, is_standard_task, standard_task_mixture
 
 KEY = "ahn2023"
 DOCS = "docs/papers/ahn2023.md"
 SOURCE = "Ahn, Cheng, Daneshmand, Sra 2023"
 MODEL_TEXT = "Ahn et al.'s model: one task w* ~ N(0, I_d) (K = 1, mean 0, covariance I), Sigma_x = Sigma, sigma^2 = 0"
-_ATOL = 1e-12
 
 
 def ahn_mixture(Sigma: Any) -> TaskMixture:
     """Their distribution as a TaskMixture: x ~ N(0, Sigma), w* ~ N(0, I_d), noiseless."""
-    sig = np.asarray(Sigma, dtype=np.float64)
-    d = sig.shape[0]
-    return TaskMixture(sigma_x=sig, weights=np.ones(1), means=np.zeros((1, d)), covs=np.eye(d)[None], sigma2=0.0)
+    return standard_task_mixture(Sigma)
 
 
 def in_model(m: TaskMixture) -> bool:
     """Is ``m`` their distribution: K = 1, mean 0, task covariance I_d, no noise?"""
-    return (m.K == 1 and m.sigma2 == 0.0 and not np.any(m.means)
-            and bool(np.allclose(m.covs[0], np.eye(m.d), rtol=0.0, atol=_ATOL)))
+    return is_standard_task(m)
 
 
 def isotropic(m: TaskMixture) -> bool:
     """Their model with Sigma = I_d (the isotropic case, eq. 7)."""
-    return in_model(m) and bool(np.allclose(m.sigma_x, np.eye(m.d), rtol=0.0, atol=_ATOL))
+    return in_model(m) and bool(np.allclose(m.sigma_x, np.eye(m.d), rtol=0.0, atol=IDENTITY_ATOL))
 
 
 # ----- the paper's parameters (claims under test) --------------------------------------------------

@@ -29,25 +29,22 @@ from typing import Any
 import numpy as np
 
 from theory.mixture import Array, TaskMixture
+from theory.papers.single_task import is_standard_task, standard_task_mixture
 
 KEY = "zhang2024"
 DOCS = "docs/papers/zhang2024.md"
 SOURCE = "Zhang, Frei, Bartlett 2024"
 MODEL_TEXT = "Zhang-Frei-Bartlett's model: one task w ~ N(0, I_d) (K = 1, mean 0, covariance I), Sigma_x = Lambda, sigma^2 = 0"
-_IDENTITY_ATOL = 1e-12
 
 
 def zhang_mixture(Lambda: Any) -> TaskMixture:
     """Their training distribution as a TaskMixture: x ~ N(0, Lambda), w ~ N(0, I_d), noiseless."""
-    lam = np.asarray(Lambda, dtype=np.float64)
-    d = lam.shape[0]
-    return TaskMixture(sigma_x=lam, weights=np.ones(1), means=np.zeros((1, d)), covs=np.eye(d)[None], sigma2=0.0)
+    return standard_task_mixture(Lambda)
 
 
 def in_model(m: TaskMixture) -> bool:
     """Is ``m`` their training distribution: K = 1, mean 0, task covariance I_d, no noise?"""
-    return (m.K == 1 and m.sigma2 == 0.0 and not np.any(m.means)
-            and bool(np.allclose(m.covs[0], np.eye(m.d), rtol=0.0, atol=_IDENTITY_ATOL)))
+    return is_standard_task(m)
 
 
 # ----- the paper's formulas (claims under test) ---------------------------------------------------
