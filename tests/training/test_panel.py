@@ -211,11 +211,11 @@ def test_two_layers_end_at_or_below_the_one_layer_optimum() -> None:
 
 
 def test_three_layers_continue_from_two_and_end_at_or_below_them() -> None:
-    """The deepening schedule: three layers are the trained two-layer stack plus a third of the steps at 0.3x the
+    """The deepening schedule: three layers are the trained two-layer stack plus a third of the steps at 0.1x the
     learning rate; the 3-layer point ends at or below the 2-layer one (same seed), within k joint standard errors."""
     two = multilayer_point(SMALL, 6, 2, steps=300, batch_size=512, restarts=3, seed=0)
     three = multilayer_point(SMALL, 6, 3, steps=300, batch_size=512, restarts=3, seed=0)
-    assert three.steps == 300 + 100 and three.options["deepen"] == {"steps": 100, "lr": pytest.approx(0.015),
+    assert three.steps == 300 + 100 and three.options["deepen"] == {"steps": 100, "lr": pytest.approx(0.005),
                                                                     "warmup_steps": 100}
     k = K_SIGMA + max(abs(two.skewness), abs(three.skewness)) * (2 * K_SIGMA**2 + 1) / (6 * np.sqrt(min(two.samples, three.samples)))
     assert three.loss <= two.loss + k * float(np.hypot(two.stderr, three.stderr)), (two, three)
