@@ -127,14 +127,7 @@ def training_budget_text(quick: bool, *, layers: int = 1) -> str:
     """The training effort of a budget in a few words (Adam steps, batch, restarts), for the plots; ``layers`` > 1:
     Appendix E's stack (``training.multilayer``), with its deepening stage from three layers on."""
     if layers != 1:
-        try:
-            multilayer = importlib.import_module("training.multilayer")
-            o = multilayer.multilayer_options(quick)
-        except (ImportError, AttributeError):
-            return "quick budget" if quick else "the paper's protocol (20,000 Adam steps, batch 8,192, best of 50 restarts)"
-        deepen = max(1, round(o["steps"] * multilayer.DEEPEN_STEP_FRACTION))
-        steps = f"{o['steps']:,}" + (f" + {layers - 2} x {deepen:,} deepening" if layers > 2 else "")
-        return f"{steps} Adam steps, batch {o['batch_size']:,}, best of {o['restarts']} restarts ({o['protocol']} protocol)"
+        return _multilayer_budget_text(quick, layers)
     try:
         options = importlib.import_module("training.evidence").evidence_options
         sizes = [options(str(s), "attention" if s is Strategy.PGD else "reduced", quick) for s in Strategy]
@@ -146,3 +139,15 @@ def training_budget_text(quick: bool, *, layers: int = 1) -> str:
     span = f"{steps[0]:,}" if len(steps) == 1 else f"{steps[0]:,}-{steps[-1]:,}"
     return (f"{span} Adam steps, batch {'/'.join(f'{b:,}' for b in batches)}, best of {restarts} restarts"
             + ("" if quick else " (the paper's protocol)"))
+
+
+def _multilayer_budget_text(quick: bool, layers: int) -> str:
+    try:
+        multilayer = importlib.import_module("training.multilayer")
+        stack = multilayer.multilayer_options(quick)
+    except (ImportError, AttributeError):
+        return "quick budget" if quick else "the paper's protocol (20,000 Adam steps, batch 8,192, best of 50 restarts)"
+    deepen = max(1, round(stack["steps"] * multilayer.DEEPEN_STEP_FRACTION))
+    steps = f"{stack['steps']:,}" + (f" + {layers - 2} x {deepen:,} deepening" if layers > 2 else "")
+    return (f"{steps} Adam steps, batch {stack['batch_size']:,}, best of {stack['restarts']} restarts "
+            f"({stack['protocol']} protocol)")
