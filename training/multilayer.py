@@ -18,7 +18,9 @@ Budgets (steps and samples, never seconds):
 The stack has no exact loss in this toolkit, so its cells run their whole budget (no early stop).
 
 Depth is added in stages.  Two layers train from the initialisation of :class:`training.models.MultiLayerAttention`;
-a stack of L >= 3 layers continues from the trained (L-1)-layer stack of the same restarts (its new layer a zero
+a stack of L >= 3 layers continues from the trained (L-1)-layer stack of the same restarts (kept in this process: a
+figure run's 3-layer point reuses the 2-layer stack its 2-layer point trained, with the same mixture, n, strategy,
+seed, device and options) (its new layer a zero
 residual update, :meth:`MultiLayerAttention.continue_from`) for ``DEEPEN_STEP_FRACTION`` of the steps at
 ``DEEPEN_LR_FACTOR`` times the learning rate.  Measured on figA2-clean, n = 10, quick budget (docs/training.md):
 three layers trained from scratch ended at 20-47 (JT; above one layer's 17.93); continued from two layers at the
@@ -29,7 +31,9 @@ down (PT 18.66 to 18.39, JT 13.94 to 13.66, PGD 12.88 to 12.70).
 
 from __future__ import annotations
 
+import json
 import math
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -42,7 +46,7 @@ from theory.optima import optimum
 from theory.strategy import Strategy
 from theory.unconstrained import unconstrained_optimum
 from training.models import check_positive_int
-from training.panel import make_panel_config, panel_results, train_panel
+from training.panel import PanelRun, make_panel_config, panel_results, train_panel
 from training.strategies import as_strategy
 
 QUICK_STEPS = 1500
@@ -52,6 +56,8 @@ _FULL: dict[str, Any] = {"steps": 20_000, "batch_size": 8192, "restarts": 50, "l
                          "protocol": "literal", "tolerance": None, "warmup_steps": 1000}
 DEEPEN_STEP_FRACTION = 1 / 3  # a deepening stage: this fraction of the budget's steps ...
 DEEPEN_LR_FACTOR = 0.1  # ... at this factor of its learning rate
+_STAGE_CACHE_SIZE = 32  # trained stacks kept per process (each a few MB at the full protocol's 50 restarts)
+_STAGES: OrderedDict[tuple[Any, ...], PanelRun] = OrderedDict()
 _QUICK_EVAL_REL_SE = 2e-3
 _FULL_EVAL_REL_SE = 5e-4
 _EVAL_MAX_SAMPLES = 4_000_000
@@ -117,15 +123,31 @@ def multilayer_points(mixture: TaskMixture, ns: list[int], layers: int, *, strat
         raise VerifyError("strategy: Appendix E trains jointly (PT, JT, or PGD with task heads), not FT")
     settings = {**multilayer_options(quick), **options}
     config = make_panel_config(**settings)
-    run = train_panel("multilayer", mixture, ns, [strategy], layers=min(layers, 2), config=config, seed=seed,
-                      device=device, progress=progress)
-    steps = run.steps
     deepen = {**settings, "steps": max(1, round(settings["steps"] * DEEPEN_STEP_FRACTION)),
               "lr": settings["lr"] * DEEPEN_LR_FACTOR,
               "warmup_steps": min(settings.get("warmup_steps", 0), max(1, round(settings["steps"] * DEEPEN_STEP_FRACTION)))}
+    key = (json.dumps(mixture.to_dict(), sort_keys=True), tuple(ns), strategy.value, int(seed), str(device),
+           json.dumps(settings, sort_keys=True, default=str))
+
+    def stage(depth: int, below: PanelRun | None) -> PanelRun:
+        """The trained ``depth``-layer stack: from its initialisation (2 layers or fewer) or continued from
+        ``below``; kept for this process, so that a deeper stack of the same panel and seed reuses it."""
+        cached = _STAGES.get((depth, *key))
+        if cached is not None:
+            _STAGES.move_to_end((depth, *key))
+            return cached
+        run = train_panel("multilayer", mixture, ns, [strategy], layers=depth, seed=seed, device=device,
+                          progress=progress, config=config if below is None else make_panel_config(**deepen),
+                          warm_start=below)
+        _STAGES[(depth, *key)] = run
+        while len(_STAGES) > _STAGE_CACHE_SIZE:
+            _STAGES.popitem(last=False)
+        return run
+
+    run = stage(min(layers, 2), None)
+    steps = run.steps
     for depth in range(3, layers + 1):  # each deeper stack continues from the one below
-        run = train_panel("multilayer", mixture, ns, [strategy], layers=depth, config=make_panel_config(**deepen),
-                          seed=seed, device=device, progress=progress, warm_start=run)
+        run = stage(depth, run)
         steps += run.steps
     if layers >= 3:
         settings = {**settings, "deepen": {key: deepen[key] for key in ("steps", "lr", "warmup_steps")}}

@@ -221,6 +221,36 @@ def test_three_layers_continue_from_two_and_end_at_or_below_them() -> None:
     assert three.loss <= two.loss + k * float(np.hypot(two.stderr, three.stderr)), (two, three)
 
 
+def test_a_deeper_point_reuses_the_stack_below_and_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 3-layer point after the 2-layer point of the same mixture, n, strategy, seed and options trains only its
+    deepening stage, and gives the same numbers, bit for bit, as one computed from nothing."""
+    from collections import OrderedDict
+
+    import training.multilayer as multilayer
+
+    calls: list[int] = []
+    real = multilayer.train_panel
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs["layers"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(multilayer, "train_panel", counting)
+    options = {"steps": 30, "batch_size": 128, "restarts": 2, "seed": 5}
+    monkeypatch.setattr(multilayer, "_STAGES", OrderedDict())
+    alone = multilayer_point(SMALL, 4, 3, **options)
+    assert calls == [2, 3]
+    monkeypatch.setattr(multilayer, "_STAGES", OrderedDict())
+    calls.clear()
+    two = multilayer_point(SMALL, 4, 2, **options)
+    three = multilayer_point(SMALL, 4, 3, **options)
+    assert calls == [2, 3] and two.layers == 2
+    assert (three.loss, three.stderr, three.restart_losses, three.steps) == (alone.loss, alone.stderr,
+                                                                             alone.restart_losses, alone.steps)
+    multilayer_point(SMALL, 4, 3, **{**options, "seed": 6})  # another seed: trained afresh
+    assert calls == [2, 3, 2, 3]
+
+
 @pytest.mark.parametrize("layers", [2, 3])
 def test_stack_with_token_rescaling_is_appendix_e(layers: int) -> None:
     """With the deeper stacks' token rescaling the Gram form still equals the token-by-token evaluation."""
