@@ -64,6 +64,20 @@ def standard_wishart_factor(n: int, p: int, batch_size: int, *, generator: torch
     return factor.view(batch_size, p, p)
 
 
+def _lz_transpose_times(a: Tensor, b: Tensor, chol_x: Tensor, sigma: float) -> Tensor:
+    """L_z^T a per sample, (B, d+1), with ``b`` the rows of L_x^T beta (z = (x, y) = L_z (standard normals))."""
+    d = b.shape[1]
+    ax, ay = a[:, :d], a[:, d:]
+    return torch.cat([ax @ chol_x + ay * b, sigma * ay], dim=1)
+
+
+def _lz_times(z: Tensor, b: Tensor, chol_x: Tensor, sigma: float) -> Tensor:
+    """L_z z per sample, (B, d+1): from standard-normal coordinates back to (x, y) coordinates."""
+    d = b.shape[1]
+    zx, zy = z[:, :d], z[:, d:]
+    return torch.cat([zx @ chol_x.T, (b * zx).sum(-1, keepdim=True) + sigma * zy], dim=1)
+
+
 @dataclass(frozen=True)
 class ContextStatistics:
     """One batch of (task, beta, context) given only through G = sum_i z_i z_i^T = L_z T T^T L_z^T.
@@ -80,14 +94,11 @@ class ContextStatistics:
 
     def gram_times(self, a: Tensor) -> Tensor:
         """G a for one (d+1)-vector per sample: (B, d+1) -> (B, d+1)."""
-        d = self.beta.shape[1]
         b = self.beta @ self.chol_x  # (B, d): rows of L_x^T beta
-        ax, ay = a[:, :d], a[:, d:]
-        u = torch.cat([ax @ self.chol_x + ay * b, self.sigma * ay], dim=1)  # L_z^T a
+        u = _lz_transpose_times(a, b, self.chol_x, self.sigma)
         w = torch.bmm(u.unsqueeze(1), self.factor)  # (B, 1, m): (T^T u)^T
         z = torch.bmm(self.factor, w.transpose(1, 2)).squeeze(-1)  # (B, d+1): T T^T u
-        zx, zy = z[:, :d], z[:, d:]
-        return torch.cat([zx @ self.chol_x.T, (b * zx).sum(-1, keepdim=True) + self.sigma * zy], dim=1)  # L_z z
+        return _lz_times(z, b, self.chol_x, self.sigma)
 
     def xty(self) -> Tensor:
         """X^T y = (G e_{d+1})[:d] per sample: (B, d), the only context statistic the reduced model of eq. (7) reads."""
@@ -125,10 +136,8 @@ class GramColumn:
 
     def gram_times(self, a: Tensor) -> Tensor:
         """G a in law, for one (d+1)-vector per sample: (B, d+1) -> (B, d+1)."""
-        d = self.beta.shape[1]
         b = self.beta @ self.chol_x  # (B, d): rows of L_x^T beta
-        ax, ay = a[:, :d], a[:, d:]
-        u = torch.cat([ax @ self.chol_x + ay * b, self.sigma * ay], dim=1)  # L_z^T a
+        u = _lz_transpose_times(a, b, self.chol_x, self.sigma)
         norm = u.norm(dim=1, keepdim=True)  # (B, 1)
         unit = u / torch.where(norm > 0, norm, torch.ones_like(norm))
         r = self.radius.unsqueeze(1)
@@ -138,9 +147,7 @@ class GramColumn:
         v = sgn * unit
         v[:, 0] += 1.0
         Qw = -sgn * (w - v * (2.0 * (v * w).sum(1, keepdim=True) / (v * v).sum(1, keepdim=True)))
-        z = norm * Qw  # S u
-        zx, zy = z[:, :d], z[:, d:]
-        return torch.cat([zx @ self.chol_x.T, (b * zx).sum(-1, keepdim=True) + self.sigma * zy], dim=1)  # L_z z
+        return _lz_times(norm * Qw, b, self.chol_x, self.sigma)  # L_z S u
 
     def xty(self) -> Tensor:
         """X^T y = (G e_{d+1})[:d] per sample: (B, d)."""

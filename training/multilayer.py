@@ -123,9 +123,9 @@ def multilayer_points(mixture: TaskMixture, ns: list[int], layers: int, *, strat
         raise VerifyError("strategy: Appendix E trains jointly (PT, JT, or PGD with task heads), not FT")
     settings = {**multilayer_options(quick), **options}
     config = make_panel_config(**settings)
-    deepen = {**settings, "steps": max(1, round(settings["steps"] * DEEPEN_STEP_FRACTION)),
-              "lr": settings["lr"] * DEEPEN_LR_FACTOR,
-              "warmup_steps": min(settings.get("warmup_steps", 0), max(1, round(settings["steps"] * DEEPEN_STEP_FRACTION)))}
+    deepen_steps = max(1, round(settings["steps"] * DEEPEN_STEP_FRACTION))
+    deepen = {**settings, "steps": deepen_steps, "lr": settings["lr"] * DEEPEN_LR_FACTOR,
+              "warmup_steps": min(settings.get("warmup_steps", 0), deepen_steps)}
     key = (json.dumps(mixture.to_dict(), sort_keys=True), tuple(ns), strategy.value, int(seed), str(device),
            json.dumps(settings, sort_keys=True, default=str))
 

@@ -7,10 +7,7 @@ threads make the small batched operations of the fast estimator erratic.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import torch
 
 from montecarlo import ReducedPredictor, estimate_loss
 from montecarlo.benchmark import run_benchmark, speedups
@@ -19,14 +16,6 @@ from theory.optima import optimum
 
 SAMPLES = {"direct": {10: 50_000, 100: 5_000, 1000: 500}, "fast": {10: 50_000, 100: 50_000, 1000: 50_000}}
 TARGET_SPEEDUP = {100: 10.0, 1000: 50.0}  # fast vs direct, seconds to reach rel SE 1e-3 on CPU
-
-
-@pytest.fixture(autouse=True)
-def _one_cpu_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.mark.parametrize("n", [10, 100, 1000], ids=lambda n: f"n={n}")

@@ -6,23 +6,10 @@ Timings use one torch CPU thread, as in tests/benchmarks/test_montecarlo_benchma
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-import torch
-
 from training.benchmark import RESTARTS, run_benchmark, time_to_target
 
 TARGET_SPEEDUP = 5.0  # batched R=16 vs the same 16 restarts one after another, on a 2-core CPU
 TARGET_SECONDS = 60.0  # batched JT on fig2c, n=10, all 16 restarts within 1% of L*_JT
-
-
-@pytest.fixture(autouse=True)
-def _one_cpu_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def test_batched_restarts_reach_1pct(benchmark) -> None:  # type: ignore[no-untyped-def]

@@ -9,25 +9,13 @@ today's path at three n of the grid; the steps to 1% at batch 2048 with 2 restar
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
-import torch
 
 from theory.strategy import Strategy
 from training.benchmark import FULL_NS, KINDS, run_protocol_benchmark, write_json_atomic
 from verify.panels import FULL, PANELS, PointKind, panel_points
 
 TARGET_RATIO = 10.0  # panel engine vs today's per-point path, CPU time per (panel, strategy, n) point
-
-
-@pytest.fixture(autouse=True)
-def _one_cpu_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def test_full_set_matches_verify_panels() -> None:

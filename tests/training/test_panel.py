@@ -292,16 +292,18 @@ def test_a_deeper_stack_continues_from_a_shallower_one(shallow: int, deep: int, 
 
 
 def test_a_warm_started_panel_starts_where_the_shallower_run_ended() -> None:
-    """train_panel(warm_start=run): the 2-layer members' exact starting point is the 1-layer run's end, so after zero
-    further training the two runs' restart scores on shared samples are equal."""
+    """train_panel(warm_start=run): each 2-layer member starts as the 1-layer run's member ended. One step at a
+    learning rate below any float64 ulp of the parameters leaves that start in place, so the panel's predictions
+    are the shallower run's; a run of other n is refused."""
     config = make_panel_config(steps=20, batch_size=128, restarts=2, protocol="variance-reduced", tolerance=None)
     one = train_panel("multilayer", SMALL, [3, 5], ["JT"], layers=1, config=config, seed=1)
-    two = train_panel("multilayer", SMALL, [3, 5], ["JT"], layers=2, config=config, seed=1, warm_start=one)
-    fresh = MultiLayerAttention(SMALL.d, SMALL.K, [3, 3, 5, 5], layers=2, restarts=4)
-    fresh.continue_from(one.model)  # type: ignore[arg-type]
+    still = make_panel_config(steps=1, batch_size=128, restarts=2, protocol="variance-reduced", tolerance=None,
+                              lr=1e-300)
+    two = train_panel("multilayer", SMALL, [3, 5], ["JT"], layers=2, config=still, seed=1, warm_start=one)
     batch = sample_batch(SMALL, 5, 64, generator=make_generator(0))
-    _close(fresh(batch), one.model(batch))
-    assert two.steps == 20 and all(c.done for c in two.cells)
+    _close(two.model(batch), one.model(batch))
+    cold = train_panel("multilayer", SMALL, [3, 5], ["JT"], layers=2, config=still, seed=1)
+    assert not torch.allclose(cold.model(batch), one.model(batch), rtol=1e-3)  # the comparison can fail
     with pytest.raises(VerifyError, match="warm start"):
         train_panel("multilayer", SMALL, [3], ["JT"], layers=2, config=config, seed=1, warm_start=one)
 
