@@ -182,3 +182,51 @@ def per_task_pgd_bound(mixture: TaskMixture, n: int) -> float:
 
 def _single_task(mixture: TaskMixture, k: int) -> TaskMixture:
     return TaskMixture(mixture.sigma_x, np.array([1.0]), np.zeros((1, mixture.d)), mixture.covs[k:k + 1], mixture.sigma2)
+
+
+@dataclass(frozen=True)
+class Assumption1Stationarity:
+    """How far the reduced optimum (Assumption 1: head ``e``, ``A[:d, d] = 0``) is from a stationary point of the exact
+    loss of eq. (6) with one shared head, relative to that loss.
+
+    ``column_gain``: the exact relative decrease from freeing the column ``A[:d, d]`` at the head ``e`` (the loss is
+    quadratic in ``A``'s rows, so this is a closed-form solve: zero iff the column's gradient vanishes);
+    ``head_gradient``: the norm of the gradient in the head's direction (orthogonal to ``e``; its scale is absorbed by
+    ``A``), divided by the loss.
+    """
+
+    column_gain: float
+    head_gradient: float
+
+    STATIONARY = 1e-7  # both below: stationary up to float64 rounding of the solves
+    MOVING = 1e-5  # either above: not stationary (a descent direction exists, so eq. (6) goes strictly lower)
+
+    @property
+    def stationary(self) -> bool:
+        return self.column_gain <= self.STATIONARY**2 and self.head_gradient <= self.STATIONARY
+
+    @property
+    def moving(self) -> bool:
+        return self.column_gain > self.MOVING**2 or self.head_gradient > self.MOVING
+
+
+def assumption1_stationarity(mixture: TaskMixture, n: int, mode: str) -> Assumption1Stationarity:
+    """Is the reduced optimum of ``mode`` (``"PT"`` or ``"JT"``) a stationary point of eq. (6)'s exact loss?
+
+    Eq. (6) contains the reduced model (7), so its optimum is at most ``L*_mode``; it is strictly lower wherever the
+    reduced optimum is not stationary for it.  The first-order conditions at ``d = 1`` (docs/assumption1.md) make the
+    head gradient proportional to the mean task and the column's to a third moment of the task distribution.
+    """
+    from theory.unconstrained import _Problem  # the exact profile and head gradient of eq. (6)
+
+    n = check_context_length(n)
+    d, K = mixture.d, mixture.K
+    heads = np.zeros((K, d + 1))
+    heads[:, d] = 1.0
+    reduced = _Problem(mixture, n, free_column=False)
+    prof = reduced.profile(heads, mode)
+    free = _Problem(mixture, n, free_column=True).profile(heads, mode)
+    scale = max(abs(prof.loss), np.finfo(float).tiny)
+    grad = reduced.head_gradient(prof.B, prof.U, heads).sum(axis=0)
+    grad[d] = 0.0  # the direction of e itself only rescales the head
+    return Assumption1Stationarity(max(0.0, (prof.loss - free.loss) / scale), float(np.linalg.norm(grad)) / scale)

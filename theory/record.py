@@ -28,6 +28,44 @@ AGREE_RTOL = 1e-8  # float64 solves on matrices with condition number <= ~1e4: e
 REFUTE_RTOL = 1e-6  # a disagreement above this cannot be rounding; between the two is 'inconclusive'
 
 
+class Kind(StrEnum):
+    """What kind of sentence a claim is, which decides how it is judged and counted.
+
+    * ``result``: a theorem, lemma, proposition, formula or proof step: claimed against derived, refuted by a
+      counterexample;
+    * ``assumption``: the paper assumes it; the toolkit measures what it costs, never counts it as an error;
+    * ``qualitative``: a sentence about size or direction ("aligns closely"): reported as a measurement over its
+      scope, with no threshold the paper did not state;
+    * ``asymptotic``: a rate or limit; judged from the expansion under the reading the record states.
+    """
+
+    RESULT = "result"
+    ASSUMPTION = "assumption"
+    QUALITATIVE = "qualitative"
+    ASYMPTOTIC = "asymptotic"
+
+
+MEASURED_KINDS = (Kind.ASSUMPTION, Kind.QUALITATIVE)
+
+
+class Severity(StrEnum):
+    """What a refutation changes in the paper (stated in the record, read by the summary)."""
+
+    MAIN = "changes a main-text result"
+    SLIP = "appendix or notation slip"
+    HARMLESS = "harmless for the paper's use"
+
+
+_DEFAULT_READINGS = {
+    Kind.RESULT: "as an exact identity of the derived optimum (float64 relative error at most 1e-8 agrees; above "
+                 "1e-6 refutes)",
+    Kind.ASSUMPTION: "as an assumption: its cost (how far the model it restricts falls below) is measured, never "
+                     "counted as an error of the paper",
+    Kind.QUALITATIVE: "as a measurement over its scope: the paper states no threshold, so none is applied",
+    Kind.ASYMPTOTIC: "as the exact order of the leading term in the expansion",
+}
+
+
 class Outcome(StrEnum):
     """What one comparison, or the claim on one mixture, says."""
 
@@ -53,6 +91,7 @@ class Comparison:
     holds: bool
     note: str = ""
     decided: Outcome | None = None
+    measured: float | None = None  # what an assumption or qualitative claim measures here (e.g. a relative gap)
 
     @property
     def outcome(self) -> Outcome:
@@ -127,6 +166,15 @@ def _everywhere(mixture: TaskMixture) -> bool:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """Another reading of a claim's sentence (e.g. an order 'O(1/n)' read as an upper bound rather than the exact
+    order), judged by its own ``check`` over the same search so that both verdicts are shown."""
+
+    text: str
+    check: CheckFn
+
+
+@dataclass(frozen=True)
 class Claim:
     """One atomic statement of a paper, and everything needed to check it.
 
@@ -141,7 +189,13 @@ class Claim:
     * ``symbolic``: a module-level function returning the symbolic decision (run in a worker process);
     * ``unconstrained``: the exact optima of the unconstrained attention that decide it, as
       ``(strategy, shared head)`` pairs (theory.unconstrained);
-    * ``correction``: what holds instead (reported when refuted); ``docs``: the docs page (and anchor);
+    * ``correction``: what holds instead (reported when refuted), and ``corrected``: its check, run through the
+      same search as the claim (a correction is a claim of the toolkit's, verified like the paper's);
+      ``corrected_scope``: the correction's hypothesis where it differs from the claim's;
+    * ``kind``: what kind of sentence it is (:class:`Kind`), ``reading``: how the toolkit reads it (empty: the
+      kind's default), ``weaker``: a weaker reading judged beside it; ``severity``: what a refutation changes
+      (:class:`Severity`); ``finding``: the root cause shared by claims refuted for one reason (empty: its own);
+    * ``docs``: the docs page (and anchor);
     * ``tex``: typeset forms (``statement``, ``claimed``, ``derived``, ``corrected``: LaTeX without ``$``).
     """
 
@@ -160,8 +214,25 @@ class Claim:
     symbolic: Callable[[], SymbolicResult] | None = None
     unconstrained: tuple[tuple[Strategy, bool], ...] = ()
     correction: str = ""
+    corrected: CheckFn | None = None
+    corrected_scope: Callable[[TaskMixture], bool] | None = None
+    kind: Kind = Kind.RESULT
+    reading: str = ""
+    weaker: Reading | None = None
+    severity: Severity | None = None
+    finding: str = ""
     docs: str = ""
     tex: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stated_reading(self) -> str:
+        """The reading the verdict is about: the record's own, or its kind's default."""
+        return self.reading or _DEFAULT_READINGS[self.kind]
+
+    @property
+    def root_cause(self) -> str:
+        """The finding this claim belongs to when refuted (claims with one root cause are counted once)."""
+        return self.finding or self.id
 
 
 @dataclass(frozen=True)

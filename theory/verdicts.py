@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import partial
 from typing import Any
@@ -26,7 +26,17 @@ from typing import Any
 import numpy as np
 
 from theory.mixture import TaskMixture
-from theory.record import AGREE_RTOL, REFUTE_RTOL, Case, Claim, Comparison, Outcome, SymbolicResult
+from theory.record import (
+    AGREE_RTOL,
+    MEASURED_KINDS,
+    REFUTE_RTOL,
+    Case,
+    Claim,
+    Comparison,
+    Kind,
+    Outcome,
+    SymbolicResult,
+)
 
 SEARCH_NS = (1, 4, 20)
 
@@ -37,6 +47,7 @@ class Verdict(StrEnum):
     VERIFIED = "verified"
     REFUTED = "refuted"
     INCONCLUSIVE = "inconclusive"
+    MEASURED = "measured"  # an assumption's cost or a qualitative statement: a measurement, never a refutation
 
 
 def outcome(comp: Comparison) -> Outcome:
@@ -141,13 +152,14 @@ def _simplifications(m: TaskMixture) -> list[Callable[[], TaskMixture]]:
     return steps
 
 
-def shrink(claim: Claim, m: TaskMixture, n: int, *, max_rounds: int = 20) -> tuple[TaskMixture, int, Comparison]:
-    """Greedily simplify a failing (mixture, n) while the claim still fails."""
+def shrink(claim: Claim, m: TaskMixture, n: int, *, max_rounds: int = 20, shrink_n: bool = True) -> tuple[TaskMixture, int, Comparison]:
+    """Greedily simplify a failing (mixture, n) while the claim still fails (n too, unless ``shrink_n`` is False:
+    an asymptotic claim's check does not depend on n)."""
     current = _fails(claim, m, n)
     assert current is not None
     for _ in range(max_rounds):
         changed = False
-        for smaller_n in sorted({1, 2, max(1, n // 2)}):
+        for smaller_n in sorted({1, 2, max(1, n // 2)}) if shrink_n else ():
             if smaller_n < n and (c := _fails(claim, m, smaller_n)):
                 n, current, changed = smaller_n, c, True
                 break
@@ -239,7 +251,10 @@ class ClaimVerdict:
     evidence: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     on_selected_mixture: dict[str, Any] | None = None
-    timings: dict[str, float] = field(default_factory=dict)  # wall seconds per channel; never in to_json (issue 11)
+    timings: dict[str, float] = field(default_factory=dict)  # wall seconds per channel; never in to_json
+    measurement: dict[str, Any] | None = None  # assumption and qualitative claims: what the search measured
+    corrected: dict[str, Any] | None = None  # the corrected statement's own verdict (judge_correction)
+    readings: list[dict[str, Any]] = field(default_factory=list)  # the weaker reading's verdict, when the record has one
 
     @property
     def reason(self) -> str:
@@ -256,6 +271,8 @@ class ClaimVerdict:
                     else "; ".join(self.notes) or "refuted")
         if self.verdict is Verdict.INCONCLUSIVE:
             return "; ".join(self.notes) or "inconclusive"
+        if self.verdict is Verdict.MEASURED and self.measurement is not None:
+            return measurement_text(self.measurement)
         text = f"holds on all {self.checked} cases" if self.checked else "no numeric case in scope"
         if self.symbolic is not None and self.symbolic.holds:
             text += f"; symbolic: holds ({self.symbolic.setting})"
@@ -265,8 +282,11 @@ class ClaimVerdict:
         c = self.claim
         return {
             "id": c.id, "source": c.source, "statement": c.statement, "scope": c.scope_text,
+            "kind": c.kind, "reading": c.stated_reading, "severity": c.severity, "finding": c.root_cause,
             "verdict": self.verdict,
             "reason": self.reason,
+            "measurement": self.measurement,
+            "readings": self.readings,
             "on_selected_mixture": self.on_selected_mixture,
             "evidence": {
                 "theory": {"cases_checked": self.checked, "cases_failed": self.failed,
@@ -277,7 +297,8 @@ class ClaimVerdict:
                 **{k: _jsonable(v) for k, v in self.evidence.items()},
             },
             "counterexample": self.counterexample,
-            "correction": c.correction if self.verdict is Verdict.REFUTED else "",
+            "correction": c.correction if self.verdict in (Verdict.REFUTED, Verdict.MEASURED) else "",
+            "corrected": self.corrected if self.verdict in (Verdict.REFUTED, Verdict.MEASURED) else None,
             "notes": self.notes,
         }
 
@@ -300,6 +321,7 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
     checked, failures, worst = 0, [], 0.0
     grey = 0
     errors: list[str] = []
+    measured: list[tuple[Case, Comparison]] = []
     for case in cases:
         if not claim.scope(case.mixture):
             continue
@@ -310,6 +332,7 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
         if comp.outcome is Outcome.NOT_APPLICABLE:  # the check itself found the case outside the claim's hypothesis
             continue
         checked += 1
+        measured.append((case, comp))
         if math.isfinite(comp.rel_error):  # a NaN error (undefined quantity) is grey, see outcome()
             worst = max(worst, comp.rel_error)
         kind = comp.outcome
@@ -329,13 +352,70 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
         result.notes.append(f"{grey} case(s) disagree by between {AGREE_RTOL:g} and {REFUTE_RTOL:g} (rounding?)")
     if failures:
         first = min(failures, key=lambda c: (_complexity(c.mixture), c.n))
-        m, n, comp = shrink(claim, first.mixture, first.n)
+        m, n, comp = shrink(claim, first.mixture, first.n, shrink_n=claim.kind is not Kind.ASYMPTOTIC)
         result.counterexample = {
-            "found_in": first.label, "mixture": m.to_dict(), "n": n, "quantity": comp.quantity,
+            "found_in": first.label, "mixture": m.to_dict(), "n": n if claim.kind is not Kind.ASYMPTOTIC else None,
+            "quantity": comp.quantity,
             **value_fields("claimed", comp.claimed, with_array=True), **value_fields("derived", comp.derived, with_array=True),
             "rel_error": float(comp.rel_error), "note": comp.note,
         }
+    if claim.kind in MEASURED_KINDS and result.verdict is not Verdict.INCONCLUSIVE:
+        result.verdict = Verdict.MEASURED
+        result.measurement = measure(measured, failed=len(failures))
     return result
+
+
+def measure(comparisons: list[tuple[Case, Comparison]], *, failed: int) -> dict[str, Any]:
+    """What an assumption or qualitative claim's search measured: the largest measured value (``Comparison.measured``,
+    else the relative error) over the cases, where it occurs, its largest value at each n, and how many cases show
+    none (the assumption costs nothing there: the claim's check holds)."""
+    values = [(case, comp, comp.measured if comp.measured is not None else comp.rel_error) for case, comp in comparisons]
+    values = [(case, comp, v) for case, comp, v in values if math.isfinite(v)]
+    if not values:
+        return {"quantity": None, "largest": None, "at": None, "by_n": {}, "cases": 0, "zero_cases": 0}
+    case, comp, largest = max(values, key=lambda t: abs(t[2]))
+    by_n: dict[str, float] = {}
+    for c, _, v in values:
+        key = str(c.n)
+        by_n[key] = max(by_n.get(key, 0.0), abs(v))
+    return {"quantity": comp.quantity, "largest": float(largest), "at": f"{case.label} n={case.n}",
+            "by_n": dict(sorted(by_n.items(), key=lambda kv: int(kv[0]))), "cases": len(values),
+            "zero_cases": len(values) - failed}
+
+
+def measurement_text(m: dict[str, Any]) -> str:
+    """One line for a measured claim: the largest value, where, and how it grows with n."""
+    if m.get("largest") is None:
+        return "nothing measured (no case in scope)"
+    by_n = m.get("by_n") or {}
+    trend = ", ".join(f"{100 * v:.3g}% at n={n}" for n, v in by_n.items())
+    return (f"measured {m['quantity']}: largest {100 * abs(m['largest']):.3g}% ({m['at']}); by n: {trend}; "
+            f"no cost on {m['zero_cases']} of {m['cases']} cases")
+
+
+def _as_statement(claim: Claim, check: Callable[[TaskMixture, int], Comparison],
+                  scope: Callable[[TaskMixture], bool] | None) -> Claim:
+    """The claim's record with another check (its correction's or a weaker reading's), judged as a result."""
+    return replace(claim, check=check, scope=scope or claim.scope, symbolic=None, kind=Kind.RESULT, corrected=None,
+                   corrected_scope=None, weaker=None)
+
+
+def judge_correction(claim: Claim, cases: list[Case]) -> dict[str, Any]:
+    """The corrected statement's verdict: its check run through the same search as the claim (the toolkit's own
+    statements meet the standard it applies to the paper).  ``"unchecked"`` where the record has none."""
+    if claim.corrected is None:
+        return {"statement": claim.correction, "verdict": "unchecked", "cases": 0, "failed": 0, "counterexample": None}
+    v = judge(_as_statement(claim, claim.corrected, claim.corrected_scope), cases, symbolic=False)
+    return {"statement": claim.correction, "verdict": str(v.verdict), "cases": v.checked, "failed": v.failed,
+            "counterexample": v.counterexample, "notes": v.notes}
+
+
+def judge_readings(claim: Claim, cases: list[Case]) -> list[dict[str, Any]]:
+    """The weaker reading's verdict beside the record's own (e.g. an order read as an upper bound)."""
+    if claim.weaker is None:
+        return []
+    v = judge(_as_statement(claim, claim.weaker.check, None), cases, symbolic=False)
+    return [{"reading": claim.weaker.text, "verdict": str(v.verdict), "cases": v.checked, "failed": v.failed}]
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import numpy as np
 from theory.files import write_text_atomic
 from theory.papers import PAPERS
 from theory.record import AGREE_RTOL, REFUTE_RTOL
-from theory.verdicts import SEARCH_NS, judge
+from theory.verdicts import SEARCH_NS, judge, judge_correction, judge_readings
 
 GOLDEN_PATH = Path(__file__).resolve().parent.parent / "tests" / "golden" / "verdicts.json"
 SIGNIFICANT = 6
@@ -78,8 +78,17 @@ def golden_verdicts(seed: int = SEED) -> dict[str, Any]:
         counts[pack.key] = len(cases)
         for claim in pack.claims:
             v = judge(claim, cases, symbolic=False)
-            claims[claim.id] = {"verdict": v.verdict, "cases_checked": v.checked, "cases_failed": v.failed,
-                                "counterexample": _counterexample(v.to_json()["counterexample"])}
+            entry = {"kind": claim.kind, "verdict": v.verdict, "cases_checked": v.checked, "cases_failed": v.failed,
+                     "counterexample": _counterexample(v.to_json()["counterexample"])}
+            if claim.correction:
+                corrected = judge_correction(claim, cases)
+                entry["corrected"] = {"verdict": corrected["verdict"], "cases_checked": corrected["cases"],
+                                      "cases_failed": corrected["failed"],
+                                      "counterexample": _counterexample(corrected["counterexample"])}
+            if claim.weaker is not None:
+                entry["readings"] = [{"reading": r["reading"], "verdict": r["verdict"], "cases_checked": r["cases"],
+                                      "cases_failed": r["failed"]} for r in judge_readings(claim, cases)]
+            claims[claim.id] = entry
     return {"what": "verify.golden: search verdicts of every claim (no symbolic, training or Monte Carlo)",
             "search": {"n": list(SEARCH_NS), "seed": seed, "cases": counts},
             "tolerance": {"agree_rtol": AGREE_RTOL, "refute_rtol": REFUTE_RTOL},

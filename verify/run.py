@@ -21,8 +21,11 @@ from theory.verdicts import (
     SEARCH_NS,
     ClaimVerdict,
     Finding,
+    Verdict,
     finite_or_none,
     judge,
+    judge_correction,
+    judge_readings,
     local_verdict,
     safe_check,
     symbolic_decision,
@@ -193,6 +196,9 @@ def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[
             timings: dict[str, float] = {}
             verdict = _timed(timings, "search", partial(judge, claim, cases, symbolic=symbolic, decision=decision))
             verdict.timings = timings
+            if claim.correction and verdict.verdict in (Verdict.REFUTED, Verdict.MEASURED):
+                verdict.corrected = _timed(timings, "corrected", partial(judge_correction, claim, cases))
+            verdict.readings = _timed(timings, "readings", partial(judge_readings, claim, cases))
             rows, local = _timed(timings, "selected_mixture", partial(_selected_rows, claim, mixture, ns))
             verdict.evidence["selected_mixture"] = rows
             verdict.on_selected_mixture = local

@@ -40,7 +40,31 @@ def generated_mixtures(seed: int = 0) -> list[tuple[str, TaskMixture]]:
     return out
 
 
+def boundary_mixtures() -> list[tuple[str, TaskMixture]]:
+    """Mixtures on the boundaries the corrected statements name, so that an 'iff' is tested from both sides.
+
+    Assumption 1's stationarity (docs/assumption1.md): a zero mean task with a zero third moment of the task means
+    but asymmetric weights (d = 1, means (1, -2, 3) with weights (0.5, 0.4, 0.1): sum pi mu = sum pi mu^3 = 0), with
+    equal task covariances (stationary) and unequal ones (not stationary for joint training), noiseless and noisy;
+    the same along one direction at d = 2; and a symmetric mixture (+-mu pairs, equal weights and covariances).
+    """
+    t = np.array([1.0, -2.0, 3.0])
+    w = np.array([0.5, 0.4, 0.1])
+    equal, unequal = np.ones((3, 1, 1)), np.array([1.0, 2.0, 0.5]).reshape(3, 1, 1)
+    direction = np.array([0.6, 0.8])
+    sym_mu = np.array([[1.0, -0.5], [-1.0, 0.5], [0.3, 2.0], [-0.3, -2.0]])
+    sym_cov = np.stack([np.diag([1.0, 2.0]), np.diag([1.0, 2.0]), np.eye(2), np.eye(2)])
+    return [
+        ("boundary d=1 K=3 zero-mean zero-skew", TaskMixture(np.eye(1), w, t[:, None], equal, 0.0)),
+        ("boundary d=1 K=3 zero-mean zero-skew noisy", TaskMixture(np.eye(1), w, t[:, None], equal, 0.5)),
+        ("boundary d=1 K=3 zero-mean zero-skew unequal covariances", TaskMixture(np.eye(1), w, t[:, None], unequal, 0.0)),
+        ("boundary d=2 K=3 zero-mean zero-skew collinear",
+         TaskMixture(np.diag([1.0, 2.0]), w, t[:, None] * direction, np.stack([np.eye(2)] * 3), 0.0)),
+        ("boundary d=2 K=4 symmetric", TaskMixture(np.diag([1.0, 0.5]), np.array([0.3, 0.3, 0.2, 0.2]), sym_mu, sym_cov, 0.3)),
+    ]
+
+
 def search_cases(ns: tuple[int, ...], seed: int = 0) -> list[Case]:
-    """Presets and the generated family, each at every n in ``ns``."""
-    mixtures = [(name, preset(name)) for name in PRESETS] + generated_mixtures(seed)
+    """Presets, the generated family and the boundary family, each at every n in ``ns``."""
+    mixtures = [(name, preset(name)) for name in PRESETS] + generated_mixtures(seed) + boundary_mixtures()
     return [Case(label, m, n) for label, m in mixtures for n in ns]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from theory.attention import attention_predict, per_task_pgd_bound, pgd_predict, proposition1_construction
 from theory.mixture import TaskMixture
 from theory.papers.chang2025.common import cached, derived, not_beaten, sample_sequences, unconstrained
-from theory.record import Claim, Comparison, SymbolicResult, compare
+from theory.papers.chang2025.readings import HEADS_BELOW_PGD
+from theory.record import Claim, Comparison, Severity, SymbolicResult, compare
 from theory.strategy import Strategy
 from theory.symbolic import decide_d1
 
@@ -47,7 +48,7 @@ CLAIMS = (
     Claim("P1.equality", PAPER, "Proposition 1", ("Proposition 1",),
           "L~*_Attn = L~*_PGD (attention with task-specific prompts and heads, eq. 18, "
           "attains exactly the debiased PGD optimum, eq. 19).", attention_with_heads,
-          unconstrained=((Strategy.JT, False),), symbolic=symbolic_equality, docs=_DOCS,
+          unconstrained=((Strategy.JT, False),), symbolic=symbolic_equality, severity=Severity.MAIN, finding=HEADS_BELOW_PGD, docs=_DOCS,
           correction="L~*_Attn <= min_{W, c} sum_k pi_k L_k^PGD(c_k W) <= L~*_PGD: a task-specific head h_k = c_k [-mu_k; 1] "
                      "rescales the preconditioner per task. Appendix C.1's lower-bound argument gives only "
                      "L~*_Attn >= sum_k pi_k min_{W_k} L_k^PGD(W_k); equality with L~*_PGD holds when the per-task optimal "

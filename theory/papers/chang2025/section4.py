@@ -8,7 +8,8 @@ from theory.asymptotics import decide_loss_limit, decide_preconditioner_limit, d
 from theory.mixture import TaskMixture
 from theory.papers.chang2025.common import NOISELESS, derived, noiseless
 from theory.papers.chang2025.corollary1 import fit
-from theory.record import Claim, Comparison, Outcome, compare, rel_error
+from theory.papers.chang2025.readings import LARGE_N_READING, LIMIT
+from theory.record import Claim, Comparison, Kind, Outcome, Severity, compare, rel_error
 from theory.strategy import Strategy
 
 PAPER = "chang2025"
@@ -65,13 +66,13 @@ ZERO_MEANS = Claim("S4.zero-means", PAPER, "Section 4.2, eq. (16)", _RESULTS,
 LIMITS = (
     Claim("S4.limit.W", PAPER, "Section 4.1, after Theorem 3", _RESULTS, "As n -> infinity, W_bar*_PT and W_bar*_JT "
           "converge to I/n (n W_bar* -> I).", _check_limit_w, scope=noiseless, scope_text=NOISELESS,
-          symbolic=decide_preconditioner_limit, docs="docs/asymptotics.md",
+          symbolic=decide_preconditioner_limit, kind=Kind.ASYMPTOTIC, reading=LIMIT, docs="docs/asymptotics.md",
           tex={"statement": r"n\, \bar{W}^{\star}_{\mathrm{PT}} \to I,\quad n\, \bar{W}^{\star}_{\mathrm{JT}} \to I \quad (n \to \infty)",
                "claimed": r"n\, \bar{W}^{\star}_{\mathrm{PT}} - I \to 0,\quad n\, \bar{W}^{\star}_{\mathrm{JT}} - I \to 0",
                "derivation": r"expansion:nWbar-I.PT,nWbar-I.JT"}),
     Claim("S4.limit.loss", PAPER, "Section 4.1, after Theorem 3", _RESULTS,
           "As n -> infinity (d finite), L*_PT, L*_FT and L*_JT approach 0.", _check_limit_loss, scope=noiseless,
-          scope_text=NOISELESS, symbolic=decide_loss_limit, docs="docs/asymptotics.md",
+          scope_text=NOISELESS, symbolic=decide_loss_limit, kind=Kind.ASYMPTOTIC, reading=LIMIT, docs="docs/asymptotics.md",
           tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{PT}},\ \mathcal{L}^{\star}_{\mathrm{FT}},\ \mathcal{L}^{\star}_{\mathrm{JT}} \to 0 \quad "
                             r"(n \to \infty,\ d < \infty,\ \sigma^2 = 0)",
                "claimed": r"\mathcal{L}^{\star}_{\mathrm{PT}},\ \mathcal{L}^{\star}_{\mathrm{FT}},\ \mathcal{L}^{\star}_{\mathrm{JT}} \to 0",
@@ -79,7 +80,7 @@ LIMITS = (
     Claim("S4.prompts.large-n", PAPER, "Section 4.1, after Theorem 3", _RESULTS, "For a large context length n, "
           "(p_k)*_FT and (p_k)*_JT are approximately -n Sigma_x mu_k.", _check_prompts, scope=noiseless,
           scope_text=NOISELESS, symbolic=decide_prompt_growth, correction=_N_INDEPENDENT_PROMPTS,
-          docs="docs/asymptotics.md",
+          kind=Kind.ASYMPTOTIC, severity=Severity.MAIN, reading=LARGE_N_READING, docs="docs/asymptotics.md",
           tex={"statement": r"(\bar{p}_k)^{\star}_{\mathrm{FT}} \approx (\bar{p}_k)^{\star}_{\mathrm{JT}} \approx -n\, \Sigma_x \mu_k \quad "
                             r"\text{for a large context length } n",
                "claimed": r"(\bar{p}_k)^{\star}_{\mathrm{FT}} \approx -n\, \Sigma_x \mu_k,\quad (\bar{p}_k)^{\star}_{\mathrm{JT}} \approx -n\, "

@@ -9,7 +9,8 @@ import numpy as np
 from theory.mixture import Array, TaskMixture
 from theory.papers.chang2025.common import NOISELESS, claimed_loss, claimed_w_bar, derived, noiseless, w_from_bar
 from theory.papers.chang2025.proposition1 import attention_with_heads
-from theory.record import Claim, Comparison, StatedParameters, SymbolicResult, compare
+from theory.papers.chang2025.readings import HEADS_BELOW_PGD
+from theory.record import Claim, Comparison, Severity, StatedParameters, SymbolicResult, compare
 from theory.strategy import Strategy
 from theory.symbolic import d1_noise, d1_wbar, decide_d1
 
@@ -92,7 +93,7 @@ CLAIMS = (
                "derivation": r"d1:loss_pgd:noiseless"}),
     Claim("T4.loss.appendix", PAPER, "Theorem 4 (Appendix C.2)", ("Theorem 4",),
           "L~*_PGD = tr(Sigma_bar) - n tr(W_bar*_PGD Sigma_bar), with W_bar*_PGD including sigma^2.", _check_loss_appendix,
-          optimum=Strategy.PGD, loss=True, stated=_stated(True), symbolic=symbolic_loss_appendix, docs=_DOCS,
+          optimum=Strategy.PGD, loss=True, stated=_stated(True), symbolic=symbolic_loss_appendix, severity=Severity.SLIP, docs=_DOCS,
           correction="L~*_PGD = tr(Sigma_bar) + sigma^2 - n tr(W_bar*_PGD Sigma_bar) (the appendix drops the sigma^2 term).",
           tex={"statement": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}} = \operatorname{tr}(\bar{\Sigma}_{\beta}) - "
                             r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{PGD}} \bar{\Sigma}_{\beta})\quad \text{with } "
@@ -109,7 +110,8 @@ CLAIMS = (
 LOWER_BOUND = Claim(
     "T4.lower-bound", PAPER, "Section 5, after Theorem 4", ("Theorem 4",),
     "L~*_PGD is a lower bound for the multi-task ICL loss of a single-layer linear attention model.",
-    _check_lower_bound, optimum=Strategy.PGD, training=False, unconstrained=((Strategy.JT, False),), docs=_DOCS,
+    _check_lower_bound, optimum=Strategy.PGD, training=False, unconstrained=((Strategy.JT, False),), severity=Severity.MAIN, finding=HEADS_BELOW_PGD,
+    docs=_DOCS,
     correction="See P1.equality: per-task head scales go below L~*_PGD; the valid lower bound from "
                "Appendix C.1's argument is sum_k pi_k min_{W_k} L_k^PGD(W_k).",
     tex={"statement": r"\mathcal{L}(f_{\mathrm{Attn}}) \ge \tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}} \quad \text{for every single-layer linear "
