@@ -327,6 +327,28 @@ def numeric_leading_term(quantity: str, mixture: TaskMixture, ns: tuple[int, ...
     return LeadingFit(quantity, p, float(slopes[-1]), float(rich), stable, tuple(ns), tuple(values.tolist()))
 
 
+ONSET_GRID = tuple(range(1, 201)) + tuple(int(v) for v in np.unique(np.round(np.geomspace(200, 10**6, 60)))[1:])
+
+
+def leading_term_onset(quantity: str, mixture: TaskMixture, leading: LeadingFit,
+                       grid: tuple[int, ...] = ONSET_GRID) -> int | None:
+    """From which n the leading term describes ``quantity``: the smallest n of ``grid`` from which on, at every larger
+    n of the grid, the rest of the expansion is at most half the leading term (|value / (c n^p) - 1| <= 1/2).  None
+    when there is no stable leading term or the criterion fails at the grid's end.
+
+    An asymptotic statement about a rate says nothing below this n; the paper's figures stop at n = 50-100.
+    """
+    if leading.exponent is None or not leading.stable or leading.coefficient == 0.0:
+        return None
+    onset = None
+    for n in reversed(grid):
+        term = leading.coefficient * float(n) ** leading.exponent
+        if abs(numeric_value(quantity, mixture, n) / term - 1.0) > 0.5:
+            break
+        onset = n
+    return onset
+
+
 def mean_scaling_exponent(quantity: str, mixture: TaskMixture, n: int, ts: tuple[float, ...] = (1e-1, 1e-2, 1e-3)) -> float:
     """Exponent q with quantity(t mu) ~ t^q as the task means shrink (t -> 0), at fixed n (log-log slope)."""
     def scaled(t: float) -> TaskMixture:

@@ -262,7 +262,8 @@ class ClaimVerdict:
         ce = self.counterexample
         if self.verdict is Verdict.REFUTED and ce is not None:
             m = ce["mixture"]
-            return (f"fails on {ce['found_in']} (shrunk to d={m['d']} K={len(m['tasks'])} sigma2={m['sigma2']:g} n={ce['n']}): "
+            at = f"d={m['d']} K={len(m['tasks'])} sigma2={m['sigma2']:g}" + (f" n={ce['n']}" if ce["n"] is not None else "")
+            return (f"fails on {ce['found_in']} ({'shrunk to ' if ce.get('shrunk', True) else ''}{at}): "
                     f"{ce['quantity']} claimed {_short_text(ce['claimed'])} vs derived {_short_text(ce['derived'])} "
                     f"(rel. error {ce['rel_error']:.3g})")
         if self.verdict is Verdict.REFUTED:
@@ -354,7 +355,8 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
         first = min(failures, key=lambda c: (_complexity(c.mixture), c.n))
         m, n, comp = shrink(claim, first.mixture, first.n, shrink_n=claim.kind is not Kind.ASYMPTOTIC)
         result.counterexample = {
-            "found_in": first.label, "mixture": m.to_dict(), "n": n if claim.kind is not Kind.ASYMPTOTIC else None,
+            "found_in": first.label, "shrunk": m.to_dict() != first.mixture.to_dict() or n != first.n,
+            "mixture": m.to_dict(), "n": n if claim.kind is not Kind.ASYMPTOTIC else None,
             "quantity": comp.quantity,
             **value_fields("claimed", comp.claimed, with_array=True), **value_fields("derived", comp.derived, with_array=True),
             "rel_error": float(comp.rel_error), "note": comp.note,

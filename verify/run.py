@@ -14,8 +14,10 @@ from typing import Any, TypeVar
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from theory.asymptotics import leading_term_onset, numeric_leading_term
+from theory.errors import VerifyError
 from theory.mixture import TaskMixture
-from theory.record import Case, Claim, Comparison, Paper, SymbolicResult
+from theory.record import MEASURED_KINDS, Case, Claim, Comparison, Kind, Paper, SymbolicResult
 from theory.registry import paper as paper_of
 from theory.verdicts import (
     SEARCH_NS,
@@ -71,8 +73,31 @@ def cpu_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+def asymptotic_regime(claim: Claim, mixture: TaskMixture) -> dict[str, Any] | None:
+    """For a rate claim (kind asymptotic, with an expansion of a quantity in 1/n): the leading term fitted on the
+    selected mixture and the n from which it describes the quantity (theory.asymptotics.leading_term_onset), so a
+    reader sees where the asymptotic statement starts to say anything.  None for other claims, out of scope, or
+    where the quantity is undefined (all means zero)."""
+    source = claim.tex.get("derivation", "")
+    if claim.kind is not Kind.ASYMPTOTIC or not source.startswith("expansion:") or not claim.scope(mixture):
+        return None
+    quantity = source.split(":", 1)[1]
+    try:
+        leading = numeric_leading_term(quantity, mixture)
+    except VerifyError:
+        return None
+    onset = leading_term_onset(quantity, mixture, leading)
+    return {"quantity": quantity, "exponent": leading.exponent, "coefficient": finite_or_none(leading.coefficient),
+            "stable": leading.stable, "dominates_from_n": onset,
+            "criterion": "from this n on, the rest of the expansion is at most half the leading term"}
+
+
 def _selected_rows(claim: Claim, mixture: TaskMixture, ns: list[int]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Claimed vs derived on the selected mixture at each n, and the local verdict there (issue 11)."""
+    """Claimed vs derived on the selected mixture at each n, and the local verdict there.  An asymptotic claim's
+    check does not depend on n (it is decided from the expansion): it is evaluated once, and its local verdict names
+    no failing n."""
+    if claim.kind is Kind.ASYMPTOTIC:
+        ns = ns[:1]
     in_scope = claim.scope(mixture)
     comps = [safe_check(claim, mixture, n) for n in ns] if in_scope else []
     rows = []
@@ -86,7 +111,15 @@ def _selected_rows(claim: Claim, mixture: TaskMixture, ns: list[int]) -> tuple[l
         rows.append({"n": n, "in_scope": True, "quantity": c.quantity, "rel_error": finite_or_none(c.rel_error),
                      "holds": bool(c.holds), **value_fields("claimed", c.claimed, with_array=False),
                      **value_fields("derived", c.derived, with_array=False), "note": c.note})
-    return rows, local_verdict(in_scope, ns, comps)
+    local = local_verdict(in_scope, ns, comps)
+    if claim.kind in MEASURED_KINDS and in_scope:
+        values = [abs(c.measured if c.measured is not None else c.rel_error) for c in comps if isinstance(c, Comparison)]
+        local["verdict"] = "measured"
+        local["measured"] = finite_or_none(max(values)) if values else None
+    if claim.kind is Kind.ASYMPTOTIC:
+        local["first_failing_n"] = None
+        local["note"] = "; ".join(filter(None, (local["note"], "decided from the expansion in 1/n, not at one n")))
+    return rows, local
 
 
 # The claim checkers' float64 tolerances are validated on the search's n (up to 1000 with --full).  Beyond that some
@@ -202,6 +235,9 @@ def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[
             rows, local = _timed(timings, "selected_mixture", partial(_selected_rows, claim, mixture, ns))
             verdict.evidence["selected_mixture"] = rows
             verdict.on_selected_mixture = local
+            regime = _timed(timings, "regime", partial(asymptotic_regime, claim, mixture))
+            if regime is not None:
+                verdict.evidence["regime"] = regime
             claimed_loss = rows[0]["claimed_value"] if claim.loss else None
             if trainer is not None and trainer.needs_run(claim):
                 bar.update(task, description=f"checking {claim.id} (training {claim.optimum})")

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 from typing import Any, TextIO
 
 from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from theory.registry import claims as registered_claims
 from verify.numbers import exact, uncertain
 
-_STYLE = {"verified": "green", "refuted": "bold red", "inconclusive": "yellow"}
+_STYLE = {"verified": "green", "refuted": "bold red", "inconclusive": "yellow", "measured": "cyan"}
 
 
 def make_console(file: TextIO | None = None) -> Console:
@@ -108,7 +108,9 @@ def on_selected(claim: dict[str, Any]) -> str:
         if verdict == "fails":
             first = sel.get("first_failing_n")
             return f"fails at n={first}" if first is not None else "fails"
-        return "n/a"
+        if verdict == "measured" and isinstance(sel.get("measured"), (int, float)):
+            return f"gap {100 * sel['measured']:.3g}%"
+        return "inconclusive" if verdict == "inconclusive" else "n/a"
     rows = [r for r in claim.get("evidence", {}).get("selected_mixture", []) if r.get("in_scope")]
     if not rows:
         return "n/a"
@@ -134,38 +136,88 @@ def verdict_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return [(c["id"], c["verdict"], on_selected(c), reason(c)) for c in report.get("claims", [])]
 
 
+READING_OF_RESULTS = ("results are read as exact identities (relative error at most 1e-8 agrees, above 1e-6 refutes); "
+                      "other kinds state their reading under the reason")
+
+
+def _wrapped(console: Console, text: str, indent: int) -> None:
+    """``text`` wrapped to the console's width under an indent of ``indent`` spaces (never cut)."""
+    width = max(console.width - indent, 20)
+    for line in textwrap.wrap(text, width=width, break_long_words=True, break_on_hyphens=False) or [""]:
+        _print(console, " " * indent + line)
+
+
+def regime_text(c: dict[str, Any]) -> str:
+    """Where an asymptotic claim's leading term starts to describe its quantity on the selected mixture ('' if none)."""
+    r = c.get("evidence", {}).get("regime")
+    if not isinstance(r, dict) or r.get("exponent") is None:
+        return ""
+    where = (f"from n = {r['dominates_from_n']}" if r.get("dominates_from_n") is not None
+             else "nowhere up to n = 1e6")
+    return (f"regime: the leading term {r['coefficient']:.4g} n^{r['exponent']} of {r['quantity']} describes it "
+            f"{where} (the rest of the expansion at most half of it)")
+
+
+def summary_line(report: dict[str, Any]) -> str:
+    """The counts by verdict, with the refutations counted once per root cause and by severity."""
+    s = report.get("summary", {})
+    parts = [f"{s.get('verified', 0)} verified"]
+    refuted = s.get("refuted", 0)
+    if "findings" in s:
+        by = s.get("findings_by_severity", {})
+        sev = ", ".join(f"{v} {k}" for k, v in by.items() if v)
+        parts.append(f"{refuted} refuted = {s['findings']} finding{'s' if s['findings'] != 1 else ''} by root cause"
+                     + (f" ({sev})" if sev else ""))
+    else:
+        parts.append(f"{refuted} refuted")
+    if s.get("measured"):
+        parts.append(f"{s['measured']} measured (assumptions' costs and qualitative statements, not errors)")
+    parts.append(f"{s.get('inconclusive', 0)} inconclusive")
+    corr = s.get("corrections")
+    text = ", ".join(parts)
+    if isinstance(corr, dict) and any(corr.values()):
+        text += "; corrected statements: " + ", ".join(f"{v} {k}" for k, v in corr.items() if v)
+    return text
+
+
 def print_report(report: dict[str, Any], console: Console | None = None, *, verbose: bool = False) -> None:
-    """The compact verdict table (claim, verdict, on the selected mixture, reason), one row per claim at the
-    console's width (the reason is cut with '...'); ``verbose`` adds every channel of every claim below it."""
+    """The verdict table (claim, verdict, on the selected mixture, kind), each row followed by its reason in full,
+    wrapped and indented (and the reading, for claims that are not exact results); then the findings by root cause
+    and the counts.  ``verbose`` adds every channel of every claim."""
     console = console or make_console()
     name = str(report.get("mixture", {}).get("name", "?"))
     ns = ", ".join(str(n) for n in report.get("n", []))
-    rows = verdict_rows(report)
-    head = ("claim", "verdict", f"on {_clip(name, 20)}", "reason")
-    widths = [max([len(head[i])] + [len(r[i]) for r in rows]) for i in range(3)]
-    reason_width = max(console.width - sum(widths) - 3 * 2 - (4 if console.is_terminal else 0), 16)
-    _print(console, f"Claims checked (local verdict on {name}, n = {ns})")
-    if console.is_terminal:
-        table = Table(box=box.SIMPLE, pad_edge=False, show_edge=False)
-        for i, col in enumerate(head):
-            table.add_column(col, no_wrap=True, min_width=widths[i] if i < 3 else None)
-        for cid, verdict, local, why in rows:
-            table.add_row(Text(cid), Text(verdict, style=_STYLE.get(verdict, "")), Text(local), Text(_clip(why, reason_width)))
-        console.print(table)
-    else:  # a pipe or a file: plain ASCII columns
-        def line(cells: tuple[str, ...]) -> str:
-            return "  ".join(c.ljust(w) for c, w in zip(cells[:3], widths, strict=True)) + "  " + _clip(cells[3], reason_width)
-        _print(console, line(head))
-        _print(console, "  ".join("-" * w for w in widths) + "  " + "-" * min(reason_width, max(len(r[3]) for r in rows) if rows else 6))
-        for row in rows:
-            _print(console, line(row))
+    claims = report.get("claims", [])
+    rows = [(c["id"], c["verdict"], on_selected(c), str(c.get("kind", "result"))) for c in claims]
+    head = ("claim", "verdict", f"on {_clip(name, 20)}", "kind")
+    widths = [max([len(head[i])] + [len(r[i]) for r in rows]) for i in range(4)]
+    _print(console, f"Claims checked (local verdict on {name}, n = {ns}); {READING_OF_RESULTS}")
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    _print(console, line(head))
+    _print(console, "  ".join("-" * w for w in widths))
+    for c, row in zip(claims, rows, strict=True):
+        cells = Text(row[0].ljust(widths[0]) + "  ")
+        cells.append(row[1].ljust(widths[1]), style=_STYLE.get(row[1], "") if console.is_terminal else "")
+        cells.append("  " + row[2].ljust(widths[2]) + "  " + row[3])
+        console.print(cells, markup=False, highlight=False, soft_wrap=True)
+        _wrapped(console, reason(c), 4)
+        if c.get("kind", "result") != "result" and c.get("reading"):
+            _wrapped(console, f"reading: {c['reading']}", 4)
+        if regime_text(c):
+            _wrapped(console, regime_text(c), 4)
     if verbose:
-        for c in report.get("claims", []):
+        for c in claims:
             print_claim_details(c, console)
-    s = report.get("summary", {})
+    groups = report.get("findings") or []
+    if groups:
+        _print(console, "Findings by root cause:")
+        for i, g in enumerate(groups, 1):
+            _wrapped(console, f"{i}. [{g.get('severity') or 'severity not stated'}] {g['title']} ({', '.join(g['claims'])})", 2)
     seconds = _seconds(report)
-    _print(console, f"{s.get('verified', 0)} verified, {s.get('refuted', 0)} refuted, {s.get('inconclusive', 0)} inconclusive"
-                    + (f" in {seconds:.1f} s" if seconds is not None else ""))
+    _print(console, summary_line(report) + (f" in {seconds:.1f} s" if seconds is not None else ""))
     if not verbose:
         _print(console, "details and corrected statements: verify --claim ID, or --verbose")
 
@@ -222,8 +274,16 @@ def _channel_lines(c: dict[str, Any]) -> list[tuple[str, str]]:
         lines.append(("counterexample", counterexample_text(c["counterexample"])))
     for note in c.get("notes", []):
         lines.append(("note", str(note)))
-    if c.get("verdict") == "refuted" and c.get("correction"):
-        lines.append(("corrected", str(c["correction"])))
+    m = c.get("measurement")
+    if isinstance(m, dict) and m.get("largest") is not None:
+        lines.append(("measured", f"{m['quantity']}: largest {100 * abs(m['largest']):.3g}% at {m['at']}"))
+    for r in c.get("readings") or []:
+        lines.append(("other reading", f"{r['reading']}: {r['verdict']} ({r['cases'] - r['failed']}/{r['cases']} cases hold)"))
+    if c.get("correction"):
+        corr = c.get("corrected") or {}
+        checked = (f" [{corr['verdict']} by the search: {corr['cases'] - corr['failed']}/{corr['cases']} cases hold]"
+                   if corr.get("verdict") not in (None, "unchecked") else " [not checked]")
+        lines.append(("corrected", str(c["correction"]) + checked))
     return lines
 
 
@@ -235,18 +295,25 @@ def print_claim_details(c: dict[str, Any], console: Console | None = None) -> No
     head.append(c["verdict"], style=_STYLE.get(c["verdict"], ""))
     console.print(head)
     _print(console, f"  statement: {c.get('statement', '')}")
+    if c.get("kind"):
+        _print(console, f"  kind: {c['kind']}" + (f" ({c['severity']} if refuted)" if c.get("severity") else ""))
+        _print(console, f"  reading: {c.get('reading', '')}")
     _print(console, f"  reason: {reason(c)}")
     for label, text in _channel_lines(c):
         _print(console, f"  {label}: {text}")
 
 
-def print_claim_list(console: Console | None = None, paper: str = "chang2025") -> None:
-    """``verify --list [--paper KEY]``: id, source and statement of every claim of the pack."""
+def print_claim_list(console: Console | None = None, paper: str = "chang2025", *, verbose: bool = False) -> None:
+    """``verify --list [--paper KEY]``: one line a claim (id, kind, where the paper states it); ``verbose`` adds the
+    statement, scope and reading under each, wrapped to the terminal."""
     console = console or make_console()
-    table = Table(title=Text("Registered claims"), box=_box(console), show_edge=console.is_terminal, pad_edge=False,
-                  show_lines=console.is_terminal)
-    for col in ("id", "source", "statement"):
-        table.add_column(col, overflow="fold", no_wrap=col == "id")
-    for c in registered_claims(paper).values():
-        table.add_row(Text(c.id), Text(c.source), Text(f"{c.statement} (scope: {c.scope_text})"))
-    console.print(table)
+    claims = list(registered_claims(paper).values())
+    width = max(len(c.id) for c in claims)
+    kinds = max(len(str(c.kind)) for c in claims)
+    _print(console, f"{len(claims)} claims of {paper} (verify --claim ID checks one; --list --verbose shows statements)")
+    for c in claims:
+        _print(console, _clip(f"{c.id.ljust(width)}  {str(c.kind).ljust(kinds)}  {c.source}", max(console.width, 40)))
+        if verbose:
+            _wrapped(console, c.statement, 4)
+            _wrapped(console, f"scope: {c.scope_text}", 4)
+            _wrapped(console, f"reading: {c.stated_reading}", 4)

@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 TOOL_NAME = "prompt-icl-verify"
-SCHEMA_VERSION = 2  # of the JSON report written by ``verify --json``; bump when a field changes meaning or type
+SCHEMA_VERSION = 3  # of the JSON report written by ``verify --json``; bump when a field changes meaning or type
 
 
 @cache

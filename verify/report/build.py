@@ -9,11 +9,31 @@ from pathlib import Path
 from typing import Any
 
 from theory.mixture import TaskMixture
-from theory.record import Claim
-from theory.verdicts import ClaimVerdict
+from theory.record import Claim, Severity
+from theory.verdicts import ClaimVerdict, Verdict
 from verify.version import SCHEMA_VERSION, tool_info
 
-LOCAL_VERDICTS = ("holds", "fails", "inconclusive", "not applicable")
+LOCAL_VERDICTS = ("holds", "fails", "inconclusive", "not applicable", "measured")
+VERDICTS = tuple(str(v) for v in Verdict)
+_SEVERITY_ORDER = tuple(Severity)  # most severe first
+
+
+def findings(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The refuted claims grouped by root cause (each record's ``finding``), in the report's order: one finding per
+    cause, with its claims, its severity (the most severe stated by its claims' records) and a one-line title (the
+    record's finding, or the claim's own correction for a cause of its own).  Assumption costs and qualitative
+    statements are measurements, never findings."""
+    groups: dict[str, dict[str, Any]] = {}
+    for c in claims:
+        if c["verdict"] != "refuted":
+            continue
+        own = c["finding"] == c["id"]
+        title = (c.get("correction") or c["statement"]).split(". ")[0].rstrip(".") if own else c["finding"]
+        g = groups.setdefault(c["finding"], {"finding": c["finding"], "title": title, "claims": [], "severity": None})
+        g["claims"].append(c["id"])
+        stated = [Severity(s) for s in (g["severity"], c["severity"]) if s]
+        g["severity"] = str(min(stated, key=_SEVERITY_ORDER.index)) if stated else None
+    return list(groups.values())
 
 # Where the paper illustrates each of its results (the panels of verify.panels): Figure 2(c) and A1(b), A1(d)
 # "validate Theorems 1-4", 2(d) shows task-specific heads, 2(b) zero means, 2(a), A1(a), A1(c) "validate Assumption 1".
@@ -93,7 +113,12 @@ def build_report(verdicts: list[ClaimVerdict], mixture: TaskMixture, mixture_nam
         entry["tex"] = claim_tex(v.claim, entry["verdict"] == "refuted")
         entry["figures"] = claim_figures(v.claim)
         claims.append(entry)
-    counts = {k: sum(c["verdict"] == k for c in claims) for k in ("verified", "refuted", "inconclusive")}
+    counts: dict[str, Any] = {k: sum(c["verdict"] == k for c in claims) for k in VERDICTS}
+    groups = findings(claims)
+    counts["findings"] = len(groups)
+    counts["findings_by_severity"] = {str(s): sum(g["severity"] == s for g in groups) for s in Severity}
+    counts["corrections"] = {k: sum((c.get("corrected") or {}).get("verdict") == k for c in claims)
+                             for k in ("verified", "refuted", "inconclusive", "unchecked")}
     local = {k: sum((c["on_selected_mixture"] or {}).get("verdict") == k for c in claims) for k in LOCAL_VERDICTS}
     evidence_times = {f"{v.claim.id}.{channel}": round(t, 3) for v in verdicts for channel, t in v.timings.items()}
     return {
@@ -102,6 +127,6 @@ def build_report(verdicts: list[ClaimVerdict], mixture: TaskMixture, mixture_nam
         "paper": "Provable Benefits of Task-Specific Prompts for In-context Learning (AISTATS 2025)",
         "mixture": {"name": mixture_name, **mixture.to_dict()},
         "n": [int(n) for n in ns], "seed": int(seed), "device": str(device),
-        "summary": counts, "summary_on_selected_mixture": local, "claims": claims,
+        "summary": counts, "findings": groups, "summary_on_selected_mixture": local, "claims": claims,
         "timings": {"total_seconds": round(float(seconds), 3), "evidence": evidence_times},
     }
