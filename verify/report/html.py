@@ -78,6 +78,8 @@ h4 { font: 600 12px/1.4 system-ui, sans-serif; text-transform: uppercase; letter
          letter-spacing: 0.04em; text-transform: uppercase; vertical-align: 0.12em; border: 1px solid transparent; }
 .badge.verified, .badge.holds { color: var(--ok); background: var(--ok-bg); border-color: #aceebb; }
 .badge.refuted, .badge.fails { color: var(--bad); background: var(--bad-bg); border-color: #ffcecb; }
+.badge.measured { color: #0b5c8a; background: #e3f1fb; border-color: #b6dcf3; }
+.badge.unchecked { color: var(--bad); background: var(--bad-bg); border-color: #ffcecb; }
 .badge.inconclusive, .badge.not-applicable { color: var(--warn); background: var(--warn-bg); border-color: #f5e0a0; }
 .counts { display: flex; gap: 14px; margin: 0.8em 0 1.2em; }
 .count { flex: 1; border: 1px solid var(--rule); border-radius: 8px; padding: 0.6em 1em; color: var(--ink); }
@@ -205,23 +207,29 @@ def _summary(report: dict[str, Any]) -> str:
            f"{_cases(report)} and sympy decisions), Monte Carlo sampling, and training. A claim is "
            f"{badge('refuted')} when some mixture the paper's setting allows breaks it (the smallest counterexample is "
            f"shown with the command that reproduces it), {badge('inconclusive')} when a channel disagrees within its "
-           f"resolution, and {badge('verified')} otherwise.</p>"]
+           f"resolution, and {badge('verified')} otherwise. Assumptions and qualitative statements ('aligns closely') "
+           f"are {badge('measured')}: their cost or size is reported, never counted as an error of the paper. "
+           f"Refutations with one root cause are one finding.</p>"]
+    by_id = {c["id"]: c for c in report["claims"]}
+    groups = report.get("findings") or []
     refuted = [c for c in report["claims"] if c["verdict"] == "refuted"]
-    out.append(f"<h3>Refuted claims ({len(refuted)})</h3>")
-    if not refuted:
+    out.append(f"<h3>Findings by root cause ({len(groups)}, from {len(refuted)} refuted claims)</h3>")
+    if not groups:
         out.append("<p>No claim was refuted.</p>")
     else:
         out.append('<ol class="refuted-list">')
-        first_with: dict[str, str] = {}
-        for c in refuted:
-            why = one_line(c)
-            if why in first_with:  # the same reason as an earlier claim: point to it
-                text = f'the same reason as <a href="#{escape(claim_anchor(first_with[why]))}">{escape(first_with[why])}</a>'
-            else:
-                first_with[why] = c["id"]
-                text = inline_html(why)
-            out.append(f'<li><a href="#{escape(claim_anchor(c["id"]))}"><b>{escape(c["id"])}</b></a> '
-                       f'<span class="src">{escape(c["source"])}</span>: {text}</li>')
+        for g in groups:
+            links = ", ".join(f'<a href="#{escape(claim_anchor(i))}"><b>{escape(i)}</b></a>' for i in g["claims"])
+            why = one_line(by_id[g["claims"][0]]) if g["claims"][0] in by_id else g["title"]
+            out.append(f'<li><span class="src">{escape(str(g.get("severity") or "severity not stated"))}</span> '
+                       f'{links}: {inline_html(why)}</li>')
+        out.append("</ol>")
+    measured = [c for c in report["claims"] if c["verdict"] == "measured"]
+    if measured:
+        out.append(f"<h3>Measured, not judged ({len(measured)}): assumptions' costs and qualitative statements</h3>"
+                   '<ol class="refuted-list">')
+        out += [f'<li><a href="#{escape(claim_anchor(c["id"]))}"><b>{escape(c["id"])}</b></a> '
+                f'<span class="src">{escape(str(c.get("kind", "")))}</span>: {escape(c["reason"])}</li>' for c in measured]
         out.append("</ol>")
     inconclusive = [c for c in report["claims"] if c["verdict"] == "inconclusive"]
     if inconclusive:
@@ -346,11 +354,45 @@ def _evidence(claim: dict[str, Any], report: dict[str, Any]) -> str:
             f"<th>resolution: the smallest effect it could see</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
+def corrected_text(claim: dict[str, Any]) -> str:
+    """Whether the corrected statement was itself verified by the search (it is a claim of the toolkit's)."""
+    corr = claim.get("corrected") or {}
+    verdict = corr.get("verdict", "unchecked")
+    if verdict == "unchecked":
+        return f"{badge('unchecked')} no check of the corrected statement is registered: it is not verified"
+    return (f"{badge(verdict)} the corrected statement, run through the same search: {corr['cases'] - corr['failed']} "
+            f"of {corr['cases']} cases hold")
+
+
+def _reading(claim: dict[str, Any]) -> str:
+    """The claim's kind and the reading its verdict is about, the measurement of a measured claim, the other
+    reading's verdict, and where an asymptotic claim's leading term starts to describe its quantity."""
+    out = [f'<p class="reading">Kind: <b>{escape(str(claim.get("kind", "result")))}</b>'
+           + (f' (if refuted: {escape(str(claim["severity"]))})' if claim.get("severity") else "")
+           + f'. Read {escape(str(claim.get("reading", "")))}.</p>']
+    m = claim.get("measurement")
+    if claim["verdict"] == "measured" and isinstance(m, dict) and m.get("largest") is not None:
+        trend = ", ".join(f"{100 * v:.3g}% at n = {n}" for n, v in (m.get("by_n") or {}).items())
+        out.append(f'<p class="reason">Measured ({escape(str(m["quantity"]))}): largest {100 * abs(m["largest"]):.3g}% '
+                   f'at {escape(str(m["at"]))}; by n: {escape(trend)}; no cost on {m["zero_cases"]} of {m["cases"]} cases.</p>')
+    for r in claim.get("readings") or []:
+        out.append(f'<p class="reason">Read {escape(r["reading"])}: {badge(r["verdict"])} '
+                   f'({r["cases"] - r["failed"]} of {r["cases"]} cases hold).</p>')
+    regime = (claim.get("evidence") or {}).get("regime")
+    if isinstance(regime, dict) and regime.get("exponent") is not None:
+        where = (f"from n = {regime['dominates_from_n']}" if regime.get("dominates_from_n") is not None
+                 else "nowhere up to n = 10⁶")
+        out.append(f'<p class="reason">Regime: the leading term {regime["coefficient"]:.4g}·n<sup>{regime["exponent"]}</sup> '
+                   f'describes {escape(str(regime["quantity"]))} on the selected mixture {where} (the rest of the expansion '
+                   f'is at most half of it there).</p>')
+    return "\n".join(out)
+
+
 def _corrected(claim: dict[str, Any]) -> str:
-    if claim["verdict"] != "refuted":
+    if claim["verdict"] not in ("refuted", "measured") or not claim.get("correction"):
         return ""
     tex = claim.get("tex") or {}
-    out = ["<h4>Corrected statement</h4>"]
+    out = ["<h4>Corrected statement</h4>", f'<p class="reason">{corrected_text(claim)}</p>']
     if tex.get("corrected"):
         corrected = tex_to_mathml(tex["corrected"])
         if tex.get("claimed"):
@@ -407,6 +449,7 @@ def _claim(claim: dict[str, Any], report: dict[str, Any], prev_id: str | None, n
                f'{inline_html(tex["why"]) + "." if tex.get("why") else ""}</p>'
                f'<p class="reason">{inline_html(reason_text(claim))}. On <code>{escape(str(report["mixture"]["name"]))}</code>: '
                f'{badge(local.get("verdict", "-"))}</p>')
+    out.append(_reading(claim))
     if claim.get("notes"):
         out.append("<p class=\"reason\">Notes: " + escape("; ".join(claim["notes"])) + "</p>")
     out.append(_counterexample(claim))

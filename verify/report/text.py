@@ -16,7 +16,7 @@ from verify.evidence.minimiser import MINIMISER_RTOL
 from verify.report.typeset import number_tex, quantity_tex
 
 NOT_COMPUTED = "Asymptotic expansions: not computed in this report."
-VERDICTS = ("verified", "refuted", "inconclusive")
+VERDICTS = ("verified", "refuted", "measured", "inconclusive")
 CHANNEL_NAMES = {
     "theory": "Theory: search over mixtures", "symbolic": "Symbolic decision", "selected_mixture": "Selected mixture",
     "minimiser": "Minimiser (scipy BFGS)", "montecarlo": "Monte Carlo at the derived optimum",
@@ -127,7 +127,8 @@ def counterexample_json(ce: dict[str, Any]) -> str:
 
 def reproduce_command(claim_id: str, ce: dict[str, Any]) -> str:
     """The one command (run in the report directory) that reproduces the counterexample."""
-    return f"verify --claim {claim_id} --mixture {counterexample_file(claim_id)} --n {ce['n']}"
+    n = f" --n {ce['n']}" if ce.get("n") is not None else ""
+    return f"verify --claim {claim_id} --mixture {counterexample_file(claim_id)}{n}"
 
 
 def one_line(claim: dict[str, Any]) -> str:
