@@ -69,7 +69,6 @@ def _verdict_word(verdict: str) -> str:
 def summary_lines(report: dict[str, Any]) -> list[str]:
     """The counts, the findings by root cause (one line each, with their claims and severity) and the measured
     claims."""
-    s = report["summary"]
     groups = report.get("findings") or []
     out = [f"**{summary_text(report)}** ({len(report['claims'])} claims).", "",
            f"### Findings by root cause ({len(groups)})", ""]
