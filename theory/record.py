@@ -49,11 +49,18 @@ MEASURED_KINDS = (Kind.ASSUMPTION, Kind.QUALITATIVE)
 
 
 class Severity(StrEnum):
-    """What a refutation changes in the paper (stated in the record, read by the summary)."""
+    """What a refutation changes in the paper (stated in the record, read by the summary): ``main``: a result or
+    statement of the main text; ``slip``: an appendix or notation slip (the main text is right); ``harmless``: false as
+    stated but harmless for the paper's use of it."""
 
-    MAIN = "changes a main-text result"
-    SLIP = "appendix or notation slip"
-    HARMLESS = "harmless for the paper's use"
+    MAIN = "main"
+    SLIP = "slip"
+    HARMLESS = "harmless"
+
+    @property
+    def description(self) -> str:
+        return {"main": "changes a main-text result", "slip": "appendix or notation slip",
+                "harmless": "harmless for the paper's use"}[self.value]
 
 
 _DEFAULT_READINGS = {
@@ -195,6 +202,8 @@ class Claim:
     * ``kind``: what kind of sentence it is (:class:`Kind`), ``reading``: how the toolkit reads it (empty: the
       kind's default), ``weaker``: a weaker reading judged beside it; ``severity``: what a refutation changes
       (:class:`Severity`); ``finding``: the root cause shared by claims refuted for one reason (empty: its own);
+      ``measure_ns``: further n at which a measured claim is evaluated on its in-scope search mixtures (e.g. the
+      paper's figure range);
     * ``docs``: the docs page (and anchor);
     * ``tex``: typeset forms (``statement``, ``claimed``, ``derived``, ``corrected``: LaTeX without ``$``).
     """
@@ -221,6 +230,7 @@ class Claim:
     weaker: Reading | None = None
     severity: Severity | None = None
     finding: str = ""
+    measure_ns: tuple[int, ...] = ()
     docs: str = ""
     tex: dict[str, str] = field(default_factory=dict)
 

@@ -323,6 +323,8 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
     grey = 0
     errors: list[str] = []
     measured: list[tuple[Case, Comparison]] = []
+    if claim.measure_ns:
+        cases = cases + _measure_cases(claim, cases)
     for case in cases:
         if not claim.scope(case.mixture):
             continue
@@ -367,10 +369,21 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
     return result
 
 
+def _measure_cases(claim: Claim, cases: list[Case]) -> list[Case]:
+    """The claim's in-scope search mixtures (not the selected one) at its ``measure_ns`` not already searched."""
+    seen: dict[str, Case] = {}
+    for case in cases:
+        if not case.label.startswith("selected:") and case.label not in seen and claim.scope(case.mixture):
+            seen[case.label] = case
+    have = {(c.label, c.n) for c in cases}
+    return [Case(c.label, c.mixture, n) for c in seen.values() for n in claim.measure_ns if (c.label, n) not in have]
+
+
 def measure(comparisons: list[tuple[Case, Comparison]], *, failed: int) -> dict[str, Any]:
     """What an assumption or qualitative claim's search measured: the largest measured value (``Comparison.measured``,
-    else the relative error) over the cases, where it occurs, its largest value at each n, and how many cases show
-    none (the assumption costs nothing there: the claim's check holds)."""
+    else the relative error) over the cases, where it occurs, its largest value at each n over the search family (the
+    selected mixture is left to the local verdict), and how many cases show none (below ``REFUTE_RTOL``: the claim's
+    check does not fail there)."""
     values = [(case, comp, comp.measured if comp.measured is not None else comp.rel_error) for case, comp in comparisons]
     values = [(case, comp, v) for case, comp, v in values if math.isfinite(v)]
     if not values:
@@ -378,6 +391,8 @@ def measure(comparisons: list[tuple[Case, Comparison]], *, failed: int) -> dict[
     case, comp, largest = max(values, key=lambda t: abs(t[2]))
     by_n: dict[str, float] = {}
     for c, _, v in values:
+        if c.label.startswith("selected:"):  # the selected mixture is reported by the local verdict
+            continue
         key = str(c.n)
         by_n[key] = max(by_n.get(key, 0.0), abs(v))
     return {"quantity": comp.quantity, "largest": float(largest), "at": f"{case.label} n={case.n}",
@@ -391,8 +406,8 @@ def measurement_text(m: dict[str, Any]) -> str:
         return "nothing measured (no case in scope)"
     by_n = m.get("by_n") or {}
     trend = ", ".join(f"{100 * v:.3g}% at n={n}" for n, v in by_n.items())
-    return (f"measured {m['quantity']}: largest {100 * abs(m['largest']):.3g}% ({m['at']}); by n: {trend}; "
-            f"no cost on {m['zero_cases']} of {m['cases']} cases")
+    return (f"measured {m['quantity']}: largest {100 * abs(m['largest']):.3g}% ({m['at']}); largest by n: {trend}; "
+            f"below {REFUTE_RTOL:g} on {m['zero_cases']} of {m['cases']} cases")
 
 
 def _as_statement(claim: Claim, check: Callable[[TaskMixture, int], Comparison],

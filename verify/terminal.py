@@ -20,6 +20,7 @@ from rich import box
 from rich.console import Console
 from rich.text import Text
 
+from theory.record import Severity
 from theory.registry import claims as registered_claims
 from verify.numbers import exact, uncertain
 
@@ -165,7 +166,8 @@ def summary_line(report: dict[str, Any]) -> str:
     refuted = s.get("refuted", 0)
     if "findings" in s:
         by = s.get("findings_by_severity", {})
-        sev = ", ".join(f"{v} {k}" for k, v in by.items() if v)
+        labels = {"main": "in the main text", "slip": "appendix or notation slips", "harmless": "harmless"}
+        sev = ", ".join(f"{v} {labels.get(k, k)}" for k, v in by.items() if v)
         parts.append(f"{refuted} refuted = {s['findings']} finding{'s' if s['findings'] != 1 else ''} by root cause"
                      + (f" ({sev})" if sev else ""))
     else:
@@ -215,7 +217,8 @@ def print_report(report: dict[str, Any], console: Console | None = None, *, verb
     if groups:
         _print(console, "Findings by root cause:")
         for i, g in enumerate(groups, 1):
-            _wrapped(console, f"{i}. [{g.get('severity') or 'severity not stated'}] {g['title']} ({', '.join(g['claims'])})", 2)
+            sev = Severity(g["severity"]).description if g.get("severity") in list(Severity) else "severity not stated"
+            _wrapped(console, f"{i}. {', '.join(g['claims'])} [{sev}]: {g['title']}", 2)
     seconds = _seconds(report)
     _print(console, summary_line(report) + (f" in {seconds:.1f} s" if seconds is not None else ""))
     if not verbose:
@@ -296,7 +299,8 @@ def print_claim_details(c: dict[str, Any], console: Console | None = None) -> No
     console.print(head)
     _print(console, f"  statement: {c.get('statement', '')}")
     if c.get("kind"):
-        _print(console, f"  kind: {c['kind']}" + (f" ({c['severity']} if refuted)" if c.get("severity") else ""))
+        sev = Severity(c["severity"]).description if c.get("severity") in list(Severity) else ""
+        _print(console, f"  kind: {c['kind']}" + (f" (if refuted: {sev})" if sev else ""))
         _print(console, f"  reading: {c.get('reading', '')}")
     _print(console, f"  reason: {reason(c)}")
     for label, text in _channel_lines(c):

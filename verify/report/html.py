@@ -27,6 +27,7 @@ from verify.report.text import (
     reason_text,
     reproduce_command,
     scope_text,
+    severity_text,
     side_value,
 )
 from verify.report.typeset import (
@@ -221,7 +222,7 @@ def _summary(report: dict[str, Any]) -> str:
         for g in groups:
             links = ", ".join(f'<a href="#{escape(claim_anchor(i))}"><b>{escape(i)}</b></a>' for i in g["claims"])
             why = one_line(by_id[g["claims"][0]]) if g["claims"][0] in by_id else g["title"]
-            out.append(f'<li><span class="src">{escape(str(g.get("severity") or "severity not stated"))}</span> '
+            out.append(f'<li><span class="src">{escape(severity_text(g.get("severity")))}</span> '
                        f'{links}: {inline_html(why)}</li>')
         out.append("</ol>")
     measured = [c for c in report["claims"] if c["verdict"] == "measured"]
@@ -368,7 +369,7 @@ def _reading(claim: dict[str, Any]) -> str:
     """The claim's kind and the reading its verdict is about, the measurement of a measured claim, the other
     reading's verdict, and where an asymptotic claim's leading term starts to describe its quantity."""
     out = [f'<p class="reading">Kind: <b>{escape(str(claim.get("kind", "result")))}</b>'
-           + (f' (if refuted: {escape(str(claim["severity"]))})' if claim.get("severity") else "")
+           + (f' (if refuted: {escape(severity_text(claim["severity"]))})' if claim.get("severity") else "")
            + f'. Read {escape(str(claim.get("reading", "")))}.</p>']
     m = claim.get("measurement")
     if claim["verdict"] == "measured" and isinstance(m, dict) and m.get("largest") is not None:

@@ -24,6 +24,7 @@ from verify.report.text import (
     reason_text,
     reproduce_command,
     scope_text,
+    severity_text,
     side_value,
     symbolic_text,
     theory_text,
@@ -76,7 +77,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     for g in groups:
         links = ", ".join(f"[{i}](#claim-{i})" for i in g["claims"])
         why = one_line(by_id[g["claims"][0]]) if g["claims"][0] in by_id else g["title"]
-        out.append(f"- {links} ({g.get('severity') or 'severity not stated'}): {why}")
+        out.append(f"- {links} ({severity_text(g.get('severity'))}): {why}")
     if not groups:
         out.append("No claim was refuted.")
     measured = [c for c in report["claims"] if c["verdict"] == "measured"]
@@ -164,7 +165,7 @@ def claim_section(claim: dict[str, Any], report: dict[str, Any], *, with_file: b
             out += display(tex["difference"])
     out += [f"**Verdict: {claim['verdict']}.** {reason_text(claim)}", ""]
     if claim.get("kind"):
-        out += [f"Kind: {claim['kind']}" + (f" (if refuted: {claim['severity']})" if claim.get("severity") else "")
+        out += [f"Kind: {claim['kind']}" + (f" (if refuted: {severity_text(claim['severity'])})" if claim.get("severity") else "")
                 + f". Read {claim.get('reading', '')}.", ""]
     for r in claim.get("readings") or []:
         out += [f"Read {r['reading']}: **{r['verdict']}** ({r['cases'] - r['failed']} of {r['cases']} cases hold).", ""]

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from theory.record import Severity
 from verify.evidence.minimiser import MINIMISER_RTOL
 from verify.report.typeset import number_tex, quantity_tex
 
@@ -23,6 +24,11 @@ CHANNEL_NAMES = {
     "montecarlo_at_claimed": "Monte Carlo at the paper's parameters", "training": "Training",
     "unconstrained": "Unconstrained attention, exact",
 }
+
+
+def severity_text(severity: str | None) -> str:
+    """A finding's severity in words (theory.record.Severity), or 'severity not stated'."""
+    return Severity(severity).description if severity in list(Severity) else "severity not stated"
 
 
 def value_text(value: Any, limit: int = 80) -> str:

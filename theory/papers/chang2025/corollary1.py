@@ -10,7 +10,7 @@ import numpy as np
 from theory.asymptotics import LeadingFit, decide_mean_order, decide_rate, mean_scaling_exponent, numeric_leading_term
 from theory.mixture import TaskMixture
 from theory.papers.chang2025.common import NOISELESS, cached, derived, noiseless
-from theory.papers.chang2025.readings import EXACT_ORDER, EXACT_ORDER_NEEDED, FT_JT_ORDER, MEAN_ORDER, UPPER_BOUND
+from theory.papers.chang2025.readings import EXACT_ORDER, EXACT_ORDER_NEEDED, FT_JT_ORDER, FT_JT_QUARTIC, MEAN_ORDER, UPPER_BOUND
 from theory.record import AGREE_RTOL, Claim, Comparison, Kind, Outcome, Reading, Severity
 from theory.strategy import Strategy
 
@@ -171,7 +171,7 @@ RATES = (
           "task means (proportional to ||Delta||_F as the means shrink).", _check_mean_order("FT-JT"), scope=noiseless,
           scope_text=NOISELESS, symbolic=partial(decide_mean_order, "FT-JT"),
           kind=Kind.ASYMPTOTIC,
-          severity=Severity.MAIN, reading=MEAN_ORDER, docs="docs/asymptotics.md",
+          finding=FT_JT_QUARTIC, severity=Severity.MAIN, reading=MEAN_ORDER, docs="docs/asymptotics.md",
           correction="L*_FT - L*_JT is quartic in the task means (proportional to ||Delta||_F^2): W*_PT - W*_JT is itself "
                      "O(||Delta||) and the gap is a quadratic form in it. Isotropic leading term: a^2 (...)^2 / (s xi (a+s)^2) n^-2.",
           tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{FT}} - \mathcal{L}^{\star}_{\mathrm{JT}} \propto \lVert \Delta \rVert_F \quad "

@@ -8,6 +8,7 @@ from theory.attention import attention_predict, reduced_form_parameters, reduced
 from theory.mixture import TaskMixture
 from theory.moments import wishart_fourth_moment
 from theory.papers.chang2025.common import derived, sample_sequences
+from theory.papers.chang2025.readings import LEMMA1_SYMMETRIC
 from theory.record import Claim, Comparison, Severity, compare
 from theory.strategy import Strategy
 from theory.symbolic import decide_lemma1, decide_lemma2, decide_lemma3, noise_moment_numeric
@@ -53,7 +54,7 @@ CLAIMS = (
           correction="E[X^T X A X^T X] = n tr(Sigma_x A) Sigma_x + n^2 Sigma_x A Sigma_x + n Sigma_x A^T Sigma_x; "
                      "Lemma 1's form holds iff Sigma_x (A - A^T) Sigma_x = 0, i.e. for symmetric A "
                      "(every use in the paper has A = E[beta beta^T], symmetric, so Theorems 1-3 are unaffected).",
-          symbolic=decide_lemma1, severity=Severity.HARMLESS, docs="docs/lemmas.md",
+          symbolic=decide_lemma1, finding=LEMMA1_SYMMETRIC, severity=Severity.HARMLESS, docs="docs/lemmas.md",
           tex={"statement": r"\mathbb{E}[X^{\top} X A X^{\top} X] = n\,\operatorname{tr}(\Sigma_x A)\,\Sigma_x + n(n+1)\,\Sigma_x A \Sigma_x\quad "
                             r"\text{for rows } x_i \sim \mathcal{N}(0, \Sigma_x) \text{ i.i.d. and a constant } A",
                "claimed": r"\mathbb{E}[X^{\top} X A X^{\top} X] = n\,\operatorname{tr}(\Sigma_x A)\,\Sigma_x + n(n+1)\,\Sigma_x A \Sigma_x",

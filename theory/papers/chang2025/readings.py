@@ -21,3 +21,11 @@ HEADS_BELOW_PGD = ("with noise and unequal task covariances, attention with task
 FT_JT_ORDER = "the FT-JT gap is of order n^-2, like the PT-FT gap, not n^-1"
 ASSUMPTION1 = ("Assumption 1 is not free: the unconstrained one-layer attention (eq. 6) goes below the reduced model "
                "wherever the reduced optimum is not stationary for it")
+
+LEMMA1_SYMMETRIC = "Lemma 1's fourth moment holds only for symmetric A (every use in the paper has a symmetric A)"
+T2_PROMPTS_SIGMA = "the boxed prompt formula of Appendix B.2 drops a factor Sigma_x (right when Sigma_x = I)"
+T2_LOSS_TRANSPOSE = "the fine-tuning loss formula needs W_bar*_PT symmetric: it transposes a non-symmetric matrix"
+T3_PROMPTS_TRANSPOSE = "the joint-training prompt formula transposes W*_JT, which is not symmetric in general"
+T4_LOSS_NOISE = "the appendix's debiased PGD loss drops the noise term sigma^2"
+FT_JT_QUARTIC = "the FT-JT gap is quartic in the task means, not quadratic"
+PROMPTS_N_FREE = "the optimal prompts do not depend on n; they are not close to -n Sigma_x mu_k for large n"

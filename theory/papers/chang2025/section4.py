@@ -8,7 +8,7 @@ from theory.asymptotics import decide_loss_limit, decide_preconditioner_limit, d
 from theory.mixture import TaskMixture
 from theory.papers.chang2025.common import NOISELESS, derived, noiseless
 from theory.papers.chang2025.corollary1 import fit
-from theory.papers.chang2025.readings import LARGE_N_READING, LIMIT
+from theory.papers.chang2025.readings import LARGE_N_READING, LIMIT, PROMPTS_N_FREE
 from theory.record import Claim, Comparison, Kind, Outcome, Severity, compare, rel_error
 from theory.strategy import Strategy
 
@@ -80,7 +80,7 @@ LIMITS = (
     Claim("S4.prompts.large-n", PAPER, "Section 4.1, after Theorem 3", _RESULTS, "For a large context length n, "
           "(p_k)*_FT and (p_k)*_JT are approximately -n Sigma_x mu_k.", _check_prompts, scope=noiseless,
           scope_text=NOISELESS, symbolic=decide_prompt_growth, correction=_N_INDEPENDENT_PROMPTS,
-          kind=Kind.ASYMPTOTIC, severity=Severity.MAIN, reading=LARGE_N_READING, docs="docs/asymptotics.md",
+          kind=Kind.ASYMPTOTIC, finding=PROMPTS_N_FREE, severity=Severity.MAIN, reading=LARGE_N_READING, docs="docs/asymptotics.md",
           tex={"statement": r"(\bar{p}_k)^{\star}_{\mathrm{FT}} \approx (\bar{p}_k)^{\star}_{\mathrm{JT}} \approx -n\, \Sigma_x \mu_k \quad "
                             r"\text{for a large context length } n",
                "claimed": r"(\bar{p}_k)^{\star}_{\mathrm{FT}} \approx -n\, \Sigma_x \mu_k,\quad (\bar{p}_k)^{\star}_{\mathrm{JT}} \approx -n\, "

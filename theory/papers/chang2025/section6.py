@@ -72,7 +72,7 @@ ALIGNS_CLOSELY = Claim(
     "without the constraint of Assumption 1 (plain training, fine-tuning and joint training, n = 1..50).", _aligns,
     scope=is_alignment_figure, scope_text="the mixtures of Figures 2(a), A1(a), A1(c) (fig2a, figA1a, figA1c)",
     unconstrained=((Strategy.PT, True), (Strategy.FT, True), (Strategy.JT, True)), kind=Kind.QUALITATIVE,
-    finding=ASSUMPTION1,
+    finding=ASSUMPTION1, measure_ns=(2, 10, 50),
     reading="as a measurement: the largest relative gap between the reduced and the unconstrained optimum over PT, FT "
             "and JT on the figures' mixtures, by n; the paper states no threshold, so none is applied",
     docs=_DOCS,

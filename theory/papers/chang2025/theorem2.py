@@ -9,6 +9,7 @@ import numpy as np
 from theory.loss import population_loss
 from theory.mixture import Array, TaskMixture
 from theory.papers.chang2025.common import claimed_prompts_appendix, claimed_prompts_main, derived
+from theory.papers.chang2025.readings import T2_LOSS_TRANSPOSE, T2_PROMPTS_SIGMA
 from theory.record import Claim, Comparison, Severity, StatedParameters, SymbolicResult, compare
 from theory.strategy import Strategy
 from theory.symbolic import d1_prompts, decide_d1
@@ -67,7 +68,7 @@ CLAIMS = (
                "derivation": r"d1:P_ft"}),
     Claim("T2.prompts.appendix", PAPER, "Theorem 2 (boxed, Appendix B.2)", ("Theorem 2",),
           "P*_FT = M_mu ((W_bar*_PT)^{-1} - n Sigma_x).", _check_prompts("appendix"), optimum=Strategy.FT,
-          stated=_stated("appendix"), symbolic=symbolic_prompts_appendix, severity=Severity.SLIP, docs=_DOCS,
+          stated=_stated("appendix"), symbolic=symbolic_prompts_appendix, finding=T2_PROMPTS_SIGMA, severity=Severity.SLIP, docs=_DOCS,
           correction="P*_FT = M_mu ((W_bar*_PT)^{-1} - n I) Sigma_x = M_mu ((W*_PT)^{-1} - n Sigma_x) "
                      "(the boxed form drops a factor Sigma_x; it holds when Sigma_x = I).",
           tex={"statement": r"P^{\star}_{\mathrm{FT}} = M_{\mu}\left((\bar{W}^{\star}_{\mathrm{PT}})^{-1} - n \Sigma_x\right)\quad \text{where } "
@@ -79,7 +80,9 @@ CLAIMS = (
                "why": r"the boxed formula drops a factor $\Sigma_x$; it holds only when $\Sigma_x = I$"}),
     Claim("T2.loss", PAPER, "Theorem 2 (main text and Appendix B.2)", ("Theorem 2",),
           "L*_FT = L*_PT - tr((Sigma_tilde - Sigma_bar)(n W_bar*_PT - I)^T (n W_bar*_PT - I)).", _check_loss,
-          optimum=Strategy.FT, loss=True, stated=_stated("main"), symbolic=symbolic_loss, severity=Severity.MAIN, docs=_DOCS,
+          optimum=Strategy.FT, loss=True, stated=_stated("main"), symbolic=symbolic_loss,
+          finding=T2_LOSS_TRANSPOSE,
+          severity=Severity.MAIN, docs=_DOCS,
           correction="L*_PT - L*_FT = sum_k pi_k m_k^T Sigma_x m_k with m_k = (n W*_PT Sigma_x - I) mu_k, i.e. "
                      "tr(Delta (n W_bar*_PT - I)(n W_bar*_PT - I)) (no transpose): the stated form needs "
                      "W_bar*_PT symmetric, e.g. Sigma_x = I or Sigma_x commuting with Sigma_tilde.",

@@ -9,6 +9,7 @@ import numpy as np
 from theory.loss import population_loss
 from theory.mixture import Array, TaskMixture
 from theory.papers.chang2025.common import NOISELESS, claimed_loss, claimed_prompts_main, claimed_w_bar, derived, noiseless, w_from_bar
+from theory.papers.chang2025.readings import T3_PROMPTS_TRANSPOSE
 from theory.record import AGREE_RTOL, Claim, Comparison, Severity, StatedParameters, SymbolicResult, compare, rel_error
 from theory.strategy import Strategy
 from theory.symbolic import d1_noise, d1_prompts, d1_wbar, decide_d1
@@ -106,7 +107,7 @@ CLAIMS = (
                "derivation": r"d1:wbar_jt"}),
     Claim("T3.prompts", PAPER, "Theorem 3 (main text and Appendix B.3)", ("Theorem 3",),
           "P*_JT = M_mu ((W_bar*_JT)^{-1} - n I) Sigma_x.", _check_prompts, optimum=Strategy.JT, stated=_stated(None),
-          symbolic=symbolic_prompts, severity=Severity.MAIN, docs=_DOCS,
+          symbolic=symbolic_prompts, finding=T3_PROMPTS_TRANSPOSE, severity=Severity.MAIN, docs=_DOCS,
           correction="p*_k = ((W*_JT)^{-1} - n Sigma_x) mu_k, i.e. P*_JT = M_mu ((W*_JT)^{-T} - n Sigma_x); "
                      "the stated form transposes W*_JT, which is not symmetric in general "
                      "(it is when Sigma_x = I and all task covariances and sum_k pi_k mu_k mu_k^T commute).",

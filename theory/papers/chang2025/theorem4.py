@@ -9,7 +9,7 @@ import numpy as np
 from theory.mixture import Array, TaskMixture
 from theory.papers.chang2025.common import NOISELESS, claimed_loss, claimed_w_bar, derived, noiseless, w_from_bar
 from theory.papers.chang2025.proposition1 import attention_with_heads
-from theory.papers.chang2025.readings import HEADS_BELOW_PGD
+from theory.papers.chang2025.readings import HEADS_BELOW_PGD, T4_LOSS_NOISE
 from theory.record import Claim, Comparison, Severity, StatedParameters, SymbolicResult, compare
 from theory.strategy import Strategy
 from theory.symbolic import d1_noise, d1_wbar, decide_d1
@@ -93,7 +93,9 @@ CLAIMS = (
                "derivation": r"d1:loss_pgd:noiseless"}),
     Claim("T4.loss.appendix", PAPER, "Theorem 4 (Appendix C.2)", ("Theorem 4",),
           "L~*_PGD = tr(Sigma_bar) - n tr(W_bar*_PGD Sigma_bar), with W_bar*_PGD including sigma^2.", _check_loss_appendix,
-          optimum=Strategy.PGD, loss=True, stated=_stated(True), symbolic=symbolic_loss_appendix, severity=Severity.SLIP, docs=_DOCS,
+          optimum=Strategy.PGD, loss=True, stated=_stated(True), symbolic=symbolic_loss_appendix,
+          finding=T4_LOSS_NOISE,
+          severity=Severity.SLIP, docs=_DOCS,
           correction="L~*_PGD = tr(Sigma_bar) + sigma^2 - n tr(W_bar*_PGD Sigma_bar) (the appendix drops the sigma^2 term).",
           tex={"statement": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}} = \operatorname{tr}(\bar{\Sigma}_{\beta}) - "
                             r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{PGD}} \bar{\Sigma}_{\beta})\quad \text{with } "
