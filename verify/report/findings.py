@@ -4,6 +4,7 @@ Usage::
 
     verify --all --json docs/report.json --no-progress
     python -m verify.report.findings docs/report.json > docs/findings.md
+    python -m verify.report.findings --readme docs/report.json   # README's verdict section
 
 The output depends only on the report (no clock, no live registry); a test
 regenerates docs/findings.md from the committed docs/report.json byte for byte.
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from theory.errors import VerifyError
-from verify.report.markdown import FINDINGS_COMMAND, render_findings
+from verify.report.markdown import FINDINGS_COMMAND, readme_verdicts, render_findings
 
 __all__ = ["load_report", "main", "render_findings"]
 
@@ -39,9 +40,12 @@ def load_report(path: str | Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
+        readme = args[:1] == ["--readme"]
+        args = args[1:] if readme else args
         if len(args) != 1:
-            raise VerifyError(f"usage: {FINDINGS_COMMAND.replace('docs/report.json', 'REPORT.json')}")
-        sys.stdout.write(render_findings(load_report(args[0])))
+            raise VerifyError(f"usage: {FINDINGS_COMMAND.replace('docs/report.json', 'REPORT.json')} (or --readme REPORT.json)")
+        report = load_report(args[0])
+        sys.stdout.write(readme_verdicts(report) + "\n" if readme else render_findings(report))
         return 0
     except VerifyError as exc:
         print(f"verify.report.findings: error: {exc}", file=sys.stderr)
