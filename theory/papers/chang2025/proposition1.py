@@ -50,8 +50,10 @@ def head_scaled(m: TaskMixture, n: int) -> HeadScaledOptimum:
 
 
 def _at_most(quantity: str, lower: float, upper: float, note: str) -> Comparison:
-    """lower <= upper: fails when lower exceeds upper by more than rounding (relative to upper)."""
-    return not_beaten(quantity, lower, upper, note)
+    """lower <= upper: the relative error is the excess (lower - upper) / |upper| where positive (0 when it holds with
+    room to spare), so it fails when lower exceeds upper by more than rounding and holds otherwise."""
+    excess = max(0.0, (lower - upper) / max(abs(upper), 1e-300))
+    return Comparison(quantity, lower, upper, excess, excess <= AGREE_RTOL, note)
 
 
 def attention_bounds(m: TaskMixture, n: int) -> list[Comparison]:
