@@ -17,7 +17,7 @@ from theory.papers.chang2025.common import all_of, commutator, derived, iff, unc
 from theory.papers.chang2025.corollary1 import isotropic_parameters, limit_at_infinity
 from theory.papers.chang2025.lemmas import isserlis_fourth_moment
 from theory.papers.chang2025.theorem2 import loss_corrected
-from theory.record import AGREE_RTOL, REFUTE_RTOL, Claim, Comparison, Outcome, compare, not_applicable
+from theory.record import AGREE_RTOL, REFUTE_RTOL, CheckFn, Claim, Comparison, Outcome, compare, not_applicable
 from theory.registry import claims
 from theory.strategy import Strategy
 from theory.verdicts import SEARCH_NS, judge_correction
@@ -54,7 +54,7 @@ def test_each_correction_is_verified_by_the_search(cid: str, cases: list) -> Non
     assert result["cases"] > 0 and result["failed"] == 0
 
 
-def _wrong(claim: Claim, check: object) -> Claim:
+def _wrong(claim: Claim, check: CheckFn) -> Claim:
     return replace(claim, corrected=check)
 
 
