@@ -52,6 +52,17 @@ def _check_isotropic(m: TaskMixture, n: int) -> Comparison:
     return compare("W*_PT (Sigma = I)", stated_isotropic(m, n).W, plain_training_optimum(m, n).W)
 
 
+def _corrected_theorem1(m: TaskMixture, n: int) -> Comparison:
+    """The toolkit's own statement: W*_PT = ((n+1) Sigma + tr(Sigma) I)^{-1}, against the derived optimum."""
+    claimed = np.linalg.inv((n + 1) * m.sigma_x + np.trace(m.sigma_x) * np.eye(m.d))
+    return compare("W*_PT = ((n+1) Sigma + tr(Sigma) I)^{-1}", claimed, plain_training_optimum(m, n).W)
+
+
+def _corrected_isotropic(m: TaskMixture, n: int) -> Comparison:
+    """The toolkit's own statement at Sigma = I_d: W*_PT = I_d / (n + d + 1), against the derived optimum."""
+    return compare("W*_PT = I_d / (n + d + 1)", np.eye(m.d) / (n + m.d + 1), plain_training_optimum(m, n).W)
+
+
 # ----- symbolic decisions -------------------------------------------------------------------------
 def _zero(expr: sp.Expr) -> bool:
     return sp.simplify(sp.cancel(sp.together(expr))) == 0
@@ -117,6 +128,7 @@ THEOREM1 = Claim(
     check=scoped("W*_PT", in_model, "outside the theorem's model (" + MODEL_TEXT + ")", _check_theorem1),
     scope=in_model, scope_text=MODEL_TEXT + " (their Theorem 1)", optimum=Strategy.PT, stated=stated_theorem1,
     symbolic=decide_theorem1, correction="W*_PT = ((n + 1) Sigma + tr(Sigma) I)^{-1} (derived)", docs=DOCS + "#theorem-1",
+    corrected=scoped("W*_PT", in_model, "outside the theorem's model (" + MODEL_TEXT + ")", _corrected_theorem1),
     tex={"statement": r"Q_0 = -\begin{bmatrix} U \operatorname{diag}\big(\tfrac{1}{\frac{n+1}{n}\lambda_i + \frac1n"
                       r"\sum_k \lambda_k}\big) U^\top & 0 \\ 0 & 0 \end{bmatrix}"},
 )
@@ -128,6 +140,7 @@ ISOTROPIC = Claim(
     check=scoped("W*_PT", isotropic, "outside eq. (7)'s hypothesis Sigma = I_d (" + MODEL_TEXT + ")", _check_isotropic),
     scope=isotropic, scope_text=MODEL_TEXT + " with Sigma = I_d", optimum=Strategy.PT, stated=stated_isotropic,
     symbolic=decide_isotropic, correction="W*_PT = I_d / (n + d + 1) (derived)", docs=DOCS + "#eq-7",
+    corrected=scoped("W*_PT", isotropic, "outside eq. (7)'s hypothesis Sigma = I_d (" + MODEL_TEXT + ")", _corrected_isotropic),
 )
 
 CLAIMS = (THEOREM1, ISOTROPIC)

@@ -15,7 +15,7 @@ import numpy as np
 
 from theory.mixture import Array, TaskMixture
 from theory.optima import Optimum, optimum
-from theory.record import AGREE_RTOL, Comparison
+from theory.record import AGREE_RTOL, REFUTE_RTOL, Comparison, Outcome, not_applicable
 from theory.strategy import Strategy
 from theory.unconstrained import UnconstrainedOptimum, fine_tuned, unconstrained_optimum
 
@@ -73,6 +73,60 @@ def not_beaten(quantity: str, claimed_optimum: float, attained: float, note: str
     return Comparison(quantity, claimed_optimum, attained, abs(err), err <= AGREE_RTOL, note)
 
 
+def all_of(quantity: str, parts: list[Comparison]) -> Comparison:
+    """One verdict on a sentence that states several things (a corrected statement): the first part that fails,
+    else the first that cannot decide, else (every part holding) the part with the largest relative error, its note
+    listing every part checked.  Parts outside their own hypothesis (not applicable) are left out; when all are,
+    the sentence is not applicable here."""
+    applicable = [p for p in parts if p.outcome is not Outcome.NOT_APPLICABLE]
+    if not applicable:
+        return not_applicable(quantity, "; ".join(p.note for p in parts))
+    for kind in (Outcome.FAILS, Outcome.INCONCLUSIVE):
+        bad = [p for p in applicable if p.outcome is kind]
+        if bad:
+            return bad[0]
+    worst = max(applicable, key=lambda p: p.rel_error)
+    listed = "; ".join(f"{p.quantity}: holds" for p in applicable)
+    return Comparison(worst.quantity, worst.claimed, worst.derived, worst.rel_error, True,
+                      f"{worst.note}; parts checked: {listed}" if worst.note else f"parts checked: {listed}")
+
+
+def vanishes(quantity: str, claimed: Any, derived_value: Any, deviation: float, note: str = "") -> Comparison:
+    """A statement that something vanishes (an identity, a symmetry, a commutator) judged by the size of what should
+    vanish, relative to its scale: holds up to ``AGREE_RTOL``, fails above ``REFUTE_RTOL``, in between undecided."""
+    if deviation <= AGREE_RTOL:
+        return Comparison(quantity, claimed, derived_value, deviation, True, note)
+    return Comparison(quantity, claimed, derived_value, deviation, False, note,
+                      decided=Outcome.FAILS if deviation > REFUTE_RTOL else Outcome.INCONCLUSIVE)
+
+
+def asymmetry(M: Array) -> float:
+    """||M - M^T||_F / ||M||_F (0 for the zero matrix)."""
+    scale = float(np.linalg.norm(M))
+    return 0.0 if scale == 0.0 else float(np.linalg.norm(M - M.T)) / scale
+
+
+def commutator(A: Array, B: Array) -> float:
+    """||AB - BA||_F / (||A||_F ||B||_F): zero iff A and B commute (0 when either is zero)."""
+    scale = float(np.linalg.norm(A)) * float(np.linalg.norm(B))
+    return 0.0 if scale == 0.0 else float(np.linalg.norm(A @ B - B @ A)) / scale
+
+
+def iff(quantity: str, left: tuple[str, float], right: tuple[str, float], note: str = "") -> Comparison:
+    """'left holds iff right holds', each side a quantity that vanishes exactly when the side holds (relative sizes):
+    both at most ``AGREE_RTOL`` or both above ``REFUTE_RTOL`` holds; one clearly zero and the other clearly not fails;
+    anything in between cannot decide."""
+    (ln, lv), (rn, rv) = left, right
+    text = f"{ln} = {lv:.3g}, {rn} = {rv:.3g}" + (f"; {note}" if note else "")
+    zero = (lv <= AGREE_RTOL, rv <= AGREE_RTOL)
+    apart = (lv > REFUTE_RTOL, rv > REFUTE_RTOL)
+    if (zero[0] and zero[1]) or (apart[0] and apart[1]):
+        return Comparison(quantity, "both vanish or neither", [lv, rv], 0.0, True, text)
+    if (zero[0] and apart[1]) or (apart[0] and zero[1]):
+        return Comparison(quantity, "both vanish or neither", [lv, rv], 1.0, False, text, decided=Outcome.FAILS)
+    return Comparison(quantity, "both vanish or neither", [lv, rv], float("nan"), False, text, decided=Outcome.INCONCLUSIVE)
+
+
 def right_solve(A: Array, B: Array) -> Array:
     """A B^{-1} without forming the inverse."""
     return np.asarray(np.linalg.solve(B.T, A.T).T, dtype=np.float64)
@@ -84,6 +138,12 @@ def noiseless(m: TaskMixture) -> bool:
 
 
 NOISELESS = "sigma^2 = 0 (the main text's setting, Section 4.1)"
+
+
+def everywhere(m: TaskMixture) -> bool:
+    """Every mixture: the scope of a corrected statement that holds with noise too (it carries sigma^2) although the
+    claim it corrects is stated for sigma^2 = 0."""
+    return True
 
 
 # ----- the paper's formula shapes (claims under test) --------------------------------------

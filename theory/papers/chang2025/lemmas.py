@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from theory.attention import attention_predict, reduced_form_parameters, reduced_predict
-from theory.mixture import TaskMixture
+from theory.mixture import Array, TaskMixture
 from theory.moments import wishart_fourth_moment
-from theory.papers.chang2025.common import derived, sample_sequences
+from theory.papers.chang2025.common import all_of, asymmetry, derived, iff, sample_sequences, vanishes
 from theory.papers.chang2025.readings import LEMMA1_SYMMETRIC
-from theory.record import Claim, Comparison, Severity, compare
+from theory.record import Claim, Comparison, Severity, compare, rel_error
 from theory.strategy import Strategy
 from theory.symbolic import decide_lemma1, decide_lemma2, decide_lemma3, noise_moment_numeric
 
@@ -26,6 +26,48 @@ def _l1_wishart(m: TaskMixture, n: int) -> Comparison:
     s = m.sigma_x
     claimed = n * np.trace(s @ A) * s + n * (n + 1) * s @ A @ s
     return compare("E[X^T X A X^T X]", claimed, wishart_fourth_moment(s, A, n))
+
+
+def isserlis_fourth_moment(s: Array, A: Array, n: int) -> Array:
+    """E[X^T X A X^T X] from first principles, independently of theory.moments' closed form: X^T X = sum_i x_i x_i^T
+    with independent rows, so the n(n-1) cross terms give Sigma A Sigma each, and each of the n diagonal terms is
+    E[x x^T A x x^T], whose (a, e) entry is Isserlis' theorem E[x_a x_b x_c x_e] = S_ab S_ce + S_ac S_be + S_ae S_bc
+    contracted with A_bc."""
+    four = (np.einsum("ab,ce->abce", s, s) + np.einsum("ac,be->abce", s, s) + np.einsum("ae,bc->abce", s, s))
+    return np.asarray(n * (n - 1) * (s @ A @ s) + n * np.einsum("abce,bc->ae", four, A), dtype=np.float64)
+
+
+def _l1_test_matrices(m: TaskMixture) -> list[tuple[str, Array]]:
+    """The constant matrices A the corrected Lemma 1 is checked on: each task's second moment E[beta_k beta_k^T]
+    (symmetric), that plus the strictly upper-triangular all-ones J, and a fixed random A (not symmetric from d = 2).
+    A purely antisymmetric A is left out: the moment n(n-1) Sigma_x A Sigma_x is exactly zero at n = 1, where a
+    relative error only measures rounding."""
+    J = np.triu(np.ones((m.d, m.d)), 1)
+    rng = np.random.default_rng(m.d)
+    out = [(f"E[beta_{k} beta_{k}^T]", m.second_moments[k]) for k in range(m.K)]
+    return out + [("E[beta_0 beta_0^T] + J", m.second_moments[0] + J), ("random A", rng.standard_normal((m.d, m.d)))]
+
+
+def l1_corrected(m: TaskMixture, n: int) -> Comparison:
+    """The corrected Lemma 1: E[X^T X A X^T X] = n tr(Sigma_x A) Sigma_x + n^2 Sigma_x A Sigma_x + n Sigma_x A^T
+    Sigma_x for every A (against Isserlis' theorem); Lemma 1's form holds iff Sigma_x (A - A^T) Sigma_x = 0, i.e. iff
+    A is symmetric (both sides of each 'iff' judged on symmetric and non-symmetric A); the task second moments are
+    symmetric."""
+    s = m.sigma_x
+    parts = [vanishes(f"E[beta_{k} beta_{k}^T] symmetric", 0.0, asymmetry(m.second_moments[k]),
+                      asymmetry(m.second_moments[k])) for k in range(m.K)]
+    for name, A in _l1_test_matrices(m):
+        truth = isserlis_fourth_moment(s, A, n)
+        corrected = n * np.trace(s @ A) * s + n * n * (s @ A @ s) + n * (s @ A.T @ s)
+        lemma = n * np.trace(s @ A) * s + n * (n + 1) * (s @ A @ s)
+        parts.append(compare(f"E[X^T X A X^T X], A = {name}", corrected, truth))
+        skew = s @ (A - A.T) @ s
+        skew_size = float(np.linalg.norm(skew)) / max(float(np.linalg.norm(s @ A @ s)), 1e-300)
+        parts.append(iff(f"Lemma 1's form holds iff Sigma_x (A - A^T) Sigma_x = 0, A = {name}",
+                         ("Lemma 1's relative error", rel_error(lemma, truth)), ("|Sigma_x (A - A^T) Sigma_x|", skew_size)))
+        parts.append(iff(f"Sigma_x (A - A^T) Sigma_x = 0 iff A is symmetric, A = {name}",
+                         ("|Sigma_x (A - A^T) Sigma_x|", skew_size), ("asymmetry of A", asymmetry(A))))
+    return all_of("corrected Lemma 1", parts)
 
 
 def _l2_noise(m: TaskMixture, n: int) -> Comparison:
@@ -52,8 +94,9 @@ CLAIMS = (
           "E[X^T X A X^T X] = n tr(Sigma_x A) Sigma_x + n(n+1) Sigma_x A Sigma_x.",
           _l1_wishart,
           correction="E[X^T X A X^T X] = n tr(Sigma_x A) Sigma_x + n^2 Sigma_x A Sigma_x + n Sigma_x A^T Sigma_x; "
-                     "Lemma 1's form holds iff Sigma_x (A - A^T) Sigma_x = 0, i.e. for symmetric A "
-                     "(every use in the paper has A = E[beta beta^T], symmetric, so Theorems 1-3 are unaffected).",
+                     "Lemma 1's form holds iff Sigma_x (A - A^T) Sigma_x = 0, i.e. iff A is symmetric, as the task "
+                     "second moments A = E[beta_k beta_k^T] are.",
+          corrected=l1_corrected,
           symbolic=decide_lemma1, finding=LEMMA1_SYMMETRIC, severity=Severity.HARMLESS, docs="docs/lemmas.md",
           tex={"statement": r"\mathbb{E}[X^{\top} X A X^{\top} X] = n\,\operatorname{tr}(\Sigma_x A)\,\Sigma_x + n(n+1)\,\Sigma_x A \Sigma_x\quad "
                             r"\text{for rows } x_i \sim \mathcal{N}(0, \Sigma_x) \text{ i.i.d. and a constant } A",
@@ -64,7 +107,7 @@ CLAIMS = (
                "corrected": r"\mathbb{E}[X^{\top} X A X^{\top} X] = n\,\operatorname{tr}(\Sigma_x A)\,\Sigma_x + n^2\,\Sigma_x A \Sigma_x + "
                             r"n\,\Sigma_x A^{\top} \Sigma_x",
                "why": r"holds only for symmetric $A$: the term $n(n+1)\,\Sigma_x A \Sigma_x$ is $n^2\,\Sigma_x A \Sigma_x + n\,\Sigma_x A^{\top} "
-                      r"\Sigma_x$ (every use in the paper has a symmetric $A$, so Theorems 1-3 are unaffected)"}),
+                      r"\Sigma_x$ (the task second moments $\mathbb{E}[\beta_k \beta_k^{\top}]$ are symmetric)"}),
     Claim("L2", PAPER, "Lemma 2 (Appendix A)", ("Lemma 2",),
           "E[X^T xi xi^T X] = n sigma^2 Sigma_x for xi ~ N(0, sigma^2 I_n) independent of X.",
           _l2_noise, symbolic=decide_lemma2, docs="docs/lemmas.md",

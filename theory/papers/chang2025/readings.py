@@ -22,7 +22,7 @@ FT_JT_ORDER = "the FT-JT gap is of order n^-2, like the PT-FT gap, not n^-1"
 ASSUMPTION1 = ("Assumption 1 is not free: the unconstrained one-layer attention (eq. 6) goes below the reduced model "
                "wherever the reduced optimum is not stationary for it")
 
-LEMMA1_SYMMETRIC = "Lemma 1's fourth moment holds only for symmetric A (every use in the paper has a symmetric A)"
+LEMMA1_SYMMETRIC = "Lemma 1's fourth moment holds only for symmetric A (as the task second moments are)"
 T2_PROMPTS_SIGMA = "the boxed prompt formula of Appendix B.2 drops a factor Sigma_x (right when Sigma_x = I)"
 T2_LOSS_TRANSPOSE = "the fine-tuning loss formula needs W_bar*_PT symmetric: it transposes a non-symmetric matrix"
 T3_PROMPTS_TRANSPOSE = "the joint-training prompt formula transposes W*_JT, which is not symmetric in general"

@@ -6,7 +6,7 @@ import numpy as np
 
 from theory.asymptotics import decide_loss_limit, decide_preconditioner_limit, decide_prompt_growth
 from theory.mixture import TaskMixture
-from theory.papers.chang2025.common import NOISELESS, derived, noiseless
+from theory.papers.chang2025.common import NOISELESS, all_of, derived, everywhere, noiseless
 from theory.papers.chang2025.corollary1 import fit
 from theory.papers.chang2025.readings import LARGE_N_READING, LIMIT, PROMPTS_N_FREE
 from theory.record import Claim, Comparison, Kind, Outcome, Severity, compare, rel_error
@@ -56,6 +56,25 @@ _N_INDEPENDENT_PROMPTS = ("P*_FT and P*_JT do not depend on n: p*_k = (I + (tr(S
                           "Sigma_x mu_k for JT (from W*^{-1} = W_bar*^{-1} Sigma_x and Theorems 1 and 3); the -n Sigma_x mu_k "
                           "in the prompt formula is cancelled by W*^{-1} ~ (n+1) Sigma_x.")
 
+def prompts_corrected(m: TaskMixture, n: int) -> Comparison:
+    """The corrected large-n statement: the derived P*_FT and P*_JT at n and at n = LARGE_N both equal the
+    n-independent closed forms (I + c Sigma_tilde^{-1}) Sigma_x mu_k and (I + (c I + Delta) Sigma_bar^{-1}) Sigma_x mu_k,
+    c = tr(Sigma_tilde) + sigma^2; W*^{-1} = W_bar*^{-1} Sigma_x; and W*^{-1} - (n+1) Sigma_x is the same at n and
+    100 n for PT and JT (so W*^{-1} ~ (n+1) Sigma_x cancels the -n Sigma_x mu_k)."""
+    st, sb, sx = m.sigma_beta_tilde, m.sigma_beta_bar, m.sigma_x
+    c = np.trace(st) + m.sigma2
+    forms = {Strategy.FT: np.stack([sx @ mu + c * np.linalg.solve(st, sx @ mu) for mu in m.means]),
+             Strategy.JT: np.stack([sx @ mu + (c * np.eye(m.d) + m.delta) @ np.linalg.solve(sb, sx @ mu) for mu in m.means])}
+    parts = [compare(f"(p_k)*_{s} closed form at n = {nn}", form, derived(s, m, nn).P)
+             for s, form in forms.items() for nn in (n, LARGE_N)]
+    for s in (Strategy.PT, Strategy.JT):
+        opt, far = derived(s, m, n), derived(s, m, 100 * n)
+        parts.append(compare(f"W*_{s}^(-1) = W_bar*_{s}^(-1) Sigma_x", np.linalg.solve(opt.W_bar, sx), np.linalg.inv(opt.W)))
+        parts.append(compare(f"W*_{s}^(-1) - (n+1) Sigma_x at n and 100 n", np.linalg.inv(opt.W) - (n + 1) * sx,
+                             np.linalg.inv(far.W) - (100 * n + 1) * sx))
+    return all_of("corrected large-n prompts", parts)
+
+
 ZERO_MEANS = Claim("S4.zero-means", PAPER, "Section 4.2, eq. (16)", _RESULTS,
                    "mu_k = 0 for all k implies L*_PT = L*_FT = L*_JT.", _check_zero_means, docs="docs/corollary1.md",
                    tex={"statement": r"\mu_k = \mathbf{0},\ k \in [K] \;\Longrightarrow\; \mathcal{L}^{\star}_{\mathrm{PT}} = "
@@ -80,6 +99,7 @@ LIMITS = (
     Claim("S4.prompts.large-n", PAPER, "Section 4.1, after Theorem 3", _RESULTS, "For a large context length n, "
           "(p_k)*_FT and (p_k)*_JT are approximately -n Sigma_x mu_k.", _check_prompts, scope=noiseless,
           scope_text=NOISELESS, symbolic=decide_prompt_growth, correction=_N_INDEPENDENT_PROMPTS,
+          corrected=prompts_corrected, corrected_scope=everywhere,
           kind=Kind.ASYMPTOTIC, finding=PROMPTS_N_FREE, severity=Severity.MAIN, reading=LARGE_N_READING, docs="docs/asymptotics.md",
           tex={"statement": r"(\bar{p}_k)^{\star}_{\mathrm{FT}} \approx (\bar{p}_k)^{\star}_{\mathrm{JT}} \approx -n\, \Sigma_x \mu_k \quad "
                             r"\text{for a large context length } n",

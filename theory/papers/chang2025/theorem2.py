@@ -8,9 +8,17 @@ import numpy as np
 
 from theory.loss import population_loss
 from theory.mixture import Array, TaskMixture
-from theory.papers.chang2025.common import claimed_prompts_appendix, claimed_prompts_main, derived
+from theory.papers.chang2025.common import (
+    all_of,
+    asymmetry,
+    claimed_prompts_appendix,
+    claimed_prompts_main,
+    commutator,
+    derived,
+    iff,
+)
 from theory.papers.chang2025.readings import T2_LOSS_TRANSPOSE, T2_PROMPTS_SIGMA
-from theory.record import Claim, Comparison, Severity, StatedParameters, SymbolicResult, compare
+from theory.record import AGREE_RTOL, Claim, Comparison, Severity, StatedParameters, SymbolicResult, compare, not_applicable
 from theory.strategy import Strategy
 from theory.symbolic import d1_prompts, decide_d1
 
@@ -37,6 +45,42 @@ def _check_loss(m: TaskMixture, n: int) -> Comparison:
     E = n * pt.W_bar - np.eye(m.d)
     claimed = pt.loss - float(np.trace(m.delta @ E.T @ E))
     return compare("L*_FT", claimed, ft.loss)
+
+
+def prompts_corrected(m: TaskMixture, n: int) -> Comparison:
+    """The corrected Theorem 2 prompts: P*_FT = M_mu ((W_bar*_PT)^{-1} - n I) Sigma_x = M_mu ((W*_PT)^{-1} - n Sigma_x),
+    with (W*_PT)^{-1} = (W_bar*_PT)^{-1} Sigma_x (the factor the boxed form drops); the boxed form itself where
+    Sigma_x = I."""
+    pt, ft = derived(Strategy.PT, m, n), derived(Strategy.FT, m, n)
+    w_inv = np.linalg.inv(pt.W)
+    parts = [compare("P*_FT = M_mu ((W_bar*_PT)^{-1} - n I) Sigma_x", claimed_prompts_main(m, pt.W_bar, n), ft.P),
+             compare("P*_FT = M_mu ((W*_PT)^{-1} - n Sigma_x)", m.means @ (w_inv - n * m.sigma_x), ft.P),
+             compare("(W*_PT)^{-1} = (W_bar*_PT)^{-1} Sigma_x", np.linalg.solve(pt.W_bar, m.sigma_x), w_inv)]
+    if np.array_equal(m.sigma_x, np.eye(m.d)):
+        parts.append(compare("boxed P*_FT = M_mu ((W_bar*_PT)^{-1} - n Sigma_x) at Sigma_x = I",
+                             claimed_prompts_appendix(m, pt.W_bar, n), ft.P))
+    else:
+        parts.append(not_applicable("boxed form at Sigma_x = I", "Sigma_x != I"))
+    return all_of("corrected Theorem 2 prompts", parts)
+
+
+def loss_corrected(m: TaskMixture, n: int) -> Comparison:
+    """The corrected Theorem 2 loss: L*_PT - L*_FT = sum_k pi_k m_k^T Sigma_x m_k, m_k = (n W*_PT Sigma_x - I) mu_k,
+    = tr(Delta (n W_bar*_PT - I)^2) (against the derived losses); W_bar*_PT is symmetric iff Sigma_x commutes with
+    Sigma_tilde (judged from both sides); where it is symmetric, the stated form (with the transpose) holds."""
+    pt, ft = derived(Strategy.PT, m, n), derived(Strategy.FT, m, n)
+    gap = pt.loss - ft.loss
+    mk = (n * pt.W @ m.sigma_x - np.eye(m.d)) @ m.means.T  # columns m_k
+    E = n * pt.W_bar - np.eye(m.d)
+    parts = [compare("L*_PT - L*_FT = sum_k pi_k m_k^T Sigma_x m_k", float(np.einsum("k,ik,ij,jk->", m.weights, mk, m.sigma_x, mk)), gap),
+             compare("L*_PT - L*_FT = tr(Delta (n W_bar*_PT - I)(n W_bar*_PT - I))", float(np.trace(m.delta @ E @ E)), gap)]
+    sym = asymmetry(pt.W_bar)
+    parts.append(iff("W_bar*_PT symmetric iff Sigma_x commutes with Sigma_tilde", ("asymmetry of W_bar*_PT", sym),
+                     ("[Sigma_x, Sigma_tilde]", commutator(m.sigma_x, m.sigma_beta_tilde))))
+    if sym <= AGREE_RTOL:
+        parts.append(compare("stated L*_FT = L*_PT - tr(Delta E^T E) where W_bar*_PT is symmetric",
+                             pt.loss - float(np.trace(m.delta @ E.T @ E)), ft.loss))
+    return all_of("corrected Theorem 2 loss", parts)
 
 
 def _stated(form: str) -> Callable[[TaskMixture, int], StatedParameters]:
@@ -70,22 +114,25 @@ CLAIMS = (
           "P*_FT = M_mu ((W_bar*_PT)^{-1} - n Sigma_x).", _check_prompts("appendix"), optimum=Strategy.FT,
           stated=_stated("appendix"), symbolic=symbolic_prompts_appendix, finding=T2_PROMPTS_SIGMA, severity=Severity.SLIP, docs=_DOCS,
           correction="P*_FT = M_mu ((W_bar*_PT)^{-1} - n I) Sigma_x = M_mu ((W*_PT)^{-1} - n Sigma_x) "
-                     "(the boxed form drops a factor Sigma_x; it holds when Sigma_x = I).",
+                     "(the boxed form drops the factor Sigma_x of (W*_PT)^{-1} = (W_bar*_PT)^{-1} Sigma_x; it holds when "
+                     "Sigma_x = I).",
+          corrected=prompts_corrected,
           tex={"statement": r"P^{\star}_{\mathrm{FT}} = M_{\mu}\left((\bar{W}^{\star}_{\mathrm{PT}})^{-1} - n \Sigma_x\right)\quad \text{where } "
                             r"M_{\mu} = [\mu_1 \cdots \mu_K]^{\top} \in \mathbb{R}^{K \times d}",
                "claimed": r"P^{\star}_{\mathrm{FT}} = M_{\mu}\left((\bar{W}^{\star}_{\mathrm{PT}})^{-1} - n \Sigma_x\right)",
                "derivation": r"d1:P_ft",
                "corrected": r"P^{\star}_{\mathrm{FT}} = M_{\mu}\left((\bar{W}^{\star}_{\mathrm{PT}})^{-1} - n I\right)\Sigma_x = "
                             r"M_{\mu}\left((W^{\star}_{\mathrm{PT}})^{-1} - n \Sigma_x\right)",
-               "why": r"the boxed formula drops a factor $\Sigma_x$; it holds only when $\Sigma_x = I$"}),
+               "why": r"the boxed formula drops a factor $\Sigma_x$; it holds when $\Sigma_x = I$"}),
     Claim("T2.loss", PAPER, "Theorem 2 (main text and Appendix B.2)", ("Theorem 2",),
           "L*_FT = L*_PT - tr((Sigma_tilde - Sigma_bar)(n W_bar*_PT - I)^T (n W_bar*_PT - I)).", _check_loss,
           optimum=Strategy.FT, loss=True, stated=_stated("main"), symbolic=symbolic_loss,
           finding=T2_LOSS_TRANSPOSE,
           severity=Severity.MAIN, docs=_DOCS,
           correction="L*_PT - L*_FT = sum_k pi_k m_k^T Sigma_x m_k with m_k = (n W*_PT Sigma_x - I) mu_k, i.e. "
-                     "tr(Delta (n W_bar*_PT - I)(n W_bar*_PT - I)) (no transpose): the stated form needs "
-                     "W_bar*_PT symmetric, e.g. Sigma_x = I or Sigma_x commuting with Sigma_tilde.",
+                     "tr(Delta (n W_bar*_PT - I)(n W_bar*_PT - I)) (no transpose). The stated form holds where "
+                     "W_bar*_PT is symmetric, which it is iff Sigma_x commutes with Sigma_tilde (e.g. Sigma_x = I).",
+          corrected=loss_corrected,
           tex={"statement": r"\mathcal{L}^{\star}_{\mathrm{FT}} = \mathcal{L}^{\star}_{\mathrm{PT}} - \operatorname{tr}\left((\tilde{\Sigma}_{\beta} "
                             r"- \bar{\Sigma}_{\beta}) (n \bar{W}^{\star}_{\mathrm{PT}} - I)^{\top} (n \bar{W}^{\star}_{\mathrm{PT}} - I)\right)",
                "claimed": r"\mathcal{L}^{\star}_{\mathrm{FT}} = \mathcal{L}^{\star}_{\mathrm{PT}} - \operatorname{tr}\left((\tilde{\Sigma}_{\beta} - "
@@ -96,5 +143,6 @@ CLAIMS = (
                             r"\mathcal{L}^{\star}_{\mathrm{PT}} - \sum_{k=1}^{K} \pi_k m_k^{\top} \Sigma_x m_k,\quad m_k = (n "
                             r"W^{\star}_{\mathrm{PT}} \Sigma_x - I)\mu_k",
                "why": r"the transpose is misplaced: the gap is $\operatorname{tr}(\Delta (n \bar{W}^{\star}_{\mathrm{PT}} - I)^2)$, which equals the "
-                      r"stated form only when $\bar{W}^{\star}_{\mathrm{PT}}$ is symmetric (e.g. $\Sigma_x = I$); the two differ from $d = 2$"}),
+                      r"stated form where $\bar{W}^{\star}_{\mathrm{PT}}$ is symmetric, i.e. where $\Sigma_x$ commutes with $\tilde{\Sigma}_{\beta}$ "
+                      r"(e.g. $\Sigma_x = I$); the two differ from $d = 2$"}),
 )

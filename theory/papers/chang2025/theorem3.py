@@ -8,9 +8,31 @@ import numpy as np
 
 from theory.loss import population_loss
 from theory.mixture import Array, TaskMixture
-from theory.papers.chang2025.common import NOISELESS, claimed_loss, claimed_prompts_main, claimed_w_bar, derived, noiseless, w_from_bar
+from theory.papers.chang2025.common import (
+    NOISELESS,
+    all_of,
+    asymmetry,
+    claimed_loss,
+    claimed_prompts_main,
+    claimed_w_bar,
+    commutator,
+    derived,
+    noiseless,
+    vanishes,
+    w_from_bar,
+)
 from theory.papers.chang2025.readings import T3_PROMPTS_TRANSPOSE
-from theory.record import AGREE_RTOL, Claim, Comparison, Severity, StatedParameters, SymbolicResult, compare, rel_error
+from theory.record import (
+    AGREE_RTOL,
+    Claim,
+    Comparison,
+    Severity,
+    StatedParameters,
+    SymbolicResult,
+    compare,
+    not_applicable,
+    rel_error,
+)
 from theory.strategy import Strategy
 from theory.symbolic import d1_noise, d1_prompts, d1_wbar, decide_d1
 
@@ -50,6 +72,30 @@ def _check_prompts(m: TaskMixture, n: int) -> Comparison:
     claimed = claimed_prompts_main(m, jt.W_bar, n)
     loss_at_claim = float(population_loss(m, jt.W, claimed, n))
     return compare("P*_JT", claimed, jt.P, note=f"loss at the claimed prompts {loss_at_claim:.10g} vs optimum {jt.loss:.10g}")
+
+
+def prompts_corrected(m: TaskMixture, n: int) -> Comparison:
+    """The corrected Theorem 3 prompts: p*_k = ((W*_JT)^{-1} - n Sigma_x) mu_k, i.e. P*_JT = M_mu ((W*_JT)^{-T} -
+    n Sigma_x); the stated form equals M_mu ((W*_JT)^{-1} - n Sigma_x) and holds where W*_JT is symmetric, which it is
+    where Sigma_x, sum_k pi_k Sigma_beta_k and sum_k pi_k mu_k mu_k^T commute pairwise."""
+    jt = derived(Strategy.JT, m, n)
+    w_inv = np.linalg.inv(jt.W)
+    stated = claimed_prompts_main(m, jt.W_bar, n)
+    rows = np.stack([(w_inv - n * m.sigma_x) @ mu for mu in m.means])
+    parts = [compare("p*_k = ((W*_JT)^{-1} - n Sigma_x) mu_k", rows, jt.P),
+             compare("P*_JT = M_mu ((W*_JT)^{-T} - n Sigma_x)", m.means @ (w_inv.T - n * m.sigma_x), jt.P),
+             compare("stated form = M_mu ((W*_JT)^{-1} - n Sigma_x)", stated, m.means @ (w_inv - n * m.sigma_x))]
+    sym = asymmetry(jt.W)
+    if sym <= AGREE_RTOL:
+        parts.append(compare("stated P*_JT where W*_JT is symmetric", stated, jt.P))
+    pairs = (m.sigma_x, m.cov_average, m.mean_outer)
+    worst = max(commutator(pairs[i], pairs[j]) for i, j in ((0, 1), (0, 2), (1, 2)))
+    if worst <= AGREE_RTOL:
+        parts.append(vanishes("W*_JT symmetric where Sigma_x, sum pi_k Sigma_beta_k, sum pi_k mu_k mu_k^T commute", 0.0,
+                              sym, sym, f"largest relative commutator {worst:.2e}"))
+    else:
+        parts.append(not_applicable("W*_JT symmetric when the three commute", f"they do not commute ({worst:.2e})"))
+    return all_of("corrected Theorem 3 prompts", parts)
 
 
 def _check_loss(noise: bool) -> Callable[[TaskMixture, int], Comparison]:
@@ -109,16 +155,18 @@ CLAIMS = (
           "P*_JT = M_mu ((W_bar*_JT)^{-1} - n I) Sigma_x.", _check_prompts, optimum=Strategy.JT, stated=_stated(None),
           symbolic=symbolic_prompts, finding=T3_PROMPTS_TRANSPOSE, severity=Severity.MAIN, docs=_DOCS,
           correction="p*_k = ((W*_JT)^{-1} - n Sigma_x) mu_k, i.e. P*_JT = M_mu ((W*_JT)^{-T} - n Sigma_x); "
-                     "the stated form transposes W*_JT, which is not symmetric in general "
-                     "(it is when Sigma_x = I and all task covariances and sum_k pi_k mu_k mu_k^T commute).",
+                     "the stated form is M_mu ((W*_JT)^{-1} - n Sigma_x), W*_JT in place of its transpose, so it holds "
+                     "where W*_JT is symmetric: e.g. where Sigma_x, sum_k pi_k Sigma_beta_k and sum_k pi_k mu_k mu_k^T "
+                     "commute pairwise (such as Sigma_x = I with the last two commuting).",
+          corrected=prompts_corrected,
           tex={"statement": r"P^{\star}_{\mathrm{JT}} = M_{\mu}\left((\bar{W}^{\star}_{\mathrm{JT}})^{-1} - n I\right)\Sigma_x\quad \text{where } "
                             r"\bar{W}^{\star}_{\mathrm{JT}} = \Sigma_x W^{\star}_{\mathrm{JT}}",
                "claimed": r"P^{\star}_{\mathrm{JT}} = M_{\mu}\left((\bar{W}^{\star}_{\mathrm{JT}})^{-1} - n I\right)\Sigma_x",
                "derivation": r"d1:P_jt",
                "corrected": r"P^{\star}_{\mathrm{JT}} = M_{\mu}\left((W^{\star}_{\mathrm{JT}})^{-\top} - n \Sigma_x\right),\quad "
                             r"(p_k)^{\star}_{\mathrm{JT}} = \left((W^{\star}_{\mathrm{JT}})^{-1} - n \Sigma_x\right)\mu_k",
-               "why": r"the formula transposes $W^{\star}_{\mathrm{JT}}$, which is not symmetric in general (it is for $\Sigma_x = I$ with commuting "
-                      r"task covariances and means); the two differ from $d = 2$"}),
+               "why": r"the formula transposes $W^{\star}_{\mathrm{JT}}$, which is not symmetric in general (it is where $\Sigma_x$, "
+                      r"$\sum_k \pi_k \Sigma_{\beta_k}$ and $\sum_k \pi_k \mu_k \mu_k^{\top}$ commute pairwise); the two differ from $d = 2$"}),
     Claim("T3.loss", PAPER, "Theorem 3 (main text)", ("Theorem 3",), "L*_JT = tr(Sigma_bar) - n tr(W_bar*_JT Sigma_bar).",
           _check_loss(False), scope=noiseless, scope_text=NOISELESS, optimum=Strategy.JT, loss=True,
           stated=_stated(False), symbolic=symbolic_loss, docs=_DOCS,

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 
 from theory.mixture import Array, TaskMixture
-from theory.papers.chang2025.common import NOISELESS, claimed_loss, claimed_w_bar, derived, noiseless, w_from_bar
-from theory.papers.chang2025.proposition1 import attention_with_heads
+from theory.papers.chang2025.common import NOISELESS, all_of, claimed_loss, claimed_w_bar, derived, noiseless, w_from_bar
+from theory.papers.chang2025.proposition1 import attention_bounds, attention_with_heads
 from theory.papers.chang2025.readings import HEADS_BELOW_PGD, T4_LOSS_NOISE
 from theory.record import Claim, Comparison, Severity, StatedParameters, SymbolicResult, compare
 from theory.strategy import Strategy
@@ -36,6 +36,22 @@ def _check_loss_main(m: TaskMixture, n: int) -> Comparison:
 def _check_loss_appendix(m: TaskMixture, n: int) -> Comparison:
     """Appendix C.2 puts sigma^2 in W_bar but not in the loss: tr(Sigma_bar) - n tr(W_bar Sigma_bar)."""
     return compare("L~*_PGD", claimed_loss(m.sigma_beta_bar, _w_bar(m, n, True), n, 0.0), derived(Strategy.PGD, m, n).loss)
+
+
+def loss_appendix_corrected(m: TaskMixture, n: int) -> Comparison:
+    """The corrected appendix loss: L~*_PGD = tr(Sigma_bar) + sigma^2 - n tr(W_bar*_PGD Sigma_bar) at the derived
+    W_bar*_PGD, and the appendix's value (its W_bar with sigma^2) plus sigma^2 is L~*_PGD: the term it drops."""
+    pgd = derived(Strategy.PGD, m, n)
+    sb = m.sigma_beta_bar
+    return all_of("corrected Theorem 4 appendix loss", [
+        compare("L~*_PGD = tr(Sigma_bar) + sigma^2 - n tr(W_bar*_PGD Sigma_bar)", claimed_loss(sb, pgd.W_bar, n, m.sigma2), pgd.loss),
+        compare("appendix value + sigma^2 = L~*_PGD", claimed_loss(sb, _w_bar(m, n, True), n, 0.0) + m.sigma2, pgd.loss)])
+
+
+def lower_bound_corrected(m: TaskMixture, n: int) -> Comparison:
+    """The corrected lower bound: L~*_Attn >= sum_k pi_k min_{W_k} L_k^PGD(W_k), and L~*_Attn <= min_{W,c} sum_k pi_k
+    L_k^PGD(c_k W) <= L~*_PGD (proposition1.attention_bounds)."""
+    return all_of("corrected lower bound", attention_bounds(m, n))
 
 
 def _stated(noise: bool) -> Callable[[TaskMixture, int], StatedParameters]:
@@ -97,6 +113,7 @@ CLAIMS = (
           finding=T4_LOSS_NOISE,
           severity=Severity.SLIP, docs=_DOCS,
           correction="L~*_PGD = tr(Sigma_bar) + sigma^2 - n tr(W_bar*_PGD Sigma_bar) (the appendix drops the sigma^2 term).",
+          corrected=loss_appendix_corrected,
           tex={"statement": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}} = \operatorname{tr}(\bar{\Sigma}_{\beta}) - "
                             r"n\,\operatorname{tr}(\bar{W}^{\star}_{\mathrm{PGD}} \bar{\Sigma}_{\beta})\quad \text{with } "
                             r"\bar{W}^{\star}_{\mathrm{PGD}} = \bar{\Sigma}_{\beta}\left((n+1)\bar{\Sigma}_{\beta} + "
@@ -114,11 +131,14 @@ LOWER_BOUND = Claim(
     "L~*_PGD is a lower bound for the multi-task ICL loss of a single-layer linear attention model.",
     _check_lower_bound, optimum=Strategy.PGD, training=False, unconstrained=((Strategy.JT, False),), severity=Severity.MAIN, finding=HEADS_BELOW_PGD,
     docs=_DOCS,
-    correction="See P1.equality: per-task head scales go below L~*_PGD; the valid lower bound from "
-               "Appendix C.1's argument is sum_k pi_k min_{W_k} L_k^PGD(W_k).",
+    correction="The valid lower bound is Appendix C.1's per-task one, L~*_Attn >= sum_k pi_k min_{W_k} L_k^PGD(W_k). "
+               "L~*_PGD bounds L~*_Attn from above: L~*_Attn <= min_{W, c} sum_k pi_k L_k^PGD(c_k W) <= L~*_PGD, per-task "
+               "head scales c_k giving the first inequality (see P1.equality).",
+    corrected=lower_bound_corrected,
     tex={"statement": r"\mathcal{L}(f_{\mathrm{Attn}}) \ge \tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}} \quad \text{for every single-layer linear "
                       r"attention (prompts, heads)}",
          "claimed": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{Attn}} \ge \tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}}",
-         "corrected": r"\tilde{\mathcal{L}}^{\star}_{\mathrm{Attn}} \ge \sum_{k=1}^{K} \pi_k \min_{W_k} \mathcal{L}^{\mathrm{PGD}}_k(W_k)",
+         "corrected": r"\sum_{k=1}^{K} \pi_k \min_{W_k} \mathcal{L}^{\mathrm{PGD}}_k(W_k) \le \tilde{\mathcal{L}}^{\star}_{\mathrm{Attn}} \le "
+                      r"\min_{W,\,c} \sum_{k=1}^{K} \pi_k \mathcal{L}^{\mathrm{PGD}}_k(c_k W) \le \tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}}",
          "why": r"per-task head scales go below $\tilde{\mathcal{L}}^{\star}_{\mathrm{PGD}}$ (see P1.equality); Appendix C.1's argument bounds the "
                 r"loss only by the per-task optima"})

@@ -55,6 +55,19 @@ def _check_product(m: TaskMixture, n: int) -> Comparison:
                    note=f"N W*_PT vs Gamma^-1 in the paper's units; loss at the claim {opt.loss:.10g}")
 
 
+def _corrected_product(m: TaskMixture, n: int) -> Comparison:
+    """The toolkit's own statement: W*_PT = ((N + 1) Lambda + tr(Lambda) I)^{-1}, against the derived optimum."""
+    claimed = np.linalg.inv((n + 1) * m.sigma_x + np.trace(m.sigma_x) * np.eye(m.d))
+    return compare("W*_PT = ((N + 1) Lambda + tr(Lambda) I)^{-1}", claimed, plain_training_optimum(m, n).W)
+
+
+def _corrected_loss(m: TaskMixture, n: int) -> Comparison:
+    """The toolkit's own statement: L*_PT = tr(Lambda) - N tr(W_bar*_PT Lambda), W_bar*_PT = Lambda W*_PT."""
+    opt = plain_training_optimum(m, n)
+    claimed = float(np.trace(m.sigma_x) - n * np.trace(m.sigma_x @ opt.W @ m.sigma_x))
+    return compare("L*_PT = tr(Lambda) - N tr(W_bar*_PT Lambda)", claimed, opt.loss)
+
+
 def derived_weights(m: TaskMixture, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The balanced factorisation of the derived product A* = N W*_PT: (W^PV, W^KQ), (d+1) x (d+1) each."""
     d = m.d
@@ -189,6 +202,7 @@ PRODUCT = Claim(
     check=scoped("W*_PT", in_model, _OUTSIDE, _check_product), scope=in_model, scope_text=_SCOPE_TEXT,
     optimum=Strategy.PT, stated=stated_parameters, symbolic=decide_product,
     correction="W*_PT = ((N + 1) Lambda + tr(Lambda) I)^{-1} (derived)", docs=DOCS + "#theorem-41",
+    corrected=scoped("W*_PT", in_model, _OUTSIDE, _corrected_product),
     tex={"statement": r"w^{PV}_{22} W^{KQ}_{11} \to \Gamma^{-1},\ \Gamma = (1+\tfrac1N)\Lambda + \tfrac{\operatorname{tr}\Lambda}{N} I_d"},
 )
 
@@ -210,6 +224,7 @@ LOSS = Claim(
     check=scoped("L*_PT", in_model, _OUTSIDE, _check_loss), scope=in_model, scope_text=_SCOPE_TEXT,
     optimum=Strategy.PT, loss=True, stated=stated_parameters, symbolic=decide_loss,
     correction="L*_PT = tr(Lambda) - N tr(W_bar*_PT Lambda) (derived)", docs=DOCS + "#theorem-41",
+    corrected=scoped("L*_PT", in_model, _OUTSIDE, _corrected_loss),
 )
 
 CLAIMS = (PRODUCT, WEIGHTS, LOSS)
