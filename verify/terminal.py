@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from theory.registry import claims as registered_claims
+from verify.claim_index import pack as claim_pack  # the registry's ids and statements, without importing it
 from verify.numbers import exact, uncertain
 
 _STYLE = {"verified": "green", "refuted": "bold red", "inconclusive": "yellow"}
@@ -247,6 +247,6 @@ def print_claim_list(console: Console | None = None, paper: str = "chang2025") -
                   show_lines=console.is_terminal)
     for col in ("id", "source", "statement"):
         table.add_column(col, overflow="fold", no_wrap=col == "id")
-    for c in registered_claims(paper).values():
+    for c in claim_pack(paper).claims:
         table.add_row(Text(c.id), Text(c.source), Text(f"{c.statement} (scope: {c.scope_text})"))
     console.print(table)
