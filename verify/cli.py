@@ -488,16 +488,18 @@ def _silence_stdout() -> None:
         pass
 
 
-def _importing(frame: Any) -> bool:
-    """True when the interrupted code is inside an import (a frame of importlib's bootstrap is on the stack) or is
-    starting a worker process (multiprocessing writing the spawned child's start-up data: cut short, the child
-    prints an EOFError traceback beside our one line)."""
+def _interrupted_in(frame: Any) -> str | None:
+    """``"spawn"`` when the interrupted code is starting a worker process (multiprocessing writing the spawned
+    child's start-up data: cut short, the child prints an EOFError traceback beside our one line), ``"import"``
+    when it is inside an import (a frame of importlib's bootstrap is on the stack), else None."""
+    importing = False
     while frame is not None:
         name = frame.f_code.co_filename
-        if name.startswith("<frozen importlib._bootstrap") or name.endswith(("popen_spawn_posix.py", "popen_fork.py")):
-            return True
+        if name.endswith(("popen_spawn_posix.py", "popen_fork.py")):
+            return "spawn"
+        importing = importing or name.startswith("<frozen importlib._bootstrap")
         frame = frame.f_back
-    return False
+    return "import" if importing else None
 
 
 class Stopped(BaseException):
@@ -510,13 +512,19 @@ class Stopped(BaseException):
 
 
 def _on_signal(signum: int, frame: Any) -> None:
-    """SIGINT: KeyboardInterrupt; SIGTERM, SIGHUP: :class:`Stopped`; except inside an import or a worker's start,
-    where the signal is sent again 50 ms later.
+    """SIGINT: KeyboardInterrupt; SIGTERM, SIGHUP: :class:`Stopped`; except inside an import, where the line is
+    printed and the process exits at once (``os._exit``), and inside a worker's start, where the signal is sent
+    again 50 ms later.
 
     A KeyboardInterrupt raised while a C extension initialises (torch's, measured) can abort the interpreter
-    (exit -6) or kill it by SIGINT after our message (exit -2), instead of exit 130; deferring it past the
-    import keeps "exit 130 and one line on Ctrl-C at any moment"."""
-    if _importing(frame):
+    (exit -6) or kill it by SIGINT after our message (exit -2), instead of exit 130; waiting for the import to end
+    took up to 20 s on a loaded machine (torch, sympy and scipy load one after the other), so during an import the
+    process leaves without unwinding: nothing is being written then, and a worker dies with its parent."""
+    where = _interrupted_in(frame)
+    if where == "import":  # nothing is written or half-started during an import: leave at once, with the line
+        _say("verify: interrupted" if signum == signal.SIGINT else f"verify: terminated ({signal.Signals(signum).name})")
+        os._exit(_SIGNAL_STATUS[signal.Signals(signum)])  # a worker already running dies with us (PR_SET_PDEATHSIG)
+    if where == "spawn":
         import threading
 
         timer = threading.Timer(0.05, os.kill, (os.getpid(), signum))
@@ -527,8 +535,6 @@ def _on_signal(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
     raise Stopped(signum)
 
-
-_ctrl_c = _on_signal  # the SIGINT handler's earlier name
 
 
 def _one_blas_thread() -> None:
