@@ -81,3 +81,14 @@ def test_the_report_file_names_are_what_the_report_writes(tmp_path) -> None:
 
     source = Path(files.__file__).read_text()
     assert all(f'"{name}"' in source for name in REPORT_FILES)
+
+
+def test_version_reads_the_commit_git_reports() -> None:
+    import shutil
+
+    from verify.version import _read_head
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout and git")
+    asked = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    assert _read_head(ROOT) == asked.stdout.strip()
