@@ -313,12 +313,13 @@ def _registered(entries: list[Any], key: str) -> list[Any]:
 
 
 def _check_text_flags(args: argparse.Namespace) -> None:
-    """An empty (or blank) value of a text flag is a UsageError: ``--json ''`` would write nothing, ``--plot ''``
-    fall back to the default directory, ``--paper ''`` select the default pack."""
+    """An empty value of a text flag is a UsageError: ``--json ''`` would write nothing, ``--plot ''`` fall back to
+    the default directory, ``--paper ''`` select the default pack.  A blank one (``' '``) is judged by the flag's
+    own rule (a malformed address, an unknown pack; a file may be called ``' '``)."""
     for dest in _TEXT_FLAGS:
         value = getattr(args, dest, None)
         for item in value if isinstance(value, list) else [value]:
-            if item is not None and not item.strip():
+            if item == "":
                 raise UsageError(f"{_flag(dest)}: expected a value, got an empty string")
 
 

@@ -196,7 +196,8 @@ def test_ascii_terminal_with_a_non_ascii_path(tmp_path) -> None:
 @pytest.mark.parametrize(("argv", "message"), [
     (["--claim", "L1", "--device", ""], "--device: expected a value, got an empty string"),
     (["--claim", "L1", "--paper", ""], "--paper: expected a value, got an empty string"),
-    (["--claim", "L1", "--mixture", " "], "--mixture: expected a value"),
+    (["--claim", "L1", "--mixture", ""], "--mixture: expected a value"),
+    (["--claim", "L1", "--mixture", " "], "mixture: ' ' is neither a preset"),
     (["--claim", ""], "--claim: expected a value"),
     (["--figure", ""], "--figure: expected a value"),
     (["--claim", "L1", "--max-size", "4"], "--max-size: the mixture 'fig2c' is a preset"),
