@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -185,16 +186,36 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process parents from /proc")
+def _workers(pid: int) -> set[int]:
+    """The spawned multiprocessing workers among ``pid``'s descendants."""
+    found = set()
+    for child in _children(pid):
+        with contextlib.suppress(OSError):
+            if b"multiprocessing.spawn" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.add(child)
+    return found
+
+
 @pytest.mark.parametrize(("signum", "delay", "group"), [
     (signal.SIGINT, 0.5, False), (signal.SIGINT, 6.0, True), (signal.SIGTERM, 2.0, False), (signal.SIGHUP, 6.0, False),
-], ids=["SIGINT-0.5s", "SIGINT-6s-to-the-group", "SIGTERM-2s", "SIGHUP-6s"])
-def test_a_stop_signal_is_one_line_and_leaves_no_process(signum: signal.Signals, delay: float, group: bool) -> None:
-    """``group``: sent to the whole process group, as a terminal's Ctrl-C is (the workers get it too)."""
+    (signal.SIGINT, None, True), (signal.SIGTERM, None, False),
+], ids=["SIGINT-0.5s", "SIGINT-6s-to-the-group", "SIGTERM-2s", "SIGHUP-6s", "SIGINT-to-the-group-with-workers",
+        "SIGTERM-with-workers"])
+def test_a_stop_signal_is_one_line_and_leaves_no_process(signum: signal.Signals, delay: float | None, group: bool) -> None:
+    """``group``: sent to the whole process group, as a terminal's Ctrl-C is (the workers get it too). ``delay``
+    None: as soon as the spawned workers exist (however long the imports take on a busy machine)."""
     status = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}[signum]
     line = "verify: interrupted\n" if signum == signal.SIGINT else f"verify: terminated ({signum.name})\n"
     proc = subprocess.Popen([sys.executable, "-m", "verify.cli", "--all", "--no-training", "--no-progress"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=group)
-    time.sleep(delay)
+    if delay is None:
+        deadline = time.monotonic() + 120
+        while not _workers(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)  # inside a worker's own start-up imports, the moment that printed tracebacks
+        assert _workers(proc.pid), "the run started no worker process"
+    else:
+        time.sleep(delay)
     started = _children(proc.pid)
     if group:
         os.killpg(proc.pid, signum)
