@@ -1,61 +1,42 @@
-"""The mathematics: the problem, the exact loss, the derived optima, the claim records and packs (no torch)."""
+"""The mathematics: the problem, the exact loss, the derived optima, the claim records and packs (no torch).
 
-from theory.asymptotics import Expansion, LeadingFit, numeric_leading_term, symbolic_expansion
-from theory.errors import VerifyError
-from theory.loss import pgd_loss, population_loss
-from theory.mixture import DEFAULT_PRESET, PRESETS, TaskMixture, load_mixture, preset
-from theory.optima import (
-    Optimum,
-    fine_tuning_optimum,
-    joint_training_optimum,
-    optimal_prompts,
-    optimum,
-    pgd_optimum,
-    plain_training_optimum,
-)
-from theory.papers import DEFAULT_PAPER, PAPERS
-from theory.record import AGREE_RTOL, REFUTE_RTOL, Case, Claim, Comparison, Outcome, Paper, StatedParameters, SymbolicResult
-from theory.registry import claim, claims, claims_for, paper
-from theory.strategy import Strategy
-from theory.verdicts import ClaimVerdict, Verdict, judge
+Every public name is imported on first use (:pep:`562`): ``import theory.errors`` or ``theory.files`` loads neither
+numpy nor sympy, so the ``verify`` command answers ``--help`` and bad input before the numeric stack loads.
+"""
 
-__all__ = [
-    "AGREE_RTOL",
-    "Case",
-    "Claim",
-    "ClaimVerdict",
-    "Comparison",
-    "DEFAULT_PAPER",
-    "Outcome",
-    "PAPERS",
-    "Paper",
-    "REFUTE_RTOL",
-    "StatedParameters",
-    "Strategy",
-    "SymbolicResult",
-    "Verdict",
-    "claim",
-    "claims",
-    "claims_for",
-    "judge",
-    "paper",
-    "DEFAULT_PRESET",
-    "Expansion",
-    "LeadingFit",
-    "PRESETS",
-    "Optimum",
-    "TaskMixture",
-    "VerifyError",
-    "fine_tuning_optimum",
-    "joint_training_optimum",
-    "load_mixture",
-    "numeric_leading_term",
-    "optimal_prompts",
-    "optimum",
-    "pgd_loss",
-    "pgd_optimum",
-    "plain_training_optimum",
-    "population_loss",
-    "preset",
-    "symbolic_expansion",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOME = {  # public name -> the module that defines it
+    "Expansion": "asymptotics", "LeadingFit": "asymptotics", "numeric_leading_term": "asymptotics",
+    "symbolic_expansion": "asymptotics",
+    "VerifyError": "errors",
+    "pgd_loss": "loss", "population_loss": "loss",
+    "DEFAULT_PRESET": "mixture", "PRESETS": "mixture", "TaskMixture": "mixture", "load_mixture": "mixture",
+    "preset": "mixture",
+    "Optimum": "optima", "fine_tuning_optimum": "optima", "joint_training_optimum": "optima",
+    "optimal_prompts": "optima", "optimum": "optima", "pgd_optimum": "optima", "plain_training_optimum": "optima",
+    "DEFAULT_PAPER": "papers", "PAPERS": "papers",
+    "AGREE_RTOL": "record", "REFUTE_RTOL": "record", "Case": "record", "Claim": "record", "Comparison": "record",
+    "Outcome": "record", "Paper": "record", "StatedParameters": "record", "SymbolicResult": "record",
+    "claim": "registry", "claims": "registry", "claims_for": "registry", "paper": "registry",
+    "Strategy": "strategy",
+    "ClaimVerdict": "verdicts", "Verdict": "verdicts", "judge": "verdicts",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'theory' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"theory.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))

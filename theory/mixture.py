@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,38 +22,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from theory.errors import VerifyError
+from theory.mixture_file import read_mixture_file, size_limits
 
 Array = NDArray[np.float64]
 
 WEIGHT_SUM_TOL = 1e-9  # DESIGN.md: weights must sum to 1 within 1e-9, never renormalised
 _SYMMETRY_RTOL = 1e-12  # entries of an SPD matrix read from text must agree to ~float64
 
-# Bounds on what a mixture file may ask for (the loader checks them before building any array):
-# Size limits, checked before any array is built; load_mixture(..., max_size=N) / `verify --max-size N` set both to N.
-DEFAULT_MAX_D = 16  # the BFGS cross-check grows steeply with d: 86 s for one strategy at d = 16 on a busy 2-core
-# machine (measured), over 400 s at d = 50 (issue 11); the presets have d = 10.
-DEFAULT_MAX_K = 64  # memory grows with K d^2 per sampled batch (5000 tasks went past 2.7 GB); the presets have K = 2.
+# Bounds on what a mixture file may ask for (the loader checks them before building any array); the size limits
+# (DEFAULT_MAX_D, DEFAULT_MAX_K, --max-size) are theory.mixture_file's.
 MAX_MAGNITUDE = 1e12  # 1e-12 <= |entry| <= 1e12 (or 0): losses are products of up to ~6 entries and n^2 (n <= 1e6 in
 # the fits), (1e12)^6 * 1e12 = 1e84, far inside float64 (1e308); 1e200 would overflow into inf/NaN and numpy
 # warnings, and 1e-300 underflows to 0 in the same products (a mean of 1e-300 makes sum_k pi_k |mu_k|^2 zero).
 MIN_EIGENVALUE = 1e-12  # sigma_x and every Sigma_beta_k: the optima invert them; a smaller eigenvalue (1e-300) leaves
 # a float64-singular matrix (LinAlgError), and the bound mirrors MAX_MAGNITUDE.
-_BYTES_PER_NUMBER = 32  # a float64 written in full (17 digits, sign, exponent, separators) with room to spare
-
-
-def size_limits(max_size: int | None = None) -> tuple[int, int]:
-    """(largest d, largest K): the defaults, or ``max_size`` for both."""
-    if max_size is None:
-        return DEFAULT_MAX_D, DEFAULT_MAX_K
-    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
-        raise VerifyError(f"max_size: must be an integer >= 1, got {max_size!r}")
-    return max_size, max_size
-
-
-def max_file_bytes(max_size: int | None = None) -> int:
-    """The largest mixture file read: 1 MiB plus room for K covariances (and Sigma_x) of d^2 numbers at the limits."""
-    d, k = size_limits(max_size)
-    return (1 << 20) + _BYTES_PER_NUMBER * d * d * (k + 1)
 
 
 def _type_name(value: Any) -> str:
@@ -62,15 +43,44 @@ def _type_name(value: Any) -> str:
         "null" if value is None else type(value).__name__
 
 
+class _Literal(float):
+    """A float read from a mixture file, with the text it was written as: a literal that float64 cannot hold
+    (``1e-400`` rounds to 0, ``1e400`` to infinity) is refused as out of range instead of read as 0 or inf."""
+
+    text: str
+
+    def __new__(cls, text: str) -> _Literal:
+        value = super().__new__(cls, text)
+        value.text = text
+        return value
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _out_of_float64(value: float) -> str | None:
+    """``"under"`` or ``"over"`` when a literal's text names a number that float64 rounded to 0 or to infinity."""
+    if not isinstance(value, _Literal):
+        return None
+    mantissa = value.text.lower().replace("_", "").partition("e")[0]
+    if float(value) == 0.0 and any(ch in "123456789" for ch in mantissa):
+        return "under"
+    if math.isinf(value) and any(ch.isdigit() for ch in mantissa):
+        return "over"
+    return None
+
+
 def _scalar(value: Any, field: str) -> float:
-    """A JSON/TOML number (int or float, never a bool or a string), finite, with |value| <= MAX_MAGNITUDE."""
+    """A JSON/TOML number (int or float, never a bool or a string), finite, with |value| <= MAX_MAGNITUDE, and a
+    non-zero one at least 1 / MAX_MAGNITUDE (a literal beyond float64's range, like ``1e-400``, included)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise VerifyError(f"{field}: expected a number, got {_type_name(value)} {_clip(value)}")
+    beyond = _out_of_float64(value)
+    if beyond == "over" or (math.isfinite(value) and abs(value) > MAX_MAGNITUDE):
+        raise VerifyError(f"{field}: |value| must be at most {MAX_MAGNITUDE:g}, got {_clip(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise VerifyError(f"{field}: contains NaN or infinity (got {value!r})")
-    if abs(value) > MAX_MAGNITUDE:
-        raise VerifyError(f"{field}: |value| must be at most {MAX_MAGNITUDE:g}, got {_clip(value)}")
-    if value and abs(value) < 1.0 / MAX_MAGNITUDE:
+    if beyond == "under" or value and abs(value) < 1.0 / MAX_MAGNITUDE:
         raise VerifyError(f"{field}: a non-zero |value| must be at least {1.0 / MAX_MAGNITUDE:g}, got {_clip(value)}")
     return float(value)
 
@@ -274,7 +284,7 @@ class TaskMixture:
 
         Numbers must be numbers (a bool or a string such as ``"2"`` is an error, never converted), finite, and at
         most :data:`MAX_MAGNITUDE` in absolute value; ``d`` and the number of tasks K are at most
-        :data:`DEFAULT_MAX_D` and :data:`DEFAULT_MAX_K`, or both at most ``max_size`` when given.
+        :data:`theory.mixture_file.DEFAULT_MAX_D` and :data:`~theory.mixture_file.DEFAULT_MAX_K`, or both at most ``max_size`` when given.
         """
         if not isinstance(data, dict):
             raise VerifyError(f"mixture: expected an object with keys d, sigma_x, sigma2, tasks; got {_type_name(data)}")
@@ -329,44 +339,13 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _read_file(path: Path, text: str, max_size: int | None) -> str:
-    """The file's text (UTF-8), or VerifyError: not a regular file, too large, unreadable, not UTF-8."""
-    try:
-        info = path.stat()
-    except (OSError, ValueError):
-        info = None
-    if info is None:
-        raise VerifyError(f"mixture: {text!r} is neither a preset ({', '.join(sorted(PRESETS))}) nor an existing file")
-    if stat.S_ISDIR(info.st_mode):
-        raise VerifyError(f"mixture: {text!r} is a directory (expected a .json or .toml file or a preset)")
-    if not stat.S_ISREG(info.st_mode):
-        raise VerifyError(f"mixture: {text!r} is not a regular file (expected a .json or .toml file)")
-    if path.suffix.lower() not in (".json", ".toml"):
-        raise VerifyError(f"mixture file {text!r}: expected a .json or .toml file")
-    limit = max_file_bytes(max_size)
-    if info.st_size > limit:
-        raise VerifyError(f"mixture file {text!r}: {info.st_size} bytes exceeds the limit of {limit} bytes "
-                          "(lift it with --max-size N)")
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(limit + 1)
-    except OSError as exc:
-        raise VerifyError(f"mixture file {text!r}: cannot read ({exc.strerror or type(exc).__name__})") from None
-    if len(raw) > limit:
-        raise VerifyError(f"mixture file {text!r}: larger than the limit of {limit} bytes (lift it with --max-size N)")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise VerifyError(f"mixture file {text!r}: not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})") from None
-
-
 def parse_mixture_text(raw: str, suffix: str, name: str = "mixture", *, max_size: int | None = None) -> TaskMixture:
     """Parse the text of a ``.json`` or ``.toml`` mixture document (``suffix``) strictly; VerifyError on any defect."""
     try:
         if suffix == ".toml":
-            data = tomllib.loads(raw)
+            data = tomllib.loads(raw, parse_float=_Literal)
         elif suffix == ".json":
-            data = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
+            data = json.loads(raw, object_pairs_hook=_no_duplicate_keys, parse_float=_Literal)
         else:
             raise VerifyError(f"mixture file {name!r}: expected a .json or .toml file")
     except VerifyError as exc:
@@ -386,9 +365,8 @@ def load_mixture(source: str | Path, *, max_size: int | None = None) -> TaskMixt
     text = str(source)
     if text in PRESETS or text in PRESET_ALIASES:
         return preset(text)
-    path = Path(text)
-    raw = _read_file(path, text, max_size)
-    return parse_mixture_text(raw, path.suffix.lower(), text, max_size=max_size)
+    raw = read_mixture_file(text, max_size, PRESETS + tuple(PRESET_ALIASES))
+    return parse_mixture_text(raw, Path(text).suffix.lower(), text, max_size=max_size)
 
 
 # ----- presets read off the paper (Section 6, Appendices D and E) -----------------

@@ -21,56 +21,12 @@ from typing import Any, Literal
 
 import numpy as np
 
+from theory.kinds import _DEFAULT_READINGS, Kind, Severity
 from theory.mixture import Array, TaskMixture
 from theory.strategy import Strategy
 
 AGREE_RTOL = 1e-8  # float64 solves on matrices with condition number <= ~1e4: errors ~1e-12, so 1e-8 is safe
 REFUTE_RTOL = 1e-6  # a disagreement above this cannot be rounding; between the two is 'inconclusive'
-
-
-class Kind(StrEnum):
-    """What kind of sentence a claim is, which decides how it is judged and counted.
-
-    * ``result``: a theorem, lemma, proposition, formula or proof step: claimed against derived, refuted by a
-      counterexample;
-    * ``assumption``: the paper assumes it; the toolkit measures what it costs, never counts it as an error;
-    * ``qualitative``: a sentence about size or direction ("aligns closely"): reported as a measurement over its
-      scope, with no threshold the paper did not state;
-    * ``asymptotic``: a rate or limit; judged from the expansion under the reading the record states.
-    """
-
-    RESULT = "result"
-    ASSUMPTION = "assumption"
-    QUALITATIVE = "qualitative"
-    ASYMPTOTIC = "asymptotic"
-
-
-MEASURED_KINDS = (Kind.ASSUMPTION, Kind.QUALITATIVE)
-
-
-class Severity(StrEnum):
-    """What a refutation changes in the paper (stated in the record, read by the summary): ``main``: a result or
-    statement of the main text; ``slip``: an appendix or notation slip (the main text is right); ``harmless``: false as
-    stated but harmless for the paper's use of it."""
-
-    MAIN = "main"
-    SLIP = "slip"
-    HARMLESS = "harmless"
-
-    @property
-    def description(self) -> str:
-        return {"main": "changes a main-text result", "slip": "appendix or notation slip",
-                "harmless": "harmless for the paper's use"}[self.value]
-
-
-_DEFAULT_READINGS = {
-    Kind.RESULT: "as an exact identity of the derived optimum (float64 relative error at most 1e-8 agrees; above "
-                 "1e-6 refutes)",
-    Kind.ASSUMPTION: "as an assumption: its cost (how far the model it restricts falls below) is measured, never "
-                     "counted as an error of the paper",
-    Kind.QUALITATIVE: "as a measurement over its scope: the paper states no threshold, so none is applied",
-    Kind.ASYMPTOTIC: "as the exact order of the leading term in the expansion",
-}
 
 
 class Outcome(StrEnum):

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from theory.kinds import MEASURED_KINDS
 from theory.mixture import TaskMixture
 from theory.record import (
     AGREE_RTOL,
-    MEASURED_KINDS,
     REFUTE_RTOL,
     Case,
     Claim,

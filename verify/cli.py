@@ -4,21 +4,27 @@ Exit status:
 
 * 0: every check ran (whatever the verdicts, unless ``--fail-on-refuted``);
 * 1: with ``--fail-on-refuted``, some claim was refuted; also when the toolkit itself failed (a traceback), or
-  when standard output was closed early (``verify --list | head``);
+  when standard output was closed early by its reader (``verify --list | head``);
 * 2: bad input: one line on stderr, ``verify: error: <flag or field>: <what was expected>``, no traceback,
-  found before any long work (inputs, flag combinations, output paths and the device are checked first);
-  also when the output cannot be written (a full device);
-* 130: interrupted (Ctrl-C), one line ``verify: interrupted``.
+  found before any long work (inputs, flag combinations, output paths, the Ray address and the device are
+  checked first); also when the output cannot be written (a full device, or standard output closed from the
+  start: ``verify --list >&-``);
+* 130: interrupted (Ctrl-C), one line ``verify: interrupted``; 143 (SIGTERM) and 129 (SIGHUP), one line
+  ``verify: terminated (SIGTERM)``; no worker process outlives the command.
 
-This module imports only the standard library at load time; the toolkit (numpy, sympy, torch) is imported
-inside :func:`main`, so Ctrl-C during start-up is an exit 130 like any other.
+This module imports only the standard library at load time, and the command line, the claim index
+(:mod:`verify.claim_index`) and every input check that needs no numbers run before the toolkit (numpy, sympy,
+torch, matplotlib, Ray) is imported: ``--help``, ``--version``, ``--list`` and bad flags answer at once, and
+Ctrl-C during start-up is an exit 130 like any other.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import math
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -32,6 +38,10 @@ N_COUNT_MAX = 20  # --n: at most this many context lengths (each one is a full p
 SEED_MAX = 2**32 - 1  # --seed: numpy's SeedSequence and torch accept any int, but reports stay portable in 32 bits
 ORDER_MAX = 8
 SIZE_MAX_LIMIT = 4096  # --max-size cannot go above this (a 4096 x 4096 float64 matrix is 128 MiB)
+CONNECT_TIMEOUT_MAX = 3600.0  # --connect-timeout: an hour (as verify.ray_executor.CONNECT_TIMEOUT_MAX, not imported here)
+_INTEGER = re.compile(r"[+-]?[0-9]{1,40}")  # a plain ASCII integer, one optional sign
+_DECIMAL = re.compile(r"[+]?([0-9]{1,10}(\.[0-9]{0,10})?|\.[0-9]{1,10})")  # a plain positive decimal (no exponent)
+_SIGNAL_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 NUMBERED = {"theorem": (1, 2, 3, 4), "lemma": (1, 2, 3, 4), "proposition": (1,), "corollary": (1,)}
 _OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}  # writing the output failed: exit 2, one line
 _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
@@ -89,7 +99,7 @@ def _int_in(flag: str, low: int, high: int, valid: tuple[int, ...] | None = None
     """An argparse ``type=``: a plain ASCII integer in [low, high] (and in ``valid`` when given), else UsageError."""
     def parse(text: str) -> int:
         stripped = text.strip()
-        if not (stripped.isascii() and stripped.lstrip("+-").isdigit() and len(stripped) <= 40):
+        if not _INTEGER.fullmatch(stripped):
             raise UsageError(f"{flag}: expected an integer, got {text!r}")
         value = int(stripped)
         if valid is not None and value not in valid:
@@ -110,6 +120,17 @@ def _one_of(flag: str, choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
+def _seconds(flag: str, high: float) -> Callable[[str], float]:
+    """An argparse ``type=``: a plain positive decimal number of seconds, at most ``high``, else UsageError."""
+    def parse(text: str) -> float:
+        stripped = text.strip()
+        value = float(stripped) if _DECIMAL.fullmatch(stripped) else math.nan
+        if not (value > 0 and value <= high):  # NaN (not a plain decimal) fails too
+            raise UsageError(f"{flag}: expected a number of seconds above 0 and at most {high:g}, got {text!r}")
+        return value
+    return parse
+
+
 def parse_ns(text: str) -> list[int]:
     """``--n 1,10,100``: distinct integers from 1 to :data:`N_MAX`, at most :data:`N_COUNT_MAX` of them."""
     parts = text.split(",")
@@ -118,7 +139,7 @@ def parse_ns(text: str) -> list[int]:
     ns: list[int] = []
     for part in parts:
         part = part.strip()
-        if not (part.isascii() and part.lstrip("+-").isdigit() and len(part) <= 40):
+        if not _INTEGER.fullmatch(part):
             raise UsageError(f"--n: {part!r} is not an integer (expected e.g. --n 1,10,50)")
         value = int(part)
         if value < 1:
@@ -133,7 +154,7 @@ def parse_ns(text: str) -> list[int]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``verify`` command line (strict: no abbreviations, each value flag at most once)."""
-    from verify import figure_cli
+    from verify import figure_cli  # standard library and the light checks only
 
     p = _Parser(prog="verify", allow_abbrev=False,
                 description="Check the claims of 'Provable Benefits of Task-Specific Prompts for In-context Learning' "
@@ -163,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", action=_Once, metavar="auto|cpu|cuda[:N]",
                    help="where the Monte Carlo and training evidence run (default cpu: the same numbers on every machine)")
     p.add_argument("--json", action=_Once, metavar="FILE", help="write the machine-readable report here ('-': standard "
-                                                               "output, the table then goes to standard error)")
+                                                               "output, the table then goes to standard error and "
+                                                               "there is no progress bar)")
     speed = p.add_mutually_exclusive_group()
     speed.add_argument("--quick", action="store_true", help="small search and budgets (default)")
     speed.add_argument("--full", action="store_true", help="larger search (more n values)")
@@ -180,7 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
                               f"cluster unless --address; needs {figure_cli.RAY_INSTALL_HINT}). Finished points are kept "
                               "under the plot directory's points/, so a rerun resumes")
     figures.add_argument("--address", action=_Once, metavar="ADDR",
-                         help="with --executor ray: the cluster to connect to (auto, HOST:PORT or ray://HOST:PORT)")
+                         help="with --executor ray: the cluster to connect to (auto, HOST:PORT or ray://HOST:PORT; "
+                              "default: RAY_ADDRESS from the environment, else a local cluster)")
+    figures.add_argument("--connect-timeout", action=_Once, type=_seconds("--connect-timeout", CONNECT_TIMEOUT_MAX),
+                         metavar="SECONDS", help="with --executor ray: how long to wait for the cluster to answer "
+                                                 f"(default {figure_cli.CONNECT_TIMEOUT:g})")
     return p
 
 
@@ -203,12 +229,14 @@ _MODE_NEEDS = {"list": "--list", "expand": "--expand", "figures": "--figure/--fi
 # flag -> modes in which it does something (any other use is rejected, never ignored)
 _APPLIES = {
     "paper": {"list", "claims"}, "mixture": {"expand", "claims"}, "max_size": {"expand", "claims"}, "n": {"claims"}, "seed": {"claims", "figures"},
-    "device": {"claims", "figures"}, "json": {"expand", "claims"}, "full": {"claims", "figures"},
-    "no_symbolic": {"claims"}, "verbose": {"claims"}, "fail_on_refuted": {"claims"}, "order": {"expand"},
-    "report": {"claims"}, "no_training": {"claims", "figures"}, "figure": {"claims", "figures"},
+    "device": {"claims", "figures"}, "json": {"expand", "claims"}, "quick": {"claims", "figures"}, "full": {"claims", "figures"},
+    "no_symbolic": {"claims"}, "no_progress": {"claims", "figures"}, "verbose": {"claims"}, "fail_on_refuted": {"claims"},
+    "order": {"expand"}, "report": {"claims"}, "no_training": {"claims", "figures"}, "figure": {"claims", "figures"},
     "figures": {"claims", "figures"}, "latex": {"expand", "claims"}, "plot": {"expand", "claims", "figures"},
-    "executor": {"claims", "figures"}, "address": {"claims", "figures"},
+    "executor": {"claims", "figures"}, "address": {"claims", "figures"}, "connect_timeout": {"claims", "figures"},
 }
+# flags whose value is text: an empty string is refused, never read as "not given" (argparse keeps "" as a value)
+_TEXT_FLAGS = ("claim", "expand", "paper", "mixture", "n", "device", "json", "plot", "report", "address", "figure")
 
 
 def _given(args: argparse.Namespace, dest: str) -> bool:
@@ -241,25 +269,31 @@ def check_combinations(args: argparse.Namespace, claims: list[Any]) -> None:
 
 
 def _selection(args: argparse.Namespace) -> list[Any]:
+    """The selected claims as :class:`verify.claim_index.ClaimEntry` (the registry itself is imported when the
+    work starts: :func:`_registered`)."""
     from theory.errors import VerifyError
-    from theory.papers import DEFAULT_PAPER, PAPERS
-    from theory.registry import claims, claims_for
+    from verify import claim_index
 
-    key = args.paper or DEFAULT_PAPER
-    if key not in PAPERS:
-        raise VerifyError(f"--paper: unknown pack {key!r}; expected one of {', '.join(PAPERS)}")
+    key = args.paper if args.paper is not None else claim_index.default_paper()
+    if key not in claim_index.pack_keys():
+        raise VerifyError(f"--paper: unknown pack {key!r}; expected one of {', '.join(claim_index.pack_keys())}")
+    entries = claim_index.pack(key).claims
     for kind in NUMBERED:
         value = getattr(args, kind)
-        if value is not None:
-            return claims_for(f"{kind} {value}", key)
-    registry = claims(key)
+        if value is not None:  # theory.registry.claims_for's rule
+            result = f"{kind.capitalize()} {value}"
+            found = [c for c in entries if result in c.results]
+            if not found:
+                raise VerifyError(f"{kind} {value}: the paper has no such result with registered claims")
+            return found
     if args.claim is not None:
-        if args.claim not in registry:
+        chosen = [c for c in entries if c.id == args.claim]
+        if not chosen:
             raise VerifyError(f"--claim: unknown claim id {args.claim!r} in pack {key}; run `verify --list --paper {key}` "
                               "for the ids")
-        return [registry[args.claim]]
+        return chosen
     if args.all:
-        return list(registry.values())
+        return list(entries)
     if args.list or args.expand is not None:
         return []
     from verify import figure_cli
@@ -270,7 +304,46 @@ def _selection(args: argparse.Namespace) -> list[Any]:
                      "--claim ID, --all, --list, --expand Q or --figures")
 
 
+def _registered(entries: list[Any], key: str) -> list[Any]:
+    """The registry's :class:`theory.record.Claim` for each selected entry (imports every claim module)."""
+    from theory.registry import claims
+
+    registry = claims(key)
+    return [registry[e.id] for e in entries]
+
+
+def _check_text_flags(args: argparse.Namespace) -> None:
+    """An empty value of a text flag is a UsageError: ``--json ''`` would write nothing, ``--plot ''`` fall back to
+    the default directory, ``--paper ''`` select the default pack.  A blank one (``' '``) is judged by the flag's
+    own rule (a malformed address, an unknown pack; a file may be called ``' '``)."""
+    for dest in _TEXT_FLAGS:
+        value = getattr(args, dest, None)
+        for item in value if isinstance(value, list) else [value]:
+            if item == "":
+                raise UsageError(f"{_flag(dest)}: expected a value, got an empty string")
+
+
+_DEVICE_HELP = "expected 'auto', 'cpu', 'cuda' or 'cuda:N'"
+
+
+def _check_device_form(device: str | None) -> None:
+    """montecarlo.sampler.resolve_device's names (auto, cpu, cuda, cuda:N) by their form, before torch loads;
+    whether this machine has that device is asked later, of torch."""
+    if device is None:
+        return
+    kind, sep, index = device.strip().lower().partition(":")
+    if (kind in ("auto", "cpu") and not sep) or (kind == "cuda" and (not sep or (index.isascii() and index.isdigit()
+                                                                                 and len(index) <= 6))):
+        return
+    raise UsageError(f"--device: unknown device {device!r} ({_DEVICE_HELP})")
+
+
 # ----- the runs ----------------------------------------------------------------------------------------------------
+def _progress(args: argparse.Namespace) -> bool:
+    """A progress bar unless --no-progress, or standard output carries the JSON report (``--json -``)."""
+    return not args.no_progress and args.json != "-"
+
+
 def _console(args: argparse.Namespace) -> Console:
     """Where people read: stdout, or stderr when the JSON report goes to stdout (``--json -``)."""
     from verify.terminal import make_console
@@ -303,8 +376,9 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
     from verify.asymptotics_report import asymptotic_rows, print_asymptotics
     from verify.output import write_json
     from verify.report.build import build_report
-    from verify.run import background_worker, run_checks
+    from verify.run import run_checks
     from verify.terminal import print_report
+    from verify.workers import background_worker
 
     name = args.mixture_name
     seed = args.seed or 0
@@ -316,7 +390,7 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
         pending = (stack.enter_context(background_worker()).submit(
             asymptotic_rows, mixture, name, None, latex=args.latex, symbolic=not args.no_symbolic) if expansions else None)
         verdicts = run_checks(claims, mixture, ns, seed=seed, full=args.full, symbolic=not args.no_symbolic,
-                              progress=not args.no_progress, training=not args.no_training, mixture_name=name,
+                              progress=_progress(args), training=not args.no_training, mixture_name=name,
                               device=device, paper=args.paper)
         rows = pending.result() if pending is not None else None
     report = build_report(verdicts, mixture, name, ns, seed, time.perf_counter() - start, device=device)
@@ -338,24 +412,41 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
 
 def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    claims = _selection(args)
-    check_combinations(args, claims)
+    _check_text_flags(args)
+    entries = _selection(args)
+    check_combinations(args, entries)
     mode = _mode(args)
     if mode == "list":
         from verify.terminal import make_console, print_claim_list
 
         print_claim_list(make_console(), args.paper or "chang2025")
         return 0
-    # Everything below is checked before any long work: output paths, the device, the mixture, the context lengths.
-    from montecarlo.sampler import resolve_device
-    from theory.errors import VerifyError
-    from theory.mixture import DEFAULT_PRESET, load_mixture
-    from verify import figure_cli
+    # Everything below is checked before any long work, and before the numeric stack is imported: output paths,
+    # the Ray address, the device's form, the mixture file's bytes, the context lengths.
+    from verify import claim_index, figure_cli
     from verify.output import probe_file
 
-    if args.json:
-        probe_file(args.json, "--json")
+    key = args.paper if args.paper is not None else claim_index.default_paper()
+    pack = claim_index.pack(key)
+    name = args.mixture or (pack.default_mixture if mode == "claims" else "fig2c")
+    preset = name in pack.presets or name in claim_index.mixture_presets()
+    if args.max_size is not None and preset:
+        raise UsageError(f"--max-size: the mixture {name!r} is a preset, not a file (--max-size limits a mixture file)")
+    inputs = [] if preset else [name]
+    if args.json is not None:
+        probe_file(args.json, "--json", inputs)
     figure_cli.validate(args)
+    _check_device_form(args.device)
+    text = None
+    if not preset:
+        from theory.mixture_file import read_mixture_file
+
+        text = read_mixture_file(name, args.max_size, (*pack.presets, *claim_index.mixture_presets()))
+    ns = parse_ns(args.n if args.n is not None else "1,10,100") if mode == "claims" else []
+    # The work: from here on numpy, torch and sympy load.
+    from montecarlo.sampler import resolve_device
+    from theory.errors import VerifyError
+
     try:  # figures on Ray run on the cluster's devices (figure_cli.validate checked --device for it)
         on_driver = mode != "expand" and not (mode == "figures" and figure_cli.uses_ray(args))
         device = str(resolve_device(args.device or "cpu")) if on_driver else "cpu"
@@ -364,16 +455,24 @@ def _run(argv: list[str] | None) -> int:
     if mode == "figures":
         figure_cli.run_figures(args, _console(args), device=device)
         return 0
-    from theory.registry import paper
-
-    pack = paper(args.paper or "chang2025")
-    name = args.mixture or (pack.default_mixture if mode == "claims" else DEFAULT_PRESET)
     args.mixture_name = name
-    mixture = pack.presets[name]() if name in pack.presets else load_mixture(name, max_size=args.max_size)
+    mixture = _mixture(key, name, text, args.max_size)
     if mode == "expand":
         return _expand(args, mixture)
-    ns = parse_ns(args.n if args.n is not None else "1,10,100")
-    return _claims(args, claims, mixture, ns, device)
+    return _claims(args, _registered(entries, key), mixture, ns, device)
+
+
+def _mixture(key: str, name: str, text: str | None, max_size: int | None) -> Any:
+    """The selected mixture: a preset of the pack or of :mod:`theory.mixture`, or the file's text, parsed."""
+    from pathlib import Path
+
+    from theory.mixture import parse_mixture_text, preset
+    from theory.registry import paper
+
+    pack = paper(key)
+    if text is None:
+        return pack.presets[name]() if name in pack.presets else preset(name)
+    return parse_mixture_text(text, Path(name).suffix.lower(), name, max_size=max_size)
 
 
 def _one_line(text: str) -> str:
@@ -390,32 +489,53 @@ def _silence_stdout() -> None:
         pass
 
 
-def _importing(frame: Any) -> bool:
-    """True when the interrupted code is inside an import (a frame of importlib's bootstrap is on the stack) or is
-    starting a worker process (multiprocessing writing the spawned child's start-up data: cut short, the child
-    prints an EOFError traceback beside our one line)."""
+def _interrupted_in(frame: Any) -> str | None:
+    """``"spawn"`` when the interrupted code is starting a worker process (multiprocessing writing the spawned
+    child's start-up data: cut short, the child prints an EOFError traceback beside our one line), ``"import"``
+    when it is inside an import (a frame of importlib's bootstrap is on the stack), else None."""
+    importing = False
     while frame is not None:
         name = frame.f_code.co_filename
-        if name.startswith("<frozen importlib._bootstrap") or name.endswith(("popen_spawn_posix.py", "popen_fork.py")):
-            return True
+        if name.endswith(("popen_spawn_posix.py", "popen_fork.py")):
+            return "spawn"
+        importing = importing or name.startswith("<frozen importlib._bootstrap")
         frame = frame.f_back
-    return False
+    return "import" if importing else None
 
 
-def _ctrl_c(signum: int, frame: Any) -> None:
-    """SIGINT: KeyboardInterrupt, except inside an import or a worker's start, where it is retried 50 ms later.
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind like Ctrl-C (workers stopped, temporary files removed), then exit
+    128 + the signal's number with one line."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    """SIGINT: KeyboardInterrupt; SIGTERM, SIGHUP: :class:`Stopped`; except inside an import, where the line is
+    printed and the process exits at once (``os._exit``), and inside a worker's start, where the signal is sent
+    again 50 ms later.
 
     A KeyboardInterrupt raised while a C extension initialises (torch's, measured) can abort the interpreter
-    (exit -6) or kill it by SIGINT after our message (exit -2), instead of exit 130; deferring it past the
-    import keeps "exit 130 and one line on Ctrl-C at any moment"."""
-    if _importing(frame):
+    (exit -6) or kill it by SIGINT after our message (exit -2), instead of exit 130; waiting for the import to end
+    took up to 20 s on a loaded machine (torch, sympy and scipy load one after the other), so during an import the
+    process leaves without unwinding: nothing is being written then, and a worker dies with its parent."""
+    where = _interrupted_in(frame)
+    if where == "import":  # nothing is written or half-started during an import: leave at once, with the line
+        _say("verify: interrupted" if signum == signal.SIGINT else f"verify: terminated ({signal.Signals(signum).name})")
+        os._exit(_SIGNAL_STATUS[signal.Signals(signum)])  # a worker already running dies with us (PR_SET_PDEATHSIG)
+    if where == "spawn":
         import threading
 
-        timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
+        timer = threading.Timer(0.05, os.kill, (os.getpid(), signum))
         timer.daemon = True
         timer.start()
         return
-    raise KeyboardInterrupt
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Stopped(signum)
+
 
 
 def _one_blas_thread() -> None:
@@ -431,12 +551,30 @@ def _one_blas_thread() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run ``verify`` with ``argv`` (default ``sys.argv[1:]``) and return the exit status (see the module docstring)."""
     _one_blas_thread()
-    previous = signal.signal(signal.SIGINT, _ctrl_c) if threading_main() else None
+    previous = {signum: signal.signal(signum, _on_signal) for signum in _SIGNAL_STATUS} if threading_main() else {}
     try:
         return _main(argv)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _escape_unencodable() -> None:
+    """Standard output and error print what their encoding cannot hold as escapes (``\\xe9``), not a
+    UnicodeEncodeError: ``PYTHONIOENCODING=ascii`` with a file name outside ASCII."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError, AttributeError):
+                pass
+
+
+def _stdout_closed() -> bool:
+    """True when the process started with its standard output closed (``verify --list >&-``): Python sets
+    ``sys.stdout`` to None then."""
+    return sys.stdout is None
 
 
 def threading_main() -> bool:
@@ -446,8 +584,22 @@ def threading_main() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def _say(line: str) -> None:
+    """One line on stderr (nothing when stderr itself is closed)."""
+    if sys.stderr is not None:
+        try:
+            print(line, file=sys.stderr)
+        except (OSError, ValueError):
+            pass
+
+
 def _main(argv: list[str] | None) -> int:
     try:
+        if _stdout_closed():
+            _say("verify: error: standard output is closed (nothing could be printed; redirect it to a file or "
+                 "/dev/null instead)")
+            return 2
+        _escape_unencodable()
         try:
             status = _run(argv)
             sys.stdout.flush()  # a full device fails here, inside the handlers, not at interpreter exit
@@ -456,14 +608,14 @@ def _main(argv: list[str] | None) -> int:
             sys.stdout.flush()
             return exc.status
         except UsageError as exc:
-            print(f"verify: error: {_one_line(str(exc))}", file=sys.stderr)
+            _say(f"verify: error: {_one_line(str(exc))}")
             return 2
         except ValueError as exc:
             from theory.errors import VerifyError
 
             if not isinstance(exc, VerifyError):
                 raise
-            print(f"verify: error: {_one_line(str(exc))}", file=sys.stderr)
+            _say(f"verify: error: {_one_line(str(exc))}")
             return 2
         except BrokenPipeError:
             _silence_stdout()
@@ -474,11 +626,14 @@ def _main(argv: list[str] | None) -> int:
             if exc.errno not in _OUTPUT_ERRNOS:
                 raise
             _silence_stdout()
-            print(f"verify: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+            _say(f"verify: error: cannot write the output: {exc.strerror or exc}")
             return 2
     except KeyboardInterrupt:
-        print("verify: interrupted", file=sys.stderr)
+        _say("verify: interrupted")
         return 130
+    except Stopped as exc:
+        _say(f"verify: terminated ({signal.Signals(exc.signum).name})")
+        return _SIGNAL_STATUS[signal.Signals(exc.signum)]
 
 
 if __name__ == "__main__":

@@ -9,6 +9,13 @@ runs on ``cuda``, the GPU Ray gives it), else one CPU. The tasks run the driver'
 travel with them (Ray's ``py_modules``), with one BLAS thread as in the ``verify`` command. Results come back to
 the driver as they finish (``ray.wait``), which writes each point's record at once (:func:`verify.sweep.sweep`).
 On an error or an interrupt the tasks not yet finished are cancelled; what finished is kept.
+
+Nothing waits without end: before ``ray.init`` the address is probed (:func:`probe_address`) with a timeout in
+seconds (``verify --connect-timeout``): a TCP connection must open and the server must answer an HTTP/2
+handshake (Ray's GCS and Ray Client are gRPC servers) within it, since Ray itself retries a silent address
+without end; the driver waits for results in one-second slices, so Ctrl-C stops a run within a second or two.
+This module's top level imports only the standard library (the ``verify`` command checks addresses before
+anything heavy loads).
 """
 
 from __future__ import annotations
@@ -17,17 +24,29 @@ import contextlib
 import importlib
 import importlib.util
 import logging
+import os
 import socket
+import time
 from collections.abc import Generator, Sequence
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from theory.errors import VerifyError
-from verify.sweep import PointTask, run_point
 
-__all__ = ["RAY_DEVICES", "RAY_INSTALL_HINT", "RayExecutor", "check_address", "check_ray_device", "probe_address", "ray_installed",
-           "ray_runtime_env"]
+if TYPE_CHECKING:
+    from verify.sweep import PointTask
+
+__all__ = ["CONNECT_TIMEOUT", "CONNECT_TIMEOUT_MAX", "RAY_DEVICES", "RAY_INSTALL_HINT", "RayExecutor", "check_address",
+           "check_ray_device", "probe_address", "ray_installed", "ray_runtime_env"]
+
+CONNECT_TIMEOUT = 10.0  # seconds: --connect-timeout's default (a cluster on the same network answers in milliseconds)
+CONNECT_TIMEOUT_MAX = 3600.0
+_WAIT_SLICE = 1.0  # seconds: ray.wait returns at least this often, so Ctrl-C is handled between waits
+# An HTTP/2 client connection preface and an empty SETTINGS frame (RFC 9113, 3.4 and 6.5): a gRPC server answers
+# with a SETTINGS frame of its own (type 4) at once.
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+_H2_SETTINGS = 4
 
 RAY_INSTALL_HINT = "pip install -e '.[ray]'"
 RAY_DEVICES = ("auto", "cpu", "cuda")  # --device with --executor ray: Ray picks the GPU of each task
@@ -67,29 +86,49 @@ def _ray() -> ModuleType:
     return importlib.import_module("ray")
 
 
-def check_address(address: str) -> tuple[str, int] | None:
-    """The (host, port) of a --address value, None for ``auto`` or ``local``; VerifyError for anything else than
-    ``auto``, ``local``, ``HOST:PORT`` or ``ray://HOST:PORT`` (the form alone: nothing is contacted)."""
+def check_address(address: str, source: str = "--address") -> tuple[str, int] | None:
+    """The (host, port) of an address, None for ``auto`` or ``local``; VerifyError naming ``source`` (the flag, or
+    ``RAY_ADDRESS``) for anything else than ``auto``, ``local``, ``HOST:PORT`` or ``ray://HOST:PORT`` (the form
+    alone: nothing is contacted)."""
     if address in ("auto", "local"):
         return None
     host, _, port = address.removeprefix("ray://").rpartition(":")
-    if not host or any(ch.isspace() for ch in host) or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
-        raise VerifyError(f"--address: expected auto, HOST:PORT or ray://HOST:PORT, got {address!r}")
+    if not host or any(ch.isspace() for ch in host) or not (port.isascii() and port.isdigit() and len(port) <= 5) \
+            or not 0 < int(port) < 65536:
+        raise VerifyError(f"{source}: expected auto, HOST:PORT or ray://HOST:PORT, got {address!r}")
     return host.strip("[]"), int(port)
 
 
-def probe_address(address: str, timeout: float = 10.0) -> None:
-    """VerifyError unless a TCP connection to ``address`` (``HOST:PORT`` or ``ray://HOST:PORT``) opens within
-    ``timeout`` seconds: Ray itself retries an unreachable cluster without end. ``auto`` and ``local`` are left to
-    Ray (it fails at once when no cluster runs on this machine)."""
-    where = check_address(address)
+def probe_address(address: str, timeout: float = CONNECT_TIMEOUT, source: str = "--address") -> None:
+    """VerifyError (naming ``source``) unless, within ``timeout`` seconds, a TCP connection to ``address``
+    (``HOST:PORT`` or ``ray://HOST:PORT``) opens and the server answers an HTTP/2 handshake with its SETTINGS
+    frame, as the gRPC servers of Ray's GCS and Ray Client do: Ray itself retries an unreachable or silent cluster
+    without end.  With ``RAY_USE_TLS`` set only the connection is probed (the handshake would be TLS's).  ``auto``
+    and ``local`` are left to Ray (it fails at once when no cluster runs on this machine)."""
+    where = check_address(address, source)
     if where is None:
         return
+    deadline = time.monotonic() + timeout
     try:
-        with socket.create_connection(where, timeout=timeout):
-            pass
+        with socket.create_connection(where, timeout=timeout) as conn:
+            if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):
+                return
+            conn.settimeout(max(deadline - time.monotonic(), 0.001))
+            conn.sendall(_H2_PREFACE)
+            header = b""
+            while len(header) < 9:
+                conn.settimeout(max(deadline - time.monotonic(), 0.001))
+                chunk = conn.recv(9 - len(header))
+                if not chunk:
+                    break
+                header += chunk
+    except TimeoutError:
+        raise VerifyError(f"{source}: the Ray cluster at {address!r} did not answer within {timeout:g} s "
+                          "(raise --connect-timeout, or check the address)") from None
     except OSError as exc:
-        raise VerifyError(f"--address: cannot reach the Ray cluster at {address!r}: {exc.strerror or exc}") from None
+        raise VerifyError(f"{source}: cannot reach the Ray cluster at {address!r}: {exc.strerror or exc}") from None
+    if len(header) < 9 or header[3] != _H2_SETTINGS:
+        raise VerifyError(f"{source}: {address!r} is not a Ray cluster (it does not answer as a gRPC server)")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -106,9 +145,11 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, device: str | None = None, *, num_cpus: int | None = None) -> None:
+    def __init__(self, address: str | None = None, device: str | None = None, *, num_cpus: int | None = None,
+                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
         check_ray_device(device)
         self.address = address
+        self.connect_timeout = connect_timeout
         self.request = device
         self.num_cpus = num_cpus
         self.device = "cpu"
@@ -120,7 +161,7 @@ class RayExecutor:
         ray = _ray()
         if not ray.is_initialized():
             if self.address is not None:
-                probe_address(self.address)
+                probe_address(self.address, self.connect_timeout)
             try:
                 ray.init(address=self.address, num_cpus=self.num_cpus if self.address is None else None,
                          include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False,
@@ -155,6 +196,8 @@ class RayExecutor:
         """Submit every task, then yield each with its result as it finishes; cancel the rest on the way out."""
         if not tasks:
             return
+        from verify.sweep import run_point
+
         ray = _ray()
         gpu = self.device == "cuda"
         remote = ray.remote(run_point).options(num_cpus=1, num_gpus=1 if gpu else 0,
@@ -162,7 +205,9 @@ class RayExecutor:
         pending: dict[Any, PointTask] = {remote.remote(task): task for task in tasks}
         try:
             while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=_WAIT_SLICE)
+                if not ready:  # back in Python between slices: a Ctrl-C is raised here
+                    continue
                 ref = ready[0]
                 task = pending.pop(ref)
                 try:

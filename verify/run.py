@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import signal
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
@@ -16,8 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from theory.asymptotics import leading_term_onset, numeric_leading_term
 from theory.errors import VerifyError
+from theory.kinds import MEASURED_KINDS, Kind
 from theory.mixture import TaskMixture
-from theory.record import MEASURED_KINDS, Case, Claim, Comparison, Kind, Paper, SymbolicResult
+from theory.record import Case, Claim, Comparison, Paper, SymbolicResult
 from theory.registry import paper as paper_of
 from theory.verdicts import (
     SEARCH_NS,
@@ -39,6 +37,7 @@ from verify.evidence.montecarlo import MonteCarloChannel, k_sigma
 from verify.evidence.record import Evidence
 from verify.evidence.training import TrainingChannel
 from verify.evidence.unconstrained import UnconstrainedEvidence
+from verify.workers import background_worker
 
 _T = TypeVar("_T")
 
@@ -155,32 +154,6 @@ def symbolic_decisions(claims: list[Claim], enabled: bool) -> Iterator[Callable[
     with background_worker() as pool:
         futures = {c.id: pool.submit(c.symbolic) for c in deciding if c.symbolic is not None}
         yield lambda claim: futures[claim.id].result() if claim.id in futures else None
-
-
-@contextmanager
-def background_worker() -> Iterator[ProcessPoolExecutor]:
-    """One spawned worker process for CPU work that can run beside the numeric search (sympy is single-threaded);
-    Ctrl-C stays with this process, and on any exception the worker is stopped at once."""
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_ctrl_c)
-    try:
-        yield pool
-    except BaseException:  # Ctrl-C or an error: stop the worker now rather than after its current task
-        # Killed and reaped *before* the pool closes its pipes: a worker still starting up would otherwise read a
-        # closed pipe and print an EOFError traceback beside the one-line message (seen when Ctrl-C came 1 s in).
-        workers = list(getattr(pool, "_processes", {}).values())
-        for process in workers:
-            process.kill()
-        for process in workers:
-            process.join(timeout=10)
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-
-
-def _ignore_ctrl_c() -> None:
-    """In the decision worker: Ctrl-C is the parent's to handle (one line, exit 130), not a second traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed: int = 0, full: bool = False,

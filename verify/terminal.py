@@ -20,8 +20,8 @@ from rich import box
 from rich.console import Console
 from rich.text import Text
 
-from theory.record import Severity
-from theory.registry import claims as registered_claims
+from theory.kinds import Severity
+from verify.claim_index import pack as claim_pack  # the registry's ids and statements, without importing it
 from verify.numbers import exact, uncertain
 
 _STYLE = {"verified": "green", "refuted": "bold red", "inconclusive": "yellow", "measured": "cyan"}
@@ -311,7 +311,7 @@ def print_claim_list(console: Console | None = None, paper: str = "chang2025", *
     """``verify --list [--paper KEY]``: one line a claim (id, kind, where the paper states it); ``verbose`` adds the
     statement, scope and reading under each, wrapped to the terminal."""
     console = console or make_console()
-    claims = list(registered_claims(paper).values())
+    claims = list(claim_pack(paper).claims)
     width = max(len(c.id) for c in claims)
     kinds = max(len(str(c.kind)) for c in claims)
     _print(console, f"{len(claims)} claims of {paper} (verify --claim ID checks one; --list --verbose shows statements)")
@@ -320,4 +320,4 @@ def print_claim_list(console: Console | None = None, paper: str = "chang2025", *
         if verbose:
             _wrapped(console, c.statement, 4)
             _wrapped(console, f"scope: {c.scope_text}", 4)
-            _wrapped(console, f"reading: {c.stated_reading}", 4)
+            _wrapped(console, f"reading: {c.reading}", 4)

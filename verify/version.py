@@ -20,10 +20,48 @@ def tool_version() -> str:
         return "0+unknown"
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_commit(text: str) -> bool:
+    return len(text) == 40 and set(text) <= _HEX
+
+
+def _read_head(root: Path) -> str | None:
+    """HEAD's commit read from the ``.git`` files (a checkout or a worktree; loose or packed ref), or None when
+    anything is unusual: then git itself is asked.  Reading files spares ``verify --version`` a process."""
+    try:
+        git = root / ".git"
+        gitdir = Path(git.read_text().removeprefix("gitdir:").strip()) if git.is_file() else git
+        common = (gitdir / (gitdir / "commondir").read_text().strip()).resolve() if (gitdir / "commondir").exists() else gitdir
+        head = (gitdir / "HEAD").read_text().strip()
+        if _is_commit(head):
+            return head
+        ref = head.removeprefix("ref:").strip()
+        if not head.startswith("ref:") or not ref.startswith("refs/"):
+            return None
+        for base in (gitdir, common):
+            if (base / ref).is_file():
+                text = (base / ref).read_text().strip()
+                return text if _is_commit(text) else None
+        for line in (common / "packed-refs").read_text().splitlines():
+            sha, _, name = line.partition(" ")
+            if name.strip() == ref and _is_commit(sha):
+                return sha
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 @cache
 def git_commit() -> str | None:
-    """The commit of the source tree when it is a git checkout with git on PATH, else None."""
+    """The commit of the source tree when it is a git checkout (read from its files, else asked of git on PATH),
+    else None."""
     root = Path(__file__).resolve().parent.parent
+    if (root / ".git").exists():
+        found = _read_head(root)
+        if found is not None:
+            return found
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
                              check=False)

@@ -277,7 +277,7 @@ def test_help_exits_zero(capsys) -> None:
     assert "--fail-on-refuted" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("where", ["verify.cli.build_parser", "theory.mixture.load_mixture", "verify.run.run_checks"])
+@pytest.mark.parametrize("where", ["verify.cli.build_parser", "theory.mixture.preset", "verify.run.run_checks"])
 def test_ctrl_c_anywhere_exits_130_with_one_line(monkeypatch, capsys, where: str) -> None:
     module, _, attr = where.rpartition(".")
 

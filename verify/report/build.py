@@ -8,8 +8,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from theory.kinds import Severity
 from theory.mixture import TaskMixture
-from theory.record import Claim, Severity
+from theory.record import Claim
 from theory.verdicts import ClaimVerdict, Verdict
 from verify.version import SCHEMA_VERSION, tool_info
 

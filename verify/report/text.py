@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from theory.record import Severity
+from theory.kinds import Severity
 from verify.evidence.minimiser import MINIMISER_RTOL
 from verify.report.typeset import number_tex, quantity_tex
 

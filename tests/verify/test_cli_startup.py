@@ -1,0 +1,94 @@
+"""The command line answers before the numeric stack loads: ``--help``, ``--version``, ``--list`` and bad input
+import neither torch, sympy, scipy, matplotlib nor Ray (nor numpy), and the light copies the parser uses agree
+with what they stand for (the claim index with the registry, the panel ids with the panels)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("numpy", "torch", "sympy", "scipy", "matplotlib", "ray", "rich.table")
+_PROBE = """
+import json, sys
+from verify.cli import main
+status = main(sys.argv[1:])
+print("LOADED " + json.dumps([sorted(m for m in {heavy!r} if m in sys.modules), status]), file=sys.stderr)
+"""
+
+
+def _loaded(argv: list[str]) -> tuple[list[str], int]:
+    """Run ``verify.cli.main(argv)`` in a fresh interpreter; the heavy modules it imported and its status."""
+    proc = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=HEAVY), *argv], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("LOADED"), proc.stderr
+    heavy, status = json.loads(line.removeprefix("LOADED "))
+    return heavy, status
+
+
+@pytest.mark.parametrize("argv", [
+    ["--help"], ["--version"], ["--all", "--mixture", "nope.json"], ["--all", "--n=--5"], ["--claim", "nope"],
+    ["--figure", "9z"], ["--all", "--json", "/nonexistent-dir/x.json"], ["--all", "--device", "tpu"], ["--bogus"],
+    ["--list", "--quick"], ["--all", "--max-size", "4"],
+], ids=" ".join)
+def test_no_numeric_stack_before_the_answer(argv: list[str]) -> None:
+    heavy, status = _loaded(argv)
+    assert status in (0, 2) and heavy == []
+
+
+def test_list_needs_no_numeric_stack() -> None:
+    heavy, status = _loaded(["--list"])
+    assert status == 0 and [m for m in heavy if m != "rich.table"] == []
+
+
+def test_the_claim_index_is_current() -> None:
+    """verify/claim_index.json is what the registry gives (else: python -m verify.claim_index --write)."""
+    from verify import claim_index
+
+    stored = json.loads(claim_index.INDEX_PATH.read_text(encoding="utf-8"))
+    fresh = claim_index.build_index()
+    assert stored == fresh, "verify/claim_index.json is out of date: run python -m verify.claim_index --write"
+
+
+def test_a_stale_index_falls_back_to_the_registry(monkeypatch, tmp_path) -> None:
+    from verify import claim_index
+
+    stale = tmp_path / "claim_index.json"
+    stale.write_text(json.dumps({"source_digest": "0", "packs": {}}))
+    monkeypatch.setattr(claim_index, "INDEX_PATH", stale)
+    claim_index.index.cache_clear()
+    try:
+        assert "chang2025" in claim_index.pack_keys() and claim_index.pack("chang2025").claims
+    finally:
+        claim_index.index.cache_clear()
+
+
+def test_the_panel_ids_are_the_panels() -> None:
+    from verify.figure_cli import PANEL_IDS
+    from verify.panels import PANELS
+
+    assert PANEL_IDS == tuple(PANELS)
+
+
+def test_the_report_file_names_are_what_the_report_writes(tmp_path) -> None:
+    from verify.figure_cli import REPORT_FILES
+    from verify.report import files
+
+    source = Path(files.__file__).read_text()
+    assert all(f'"{name}"' in source for name in REPORT_FILES)
+
+
+def test_version_reads_the_commit_git_reports() -> None:
+    import shutil
+
+    from verify.version import _read_head
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout and git")
+    asked = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    assert _read_head(ROOT) == asked.stdout.strip()
