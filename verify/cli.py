@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--full", action="store_true", help="larger search (more n values)")
     p.add_argument("--no-symbolic", action="store_true", help="skip the symbolic (sympy) decisions")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--verbose", action="store_true", help="every evidence channel of every claim, below the table")
+    p.add_argument("--verbose", action="store_true", help="every evidence channel of every claim, below the table; with --list, each claim's statement, scope and reading")
     p.add_argument("--fail-on-refuted", action="store_true", help="exit 1 when some claim is refuted (for CI)")
     p.add_argument("--order", action=_Once, type=_int_in("--order", 0, ORDER_MAX), metavar="K",
                    help=f"with --expand: terms through n^-K (0 to {ORDER_MAX}; default 3)")
@@ -230,7 +230,7 @@ _MODE_NEEDS = {"list": "--list", "expand": "--expand", "figures": "--figure/--fi
 _APPLIES = {
     "paper": {"list", "claims"}, "mixture": {"expand", "claims"}, "max_size": {"expand", "claims"}, "n": {"claims"}, "seed": {"claims", "figures"},
     "device": {"claims", "figures"}, "json": {"expand", "claims"}, "quick": {"claims", "figures"}, "full": {"claims", "figures"},
-    "no_symbolic": {"claims"}, "no_progress": {"claims", "figures"}, "verbose": {"claims"}, "fail_on_refuted": {"claims"},
+    "no_symbolic": {"claims"}, "no_progress": {"claims", "figures"}, "verbose": {"claims", "list"}, "fail_on_refuted": {"claims"},
     "order": {"expand"}, "report": {"claims"}, "no_training": {"claims", "figures"}, "figure": {"claims", "figures"},
     "figures": {"claims", "figures"}, "latex": {"expand", "claims"}, "plot": {"expand", "claims", "figures"},
     "executor": {"claims", "figures"}, "address": {"claims", "figures"}, "connect_timeout": {"claims", "figures"},
@@ -419,7 +419,7 @@ def _run(argv: list[str] | None) -> int:
     if mode == "list":
         from verify.terminal import make_console, print_claim_list
 
-        print_claim_list(make_console(), args.paper or "chang2025")
+        print_claim_list(make_console(), args.paper or "chang2025", verbose=args.verbose)
         return 0
     # Everything below is checked before any long work, and before the numeric stack is imported: output paths,
     # the Ray address, the device's form, the mixture file's bytes, the context lengths.

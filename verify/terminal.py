@@ -193,7 +193,7 @@ def print_report(report: dict[str, Any], console: Console | None = None, *, verb
     rows = [(c["id"], c["verdict"], on_selected(c), str(c.get("kind", "result"))) for c in claims]
     head = ("claim", "verdict", f"on {_clip(name, 20)}", "kind")
     widths = [max([len(head[i])] + [len(r[i]) for r in rows]) for i in range(4)]
-    _print(console, f"Claims checked (local verdict on {name}, n = {ns}); {READING_OF_RESULTS}")
+    _wrapped(console, f"Claims checked (local verdict on {name}, n = {ns}); {READING_OF_RESULTS}", 0)
 
     def line(cells: tuple[str, ...]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
@@ -220,7 +220,7 @@ def print_report(report: dict[str, Any], console: Console | None = None, *, verb
             sev = Severity(g["severity"]).description if g.get("severity") in list(Severity) else "severity not stated"
             _wrapped(console, f"{i}. {', '.join(g['claims'])} [{sev}]: {g['title']}", 2)
     seconds = _seconds(report)
-    _print(console, summary_line(report) + (f" in {seconds:.1f} s" if seconds is not None else ""))
+    _wrapped(console, summary_line(report) + (f" in {seconds:.1f} s" if seconds is not None else ""), 0)
     if not verbose:
         _print(console, "details and corrected statements: verify --claim ID, or --verbose")
 
@@ -314,7 +314,7 @@ def print_claim_list(console: Console | None = None, paper: str = "chang2025", *
     claims = list(claim_pack(paper).claims)
     width = max(len(c.id) for c in claims)
     kinds = max(len(str(c.kind)) for c in claims)
-    _print(console, f"{len(claims)} claims of {paper} (verify --claim ID checks one; --list --verbose shows statements)")
+    _wrapped(console, f"{len(claims)} claims of {paper} (verify --claim ID checks one; --list --verbose shows statements)", 0)
     for c in claims:
         _print(console, _clip(f"{c.id.ljust(width)}  {str(c.kind).ljust(kinds)}  {c.source}", max(console.width, 40)))
         if verbose:
