@@ -8,8 +8,16 @@ import numpy as np
 
 from theory.loss import population_loss
 from theory.mixture import Array, TaskMixture
-from theory.papers.chang2025.common import claimed_prompts_appendix, claimed_prompts_main, derived
-from theory.record import Claim, Comparison, StatedParameters, SymbolicResult, compare
+from theory.papers.chang2025.common import (
+    claimed_prompts_appendix,
+    claimed_prompts_main,
+    derived,
+    derived_condition,
+    loss_condition,
+    prompts_condition,
+    solve_condition,
+)
+from theory.record import Claim, Comparison, StatedParameters, SymbolicResult, cancellation, compare
 from theory.strategy import Strategy
 from theory.symbolic import d1_prompts, decide_d1
 
@@ -26,8 +34,9 @@ def _check_prompts(form: str) -> Callable[[TaskMixture, int], Comparison]:
         ft = derived(Strategy.FT, m, n)
         claimed = _prompt_formula(form)(m, ft.W_bar, n)
         loss_at_claim = float(population_loss(m, ft.W, claimed, n))
+        kappa = (1.0 + derived_condition(Strategy.FT, m, n)) * prompts_condition(m, ft.W, n) + solve_condition(m.sigma_x, ft.W_bar)
         return compare("P*_FT", claimed, ft.P,
-                       note=f"loss at the claimed prompts {loss_at_claim:.10g} vs optimum {ft.loss:.10g}")
+                       note=f"loss at the claimed prompts {loss_at_claim:.10g} vs optimum {ft.loss:.10g}", condition=kappa)
     return check
 
 
@@ -35,7 +44,12 @@ def _check_loss(m: TaskMixture, n: int) -> Comparison:
     pt, ft = derived(Strategy.PT, m, n), derived(Strategy.FT, m, n)
     E = n * pt.W_bar - np.eye(m.d)
     claimed = pt.loss - float(np.trace(m.delta @ E.T @ E))
-    return compare("L*_FT", claimed, ft.loss)
+    # the two losses carry E[y^2] / L* (loss_condition); the correction term carries twice E = n W_bar - I's round-off,
+    # which is W_bar's times the cancellation n ||W_bar|| / ||E|| (W_bar ~ I/n)
+    correction = abs(claimed - pt.loss) / max(abs(ft.loss), 1e-300)
+    e_condition = derived_condition(Strategy.PT, m, n) * cancellation(E, n * pt.W_bar, np.eye(m.d))
+    kappa = loss_condition(m, ft.loss) + 2.0 * correction * e_condition
+    return compare("L*_FT", claimed, ft.loss, condition=kappa)
 
 
 def _stated(form: str) -> Callable[[TaskMixture, int], StatedParameters]:
