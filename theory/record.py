@@ -100,7 +100,7 @@ def scaled_cancellation(result: Any, *terms: Any) -> float:
     diagonal entries as well as its large ones.  A zero on ``result``'s diagonal: ``inf``.
 
     >>> scaled_cancellation(np.diag([1e12, 1e-12]), np.diag([1e12, 1.0]), np.diag([0.0, -1.0]))
-    2000000000000.0
+    1414213562373.095
     """
     r = np.asarray(result, dtype=np.float64)
     diag = np.abs(np.diagonal(r))

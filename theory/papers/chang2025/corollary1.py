@@ -82,7 +82,7 @@ def _exponent_comparison(label: str, claimed: int, leading: LeadingFit, vacuous:
     if leading.exponent is None and leading.stable:
         return Comparison(label, claimed, "vanishes identically", 0.0, True, vacuous)
     short = pre_asymptotic(m, leading)
-    if short or not leading.stable:
+    if short or not leading.stable or leading.exponent is None:
         return Comparison(label, claimed, leading.exponent, float("nan"), False, (short or "unstable fit") + "; " + note,
                           decided=Outcome.INCONCLUSIVE)
     return Comparison(label, claimed, leading.exponent, float(abs(leading.exponent - claimed)),

@@ -22,7 +22,7 @@ from theory.papers.chang2025.common import (
     w_bar_condition,
     w_from_bar,
 )
-from theory.record import Claim, Comparison, StatedParameters, SymbolicResult, agrees, compare, condition_number, rel_error
+from theory.record import AGREE_MARGIN, EPS, Claim, Comparison, StatedParameters, SymbolicResult, agrees, compare, condition_number, rel_error
 from theory.strategy import Strategy
 from theory.symbolic import d1_noise, d1_prompts, d1_wbar, decide_d1
 
@@ -58,7 +58,8 @@ def _check_w_main(m: TaskMixture, n: int) -> Comparison:
     noise = max(kappa for _, kappa in parts)  # round-off of R, in units of EPS (absolute)
     kappa = noise / max(max(sizes), 1e-300)  # relative to the residual: the comparison's condition
     growth = rel_error(far, r)
-    bounded = max(sizes) <= (1 + 1e-6) * max(sizes[0], 1e-300) or agrees(growth, kappa)
+    within_round_off = max(sizes) <= AGREE_MARGIN * EPS * noise  # R indistinguishable from 0 (all means zero: R = Delta = 0)
+    bounded = max(sizes) <= (1 + 1e-6) * max(sizes[0], 1e-300) or within_round_off or agrees(growth, kappa)
     return Comparison("O(1) term of W_bar*_JT", sizes[-1], sizes[0], growth, bounded,
                       note=f"max |O(1)| at n, 10n, 100n, 1000n: {[f'{s:.6g}' for s in sizes]}; "
                            f"equals Delta: {agrees(rel_error(r, m.delta), kappa)}", condition=kappa)
