@@ -51,11 +51,13 @@ def _check_equality(m: TaskMixture, n: int) -> Comparison:
     nonzero = [r > refute_rtol(kappa) for r in rel]
     if zero_means:  # the gaps must vanish: a gap beyond round-off refutes
         holds, fails = all(agrees(r, kappa) for r in rel), any(nonzero)
-    else:  # the gaps must not vanish: float64 can show a gap, never an exact zero, so a gap within round-off is undecided
-        holds, fails = all(nonzero), False
+    else:  # the gaps must not vanish: float64 can show a gap, not a zero, so a gap within round-off is undecided -
+        # unless Delta = Sigma_x sum_k pi_k mu_k mu_k^T is exactly zero (the non-zero means have weight 0): the optima then
+        # do not see the means at all, and the gaps vanish in exact arithmetic
+        holds, fails = all(nonzero), not np.any(m.mean_outer)
     decided = None if holds else (Outcome.FAILS if fails else Outcome.INCONCLUSIVE)
     return Comparison("(PT-FT, FT-JT) vanish iff all mu_k = 0", f"zero means: {zero_means}", [float(g) for g in gaps],
-                      0.0 if holds else max(rel), holds, decided=decided, condition=kappa)
+                      0.0 if holds else 1.0 if fails else max(rel), holds, decided=decided, condition=kappa)
 
 
 def fit(quantity: str, m: TaskMixture) -> LeadingFit:
