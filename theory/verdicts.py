@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from theory.mixture import TaskMixture
-from theory.record import AGREE_RTOL, REFUTE_RTOL, Case, Claim, Comparison, Outcome, SymbolicResult, agree_rtol
+from theory.record import AGREE_RTOL, REFUTE_RTOL, Case, Claim, Comparison, Outcome, SymbolicResult
 
 SEARCH_NS = (1, 4, 20)
 
@@ -73,12 +73,15 @@ def finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-_ROUND_OFF = "within what float64 round-off can explain at the comparison's conditioning (docs/claims.md)"
+_ROUND_OFF = ("undecided in float64: within the round-off that the comparison's conditioning explains, or a gap float64 "
+              "cannot tell from zero (docs/claims.md)")
 
 
 def _raised(c: Comparison) -> bool:
-    """The comparison's thresholds were raised above the floors by its condition (theory.record.agree_rtol)."""
-    return c.decided is None and agree_rtol(c.condition) > AGREE_RTOL
+    """An inconclusive comparison whose error is not simply between the floors AGREE_RTOL and REFUTE_RTOL: its
+    thresholds were raised by its condition (theory.record.agree_rtol), or it is a gap below round-off."""
+    err = c.rel_error
+    return math.isfinite(err) and not AGREE_RTOL < err <= REFUTE_RTOL
 
 
 def local_verdict(in_scope: bool, ns: Iterable[int], comparisons: Iterable[Comparison | str]) -> dict[str, Any]:
