@@ -14,6 +14,7 @@ evidence channels of ``verify`` read the record and nothing else.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -25,8 +26,105 @@ from theory.kinds import _DEFAULT_READINGS, Kind, Severity
 from theory.mixture import Array, TaskMixture
 from theory.strategy import Strategy
 
-AGREE_RTOL = 1e-8  # float64 solves on matrices with condition number <= ~1e4: errors ~1e-12, so 1e-8 is safe
-REFUTE_RTOL = 1e-6  # a disagreement above this cannot be rounding; between the two is 'inconclusive'
+# How a comparison decides (docs/claims.md, "Round-off and conditioning").  Claimed and derived are both computed in
+# float64; each side's relative round-off is at most about EPS times the comparison's *condition*: the factor by which
+# the computation can amplify a relative perturbation of its data (the condition numbers of the matrices it solves,
+# the ratio between terms that cancel).  A check reports that factor (``Comparison.condition``; 1 when nothing
+# amplifies); the thresholds scale with it and never fall below the fixed floors.
+EPS = float(np.finfo(np.float64).eps)  # 2.2e-16, float64's unit round-off (times 2)
+AGREE_RTOL = 1e-8  # floor: agreement to 1e-8 (float64 reaches ~1e-14 on the search's well-conditioned cases)
+REFUTE_RTOL = 1e-6  # floor: a disagreement above this cannot be rounding; between the two is 'inconclusive'
+AGREE_MARGIN = 1e2  # agreement allows 100 EPS * condition: the constants of the error bounds (sums of d <= 16 terms,
+# a few chained solves) that a condition number leaves out
+REFUTE_MARGIN = 1e4  # a refutation needs 1e4 EPS * condition: the same factor 100 above agreement as the floors
+# Where agreement cannot be resolved below REFUTE_RTOL (condition above ~4.5e7), float64 cannot say that the two sides
+# agree: such a comparison holds nowhere and refutes only beyond refute_rtol(condition), else it is inconclusive.
+
+
+def agree_rtol(condition: float = 1.0) -> float:
+    """The largest relative error that counts as agreement at this condition: ``max(AGREE_RTOL, AGREE_MARGIN EPS kappa)``.
+
+    >>> agree_rtol(1.0) == AGREE_RTOL, f"{agree_rtol(1e9):.2g}"
+    (True, '2.2e-05')
+    """
+    return max(AGREE_RTOL, AGREE_MARGIN * EPS * float(condition))
+
+
+def refute_rtol(condition: float = 1.0) -> float:
+    """The relative error beyond which round-off cannot explain a disagreement: ``max(REFUTE_RTOL, REFUTE_MARGIN EPS kappa)``.
+
+    A NaN or infinite condition (a singular matrix) refutes nothing.
+
+    >>> refute_rtol(1.0) == REFUTE_RTOL, refute_rtol(float("inf"))
+    (True, inf)
+    """
+    kappa = float(condition)
+    return float("inf") if not math.isfinite(kappa) else max(REFUTE_RTOL, REFUTE_MARGIN * EPS * kappa)
+
+
+def agrees(rel_err: float, condition: float = 1.0) -> bool:
+    """Agreement that float64 can resolve: the error is within :func:`agree_rtol` and that threshold is at most
+    ``REFUTE_RTOL`` (beyond it, 'agree' would accept real disagreements; the comparison is then inconclusive)."""
+    tol = agree_rtol(condition)
+    return bool(tol <= REFUTE_RTOL and rel_err <= tol)
+
+
+def condition_number(A: Any) -> float:
+    """2-norm condition number of ``A`` after equilibrating its rows, then its columns, by their largest entries.
+
+    Round-off in a solve with ``A`` follows the condition of the equilibrated matrix, not of ``A``: a diagonal
+    Sigma_x = diag(1e12, 1e-12) is solved exactly although cond(Sigma_x) = 1e24 (rescaling the coordinates changes
+    no rounding error).  Singular or non-finite: ``inf``.
+
+    >>> condition_number(np.diag([1e12, 1e-12])), round(condition_number([[1.0, 1.0], [1.0, 1.0 + 1e-8]]) / 4e8, 2)
+    (1.0, 1.0)
+    """
+    M = np.abs(np.asarray(A, dtype=np.float64))
+    if M.ndim == 0:
+        M = M.reshape(1, 1)
+    if not np.all(np.isfinite(M)):
+        return float("inf")
+    rows = M.max(axis=1, keepdims=True)
+    if np.any(rows == 0.0):
+        return float("inf")
+    scaled = np.asarray(A, dtype=np.float64).reshape(M.shape) / rows
+    cols = np.abs(scaled).max(axis=0, keepdims=True)
+    if np.any(cols == 0.0):
+        return float("inf")
+    s = np.linalg.svd(scaled / cols, compute_uv=False)
+    return float("inf") if s[-1] == 0.0 else float(s[0] / s[-1])
+
+
+def scaled_cancellation(result: Any, *terms: Any) -> float:
+    """:func:`cancellation` of square matrices after the symmetric diagonal scaling that makes ``result``'s diagonal
+    +-1: what a later solve with ``result`` (or with what it determines) sees, since such a solve resolves its small
+    diagonal entries as well as its large ones.  A zero on ``result``'s diagonal: ``inf``.
+
+    >>> scaled_cancellation(np.diag([1e12, 1e-12]), np.diag([1e12, 1.0]), np.diag([0.0, -1.0]))
+    1414213562373.095
+    """
+    r = np.asarray(result, dtype=np.float64)
+    diag = np.abs(np.diagonal(r))
+    if np.any(diag == 0.0):
+        return float("inf")
+    scale = 1.0 / np.sqrt(diag)
+    return cancellation(r * scale[:, None] * scale, *(np.asarray(t, dtype=np.float64) * scale[:, None] * scale for t in terms))
+
+
+def cancellation(result: Any, *terms: Any) -> float:
+    """How much of the terms' size cancels in their sum: ``sum ||term|| / ||result||`` (Frobenius), at least 1.
+
+    A sum that cancels to ``result`` carries the round-off of its terms, ``EPS sum ||term||``, so its relative
+    round-off is ``EPS`` times this ratio.  An exact zero result after non-zero terms: ``inf``.
+
+    >>> cancellation(1.0, 1e8 + 1.0, -1e8)
+    200000001.0
+    """
+    size = sum(float(np.linalg.norm(np.asarray(t, dtype=np.float64))) for t in terms)
+    r = float(np.linalg.norm(np.asarray(result, dtype=np.float64)))
+    if r == 0.0:
+        return 1.0 if size == 0.0 else float("inf")
+    return max(1.0, size / r)
 
 
 class Outcome(StrEnum):
@@ -42,9 +140,10 @@ class Outcome(StrEnum):
 class Comparison:
     """Claimed vs derived for one (mixture, n): the relative error and whether the claim holds there.
 
-    The outcome follows from ``holds`` and ``rel_error`` by the thresholds of :attr:`outcome`, unless the
-    check decides it itself (``decided``): a qualitative claim that fails (an 'iff', an order) or a fit
-    that cannot decide (inconclusive) says so here, not through a sentinel error value.
+    The outcome follows from ``holds``, ``rel_error`` and ``condition`` by the thresholds of :attr:`outcome`,
+    unless the check decides it itself (``decided``): a qualitative claim that fails (an 'iff', an order) or a
+    fit that cannot decide (inconclusive) says so here, not through a sentinel error value.  ``condition`` is
+    the factor by which the computation of the two sides can amplify float64 round-off (1: none).
     """
 
     quantity: str
@@ -55,19 +154,23 @@ class Comparison:
     note: str = ""
     decided: Outcome | None = None
     measured: float | None = None  # what an assumption or qualitative claim measures here (e.g. a relative gap)
+    condition: float = 1.0
 
     @property
     def outcome(self) -> Outcome:
-        """Holds; fails when the error exceeds ``REFUTE_RTOL`` (rounding cannot explain it); else inconclusive.
+        """Holds; fails when the error exceeds :func:`refute_rtol` at the comparison's condition (round-off cannot
+        explain it); else inconclusive.
 
         >>> Comparison("x", 1.0, 1.0 + 1e-7, 1e-7, False).outcome
         <Outcome.INCONCLUSIVE: 'inconclusive'>
+        >>> Comparison("x", 1.0, 1.0 + 1e-5, 1e-5, False).outcome, Comparison("x", 1.0, 1.0 + 1e-5, 1e-5, False, condition=1e8).outcome
+        (<Outcome.FAILS: 'fails'>, <Outcome.INCONCLUSIVE: 'inconclusive'>)
         """
         if self.decided is not None:
             return self.decided
         if self.holds:
             return Outcome.HOLDS
-        return Outcome.FAILS if self.rel_error > REFUTE_RTOL else Outcome.INCONCLUSIVE
+        return Outcome.FAILS if self.rel_error > refute_rtol(self.condition) else Outcome.INCONCLUSIVE
 
 
 @dataclass(frozen=True)
@@ -93,10 +196,11 @@ def rel_error(claimed: Any, derived: Any) -> float:
 CheckFn = Callable[[TaskMixture, int], Comparison]
 
 
-def compare(quantity: str, claimed: Any, derived: Any, note: str = "") -> Comparison:
-    """Claimed against derived: holds when the Frobenius relative error (:func:`rel_error`) is at most ``AGREE_RTOL``."""
+def compare(quantity: str, claimed: Any, derived: Any, note: str = "", *, condition: float = 1.0) -> Comparison:
+    """Claimed against derived: holds when the Frobenius relative error (:func:`rel_error`) is within
+    :func:`agree_rtol` at ``condition`` (see :func:`agrees`), fails beyond :func:`refute_rtol`."""
     err = rel_error(claimed, derived)
-    return Comparison(quantity, claimed, derived, err, err <= AGREE_RTOL, note)
+    return Comparison(quantity, claimed, derived, err, agrees(err, condition), note, condition=float(condition))
 
 
 def not_applicable(quantity: str, why: str) -> Comparison:

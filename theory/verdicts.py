@@ -52,8 +52,9 @@ class Verdict(StrEnum):
 
 def outcome(comp: Comparison) -> Outcome:
     """The comparison's outcome (:attr:`theory.record.Comparison.outcome`): holds; fails when the relative error
-    exceeds ``REFUTE_RTOL`` or the check decided so (a qualitative claim, e.g. Corollary 1's 'iff'); otherwise a
-    disagreement between ``AGREE_RTOL`` and ``REFUTE_RTOL`` could be rounding and is inconclusive."""
+    exceeds :func:`theory.record.refute_rtol` at the comparison's condition (``REFUTE_RTOL`` when well conditioned) or
+    the check decided so (a qualitative claim, e.g. Corollary 1's 'iff'); otherwise a disagreement between the agree
+    and refute thresholds could be round-off and is inconclusive."""
     return comp.outcome
 
 
@@ -83,6 +84,17 @@ def finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+_ROUND_OFF = ("undecided in float64: within the round-off that the comparison's conditioning explains, or a gap float64 "
+              "cannot tell from zero (docs/claims.md)")
+
+
+def _raised(c: Comparison) -> bool:
+    """An inconclusive comparison whose error is not simply between the floors AGREE_RTOL and REFUTE_RTOL: its
+    thresholds were raised by its condition (theory.record.agree_rtol), or it is a gap below round-off."""
+    err = c.rel_error
+    return math.isfinite(err) and not AGREE_RTOL < err <= REFUTE_RTOL
+
+
 def local_verdict(in_scope: bool, ns: Iterable[int], comparisons: Iterable[Comparison | str]) -> dict[str, Any]:
     """The verdict on the selected mixture alone (issue 11): does the claim hold *here*, at these n?
 
@@ -97,7 +109,11 @@ def local_verdict(in_scope: bool, ns: Iterable[int], comparisons: Iterable[Compa
     if not in_scope:
         return {"verdict": Outcome.NOT_APPLICABLE, "max_rel_error": None, "n": ns, "first_failing_n": None,
                 "note": "outside the claim's scope"}
-    failing, grey, errors, errs = [], [], [], []
+    failing: list[int] = []
+    grey: list[int] = []
+    conditioned: list[int] = []
+    errors: list[str] = []
+    errs: list[float] = []
     for n, c in zip(ns, comparisons, strict=True):
         if isinstance(c, str):
             errors.append(f"n={n}: {c}")
@@ -108,9 +124,10 @@ def local_verdict(in_scope: bool, ns: Iterable[int], comparisons: Iterable[Compa
         if kind is Outcome.FAILS:
             failing.append(n)
         elif kind is Outcome.INCONCLUSIVE:
-            grey.append(n)
-    verdict = Outcome.FAILS if failing else (Outcome.INCONCLUSIVE if grey or errors else Outcome.HOLDS)
+            (conditioned if _raised(c) else grey).append(n)
+    verdict = Outcome.FAILS if failing else (Outcome.INCONCLUSIVE if grey or conditioned or errors else Outcome.HOLDS)
     notes = ([f"between {AGREE_RTOL:g} and {REFUTE_RTOL:g} (or NaN) at n = {grey}"] if grey else []) + (
+        [f"{_ROUND_OFF} at n = {conditioned}"] if conditioned else []) + (
         [f"could not be evaluated at {'; '.join(errors)}"] if errors else [])
     return {"verdict": verdict, "max_rel_error": max(errs) if errs else None, "n": ns,
             "first_failing_n": min(failing) if failing else None, "note": "; ".join(notes)}
@@ -320,7 +337,7 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
     ``decision`` gives a claim's :class:`SymbolicResult` (default :func:`symbolic_decision`; a caller may
     compute the decisions elsewhere, e.g. in a second process, with the same function)."""
     checked, failures, worst = 0, [], 0.0
-    grey = 0
+    grey = conditioned = 0
     errors: list[str] = []
     measured: list[tuple[Case, Comparison]] = []
     if claim.measure_ns:
@@ -341,10 +358,12 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
         kind = comp.outcome
         if kind is Outcome.FAILS:
             failures.append(case)
+        elif kind is Outcome.INCONCLUSIVE and _raised(comp):
+            conditioned += 1
         elif kind is Outcome.INCONCLUSIVE:
             grey += 1
     sym = decision(claim) if symbolic else None
-    verdict = Verdict.REFUTED if failures else (Verdict.INCONCLUSIVE if grey or errors else Verdict.VERIFIED)
+    verdict = Verdict.REFUTED if failures else (Verdict.INCONCLUSIVE if grey or conditioned or errors else Verdict.VERIFIED)
     result = ClaimVerdict(claim, verdict, checked, len(failures), worst, symbolic=sym)
     if errors:
         result.notes.append(f"{len(errors)} case(s) could not be evaluated (first: {errors[0]})")
@@ -353,6 +372,8 @@ def judge(claim: Claim, cases: list[Case], *, symbolic: bool = True,
         result.notes.append("refuted by the symbolic decision; the numeric search found no failure")
     if grey:
         result.notes.append(f"{grey} case(s) disagree by between {AGREE_RTOL:g} and {REFUTE_RTOL:g} (rounding?)")
+    if conditioned:
+        result.notes.append(f"{conditioned} case(s) undecided: {_ROUND_OFF}")
     if failures:
         first = min(failures, key=lambda c: (_complexity(c.mixture), c.n))
         m, n, comp = shrink(claim, first.mixture, first.n, shrink_n=claim.kind is not Kind.ASYMPTOTIC)

@@ -13,11 +13,11 @@ from theory.attention import (
     pgd_predict,
     proposition1_construction,
 )
-from theory.mixture import TaskMixture
+from theory.mixture import Array, TaskMixture
 from theory.optima import pgd_optimum
 from theory.papers.chang2025.common import all_of, cached, derived, not_beaten, sample_sequences, unconstrained
 from theory.papers.chang2025.readings import HEADS_BELOW_PGD
-from theory.record import AGREE_RTOL, Claim, Comparison, Severity, SymbolicResult, compare, not_applicable
+from theory.record import AGREE_RTOL, Claim, Comparison, Severity, SymbolicResult, cancellation, compare, condition_number, not_applicable
 from theory.strategy import Strategy
 from theory.symbolic import decide_d1
 from theory.unconstrained import UnconstrainedParameters, unconstrained_loss
@@ -31,7 +31,23 @@ def _check_construction(m: TaskMixture, n: int) -> Comparison:
     W = derived(Strategy.PGD, m, n).W
     task, X, y, x = sample_sequences(m, n, 64, seed=n)
     params = proposition1_construction(m, W)
-    return compare("attention output", attention_predict(params, task, X, y, x), pgd_predict(W, m, task, X, y, x))
+    output = pgd_predict(W, m, task, X, y, x)
+    return compare("attention output", attention_predict(params, task, X, y, x), output,
+                   condition=_construction_condition(m, W, task, X, y, x, output))
+
+
+def _construction_condition(m: TaskMixture, W: Array, task: Array, X: Array, y: Array, x: Array, output: Array) -> float:
+    """Round-off amplification of the construction's output: the attention sums x^T W p_k p_k^T h_k, x^T W X^T X mu_k and
+    x^T W X^T y, which cancel down to the output (p_k = [W^{-1} mu_k; mu_k^T W^{-T} mu_k + 1] is of the size
+    n Sigma_x mu_k), and it solves with W twice."""
+    mu = m.means[task]  # (B, d)
+    w_inv_mu = np.linalg.solve(W, mu.T).T  # (B, d)
+    quad = np.einsum("bi,bi->b", mu, np.linalg.solve(W.T, mu.T).T)
+    xw = x @ W  # (B, d)
+    prompt_terms = np.abs(np.einsum("bi,bi->b", xw, w_inv_mu)) * (np.abs(quad) + abs(1.0 + quad))
+    data_terms = (np.abs(np.einsum("bi,bti,btj,bj->b", xw, X, X, mu)) + np.abs(np.einsum("bi,bti,bt->b", xw, X, y))
+                  + np.abs(np.einsum("bi,bi->b", x, mu)))
+    return cancellation(output, prompt_terms + data_terms) * (1.0 + 2.0 * condition_number(W))
 
 
 def attention_with_heads(m: TaskMixture, n: int) -> Comparison:

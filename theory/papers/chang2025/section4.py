@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.asymptotics import decide_loss_limit, decide_preconditioner_limit, decide_prompt_growth
+from theory.asymptotics import LeadingFit, decide_loss_limit, decide_preconditioner_limit, decide_prompt_growth
 from theory.mixture import TaskMixture
 from theory.papers.chang2025.common import NOISELESS, all_of, derived, everywhere, noiseless
-from theory.papers.chang2025.corollary1 import fit
+from theory.papers.chang2025.corollary1 import fit, pre_asymptotic
 from theory.papers.chang2025.readings import LARGE_N_READING, LIMIT, PROMPTS_N_FREE
 from theory.record import Claim, Comparison, Kind, Outcome, Severity, compare, rel_error
 from theory.strategy import Strategy
@@ -24,21 +24,29 @@ def _check_zero_means(m: TaskMixture, n: int) -> Comparison:
     return compare("L*_FT, L*_JT at zero means", [losses[0], losses[0]], losses[1:])
 
 
-def _check_limit_w(m: TaskMixture, n: int) -> Comparison:
-    fits = [fit(f"nWbar-I.{s}", m) for s in ("PT", "JT")]
+def _limit_comparison(quantity: str, claimed: str, fits: list[LeadingFit], m: TaskMixture) -> Comparison:
+    """Every leading exponent negative: holds; a stable fit in the asymptotic regime with exponent >= 0 (or no decay):
+    fails; a fit that float64 cannot stabilise, or whose n range (up to 1e6) stays short of the regime where the
+    expansion in 1/n converges (corollary1.pre_asymptotic), cannot decide."""
     exps = [f.exponent for f in fits]
-    ok = all(f.stable and e is not None and e < 0 for f, e in zip(fits, exps, strict=True))
-    return Comparison("leading exponents of ||n W_bar*_PT - I||_F, ||n W_bar*_JT - I||_F", "< 0 (n W_bar -> I)", exps,
-                      0.0 if ok else 1.0, ok, f"coefficients {[f'{f.coefficient:.6g}' for f in fits]}",
-                      decided=None if ok else Outcome.FAILS)
+    short = [pre_asymptotic(m, f) for f in fits]
+    ok = all(f.stable and not why and e is not None and e < 0 for f, e, why in zip(fits, exps, short, strict=True))
+    refuted = any(f.stable and not why and (e is None or e >= 0) for f, e, why in zip(fits, exps, short, strict=True))
+    note = f"coefficients {[f'{f.coefficient:.6g}' for f in fits]}"
+    if not ok and not refuted:
+        note += "; " + "; ".join(filter(None, short)) if any(short) else "; unstable fit: " + ", ".join(
+            f"{f.quantity} slope {f.slope:.4f}" for f in fits if not f.stable)
+    return Comparison(quantity, claimed, exps, 0.0 if ok else 1.0 if refuted else float("nan"), ok, note,
+                      decided=None if ok else Outcome.FAILS if refuted else Outcome.INCONCLUSIVE)
+
+
+def _check_limit_w(m: TaskMixture, n: int) -> Comparison:
+    return _limit_comparison("leading exponents of ||n W_bar*_PT - I||_F, ||n W_bar*_JT - I||_F", "< 0 (n W_bar -> I)",
+                             [fit(f"nWbar-I.{s}", m) for s in ("PT", "JT")], m)
 
 
 def _check_limit_loss(m: TaskMixture, n: int) -> Comparison:
-    fits = [fit(s, m) for s in ("PT", "FT", "JT")]
-    exps = [f.exponent for f in fits]
-    ok = all(f.stable and e is not None and e < 0 for f, e in zip(fits, exps, strict=True))
-    return Comparison("leading exponents of L*_PT, L*_FT, L*_JT", "< 0 (losses -> 0)", exps, 0.0 if ok else 1.0, ok,
-                      f"coefficients {[f'{f.coefficient:.6g}' for f in fits]}", decided=None if ok else Outcome.FAILS)
+    return _limit_comparison("leading exponents of L*_PT, L*_FT, L*_JT", "< 0 (losses -> 0)", [fit(s, m) for s in ("PT", "FT", "JT")], m)
 
 
 def _check_prompts(m: TaskMixture, n: int) -> Comparison:

@@ -7,7 +7,16 @@ from collections.abc import Callable
 import numpy as np
 
 from theory.mixture import TaskMixture
-from theory.papers.chang2025.common import NOISELESS, claimed_loss, claimed_w_bar, derived, noiseless, w_from_bar
+from theory.papers.chang2025.common import (
+    NOISELESS,
+    claimed_loss,
+    claimed_w_bar,
+    derived,
+    loss_comparison_condition,
+    noiseless,
+    w_bar_condition,
+    w_from_bar,
+)
 from theory.record import Claim, Comparison, StatedParameters, SymbolicResult, compare
 from theory.strategy import Strategy
 from theory.symbolic import d1_noise, d1_wbar, decide_d1
@@ -20,16 +29,23 @@ def _w_bar(m: TaskMixture, n: int, noise: bool) -> np.ndarray:
     return claimed_w_bar(st, np.trace(st) + (m.sigma2 if noise else 0.0), n)
 
 
+def _condition(m: TaskMixture, n: int, noise: bool) -> float:
+    st = m.sigma_beta_tilde
+    return w_bar_condition(Strategy.PT, m, n, st, np.trace(st) + (m.sigma2 if noise else 0.0))
+
+
 def _check_w(noise: bool) -> Callable[[TaskMixture, int], Comparison]:
     def check(m: TaskMixture, n: int) -> Comparison:
-        return compare("W_bar*_PT", _w_bar(m, n, noise), derived(Strategy.PT, m, n).W_bar)
+        return compare("W_bar*_PT", _w_bar(m, n, noise), derived(Strategy.PT, m, n).W_bar, condition=_condition(m, n, noise))
     return check
 
 
 def _check_loss(noise: bool) -> Callable[[TaskMixture, int], Comparison]:
     def check(m: TaskMixture, n: int) -> Comparison:
         s2 = m.sigma2 if noise else 0.0
-        return compare("L*_PT", claimed_loss(m.sigma_beta_tilde, _w_bar(m, n, noise), n, s2), derived(Strategy.PT, m, n).loss)
+        loss = derived(Strategy.PT, m, n).loss
+        return compare("L*_PT", claimed_loss(m.sigma_beta_tilde, _w_bar(m, n, noise), n, s2), loss,
+                       condition=loss_comparison_condition(m, loss, _condition(m, n, noise)))
     return check
 
 

@@ -15,10 +15,14 @@ from theory.papers.chang2025.common import (
     claimed_prompts_main,
     commutator,
     derived,
+    derived_condition,
     iff,
+    loss_condition,
+    prompts_condition,
+    solve_condition,
 )
 from theory.papers.chang2025.readings import T2_LOSS_TRANSPOSE, T2_PROMPTS_SIGMA
-from theory.record import AGREE_RTOL, Claim, Comparison, Severity, StatedParameters, SymbolicResult, compare, not_applicable
+from theory.record import AGREE_RTOL, Claim, Comparison, Severity, StatedParameters, SymbolicResult, cancellation, compare, not_applicable
 from theory.strategy import Strategy
 from theory.symbolic import d1_prompts, decide_d1
 
@@ -35,8 +39,9 @@ def _check_prompts(form: str) -> Callable[[TaskMixture, int], Comparison]:
         ft = derived(Strategy.FT, m, n)
         claimed = _prompt_formula(form)(m, ft.W_bar, n)
         loss_at_claim = float(population_loss(m, ft.W, claimed, n))
+        kappa = (1.0 + derived_condition(Strategy.FT, m, n)) * prompts_condition(m, ft.W, n) + solve_condition(m.sigma_x, ft.W_bar)
         return compare("P*_FT", claimed, ft.P,
-                       note=f"loss at the claimed prompts {loss_at_claim:.10g} vs optimum {ft.loss:.10g}")
+                       note=f"loss at the claimed prompts {loss_at_claim:.10g} vs optimum {ft.loss:.10g}", condition=kappa)
     return check
 
 
@@ -44,7 +49,12 @@ def _check_loss(m: TaskMixture, n: int) -> Comparison:
     pt, ft = derived(Strategy.PT, m, n), derived(Strategy.FT, m, n)
     E = n * pt.W_bar - np.eye(m.d)
     claimed = pt.loss - float(np.trace(m.delta @ E.T @ E))
-    return compare("L*_FT", claimed, ft.loss)
+    # the two losses carry E[y^2] / L* (loss_condition); the correction term carries twice E = n W_bar - I's round-off,
+    # which is W_bar's times the cancellation n ||W_bar|| / ||E|| (W_bar ~ I/n)
+    correction = abs(claimed - pt.loss) / max(abs(ft.loss), 1e-300)
+    e_condition = derived_condition(Strategy.PT, m, n) * cancellation(E, n * pt.W_bar, np.eye(m.d))
+    kappa = loss_condition(m, ft.loss) + 2.0 * correction * e_condition
+    return compare("L*_FT", claimed, ft.loss, condition=kappa)
 
 
 def prompts_corrected(m: TaskMixture, n: int) -> Comparison:

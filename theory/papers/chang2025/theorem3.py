@@ -17,19 +17,28 @@ from theory.papers.chang2025.common import (
     claimed_w_bar,
     commutator,
     derived,
+    derived_condition,
+    loss_comparison_condition,
     noiseless,
+    prompts_condition,
+    solve_condition,
     vanishes,
+    w_bar_condition,
     w_from_bar,
 )
 from theory.papers.chang2025.readings import T3_PROMPTS_TRANSPOSE
 from theory.record import (
+    AGREE_MARGIN,
     AGREE_RTOL,
+    EPS,
     Claim,
     Comparison,
     Severity,
     StatedParameters,
     SymbolicResult,
+    agrees,
     compare,
+    condition_number,
     not_applicable,
     rel_error,
 )
@@ -47,31 +56,51 @@ def _w_bar(m: TaskMixture, n: int, noise: bool) -> Array:
 
 
 def _check_w_main(m: TaskMixture, n: int) -> Comparison:
-    """O(1) residual R(n) = W_bar^{-1} Sigma_bar - (n+1) Sigma_bar - tr(Sigma_tilde) I must stay bounded in n."""
+    """O(1) residual R(n) = W_bar^{-1} Sigma_bar - (n+1) Sigma_bar - tr(Sigma_tilde) I must stay bounded in n.
+
+    R(kn) is a difference of terms of size k n ||Sigma_bar||: its round-off is EPS times those terms times the
+    conditions of W_bar* (derived, and solved with), so growth within that round-off is no growth (and a residual
+    within round-off of zero is bounded)."""
     sb, st = m.sigma_beta_bar, m.sigma_beta_tilde
+    trace_term = np.trace(st) * np.eye(m.d)
 
-    def residual(nn: int) -> Array:
+    def residual(nn: int) -> tuple[Array, float]:
         jt = derived(Strategy.JT, m, nn)
-        return np.linalg.solve(jt.W_bar, sb) - (nn + 1) * sb - np.trace(st) * np.eye(m.d)
+        inv = np.linalg.solve(jt.W_bar, sb)
+        noise = (1.0 + derived_condition(Strategy.JT, m, nn, entrywise=True)) * condition_number(jt.W_bar) * (
+            float(np.linalg.norm(inv)) + float(np.linalg.norm((nn + 1) * sb)) + float(np.linalg.norm(trace_term)))
+        return inv - (nn + 1) * sb - trace_term, noise
 
-    r = residual(n)
-    far = residual(1000 * n)
-    sizes = [float(np.max(np.abs(residual(k * n)))) for k in (1, 10, 100, 1000)]
-    bounded = max(sizes) <= (1 + 1e-6) * max(sizes[0], 1e-300) or max(sizes) <= 1e-9
-    return Comparison("O(1) term of W_bar*_JT", sizes[-1], sizes[0], rel_error(far, r), bounded,
+    parts = [residual(k * n) for k in (1, 10, 100, 1000)]
+    r, far = parts[0][0], parts[-1][0]
+    sizes = [float(np.max(np.abs(p))) for p, _ in parts]
+    noise = max(kappa for _, kappa in parts)  # round-off of R, in units of EPS (absolute)
+    kappa = noise / max(max(sizes), 1e-300)  # relative to the residual: the comparison's condition
+    growth = rel_error(far, r)
+    within_round_off = max(sizes) <= AGREE_MARGIN * EPS * noise  # R indistinguishable from 0 (all means zero: R = Delta = 0)
+    bounded = max(sizes) <= (1 + 1e-6) * max(sizes[0], 1e-300) or within_round_off or agrees(growth, kappa)
+    return Comparison("O(1) term of W_bar*_JT", sizes[-1], sizes[0], growth, bounded,
                       note=f"max |O(1)| at n, 10n, 100n, 1000n: {[f'{s:.6g}' for s in sizes]}; "
-                           f"equals Delta: {rel_error(r, m.delta) <= AGREE_RTOL}")
+                           f"equals Delta: {agrees(rel_error(r, m.delta), kappa)}", condition=kappa)
+
+
+def _condition(m: TaskMixture, n: int, noise: bool) -> float:
+    return w_bar_condition(Strategy.JT, m, n, m.sigma_beta_bar, np.trace(m.sigma_beta_tilde) + (m.sigma2 if noise else 0.0),
+                           extra=m.delta)
 
 
 def _check_w_appendix(m: TaskMixture, n: int) -> Comparison:
-    return compare("W_bar*_JT", _w_bar(m, n, True), derived(Strategy.JT, m, n).W_bar)
+    return compare("W_bar*_JT", _w_bar(m, n, True), derived(Strategy.JT, m, n).W_bar, condition=_condition(m, n, True))
 
 
 def _check_prompts(m: TaskMixture, n: int) -> Comparison:
+    """Both sides solve with the derived W*_JT (claimed: with W_bar*_JT, the same up to Sigma_x's conditioning)."""
     jt = derived(Strategy.JT, m, n)
     claimed = claimed_prompts_main(m, jt.W_bar, n)
     loss_at_claim = float(population_loss(m, jt.W, claimed, n))
-    return compare("P*_JT", claimed, jt.P, note=f"loss at the claimed prompts {loss_at_claim:.10g} vs optimum {jt.loss:.10g}")
+    kappa = (1.0 + derived_condition(Strategy.JT, m, n)) * prompts_condition(m, jt.W, n) + solve_condition(m.sigma_x, jt.W_bar)
+    return compare("P*_JT", claimed, jt.P, note=f"loss at the claimed prompts {loss_at_claim:.10g} vs optimum {jt.loss:.10g}",
+                   condition=kappa)
 
 
 def prompts_corrected(m: TaskMixture, n: int) -> Comparison:
@@ -101,7 +130,9 @@ def prompts_corrected(m: TaskMixture, n: int) -> Comparison:
 def _check_loss(noise: bool) -> Callable[[TaskMixture, int], Comparison]:
     def check(m: TaskMixture, n: int) -> Comparison:
         s2 = m.sigma2 if noise else 0.0
-        return compare("L*_JT", claimed_loss(m.sigma_beta_bar, _w_bar(m, n, noise), n, s2), derived(Strategy.JT, m, n).loss)
+        loss = derived(Strategy.JT, m, n).loss
+        return compare("L*_JT", claimed_loss(m.sigma_beta_bar, _w_bar(m, n, noise), n, s2), loss,
+                       condition=loss_comparison_condition(m, loss, _condition(m, n, noise)))
     return check
 
 

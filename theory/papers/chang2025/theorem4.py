@@ -7,7 +7,17 @@ from collections.abc import Callable
 import numpy as np
 
 from theory.mixture import Array, TaskMixture
-from theory.papers.chang2025.common import NOISELESS, all_of, claimed_loss, claimed_w_bar, derived, noiseless, w_from_bar
+from theory.papers.chang2025.common import (
+    NOISELESS,
+    all_of,
+    claimed_loss,
+    claimed_w_bar,
+    derived,
+    loss_comparison_condition,
+    noiseless,
+    w_bar_condition,
+    w_from_bar,
+)
 from theory.papers.chang2025.proposition1 import attention_bounds, attention_with_heads
 from theory.papers.chang2025.readings import HEADS_BELOW_PGD, T4_LOSS_NOISE
 from theory.record import Claim, Comparison, Severity, StatedParameters, SymbolicResult, compare
@@ -23,19 +33,31 @@ def _w_bar(m: TaskMixture, n: int, noise: bool) -> Array:
     return claimed_w_bar(sb, np.trace(sb) + (m.sigma2 if noise else 0.0), n)
 
 
+def _condition(m: TaskMixture, n: int, noise: bool) -> float:
+    sb = m.sigma_beta_bar
+    return w_bar_condition(Strategy.PGD, m, n, sb, np.trace(sb) + (m.sigma2 if noise else 0.0))
+
+
 def _check_w(noise: bool) -> Callable[[TaskMixture, int], Comparison]:
     def check(m: TaskMixture, n: int) -> Comparison:
-        return compare("W_bar*_PGD", _w_bar(m, n, noise), derived(Strategy.PGD, m, n).W_bar)
+        return compare("W_bar*_PGD", _w_bar(m, n, noise), derived(Strategy.PGD, m, n).W_bar, condition=_condition(m, n, noise))
     return check
 
 
+def _compare_loss(m: TaskMixture, n: int, noise: bool) -> Comparison:
+    """The debiased problem's loss terms are of the size of tr(Sigma_bar) + sigma^2 (the zero-mean mixture's E[y^2])."""
+    loss = derived(Strategy.PGD, m, n).loss
+    return compare("L~*_PGD", claimed_loss(m.sigma_beta_bar, _w_bar(m, n, noise), n, 0.0), loss,
+                   condition=loss_comparison_condition(m.with_zero_means(), loss, _condition(m, n, noise)))
+
+
 def _check_loss_main(m: TaskMixture, n: int) -> Comparison:
-    return compare("L~*_PGD", claimed_loss(m.sigma_beta_bar, _w_bar(m, n, False), n, 0.0), derived(Strategy.PGD, m, n).loss)
+    return _compare_loss(m, n, False)
 
 
 def _check_loss_appendix(m: TaskMixture, n: int) -> Comparison:
     """Appendix C.2 puts sigma^2 in W_bar but not in the loss: tr(Sigma_bar) - n tr(W_bar Sigma_bar)."""
-    return compare("L~*_PGD", claimed_loss(m.sigma_beta_bar, _w_bar(m, n, True), n, 0.0), derived(Strategy.PGD, m, n).loss)
+    return _compare_loss(m, n, True)
 
 
 def loss_appendix_corrected(m: TaskMixture, n: int) -> Comparison:
