@@ -191,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--full", action="store_true", help="larger search (more n values)")
     p.add_argument("--no-symbolic", action="store_true", help="skip the symbolic (sympy) decisions")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--verbose", action="store_true", help="every evidence channel of every claim, below the table; with --list, each claim's statement, scope and reading")
+    p.add_argument("--verbose", action="store_true",
+                   help="every evidence channel of every claim, below the table; with --list, each claim's statement, scope and reading")
     p.add_argument("--fail-on-refuted", action="store_true", help="exit 1 when some claim is refuted (for CI)")
     p.add_argument("--order", action=_Once, type=_int_in("--order", 0, ORDER_MAX), metavar="K",
                    help=f"with --expand: terms through n^-K (0 to {ORDER_MAX}; default 3)")
