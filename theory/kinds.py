@@ -44,8 +44,8 @@ class Severity(StrEnum):
 
 
 _DEFAULT_READINGS = {
-    Kind.RESULT: "as an exact identity of the derived optimum (float64 relative error at most 1e-8 agrees; above "
-                 "1e-6 refutes)",
+    Kind.RESULT: "as an exact identity: claimed against derived in float64, agreeing within max(1e-8, 100 eps kappa) and "
+                 "refuted beyond max(1e-6, 1e4 eps kappa), kappa the conditioning of the computation; between: inconclusive",
     Kind.ASSUMPTION: "as an assumption: its cost (how far the model it restricts falls below) is measured, never "
                      "counted as an error of the paper",
     Kind.QUALITATIVE: "as a measurement over its scope: the paper states no threshold, so none is applied",

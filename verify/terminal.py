@@ -137,8 +137,9 @@ def verdict_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return [(c["id"], c["verdict"], on_selected(c), reason(c)) for c in report.get("claims", [])]
 
 
-READING_OF_RESULTS = ("results are read as exact identities (relative error at most 1e-8 agrees, above 1e-6 refutes); "
-                      "other kinds state their reading under the reason")
+READING_OF_RESULTS = ("results are read as exact identities (relative error within max(1e-8, 100 eps kappa) agrees, "
+                      "beyond max(1e-6, 1e4 eps kappa) refutes, kappa the conditioning); other kinds state their reading "
+                      "under the reason")
 
 
 def _wrapped(console: Console, text: str, indent: int) -> None:
