@@ -72,16 +72,17 @@ def source_digest() -> str:
     return digest.hexdigest()
 
 
-def build_index() -> dict[str, Any]:
-    """The index from the registry itself (imports every claim module)."""
+def build_index(*, built_in_only: bool = False) -> dict[str, Any]:
+    """The index from the registry itself (imports every claim module); ``built_in_only``: the packs shipped with the
+    toolkit, as stored in the file (installed packs and ``--pack`` are read from the registry at run time)."""
     from theory.mixture import PRESET_ALIASES, PRESETS
-    from theory.papers import DEFAULT_PAPER, PAPERS
+    from theory.papers import BUILT_IN, DEFAULT_PAPER, PAPERS
 
     packs = {key: {"default_mixture": p.default_mixture, "presets": list(p.presets),
                    "claims": [{"id": c.id, "source": c.source, "results": list(c.results), "statement": c.statement,
                                "scope_text": c.scope_text, "kind": str(c.kind), "reading": c.stated_reading}
                               for c in p.claims]}
-             for key, p in PAPERS.items()}
+             for key, p in PAPERS.items() if key in BUILT_IN or not built_in_only}
     return {"source_digest": source_digest(), "default_paper": DEFAULT_PAPER,
             "mixture_presets": [*PRESETS, *PRESET_ALIASES], "packs": packs}
 
@@ -94,18 +95,32 @@ def _stored() -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+PACK_GROUP = "prompt_icl_verify.packs"  # theory.packs.ENTRY_POINT_GROUP (not imported here: it loads numpy)
+
+
+def _extra_packs() -> bool:
+    """Packs the stored file cannot know: installed ones (entry points), or one ``--pack`` registered in this process."""
+    import importlib.metadata
+
+    if importlib.metadata.entry_points(group=PACK_GROUP):
+        return True
+    papers = sys.modules.get("theory.papers")
+    return papers is not None and set(papers.PAPERS) != set(papers.BUILT_IN)
+
+
 @cache
 def index() -> dict[str, Any]:
-    """The stored index while its digest matches the sources, else one built from the registry."""
+    """The stored index while its digest matches the sources and no other pack is present, else one built from the
+    registry (call ``index.cache_clear()`` after registering a pack)."""
     stored = _stored()
-    if stored is not None and stored.get("source_digest") == source_digest():
+    if stored is not None and stored.get("source_digest") == source_digest() and not _extra_packs():
         return stored
     return build_index()
 
 
 def is_current() -> bool:
-    """True when the stored file is what :func:`build_index` gives now."""
-    return _stored() == build_index()
+    """True when the stored file is what :func:`build_index` gives now for the built-in packs."""
+    return _stored() == build_index(built_in_only=True)
 
 
 def pack_keys() -> tuple[str, ...]:
@@ -144,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--write", action="store_true", help=f"rewrite {INDEX_PATH.name}")
     mode.add_argument("--check", action="store_true", help="exit 1 when the stored index is out of date")
     args = parser.parse_args(argv)
-    fresh = build_index()
+    fresh = build_index(built_in_only=True)
     if args.write:
         write_text_atomic(INDEX_PATH, _text(fresh))
         print(f"wrote {INDEX_PATH}")

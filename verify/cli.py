@@ -170,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("--expand", action=_Once, metavar="QUANTITY", help="print the expansion in 1/n of one quantity: "
                      "PT, FT, JT, PGD, PT-FT, FT-JT, JT-PGD, ratio, nWbar-I.PT, nWbar-I.JT, P.FT, P.JT")
     p.add_argument("--version", action=_Version)
+    p.add_argument("--pack", action=_Once, metavar="PATH",
+                   help="a claim pack of your own: a .py file or package directory defining PAPER = theory.record.Paper(...) "
+                        "(docs/claims.md); it is checked like the built-in ones")
     p.add_argument("--paper", action=_Once, metavar="KEY",
                    help="the claim pack (default chang2025, this paper; also zhang2024 and others: see --list --paper KEY)")
     p.add_argument("--mixture", action=_Once, metavar="PRESET|FILE",
@@ -229,7 +232,8 @@ _MODE_FLAG = {"list": "--list", "expand": "--expand", "figures": "--figure/--fig
 _MODE_NEEDS = {"list": "--list", "expand": "--expand", "figures": "--figure/--figures", "claims": "a claim selection"}
 # flag -> modes in which it does something (any other use is rejected, never ignored)
 _APPLIES = {
-    "paper": {"list", "claims"}, "mixture": {"expand", "claims"}, "max_size": {"expand", "claims"}, "n": {"claims"}, "seed": {"claims", "figures"},
+    "paper": {"list", "claims"}, "pack": {"list", "claims"},
+    "mixture": {"expand", "claims"}, "max_size": {"expand", "claims"}, "n": {"claims"}, "seed": {"claims", "figures"},
     "device": {"claims", "figures"}, "json": {"expand", "claims"}, "quick": {"claims", "figures"}, "full": {"claims", "figures"},
     "no_symbolic": {"claims"}, "no_progress": {"claims", "figures"}, "verbose": {"claims", "list"}, "fail_on_refuted": {"claims"},
     "order": {"expand"}, "report": {"claims"}, "no_training": {"claims", "figures"}, "figure": {"claims", "figures"},
@@ -237,7 +241,7 @@ _APPLIES = {
     "executor": {"claims", "figures"}, "address": {"claims", "figures"}, "connect_timeout": {"claims", "figures"},
 }
 # flags whose value is text: an empty string is refused, never read as "not given" (argparse keeps "" as a value)
-_TEXT_FLAGS = ("claim", "expand", "paper", "mixture", "n", "device", "json", "plot", "report", "address", "figure")
+_TEXT_FLAGS = ("claim", "expand", "paper", "pack", "mixture", "n", "device", "json", "plot", "report", "address", "figure")
 
 
 def _given(args: argparse.Namespace, dest: str) -> bool:
@@ -269,12 +273,29 @@ def check_combinations(args: argparse.Namespace, claims: list[Any]) -> None:
         raise UsageError("--plot: nothing to plot (needs --figure/--figures, --expand, or claims of Corollary 1 / Section 4)")
 
 
+def _load_pack(args: argparse.Namespace) -> None:
+    """``--pack PATH``: import the pack (its own code may import the numeric stack), register it, and select it."""
+    from theory.errors import VerifyError
+    from theory.packs import load_pack, register
+    from theory.papers import PAPERS
+    from verify import claim_index
+
+    paper = load_pack(args.pack)
+    if args.paper is not None and args.paper != paper.key:
+        raise VerifyError(f"--paper: {args.paper!r} is not the key of the pack given by --pack ({paper.key!r}); give one of them")
+    register(paper, PAPERS)
+    claim_index.index.cache_clear()
+    args.paper = paper.key
+
+
 def _selection(args: argparse.Namespace) -> list[Any]:
     """The selected claims as :class:`verify.claim_index.ClaimEntry` (the registry itself is imported when the
     work starts: :func:`_registered`)."""
     from theory.errors import VerifyError
     from verify import claim_index
 
+    if args.pack is not None:
+        _load_pack(args)
     key = args.paper if args.paper is not None else claim_index.default_paper()
     if key not in claim_index.pack_keys():
         raise VerifyError(f"--paper: unknown pack {key!r}; expected one of {', '.join(claim_index.pack_keys())}")
@@ -420,7 +441,7 @@ def _run(argv: list[str] | None) -> int:
     if mode == "list":
         from verify.terminal import make_console, print_claim_list
 
-        print_claim_list(make_console(), args.paper or "chang2025", verbose=args.verbose)
+        print_claim_list(make_console(), args.paper or "chang2025", verbose=args.verbose)  # --pack set args.paper
         return 0
     # Everything below is checked before any long work, and before the numeric stack is imported: output paths,
     # the Ray address, the device's form, the mixture file's bytes, the context lengths.

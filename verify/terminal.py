@@ -165,7 +165,7 @@ def summary_line(report: dict[str, Any]) -> str:
     s = report.get("summary", {})
     parts = [f"{s.get('verified', 0)} verified"]
     refuted = s.get("refuted", 0)
-    if "findings" in s:
+    if "findings" in s and refuted:
         by = s.get("findings_by_severity", {})
         labels = {"main": "in the main text", "slip": "appendix or notation slips", "harmless": "harmless"}
         sev = ", ".join(f"{v} {labels.get(k, k)}" for k, v in by.items() if v)

@@ -1,7 +1,11 @@
-"""The claim packs, one per paper: each a :class:`theory.record.Paper` with its claims and search family."""
+"""The claim packs, one per paper: each a :class:`theory.record.Paper` with its claims and search family.
+
+The built-in packs, then every installed pack (entry-point group ``prompt_icl_verify.packs``, :mod:`theory.packs`);
+``verify --pack PATH`` adds one more at run time (:func:`theory.packs.register`)."""
 
 from __future__ import annotations
 
+from theory.packs import installed_packs, register
 from theory.papers.ahn2023 import PAPER as AHN2023
 from theory.papers.chang2025 import PAPER as CHANG2025
 from theory.papers.zhang2024 import PAPER as ZHANG2024
@@ -9,5 +13,8 @@ from theory.record import Paper
 
 PAPERS: dict[str, Paper] = {p.key: p for p in (CHANG2025, ZHANG2024, AHN2023)}
 DEFAULT_PAPER = CHANG2025.key
+BUILT_IN = tuple(PAPERS)
+for _installed in installed_packs():
+    register(_installed, PAPERS)
 
-__all__ = ["DEFAULT_PAPER", "PAPERS"]
+__all__ = ["BUILT_IN", "DEFAULT_PAPER", "PAPERS"]
