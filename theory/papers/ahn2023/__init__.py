@@ -20,6 +20,7 @@ from theory.mixture import Array, TaskMixture
 from theory.papers.ahn2023 import theorem1
 from theory.papers.ahn2023.model import DOCS, KEY, ahn_mixture
 from theory.record import Case, Paper
+from theory.seeds import rng as seed_rng
 
 MAPPING = (
     "Their model is Definition 2 with one task (K = 1): task mean 0, task covariance I_d (w* ~ N(0, I_d)), "
@@ -56,7 +57,7 @@ DEFAULT_MIXTURE = "rotated"
 def generated_mixtures(seed: int = 0) -> list[tuple[str, TaskMixture]]:
     """Deterministic family of their model: d in (1, 2, 3, 5, 8); Sigma = I (eq. 7), s I, a diagonal, or a rotated
     spectrum with condition number up to 100 (w* ~ N(0, I), noiseless, throughout: their Theorem 1 has no noise)."""
-    rng = np.random.default_rng([seed, 2023, 7])
+    rng = seed_rng(seed, "ahn2023", "cases")
     out = []
     for d in (1, 2, 3, 5, 8):
         for variant in ("identity", "scaled", "diag", "rotated"):

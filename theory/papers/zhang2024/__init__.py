@@ -25,6 +25,7 @@ from theory.mixture import Array, TaskMixture
 from theory.papers.zhang2024 import covariate_shift, theorem41, theorem42
 from theory.papers.zhang2024.model import DOCS, KEY, zhang_mixture
 from theory.record import Case, Paper
+from theory.seeds import rng as seed_rng
 
 MAPPING = (
     "Their model is Definition 2 with one task (K = 1): task mean 0, task covariance I_d (w ~ N(0, I_d)), "
@@ -68,7 +69,7 @@ def _lambda(rng: np.random.Generator, d: int, variant: str) -> Array:
 def generated_mixtures(seed: int = 0) -> list[tuple[str, TaskMixture]]:
     """The deterministic generated family of their model: d in (1, 2, 3, 5, 8), Lambda isotropic, diagonal or
     rotated (their Lambda is any positive definite matrix; the labels are noiseless and w ~ N(0, I) throughout)."""
-    rng = np.random.default_rng([seed, 2024, 49])
+    rng = seed_rng(seed, "zhang2024", "cases")
     out = []
     for d in (1, 2, 3, 5, 8):
         for variant in ("iso", "diag", "full"):
