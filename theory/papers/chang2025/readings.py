@@ -21,3 +21,5 @@ HEADS_BELOW_PGD = ("with noise and unequal task covariances, attention with task
 FT_JT_ORDER = "the FT-JT gap is of order n^-2, like the PT-FT gap, not n^-1"
 ASSUMPTION1 = ("Assumption 1 is not free: the unconstrained one-layer attention (eq. 6) goes below the reduced model "
                "wherever the reduced optimum is not stationary for it")
+HEADS_NOISE = ("on Figure A2's mixture label noise raises the loss of attention with task-specific heads more than plain "
+               "training's (from small n on): the heads' gain shrinks under noise, so they do not mitigate it")
