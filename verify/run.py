@@ -32,6 +32,7 @@ from theory.verdicts import (
     value_fields,
     weigh_evidence,
 )
+from verify.evidence.experiments import ExperimentsChannel
 from verify.evidence.minimiser import MinimiserChannel
 from verify.evidence.montecarlo import MonteCarloChannel, k_sigma
 from verify.evidence.record import Evidence
@@ -191,6 +192,7 @@ def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[
     k = k_sigma(pack)
     minimiser = MinimiserChannel(mixture, ns[0], seed)
     trainer = TrainingChannel(mixture, ns[0], seed, full, device) if training else None
+    experiments = ExperimentsChannel(mixture, ns[0], seed, full, device) if training else None
     unconstrained = UnconstrainedEvidence(mixture, ns, seed=seed, device=device, k=k)
     sampler = MonteCarloChannel(mixture, ns[0], seed, device, k)
     verdicts = []
@@ -217,6 +219,7 @@ def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[
             channels: list[tuple[str, Callable[[], Evidence | None]]] = [  # the report's order
                 ("minimiser", partial(minimiser.for_claim, claim)),
                 *([("training", partial(trainer.for_claim, claim))] if trainer is not None else []),
+                *([("trained_experiment", partial(experiments.for_claim, claim))] if experiments is not None else []),
                 ("unconstrained", partial(unconstrained.for_claim, claim)),
                 ("montecarlo_at_claimed", partial(sampler.at_stated, claim, claimed_loss)),
                 ("montecarlo", partial(sampler.at_derived, claim, claimed_loss)),

@@ -7,6 +7,7 @@ from theory.mixture import DEFAULT_PRESET
 from theory.papers.chang2025 import (
     assumption1,
     corollary1,
+    experiments,
     lemmas,
     proposition1,
     section4,
@@ -26,7 +27,7 @@ PAPER = Paper(
     claims=(
         *lemmas.CLAIMS, *theorem1.CLAIMS, *theorem2.CLAIMS, *theorem3.CLAIMS, *proposition1.CLAIMS, *theorem4.CLAIMS,
         theorem4.LOWER_BOUND, *corollary1.ORDER, section4.ZERO_MEANS, *corollary1.RATES, *section4.LIMITS,
-        section6.SHARED_HEAD, *assumption1.CLAIMS, section6.ALIGNS_CLOSELY,
+        section6.SHARED_HEAD, *assumption1.CLAIMS, section6.ALIGNS_CLOSELY, *experiments.CLAIMS,
     ),
     cases=search_cases,
     default_mixture=DEFAULT_PRESET,

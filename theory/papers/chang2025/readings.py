@@ -24,8 +24,11 @@ ASSUMPTION1 = ("Assumption 1 is not free: the unconstrained one-layer attention 
 
 LEMMA1_SYMMETRIC = "Lemma 1's fourth moment holds only for symmetric A (as the task second moments are)"
 T2_PROMPTS_SIGMA = "the boxed prompt formula of Appendix B.2 drops a factor Sigma_x (right when Sigma_x = I)"
-T2_LOSS_TRANSPOSE = "the fine-tuning loss formula needs W_bar*_PT symmetric: it transposes a non-symmetric matrix"
-T3_PROMPTS_TRANSPOSE = "the joint-training prompt formula transposes W*_JT, which is not symmetric in general"
+T2_LOSS_TRANSPOSE = ("the fine-tuning loss formula transposes W_bar*_PT: right where it is symmetric (iff Sigma_x commutes "
+                     "with Sigma_tilde) or the means vanish")
+T3_PROMPTS_TRANSPOSE = "the joint-training prompt formula transposes W*_JT: right only where W*_JT is symmetric"
 T4_LOSS_NOISE = "the appendix's debiased PGD loss drops the noise term sigma^2"
 FT_JT_QUARTIC = "the FT-JT gap is quartic in the task means, not quadratic"
 PROMPTS_N_FREE = "the optimal prompts do not depend on n; they are not close to -n Sigma_x mu_k for large n"
+HEADS_NOISE = ("on Figure A2's mixture label noise raises the loss of attention with task-specific heads more than plain "
+               "training's (from small n on): the heads' gain shrinks under noise, so they do not mitigate it")
