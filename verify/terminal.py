@@ -186,8 +186,10 @@ def _channel_lines(c: dict[str, Any]) -> list[tuple[str, str]]:
         lines.append(("symbolic", ("holds" if sym["holds"] else "fails") + f" ({sym['setting']})"))
     mini = ev.get("minimiser")
     if mini:
-        lines.append(("minimiser", f"{mini['strategy']} n={mini['n']}: BFGS loss {exact(mini['numerical_loss'])} vs derived "
-                                   f"{exact(mini['derived_loss'])} (rel {mini['loss_rel_diff']:.1e})"))
+        lines.append(("minimiser", f"{mini['strategy']} n={mini['n']}: minimised loss {exact(mini['numerical_loss'])} vs derived "
+                                   f"{exact(mini['derived_loss'])} (rel {mini['loss_rel_diff']:.1e}; "
+                                   + ("converged" if mini["converged"] else "did not converge") +
+                                   f": gradient norm {mini['gradient_norm']:.1e} after {mini['iterations']} iterations)"))
     mc = ev.get("montecarlo")
     if mc:
         text = f"{uncertain(mc['estimate'], mc['stderr'])} vs derived {exact(mc['derived'])}: z {mc['z_derived']:+.1f}"

@@ -19,7 +19,7 @@ NOT_COMPUTED = "Asymptotic expansions: not computed in this report."
 VERDICTS = ("verified", "refuted", "inconclusive")
 CHANNEL_NAMES = {
     "theory": "Theory: search over mixtures", "symbolic": "Symbolic decision", "selected_mixture": "Selected mixture",
-    "minimiser": "Minimiser (scipy BFGS)", "montecarlo": "Monte Carlo at the derived optimum",
+    "minimiser": "Minimiser (scipy BFGS, Newton polish)", "montecarlo": "Monte Carlo at the derived optimum",
     "montecarlo_at_claimed": "Monte Carlo at the paper's parameters", "training": "Training",
     "unconstrained": "Unconstrained attention, exact",
 }
@@ -257,7 +257,8 @@ def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[Evidenc
             CHANNEL_NAMES["minimiser"],
             f"{mn['strategy']} at n = {mn['n']}: {mn['numerical_loss']:.10g} from a seeded start vs derived {mn['derived_loss']:.10g} "
             f"(relative difference {mn['loss_rel_diff']:.1e}; $W$ {mn['W_rel_diff']:.1e}, $P$ {mn['P_rel_diff']:.1e}; "
-            f"{mn['iterations']} iterations)",
+            f"{mn['iterations']} iterations, " + ("converged" if mn["converged"] else "did not converge")
+            + f", gradient norm {mn['gradient_norm']:.1e})",
             f"agrees within {MINIMISER_RTOL:g} of the loss: a lower loss than the derived optimum by more than "
             f"{MINIMISER_RTOL * abs(mn['derived_loss']):.2g} would be seen"))
     mc = ev.get("montecarlo")
