@@ -80,7 +80,10 @@ def training_evidence(strategy: Strategy | str, mixture: TaskMixture, n: int, *,
     theory share one vocabulary; kept for the report's schema), ``model, n, trained_loss, trained_stderr, derived_loss,
     rel_gap, W_rel_distance, P_rel_distance, restarts, steps, agrees, tolerance, k_sigma``,
     ``direction`` ("within", "above": training ended above the optimum, i.e. the budget did not
-    reach it; "below": it beat the derived optimum, which for PT/JT would contradict the derivation)
+    reach it; "below": it beat the derived optimum, which for PT/JT would contradict the derivation),
+    ``resolution`` (``k_sigma * trained_stderr + tolerance * |derived_loss|``: the smallest difference from the
+    derived loss this budget resolves; "within" means no larger one), ``resolution_text`` (the same in words, with
+    the tolerance) and ``summary`` (one line: the gap, the direction, the resolution and the tolerance)
     and, for "PGD", ``head_scaled_loss`` and ``rel_gap_head_scaled``; ``result`` holds the full
     :meth:`TrainingResult.to_json`; ``timings`` holds the wall times ``{"seconds": whole call,
     "train_seconds": the training steps}``, kept apart so that everything else depends only on the seed
@@ -111,15 +114,20 @@ def training_evidence(strategy: Strategy | str, mixture: TaskMixture, n: int, *,
         agrees = trained <= derived * (1 + tolerance) + K_SIGMA * se
     else:
         agrees = abs(trained - derived) <= K_SIGMA * se + tolerance * derived
-    margin = K_SIGMA * se + tolerance * derived
+    margin = K_SIGMA * se + tolerance * abs(derived)
     direction = "within" if abs(trained - derived) <= margin else ("above" if trained > derived else "below")
+    resolution = f"{margin:.3g} = {tolerance:.0%} optimisation tolerance of the loss + {K_SIGMA:.2f} se"
+    summary = (f"trained {100 * cmp['rel_gap']:+.1f}% from derived: "
+               + {"within": f"within the resolution {resolution}",
+                  "above": f"above it by more than the resolution {resolution}: under-trained in this budget",
+                  "below": f"below it by more than the resolution {resolution}"}[direction])
     evidence: dict[str, Any] = {
         "strategy": strategy.value, "trained_strategy": strategy.value, "model": model, "n": n,
         "trained_loss": trained, "trained_stderr": se, "exact_loss": result.exact_loss,
         "derived_loss": derived, "rel_gap": cmp["rel_gap"],
         "W_rel_distance": cmp["W_rel_distance"], "P_rel_distance": cmp["P_rel_distance"],
         "restarts": options["restarts"], "steps": result.steps_run, "agrees": bool(agrees), "tolerance": tolerance,
-        "direction": direction,
+        "direction": direction, "resolution": margin, "resolution_text": resolution, "summary": summary,
         "k_sigma": K_SIGMA, "quick": quick, "seed": seed,
         "normalised_trained_loss": trained / result.label_second_moment,
         "normalised_derived_loss": derived / result.label_second_moment,

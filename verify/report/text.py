@@ -75,7 +75,7 @@ def training_text(claim: dict[str, Any]) -> str:
     if tr is None:
         return "-"
     return (f"{tr['strategy']} ({tr['model']}) n={tr['n']}: {tr['trained_loss']:.6g} ± {tr['trained_stderr']:.2g} "
-            f"vs {tr['derived_loss']:.6g} ({tr['direction']})")
+            f"vs {tr['derived_loss']:.6g} ({tr['summary']})")
 
 
 def side_text(record: dict[str, Any], side: str, limit: int = 80) -> str:
@@ -268,6 +268,8 @@ def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[Evidenc
                 f"vs derived {mc['derived']:.10g}, $z = {mc['z_derived']:+.2f}$")
         if "z_claimed" in mc:
             text += f"; vs claimed {mc['claimed']:.10g}, $z = {mc['z_claimed']:+.2f}$"
+        if mc.get("summary"):
+            text += f"; {mc['summary']}"
         rows.append(EvidenceRow(CHANNEL_NAMES["montecarlo"], text,
                                 f"$k\\,\\mathrm{{se}} = {k:.2f} \\times {se:.2g} = {k * se:.2g}$ "
                                 f"({_pct(k * se / abs(mc['derived']))} of the loss)"))
@@ -278,6 +280,8 @@ def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[Evidenc
                 f"vs the derived optimum {at['derived_optimum']:.10g}, $z = {at['z_vs_derived_optimum']:+.2f}$")
         if "z_vs_claimed_loss" in at:
             text += f"; vs the claimed loss, $z = {at['z_vs_claimed_loss']:+.2f}$"
+        if at.get("summary"):
+            text += f"; {at['summary']}"
         k = _report_k(report)
         bound = (f"$k\\,\\mathrm{{se}} = {k:.2f} \\times {se:.2g} = {k * se:.2g}$ ({_pct(k * se / abs(at['derived_optimum']))} "
                  "of the loss)") if k is not None else f"se = {se:.2g}"
@@ -287,7 +291,7 @@ def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[Evidenc
         k = tr["k_sigma"]
         se = tr["trained_stderr"]
         text = (f"{tr['trained_strategy']} ({tr['model']} model) at n = {tr['n']}: trained {tr['trained_loss']:.6g} ± {se:.2g} "
-                f"vs derived {tr['derived_loss']:.6g} (relative gap {tr['rel_gap']:+.2%}, {tr['direction']}; "
+                f"vs derived {tr['derived_loss']:.6g} ({tr['summary']}; "
                 f"{tr['restarts']} restarts, {tr['steps']} steps{', quick budget' if tr.get('quick') else ''})")
         rows.append(EvidenceRow(
             CHANNEL_NAMES["training"], text,
