@@ -1,9 +1,15 @@
 """An independent numerical minimiser of the exact loss (the check on every derived optimum).
 
 It knows nothing of the stationarity conditions: it starts from a seeded random point and minimises
-:func:`theory.loss.population_loss` (eq. 9; :func:`theory.loss.pgd_loss`, eq. 19, for PGD) with scipy:
-BFGS first, then a trust-region Newton polish (``trust-exact``), until the point is a certified local
-minimum or the iteration budget is spent.
+:func:`theory.loss.population_loss` (eq. 9; :func:`theory.loss.pgd_loss`, eq. 19, for PGD) with scipy's
+trust-region Newton method (``trust-exact``) and the exact Hessian, falling back on BFGS and a second Newton
+run where that does not end at a certified local minimum; the result says whether it did.
+
+Joint training (W and P together) is searched over W with the prompts solved at each W (variable projection:
+the loss is a quadratic in the prompts, solved numerically from its own gradient), by BFGS, and the joint
+point it reaches is then certified, or polished, by the Newton method on (W, P).  Without the projection the
+prompts' scale (up to ``1 / sigma_min(W)``) conditions the search: plain BFGS on (W, P) stopped 0.3% above the
+optimum on a d = 3, K = 3 mixture at n = 1, near a singular W with prompts of norm ~1e4.
 
 Derivatives.  :func:`loss_gradient` differentiates the terms of :func:`theory.loss.task_loss_formula`
 by hand (checked against central differences of the loss in tests/theory/test_minimise.py).  The loss is
@@ -11,8 +17,7 @@ a polynomial of degree at most two in each single coordinate of (W, P), so the g
 most two in each coordinate, and a central difference of the gradient along one coordinate is that
 coordinate's Hessian column *exactly* (up to rounding): the Hessian is exact, not an estimate.
 
-Convergence.  BFGS alone can stop far from a minimum on ill-conditioned valleys (seen at n = 1: a
-d = 3 mixture ended 2.7e-3 above the optimum).  A point counts as converged when the Hessian there is
+Convergence.  A point counts as converged when the Hessian there is
 positive semidefinite (no eigenvalue below ``-EIG_RTOL`` times the largest) and the Newton decrement
 ``g^T H^+ g / 2`` - the second-order estimate of how far the loss still is above the local minimum - is at
 most ``DECREMENT_RTOL`` times the loss.  The result says which, with the final gradient norm, so that a
@@ -38,12 +43,13 @@ from theory.moments import wishart_fourth_moment
 _STEP = 1e-3  # central-difference step of the Hessian; exact for the gradient's coordinate-wise quadratics
 DECREMENT_RTOL = 1e-10  # converged: the loss is at most this (relative) above the local minimum, to second order
 EIG_RTOL = 1e-9  # a Hessian eigenvalue below -EIG_RTOL * (largest) is a descent direction: not a minimum
-MAX_ITERATIONS = 2000  # default budget of each stage (BFGS, then Newton), in iterations
+MAX_ITERATIONS = 2000  # default budget of each stage (a Newton or a BFGS run), in iterations
 
 
 @dataclass(frozen=True)
 class NumericalOptimum:
-    """What the minimiser found: parameters, loss, iterations, the final gradient norm, and whether it converged.
+    """What the minimiser found: parameters, loss, iterations (of every stage), the final gradient norm, and whether
+    it converged.
 
     ``decrement``: the Newton decrement ``g^T H^+ g / 2`` at the end (how far above the local minimum the loss
     still is, to second order); ``converged``: the Hessian is positive semidefinite there and ``decrement`` is
@@ -125,56 +131,71 @@ def _certificate(problem: _Problem, x: Array, f: float) -> tuple[float, float, b
     return float(np.linalg.norm(g)), decrement, converged
 
 
-def _minimise(problem: _Problem, x0: Array, max_iterations: int, *, bfgs: bool = True
-              ) -> tuple[Array, float, int, float, float, bool]:
-    """BFGS from x0 (``bfgs``), then, unless already converged, a trust-region Newton polish with the exact
-    Hessian; returns (x, loss, iterations, gradient norm, decrement, converged)."""
+def _bfgs(problem: _Problem, x0: Array, max_iterations: int) -> tuple[Array, float, int]:
+    """scipy's BFGS with the exact gradient: (x, loss, iterations)."""
     def fun(x: Array) -> tuple[float, Array]:
         return float(problem.value(x[None, :])[0]), problem.gradient(x[None, :])[0]
 
-    x, f, iterations = x0, float(problem.value(x0[None, :])[0]), 0
-    if bfgs:
-        res = minimize(fun, x0, jac=True, method="BFGS", options={"gtol": 1e-12, "maxiter": max_iterations})
-        x, f, iterations = res.x, float(res.fun), int(res.nit)
+    res = minimize(fun, x0, jac=True, method="BFGS", options={"gtol": 1e-12, "maxiter": max_iterations})
+    return res.x, float(res.fun), int(res.nit)
+
+
+def _minimise(problem: _Problem, x0: Array, max_iterations: int) -> tuple[Array, float, int, float, float, bool]:
+    """A trust-region Newton method with the exact Hessian (scipy's ``trust-exact``) from x0; where that does not
+    end at a certified minimum, BFGS from its end and the Newton method again.  Returns (x, loss, iterations,
+    gradient norm, decrement, converged)."""
+    def fun(x: Array) -> tuple[float, Array]:
+        return float(problem.value(x[None, :])[0]), problem.gradient(x[None, :])[0]
+
+    def newton(start: Array) -> tuple[Array, float, int]:
+        res = minimize(fun, start, jac=True, hess=problem.hessian, method="trust-exact",
+                       options={"gtol": 1e-13, "maxiter": max_iterations})
+        return res.x, float(res.fun), int(res.nit)
+
+    x, f, iterations = newton(x0)
     gnorm, dec, ok = _certificate(problem, x, f)
     if not ok:
-        res = minimize(fun, x, jac=True, hess=problem.hessian, method="trust-exact",
-                       options={"gtol": 1e-13, "maxiter": max_iterations})
-        iterations += int(res.nit)
-        if float(res.fun) <= f:
-            x, f = res.x, float(res.fun)
+        z, _, it_b = _bfgs(problem, x, max_iterations)
+        y, g, it = newton(z)
+        iterations += it_b + it
+        if g <= f:
+            x, f = y, g
         gnorm, dec, ok = _certificate(problem, x, f)
     return x, f, iterations, gnorm, dec, ok
 
 
-def _best_prompts(problem: _Problem, w: Array, p: int) -> Array:
-    """argmin over the prompt block (the last ``p`` coordinates) at fixed W block ``w``: the loss is a quadratic
-    in the prompts, so one Newton step from 0 with the exact block Hessian solves it (least squares where the
-    block is singular, e.g. a zero-weight task)."""
+def _best_prompts(problem: _Problem, w: Array, K: int, d: int) -> Array:
+    """argmin over the prompts (the last K*d coordinates, K rows of d) at fixed W block ``w``.  The loss is a
+    quadratic in the prompts and a sum over tasks (eq. 9: task k's prompt enters only L_k), so its prompt Hessian is
+    block diagonal: perturbing coordinate i of every prompt at once gives column i of every block, and one Newton
+    step from 0 solves each task (least squares where a block is singular, e.g. a zero-weight task)."""
+    q, p = w.size, K * d
     x = np.concatenate([w, np.zeros(p)])
-    q = w.size
-    eye = np.zeros((p, q + p))
-    eye[:, q:] = np.eye(p) * _STEP
+    eye = np.zeros((d, q + p))
+    for i in range(d):
+        eye[i, q + i::d] = _STEP
     g = problem.gradient(np.concatenate([x[None, :], x + eye, x - eye]))
-    H = (g[1:p + 1, q:] - g[p + 1:, q:]) / (2 * _STEP)
-    return np.asarray(-np.linalg.lstsq((H + H.T) / 2, g[0, q:], rcond=None)[0], dtype=float)
+    blocks = ((g[1:d + 1, q:] - g[d + 1:, q:]) / (2 * _STEP)).reshape(d, K, d).transpose(1, 2, 0)  # (K, d, d)
+    g0 = g[0, q:].reshape(K, d)
+    out = np.stack([np.linalg.lstsq((H + H.T) / 2, -gk, rcond=None)[0] for H, gk in zip(blocks, g0, strict=True)])
+    return np.asarray(out, dtype=float).reshape(-1)
 
 
-def _profile(joint: _Problem, q: int, p: int) -> _Problem:
+def _profile(joint: _Problem, K: int, d: int) -> _Problem:
     """The joint loss minimised over the prompts at each W (variable projection): the prompts' scale (up to
     1/sigma_min(W)) no longer conditions the search over W.  Its gradient is the joint W-gradient at the
     best prompts (their own gradient is zero there)."""
     def full(X: Array) -> Array:
-        return np.stack([np.concatenate([w, _best_prompts(joint, w, p)]) for w in X])
+        return np.stack([np.concatenate([w, _best_prompts(joint, w, K, d)]) for w in X])
 
-    return _Problem(lambda X: joint.value(full(X)), lambda X: joint.gradient(full(X))[:, :q])
+    return _Problem(lambda X: joint.value(full(X)), lambda X: joint.gradient(full(X))[:, :d * d])
 
 
 def numerical_optimum(strategy: str, mixture: TaskMixture, n: int, *, seed: int = 0,
                       max_iterations: int = MAX_ITERATIONS) -> NumericalOptimum:
     """Minimise the exact loss numerically for ``"PT"``, ``"FT"``, ``"JT"`` or ``"PGD"``.
 
-    ``max_iterations`` bounds each stage (BFGS, then the Newton polish; FT: for W, then for P)."""
+    ``max_iterations`` bounds each stage (each Newton or BFGS run; FT: for W, then for P)."""
     n = check_context_length(n)
     if strategy not in ("PT", "FT", "JT", "PGD"):
         raise VerifyError(f"strategy: unknown {strategy!r} (expected PT, FT, JT or PGD)")
@@ -210,8 +231,9 @@ def numerical_optimum(strategy: str, mixture: TaskMixture, n: int, *, seed: int 
 
     joint = _Problem(lambda X: population_loss(mixture, *split(X), n), joint_gradient)
     # W first, prompts solved exactly at each W; then the joint (W, P) point is certified (or polished) as is
-    w, _, it_w, *_ = _minimise(_profile(joint, d * d, K * d), W0, max_iterations)
-    start = np.concatenate([w, _best_prompts(joint, w, K * d)])
-    x, f, it, gn, dec, ok = _minimise(joint, start, max_iterations, bfgs=False)
+    # (BFGS there: a Hessian of the profile would cost 2 d^2 of its gradients, each 2d + 1 joint gradients)
+    w, _, it_w = _bfgs(_profile(joint, K, d), W0, max_iterations)
+    start = np.concatenate([w, _best_prompts(joint, w, K, d)])
+    x, f, it, gn, dec, ok = _minimise(joint, start, max_iterations)
     it += it_w
     return NumericalOptimum(x[:d * d].reshape(d, d), x[d * d:].reshape(K, d), f, it, gn, dec, ok)
