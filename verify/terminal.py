@@ -186,10 +186,11 @@ def _channel_lines(c: dict[str, Any]) -> list[tuple[str, str]]:
         lines.append(("symbolic", ("holds" if sym["holds"] else "fails") + f" ({sym['setting']})"))
     mini = ev.get("minimiser")
     if mini:
+        state = ("" if "converged" not in mini else  # reports written before the minimiser certified convergence
+                 ("; converged" if mini["converged"] else "; did not converge")
+                 + f": gradient norm {mini['gradient_norm']:.1e} after {mini['iterations']} iterations")
         lines.append(("minimiser", f"{mini['strategy']} n={mini['n']}: minimised loss {exact(mini['numerical_loss'])} vs derived "
-                                   f"{exact(mini['derived_loss'])} (rel {mini['loss_rel_diff']:.1e}; "
-                                   + ("converged" if mini["converged"] else "did not converge") +
-                                   f": gradient norm {mini['gradient_norm']:.1e} after {mini['iterations']} iterations)"))
+                                   f"{exact(mini['derived_loss'])} (rel {mini['loss_rel_diff']:.1e}{state})"))
     mc = ev.get("montecarlo")
     if mc:
         text = f"{uncertain(mc['estimate'], mc['stderr'])} vs derived {exact(mc['derived'])}: z {mc['z_derived']:+.1f}"
@@ -219,7 +220,7 @@ def _channel_lines(c: dict[str, Any]) -> list[tuple[str, str]]:
     tr = ev.get("training")
     if tr:
         lines.append(("training", f"{tr['strategy']} ({tr['model']}) n={tr['n']}: {uncertain(tr['trained_loss'], tr['trained_stderr'])}"
-                                  f" vs {exact(tr['derived_loss'])}: {tr['summary']}"))
+                                  f" vs {exact(tr['derived_loss'])}: {tr.get('summary', tr['direction'])}"))
     if c.get("counterexample"):
         lines.append(("counterexample", counterexample_text(c["counterexample"])))
     for note in c.get("notes", []):

@@ -19,7 +19,7 @@ NOT_COMPUTED = "Asymptotic expansions: not computed in this report."
 VERDICTS = ("verified", "refuted", "inconclusive")
 CHANNEL_NAMES = {
     "theory": "Theory: search over mixtures", "symbolic": "Symbolic decision", "selected_mixture": "Selected mixture",
-    "minimiser": "Minimiser (scipy BFGS, Newton polish)", "montecarlo": "Monte Carlo at the derived optimum",
+    "minimiser": "Minimiser (scipy, exact loss)", "montecarlo": "Monte Carlo at the derived optimum",
     "montecarlo_at_claimed": "Monte Carlo at the paper's parameters", "training": "Training",
     "unconstrained": "Unconstrained attention, exact",
 }
@@ -75,7 +75,7 @@ def training_text(claim: dict[str, Any]) -> str:
     if tr is None:
         return "-"
     return (f"{tr['strategy']} ({tr['model']}) n={tr['n']}: {tr['trained_loss']:.6g} ± {tr['trained_stderr']:.2g} "
-            f"vs {tr['derived_loss']:.6g} ({tr['summary']})")
+            f"vs {tr['derived_loss']:.6g} ({tr.get('summary', tr['direction'])})")
 
 
 def side_text(record: dict[str, Any], side: str, limit: int = 80) -> str:
@@ -257,8 +257,10 @@ def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[Evidenc
             CHANNEL_NAMES["minimiser"],
             f"{mn['strategy']} at n = {mn['n']}: {mn['numerical_loss']:.10g} from a seeded start vs derived {mn['derived_loss']:.10g} "
             f"(relative difference {mn['loss_rel_diff']:.1e}; $W$ {mn['W_rel_diff']:.1e}, $P$ {mn['P_rel_diff']:.1e}; "
-            f"{mn['iterations']} iterations, " + ("converged" if mn["converged"] else "did not converge")
-            + f", gradient norm {mn['gradient_norm']:.1e})",
+            f"{mn['iterations']} iterations"
+            + ("" if "converged" not in mn else  # reports written before the minimiser certified convergence
+               (", converged" if mn["converged"] else ", did not converge") + f", gradient norm {mn['gradient_norm']:.1e}")
+            + ")",
             f"agrees within {MINIMISER_RTOL:g} of the loss: a lower loss than the derived optimum by more than "
             f"{MINIMISER_RTOL * abs(mn['derived_loss']):.2g} would be seen"))
     mc = ev.get("montecarlo")
@@ -290,8 +292,10 @@ def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[Evidenc
     if tr:
         k = tr["k_sigma"]
         se = tr["trained_stderr"]
+        # reports written before the channel stated its resolution have no summary
+        summary = tr.get("summary", f"relative gap {tr['rel_gap']:+.2%}, {tr['direction']}")
         text = (f"{tr['trained_strategy']} ({tr['model']} model) at n = {tr['n']}: trained {tr['trained_loss']:.6g} ± {se:.2g} "
-                f"vs derived {tr['derived_loss']:.6g} ({tr['summary']}; "
+                f"vs derived {tr['derived_loss']:.6g} ({summary}; "
                 f"{tr['restarts']} restarts, {tr['steps']} steps{', quick budget' if tr.get('quick') else ''})")
         rows.append(EvidenceRow(
             CHANNEL_NAMES["training"], text,
