@@ -43,7 +43,7 @@ from theory.errors import VerifyError
 from theory.mixture import TaskMixture
 from theory.strategy import Strategy
 from training.experiment import train
-from training.multilayer import multilayer_point
+from training.multilayer import EVALUATION_ONLY, multilayer_point
 from training.strategies import as_strategy
 
 QUICK_TOLERANCE = 0.05  # optimisation tolerance of the quick budget (see the module docstring)
@@ -80,12 +80,17 @@ def training_evidence(strategy: Strategy | str, mixture: TaskMixture, n: int, *,
     theory share one vocabulary; kept for the report's schema), ``model, n, trained_loss, trained_stderr, derived_loss,
     rel_gap, W_rel_distance, P_rel_distance, restarts, steps, agrees, tolerance, k_sigma``,
     ``direction`` ("within", "above": training ended above the optimum, i.e. the budget did not
-    reach it; "below": it beat the derived optimum, which for PT/JT would contradict the derivation)
+    reach it; "below": it beat the derived optimum, which for PT/JT would contradict the derivation),
+    ``resolution`` (``k_sigma * trained_stderr + tolerance * |derived_loss|``: the smallest difference from the
+    derived loss this budget resolves; "within" means no larger one), ``resolution_text`` (the same in words, with
+    the tolerance) and ``summary`` (one line: the gap, the direction, the resolution and the tolerance)
     and, for "PGD", ``head_scaled_loss`` and ``rel_gap_head_scaled``; ``result`` holds the full
     :meth:`TrainingResult.to_json`; ``timings`` holds the wall times ``{"seconds": whole call,
     "train_seconds": the training steps}``, kept apart so that everything else depends only on the seed
     (budgets are steps and samples, never time; ``verify`` moves them to the report's ``timings``).
     ``layers`` > 1: the L-layer stack of Appendix E (see the module docstring and :func:`multilayer_evidence`).
+    One training seed is trained, so ``trained_stderr`` is the evaluation error of the best restart only: ``seeds``
+    is 1 and ``error_bar`` says "evaluation only (one training seed)".
     """
     strategy = as_strategy(strategy)
     if layers != 1:
@@ -111,16 +116,21 @@ def training_evidence(strategy: Strategy | str, mixture: TaskMixture, n: int, *,
         agrees = trained <= derived * (1 + tolerance) + K_SIGMA * se
     else:
         agrees = abs(trained - derived) <= K_SIGMA * se + tolerance * derived
-    margin = K_SIGMA * se + tolerance * derived
+    margin = K_SIGMA * se + tolerance * abs(derived)
     direction = "within" if abs(trained - derived) <= margin else ("above" if trained > derived else "below")
+    resolution = f"{margin:.3g} = {tolerance:.0%} optimisation tolerance of the loss + {K_SIGMA:.2f} se"
+    summary = (f"trained {100 * cmp['rel_gap']:+.1f}% from derived: "
+               + {"within": f"within the resolution {resolution}",
+                  "above": f"above it by more than the resolution {resolution}: under-trained in this budget",
+                  "below": f"below it by more than the resolution {resolution}"}[direction])
     evidence: dict[str, Any] = {
         "strategy": strategy.value, "trained_strategy": strategy.value, "model": model, "n": n,
         "trained_loss": trained, "trained_stderr": se, "exact_loss": result.exact_loss,
         "derived_loss": derived, "rel_gap": cmp["rel_gap"],
         "W_rel_distance": cmp["W_rel_distance"], "P_rel_distance": cmp["P_rel_distance"],
         "restarts": options["restarts"], "steps": result.steps_run, "agrees": bool(agrees), "tolerance": tolerance,
-        "direction": direction,
-        "k_sigma": K_SIGMA, "quick": quick, "seed": seed,
+        "direction": direction, "resolution": margin, "resolution_text": resolution, "summary": summary,
+        "k_sigma": K_SIGMA, "quick": quick, "seed": seed, "seeds": 1, "error_bar": EVALUATION_ONLY,
         "normalised_trained_loss": trained / result.label_second_moment,
         "normalised_derived_loss": derived / result.label_second_moment,
     }
@@ -142,7 +152,9 @@ def multilayer_evidence(strategy: Strategy | str, mixture: TaskMixture, n: int, 
     the one-layer attention: shared head for PT/JT, task-specific heads for PGD), ``one_layer_reduced_loss``
     (Assumption 1's derived optimum), ``rel_gap`` (trained vs one layer; negative: depth helps), ``z``, ``agrees``
     (at or below one layer within ``K_SIGMA`` standard errors), ``restarts, steps, protocol, quick, seed, note``,
-    ``timings`` and ``result`` (:meth:`training.multilayer.MultiLayerPoint.to_json`).
+    ``seeds, seed_losses, seed_stderr, eval_stderr, error_bar`` (``trained_stderr`` includes the spread over the
+    training seeds where ``seeds`` > 1, else ``error_bar`` says it is the evaluation error only: see
+    :mod:`training.multilayer`), ``timings`` and ``result`` (:meth:`training.multilayer.MultiLayerPoint.to_json`).
     """
     strategy = as_strategy(strategy)
     start = time.perf_counter()
@@ -150,8 +162,11 @@ def multilayer_evidence(strategy: Strategy | str, mixture: TaskMixture, n: int, 
                              progress=progress)
     seconds = time.perf_counter() - start
     helps = point.loss < point.one_layer - K_SIGMA * point.stderr
-    note = (f"{layers}-layer stack, best of {point.restarts} restarts x {point.steps} steps ({point.protocol} "
-            f"protocol): {point.loss:.4g} +- {point.stderr:.2g} vs the exact 1-layer optimum {point.one_layer:.4g}, "
+    trained = (f"best of {point.restarts} restarts" if point.seeds == 1
+               else f"mean over {point.seeds} training seeds of the best of {point.restarts} restarts")
+    note = (f"{layers}-layer stack, {trained} x {point.steps} steps ({point.protocol} "
+            f"protocol): {point.loss:.4g} +- {point.stderr:.2g} (error bar: {point.error_bar}) vs the exact 1-layer "
+            f"optimum {point.one_layer:.4g}, "
             f"{100 * point.rel_gap:+.1f}% (z = {point.z:.1f}; "
             + ("depth helps" if helps else "at or above one layer: not shown to help in this budget") + ")")
     return {
@@ -160,7 +175,8 @@ def multilayer_evidence(strategy: Strategy | str, mixture: TaskMixture, n: int, 
         "one_layer_reduced_loss": point.one_layer_reduced, "rel_gap": point.rel_gap, "z": point.z,
         "agrees": bool(point.loss <= point.one_layer + K_SIGMA * point.stderr), "depth_helps": bool(helps),
         "k_sigma": K_SIGMA, "restarts": point.restarts, "steps": point.steps, "protocol": point.protocol,
-        "quick": quick, "seed": seed, "note": note,
+        "quick": quick, "seed": seed, "note": note, "seeds": point.seeds, "seed_losses": point.seed_losses,
+        "seed_stderr": point.seed_stderr, "eval_stderr": point.eval_stderr, "error_bar": point.error_bar,
         "normalised_trained_loss": point.loss / mixture.label_second_moment(),
         "timings": {"seconds": seconds}, "result": point.to_json(),
     }

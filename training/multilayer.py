@@ -17,6 +17,16 @@ Budgets (steps and samples, never seconds):
 
 The stack has no exact loss in this toolkit, so its cells run their whole budget (no early stop).
 
+Error bars.  A point is the best of its restarts, a statistic whose spread over training runs (the 2-layer JT point of
+figA2-clean at n = 10 has been seen between 13.87 and 14.94) far exceeds its evaluation error (+-0.03).  With ``seeds`` = S > 1
+the panel trains S groups of R restarts each as one model (the restarts of group j are restarts jR .. jR + R - 1 of
+the seed, so group 0 is the single-seed point); each group's best restart is measured on fresh samples, the point is
+their mean, and its standard error combines the spread over the S groups with the evaluation error of the mean (in
+quadrature: conservative, since the spread already contains evaluation noise).  The groups differ in their
+initialisations and share the stream of training batches.  With S = 1 the error bar is the evaluation error only,
+and the point says so (``error_bar``).  The quick budget trains one seed (S groups cost S times the member-steps;
+the quick figures already take minutes), the full protocol ``FULL_SEEDS``.
+
 Depth is added in stages.  Two layers train from the initialisation of :class:`training.models.MultiLayerAttention`;
 a stack of L >= 3 layers continues from the trained (L-1)-layer stack of the same restarts (kept in this process: a
 figure run's 3-layer point reuses the 2-layer stack its 2-layer point trained, with the same mixture, n, strategy,
@@ -31,6 +41,7 @@ down (PT 18.66 to 18.39, JT 13.94 to 13.66, PGD 12.88 to 12.70).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections import OrderedDict
@@ -59,6 +70,10 @@ DEEPEN_LR_FACTOR = 0.1  # ... at this factor of its learning rate
 _STAGE_CACHE_SIZE = 32  # trained stacks kept per process (each a few MB at the full protocol's 50 restarts)
 _STAGES: OrderedDict[tuple[Any, ...], PanelRun] = OrderedDict()
 _QUICK_EVAL_REL_SE = 2e-3
+QUICK_SEEDS = 1  # training seeds (groups of restarts) per point in the quick budget: error bars are evaluation-only
+FULL_SEEDS = 3  # ... and in the paper-protocol budget: error bars include the spread over seeds
+EVALUATION_ONLY = "evaluation only (one training seed)"
+_GROUP_SEED_STRIDE = 1_000_003  # group j's selection and evaluation samples come from seed + j * stride
 _FULL_EVAL_REL_SE = 5e-4
 _EVAL_MAX_SAMPLES = 4_000_000
 
@@ -72,6 +87,12 @@ class MultiLayerPoint:
     L~*_PGD), ``rel_gap`` = (loss - one_layer) / one_layer (negative: depth helps), ``z`` its size in standard
     errors.  ``restart_losses`` are the restarts' selection scores (query-integrated Monte Carlo on shared samples);
     ``steps`` counts the Adam steps of every stage (two layers, then each deepening stage).
+
+    ``seeds`` training seeds (groups of ``restarts`` restarts, see the module docstring): ``seed_losses`` are their
+    best restarts' losses (``loss`` is their mean), ``seed_stderr`` the standard error of that mean over the seeds
+    (None for one seed), ``eval_stderr`` the evaluation error of the mean, and ``stderr`` the error bar:
+    ``sqrt(seed_stderr^2 + eval_stderr^2)``, or ``eval_stderr`` alone for one seed, which ``error_bar`` then labels
+    :data:`EVALUATION_ONLY`.
     """
 
     strategy: str
@@ -92,6 +113,11 @@ class MultiLayerPoint:
     seed: int
     skewness: float = 0.0
     options: dict[str, Any] = field(default_factory=dict)
+    seeds: int = 1
+    seed_losses: list[float] = field(default_factory=list)
+    seed_stderr: float | None = None
+    eval_stderr: float = 0.0
+    error_bar: str = EVALUATION_ONLY
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,19 +141,25 @@ def one_layer_optima(strategy: Strategy | str, mixture: TaskMixture, n: int) -> 
 
 def multilayer_points(mixture: TaskMixture, ns: list[int], layers: int, *, strategy: Strategy | str = "JT",
                       quick: bool = True, seed: int = 0, device: str | torch.device = "cpu", progress: bool = False,
-                      **options: Any) -> dict[int, MultiLayerPoint]:
-    """:func:`multilayer_point` at several n, trained together as one panel model (same seeds per restart)."""
+                      seeds: int | None = None, **options: Any) -> dict[int, MultiLayerPoint]:
+    """:func:`multilayer_point` at several n, trained together as one panel model (same seeds per restart).
+
+    ``seeds``: training seeds per point (default :data:`QUICK_SEEDS` or :data:`FULL_SEEDS`; see the module
+    docstring)."""
     strategy = as_strategy(strategy)
     layers = check_positive_int("layers", layers)
+    seeds = check_positive_int("seeds", QUICK_SEEDS if quick else FULL_SEEDS) if seeds is None \
+        else check_positive_int("seeds", seeds)
     if strategy is Strategy.FT:
         raise VerifyError("strategy: Appendix E trains jointly (PT, JT, or PGD with task heads), not FT")
     settings = {**multilayer_options(quick), **options}
-    config = make_panel_config(**settings)
+    restarts = check_positive_int("restarts", settings["restarts"])
+    config = make_panel_config(**{**settings, "restarts": restarts * seeds})
     deepen_steps = max(1, round(settings["steps"] * DEEPEN_STEP_FRACTION))
-    deepen = {**settings, "steps": deepen_steps, "lr": settings["lr"] * DEEPEN_LR_FACTOR,
+    deepen = {**settings, "restarts": restarts * seeds, "steps": deepen_steps, "lr": settings["lr"] * DEEPEN_LR_FACTOR,
               "warmup_steps": min(settings.get("warmup_steps", 0), deepen_steps)}
     key = (json.dumps(mixture.to_dict(), sort_keys=True), tuple(ns), strategy.value, int(seed), str(device),
-           json.dumps(settings, sort_keys=True, default=str))
+           json.dumps(settings, sort_keys=True, default=str), seeds)
 
     def stage(depth: int, below: PanelRun | None) -> PanelRun:
         """The trained ``depth``-layer stack: from its initialisation (2 layers or fewer) or continued from
@@ -151,24 +183,43 @@ def multilayer_points(mixture: TaskMixture, ns: list[int], layers: int, *, strat
         steps += run.steps
     if layers >= 3:
         settings = {**settings, "deepen": {key: deepen[key] for key in ("steps", "lr", "warmup_steps")}}
-    results = panel_results(run, eval_rel_se=_QUICK_EVAL_REL_SE if quick else _FULL_EVAL_REL_SE,
-                            eval_max_samples=_EVAL_MAX_SAMPLES)
+    eval_rel_se = _QUICK_EVAL_REL_SE if quick else _FULL_EVAL_REL_SE
+    groups = [panel_results(_group(run, j, restarts), eval_rel_se=eval_rel_se, eval_max_samples=_EVAL_MAX_SAMPLES)
+              for j in range(seeds)] if seeds > 1 else [panel_results(run, eval_rel_se=eval_rel_se,
+                                                                      eval_max_samples=_EVAL_MAX_SAMPLES)]
     out: dict[int, MultiLayerPoint] = {}
-    for (_, n), res in results.items():
+    for key_n in groups[0]:
+        n = key_n[1]
         exact, reduced = one_layer_optima(strategy, mixture, n)
-        est = res.trained
+        ests = [g[key_n].trained for g in groups]
+        losses = [e.mean for e in ests]
+        loss = sum(losses) / seeds
+        eval_se = math.sqrt(sum(e.stderr ** 2 for e in ests)) / seeds
+        seed_se = (math.sqrt(sum((v - loss) ** 2 for v in losses) / (seeds - 1) / seeds) if seeds > 1 else None)
+        stderr = math.hypot(seed_se, eval_se) if seed_se is not None else eval_se
         out[n] = MultiLayerPoint(
-            strategy=strategy.value, n=n, layers=layers, loss=est.mean, stderr=est.stderr, samples=est.samples,
-            one_layer=exact, one_layer_reduced=reduced, rel_gap=(est.mean - exact) / exact,
-            z=(est.mean - exact) / est.stderr if est.stderr > 0 else math.copysign(math.inf, est.mean - exact),
-            restart_losses=res.restart_losses, steps=steps, restarts=config.restarts, protocol=config.protocol,
-            quick=quick, seed=seed, skewness=est.skewness, options=settings)
+            strategy=strategy.value, n=n, layers=layers, loss=loss, stderr=stderr, samples=sum(e.samples for e in ests),
+            one_layer=exact, one_layer_reduced=reduced, rel_gap=(loss - exact) / exact,
+            z=(loss - exact) / stderr if stderr > 0 else math.copysign(math.inf, loss - exact),
+            restart_losses=[v for g in groups for v in g[key_n].restart_losses], steps=steps, restarts=restarts,
+            protocol=config.protocol, quick=quick, seed=seed, skewness=ests[0].skewness, options=settings,
+            seeds=seeds, seed_losses=losses, seed_stderr=seed_se, eval_stderr=eval_se,
+            error_bar=(f"training seeds and evaluation ({seeds} seeds of {restarts} restarts)" if seeds > 1
+                       else EVALUATION_ONLY))
     return out
+
+
+def _group(run: PanelRun, j: int, restarts: int) -> PanelRun:
+    """Group j of a panel trained with ``seeds`` x ``restarts`` restarts per cell: restarts jR .. jR + R - 1 of each
+    cell, as a run of R restarts (measured with samples of its own, seed + j * stride)."""
+    cells = [dataclasses.replace(c, members=slice(c.members.start + j * restarts, c.members.start + (j + 1) * restarts))
+             for c in run.cells]
+    return dataclasses.replace(run, cells=cells, seed=run.seed + j * _GROUP_SEED_STRIDE)
 
 
 def multilayer_point(mixture: TaskMixture, n: int, layers: int, *, strategy: Strategy | str = "JT", quick: bool = True,
                      seed: int = 0, device: str | torch.device = "cpu", progress: bool = False,
-                     **options: Any) -> MultiLayerPoint:
+                     seeds: int | None = None, **options: Any) -> MultiLayerPoint:
     """Train the L-layer stack of Appendix E (``strategy``: "PT", "JT", or "PGD" for prompts and task-specific
     heads, Figure A2's three settings) at context length n; the best restart's loss +- SE and the one-layer optima.
 
@@ -184,7 +235,7 @@ def multilayer_point(mixture: TaskMixture, n: int, layers: int, *, strategy: Str
     (2, 'JT', True)
     """
     return multilayer_points(mixture, [n], layers, strategy=strategy, quick=quick, seed=seed, device=device,
-                             progress=progress, **options)[n]
+                             progress=progress, seeds=seeds, **options)[n]
 
 
 def pgd_reference(mixture: TaskMixture, n: int) -> float:

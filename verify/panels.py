@@ -434,7 +434,8 @@ def compute_point(point: PointSpec, *, budget: Budget, seed: int, provider: Trai
 
     * ``exact``: ``{"series": [...]}``, the panel's exact series in :meth:`PanelData.to_json`'s series format;
     * ``montecarlo``: ``{"loss", "stderr", "samples"}`` (raw, not normalised);
-    * ``trained``: ``{"loss", "stderr", "note"}`` (raw; ``loss`` None when the provider has no trained model).
+    * ``trained``: ``{"loss", "stderr", "note", "error_bar"}`` (raw; ``loss`` None when the provider has no trained
+      model; ``error_bar``: what the standard error covers, :class:`verify.trained.TrainedPoint`).
     """
     spec = panel(point.panel)
     mixture = preset(spec.preset)
@@ -454,7 +455,7 @@ def compute_point(point: PointSpec, *, budget: Budget, seed: int, provider: Trai
     tp = provider(point.strategy, mixture, point.n, layers=spec.layers,
                   seed=_seed_for(seed, _training_seed_index(spec), 100 + si, point.n), quick=budget.train_quick)
     return {"loss": None if tp.loss is None else float(tp.loss), "stderr": None if tp.stderr is None else float(tp.stderr),
-            "note": str(tp.note)}
+            "note": str(tp.note), "error_bar": str(tp.error_bar)}
 
 
 def check_point_result(point: PointSpec, result: Any) -> None:
@@ -483,6 +484,8 @@ def check_point_result(point: PointSpec, result: Any) -> None:
         number(result.get("loss"), optional=True)
         if not isinstance(result.get("note"), str):
             raise ValueError(f"{point.describe()}: note must be a string")
+        if not isinstance(result.get("error_bar", ""), str):
+            raise ValueError(f"{point.describe()}: error_bar must be a string")
 
 
 def assemble_panel(spec: PanelSpec, *, budget: Budget, seed: int, results: Mapping[PointSpec, Mapping[str, Any]]) -> PanelData:
@@ -512,15 +515,19 @@ def assemble_panel(spec: PanelSpec, *, budget: Budget, seed: int, results: Mappi
     else:
         notes.append("Monte Carlo: not applicable (no derived L-layer parameters to sample)")
     missing = set()
+    error_bars = set()
     for strategy in spec.strategies:
         pts = []
         for n in budget.train_ns:
             r = results[PointSpec(spec.id, PointKind.TRAINED, strategy, n)]
             if r["loss"] is None:
                 missing.add(r["note"] or NOT_AVAILABLE)
+            elif r.get("error_bar"):
+                error_bars.add(r["error_bar"])
             pts.append(_point(n, r["loss"], r["stderr"], scale, r["note"]))
         series.append(Series(_label(strategy, Kind.TRAINED, layers=spec.layers), strategy, Kind.TRAINED, pts))
     notes.extend(sorted(missing))
+    notes.extend(f"trained error bars: {e}" for e in sorted(error_bars))
     return PanelData(spec, mixture, scale, budget, seed, series, notes)
 
 

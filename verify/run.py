@@ -218,7 +218,7 @@ def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[
                 bar.update(task, description=f"checking {claim.id} (training {claim.optimum})")
             channels: list[tuple[str, Callable[[], Evidence | None]]] = [  # the report's order
                 ("minimiser", partial(minimiser.for_claim, claim)),
-                *([("training", partial(trainer.for_claim, claim))] if trainer is not None else []),
+                *([("training", partial(trainer.for_claim, claim, claimed_loss))] if trainer is not None else []),
                 *([("trained_experiment", partial(experiments.for_claim, claim))] if experiments is not None else []),
                 ("unconstrained", partial(unconstrained.for_claim, claim)),
                 ("montecarlo_at_claimed", partial(sampler.at_stated, claim, claimed_loss)),

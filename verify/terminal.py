@@ -242,21 +242,24 @@ def _channel_lines(c: dict[str, Any]) -> list[tuple[str, str]]:
         lines.append(("symbolic", ("holds" if sym["holds"] else "fails") + f" ({sym['setting']})"))
     mini = ev.get("minimiser")
     if mini:
-        lines.append(("minimiser", f"{mini['strategy']} n={mini['n']}: BFGS loss {exact(mini['numerical_loss'])} vs derived "
-                                   f"{exact(mini['derived_loss'])} (rel {mini['loss_rel_diff']:.1e})"))
+        state = ("" if "converged" not in mini else  # reports written before the minimiser certified convergence
+                 ("; converged" if mini["converged"] else "; did not converge")
+                 + f": gradient norm {mini['gradient_norm']:.1e} after {mini['iterations']} iterations")
+        lines.append(("minimiser", f"{mini['strategy']} n={mini['n']}: minimised loss {exact(mini['numerical_loss'])} vs derived "
+                                   f"{exact(mini['derived_loss'])} (rel {mini['loss_rel_diff']:.1e}{state})"))
     mc = ev.get("montecarlo")
     if mc:
         text = f"{uncertain(mc['estimate'], mc['stderr'])} vs derived {exact(mc['derived'])}: z {mc['z_derived']:+.1f}"
         if "z_claimed" in mc:
             text += f"; vs claimed {exact(mc.get('claimed'))}: z {mc['z_claimed']:+.1f}"
-        lines.append(("Monte Carlo", text))
+        lines.append(("Monte Carlo", text + (f"; {mc['summary']}" if mc.get("summary") else "")))
     at = ev.get("montecarlo_at_claimed")
     if at:
         text = (f"at the claimed parameters {uncertain(at['estimate'], at['stderr'])}: z vs optimum "
                 f"{at['z_vs_derived_optimum']:+.1f}")
         if "z_vs_claimed_loss" in at:
             text += f", z vs claimed loss {at['z_vs_claimed_loss']:+.1f}"
-        lines.append(("Monte Carlo", text))
+        lines.append(("Monte Carlo", text + (f"; {at['summary']}" if at.get("summary") else "")))
     un = ev.get("unconstrained")
     if un:
         for o in un["optima"]:
@@ -273,7 +276,7 @@ def _channel_lines(c: dict[str, Any]) -> list[tuple[str, str]]:
     tr = ev.get("training")
     if tr:
         lines.append(("training", f"{tr['strategy']} ({tr['model']}) n={tr['n']}: {uncertain(tr['trained_loss'], tr['trained_stderr'])}"
-                                  f" vs {exact(tr['derived_loss'])} ({100 * tr['rel_gap']:+.1f}%, {tr['direction']})"))
+                                  f" vs {exact(tr['derived_loss'])}: {tr.get('summary', tr['direction'])}"))
     if c.get("counterexample"):
         lines.append(("counterexample", counterexample_text(c["counterexample"])))
     for note in c.get("notes", []):

@@ -27,11 +27,15 @@ NOT_AVAILABLE = "trained: not available"
 
 @dataclass(frozen=True)
 class TrainedPoint:
-    """One trained model's loss (raw, not normalised) with its standard error, or why there is none."""
+    """One trained model's loss (raw, not normalised) with its standard error, or why there is none.
+
+    ``error_bar`` says what the standard error covers, as the training channel reports it (e.g. "evaluation only
+    (one training seed)", or the spread over training seeds and the evaluation); empty when not stated."""
 
     loss: float | None
     stderr: float | None
     note: str = ""
+    error_bar: str = ""
 
     @property
     def available(self) -> bool:
@@ -98,7 +102,8 @@ class EvidenceProvider:
         if loss is None:
             return TrainedPoint(None, None, f"{NOT_AVAILABLE} ({result.get('note', 'no trained_loss returned')})")
         stderr = result.get("trained_stderr")
-        return TrainedPoint(float(loss), None if stderr is None else float(stderr), str(result.get("note", "")))
+        return TrainedPoint(float(loss), None if stderr is None else float(stderr), str(result.get("note", "")),
+                            str(result.get("error_bar", "")))
 
 
 def from_training_evidence(evidence: Callable[..., dict[str, Any]], *, device: str = "cpu") -> TrainedProvider:

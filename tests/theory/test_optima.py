@@ -14,7 +14,7 @@ from theory.minimise import numerical_optimum
 from theory.mixture import PRESETS, TaskMixture, preset
 from theory.optima import optimum
 
-# BFGS with exact (central-difference) gradients on these small problems converges to ~1e-12;
+# The minimiser (Newton with the exact Hessian, theory.minimise) converges to ~1e-12 on these small problems;
 # 1e-7 relative leaves margin for ill-conditioned draws while still catching any wrong optimum
 # (a wrong formula shows up at >= 1e-4 in every refuted claim seen).
 MINIMISER_RTOL = 1e-7

@@ -62,3 +62,24 @@ def test_every_exact_channel_claim_has_evidence_and_others_none() -> None:
         out = ev.for_claim(c)
         assert out is not None and all(o["relative_gain"] == pytest.approx(0.0, abs=1e-9) for o in out.data["optima"])
     assert ev.for_claim(claim("T3.loss")) is None
+
+
+def test_the_reported_k_is_the_k_it_decides_with() -> None:
+    """``k_sigma`` and the resolvable gaps are those of the run's k; a z beyond the reported k is a finding."""
+    m = TaskMixture(np.eye(2), np.array([0.3, 0.7]), np.array([[1.0, -0.5], [0.0, 2.0]]), np.stack([np.eye(2)] * 2), 0.5)
+    c = claim("A1.JT")
+    strict_channel = UnconstrainedEvidence(m, [2], k=1e6)
+    strict = strict_channel.for_claim(c)
+    assert strict is not None and not strict.findings
+    (mc,) = strict.data["montecarlo"]
+    assert mc["k_sigma"] == 1e6
+    paired = mc["paired"]
+    scale = max(paired["stderr"], 1e-9 * mc["reduced"])
+    assert paired["resolvable_difference"] == pytest.approx(1e6 * scale, rel=1e-12)
+    assert mc["resolvable_relative_gap"] == pytest.approx(1e6 * mc["stderr"] / mc["exact"], rel=1e-12)
+    worst = max(abs(mc["z_exact"]), abs(paired["z_exact"]))
+    loose_channel = UnconstrainedEvidence(m, [2], k=worst / 2)
+    loose_channel._optima = strict_channel._optima  # the same optima (seeded); only the k differs
+    loose = loose_channel.for_claim(c)
+    assert loose is not None and loose.findings and loose.data["montecarlo"][0]["k_sigma"] == worst / 2
+    assert all(f.contradicts for f in loose.findings)

@@ -1,7 +1,9 @@
 """The Monte Carlo channel: sampled losses at the derived optimum, and at the parameters the paper states.
 
 Fast sufficient-statistics estimator (montecarlo), float64, budgets in samples; z-scores against the
-derived loss with a k-sigma bound from the run's false-alarm budget (:func:`k_sigma`).
+derived loss with a k-sigma bound from the run's false-alarm budget (:func:`k_sigma`).  The resolution of an
+estimate is ``k`` standard errors: where the claimed value (the stated loss, or the loss at the stated parameters)
+differs from the derived one by less, the channel says it cannot distinguish them (:mod:`verify.evidence.resolution`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from theory.record import Claim, Paper, StatedParameters
 from theory.strategy import Strategy
 from theory.verdicts import Finding
 from verify.evidence.record import Evidence
+from verify.evidence.resolution import distinguish_text, resolution_fields, resolution_text
 
 MC_TARGET_REL_SE = 2e-3  # keeps `verify --all` near a minute on 2 cores (about 0.5 s per strategy)
 MC_MAX_SAMPLES = 10_000_000  # sample budget of the fast estimates (never reached on the presets: the precision stops first)
@@ -63,6 +66,14 @@ class MonteCarloChannel:
         if claim.loss and claimed_loss is not None:
             data["claimed_loss"] = claimed_loss
             data["z_vs_claimed_loss"] = (est.mean - claimed_loss) / est.stderr
+        resolution = self.k * est.stderr
+        text = resolution_text(resolution, f"{self.k:.2f} se")
+        # the estimate stands in for the claimed parameters' loss: the channel tells it from the optimum when the
+        # estimate is more than the resolution away (the claimed value is known only through it)
+        data.update(resolution_fields(est.mean, derived, resolution, text), k_sigma=self.k)
+        data["summary"] = (distinguish_text(data, "the claimed parameters' loss") if data["distinguishes"] else
+                           f"cannot distinguish the claimed parameters' loss from the derived optimum at this budget "
+                           f"(resolution {text}; estimate - derived = {est.mean - derived:+.3g})")
         findings: tuple[Finding, ...] = ()
         if abs(data["z_vs_derived_optimum"]) > self.k:
             findings = (Finding("montecarlo_at_claimed", True, "Monte Carlo at the claimed parameters disagrees with the "
@@ -84,6 +95,10 @@ class MonteCarloChannel:
         if claimed_loss is not None:
             data["claimed"] = claimed_loss
             data["z_claimed"] = (data["estimate"] - claimed_loss) / data["stderr"]
+        resolution = self.k * data["stderr"]
+        data.update(resolution_fields(claimed_loss, data["derived"], resolution,
+                                      resolution_text(resolution, f"{self.k:.2f} se")))
+        data["summary"] = distinguish_text(data)
         findings: tuple[Finding, ...] = ()
         if abs(data["z_derived"]) > self.k:
             findings = (Finding("montecarlo", True, f"Monte Carlo disagrees with the derived loss (z = {data['z_derived']:.1f})"),)

@@ -106,12 +106,12 @@ class UnconstrainedEvidence:
                              "paired": {"samples": PAIRED_SAMPLES, "difference": diff, "stderr": diff_se,
                                         "exact_difference": opt.loss - reduced,
                                         "z_exact": (diff - (opt.loss - reduced)) / scale, "z_zero": diff / scale,
-                                        "resolvable_difference": K_SIGMA * scale},
+                                        "resolvable_difference": self.k * scale},
                              "estimate": est.mean, "stderr": est.stderr, "samples": est.samples,
                              "exact": opt.loss, "z_exact": (est.mean - opt.loss) / est.stderr,
-                             "reduced": reduced, "z_reduced": (est.mean - reduced) / est.stderr, "k_sigma": K_SIGMA,
+                             "reduced": reduced, "z_reduced": (est.mean - reduced) / est.stderr, "k_sigma": self.k,
                              # the smallest relative gap this budget can resolve (k standard errors)
-                             "resolvable_relative_gap": K_SIGMA * est.stderr / opt.loss,
+                             "resolvable_relative_gap": self.k * est.stderr / opt.loss,
                              "exact_relative_gap": (reduced - opt.loss) / reduced}
         return self._mc[key]
 

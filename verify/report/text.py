@@ -20,7 +20,7 @@ NOT_COMPUTED = "Asymptotic expansions: not computed in this report."
 VERDICTS = ("verified", "refuted", "measured", "inconclusive")
 CHANNEL_NAMES = {
     "theory": "Theory: search over mixtures", "symbolic": "Symbolic decision", "selected_mixture": "Selected mixture",
-    "minimiser": "Minimiser (scipy BFGS)", "montecarlo": "Monte Carlo at the derived optimum",
+    "minimiser": "Minimiser (scipy, exact loss)", "montecarlo": "Monte Carlo at the derived optimum",
     "montecarlo_at_claimed": "Monte Carlo at the paper's parameters", "training": "Training",
     "unconstrained": "Unconstrained attention, exact",
 }
@@ -81,7 +81,7 @@ def training_text(claim: dict[str, Any]) -> str:
     if tr is None:
         return "-"
     return (f"{tr['strategy']} ({tr['model']}) n={tr['n']}: {tr['trained_loss']:.6g} ± {tr['trained_stderr']:.2g} "
-            f"vs {tr['derived_loss']:.6g} ({tr['direction']})")
+            f"vs {tr['derived_loss']:.6g} ({tr.get('summary', tr['direction'])})")
 
 
 def side_text(record: dict[str, Any], side: str, limit: int = 80) -> str:
@@ -264,7 +264,10 @@ def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[Evidenc
             CHANNEL_NAMES["minimiser"],
             f"{mn['strategy']} at n = {mn['n']}: {mn['numerical_loss']:.10g} from a seeded start vs derived {mn['derived_loss']:.10g} "
             f"(relative difference {mn['loss_rel_diff']:.1e}; $W$ {mn['W_rel_diff']:.1e}, $P$ {mn['P_rel_diff']:.1e}; "
-            f"{mn['iterations']} iterations)",
+            f"{mn['iterations']} iterations"
+            + ("" if "converged" not in mn else  # reports written before the minimiser certified convergence
+               (", converged" if mn["converged"] else ", did not converge") + f", gradient norm {mn['gradient_norm']:.1e}")
+            + ")",
             f"agrees within {MINIMISER_RTOL:g} of the loss: a lower loss than the derived optimum by more than "
             f"{MINIMISER_RTOL * abs(mn['derived_loss']):.2g} would be seen"))
     mc = ev.get("montecarlo")
@@ -274,6 +277,8 @@ def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[Evidenc
                 f"vs derived {mc['derived']:.10g}, $z = {mc['z_derived']:+.2f}$")
         if "z_claimed" in mc:
             text += f"; vs claimed {mc['claimed']:.10g}, $z = {mc['z_claimed']:+.2f}$"
+        if mc.get("summary"):
+            text += f"; {mc['summary']}"
         rows.append(EvidenceRow(CHANNEL_NAMES["montecarlo"], text,
                                 f"$k\\,\\mathrm{{se}} = {k:.2f} \\times {se:.2g} = {k * se:.2g}$ "
                                 f"({_pct(k * se / abs(mc['derived']))} of the loss)"))
@@ -284,6 +289,8 @@ def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[Evidenc
                 f"vs the derived optimum {at['derived_optimum']:.10g}, $z = {at['z_vs_derived_optimum']:+.2f}$")
         if "z_vs_claimed_loss" in at:
             text += f"; vs the claimed loss, $z = {at['z_vs_claimed_loss']:+.2f}$"
+        if at.get("summary"):
+            text += f"; {at['summary']}"
         k = _report_k(report)
         bound = (f"$k\\,\\mathrm{{se}} = {k:.2f} \\times {se:.2g} = {k * se:.2g}$ ({_pct(k * se / abs(at['derived_optimum']))} "
                  "of the loss)") if k is not None else f"se = {se:.2g}"
@@ -292,8 +299,10 @@ def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[Evidenc
     if tr:
         k = tr["k_sigma"]
         se = tr["trained_stderr"]
+        # reports written before the channel stated its resolution have no summary
+        summary = tr.get("summary", f"relative gap {tr['rel_gap']:+.2%}, {tr['direction']}")
         text = (f"{tr['trained_strategy']} ({tr['model']} model) at n = {tr['n']}: trained {tr['trained_loss']:.6g} ± {se:.2g} "
-                f"vs derived {tr['derived_loss']:.6g} (relative gap {tr['rel_gap']:+.2%}, {tr['direction']}; "
+                f"vs derived {tr['derived_loss']:.6g} ({summary}; "
                 f"{tr['restarts']} restarts, {tr['steps']} steps{', quick budget' if tr.get('quick') else ''})")
         rows.append(EvidenceRow(
             CHANNEL_NAMES["training"], text,
