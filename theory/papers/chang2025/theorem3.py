@@ -8,6 +8,7 @@ import numpy as np
 
 from theory.loss import population_loss
 from theory.mixture import Array, TaskMixture
+from theory.optima import optimal_prompts
 from theory.papers.chang2025.common import (
     NOISELESS,
     all_of,
@@ -137,11 +138,16 @@ def _check_loss(noise: bool) -> Callable[[TaskMixture, int], Comparison]:
 
 
 def _stated(noise: bool | None) -> Callable[[TaskMixture, int], StatedParameters]:
-    """Theorem 3's W_bar (appendix form; sigma^2 dropped when ``noise`` is False) and its prompts;
+    """What each claim of Theorem 3 states, as parameters to sample: the W and loss claims state W_bar (appendix form;
+    sigma^2 dropped when ``noise`` is False) and not the prompts, so they are sampled with the prompts that are optimal
+    for that W (theory.optima.optimal_prompts: a wrong prompt formula is T3.prompts' fault, not theirs);
     ``noise=None``: the derived W*_JT with the claimed prompts (isolates T3.prompts)."""
     def params(m: TaskMixture, n: int) -> StatedParameters:
-        w_bar = derived(Strategy.JT, m, n).W_bar if noise is None else _w_bar(m, n, noise)
-        return StatedParameters("reduced", w_from_bar(m, w_bar), claimed_prompts_main(m, w_bar, n))
+        if noise is None:
+            w_bar = derived(Strategy.JT, m, n).W_bar
+            return StatedParameters("reduced", w_from_bar(m, w_bar), claimed_prompts_main(m, w_bar, n))
+        W = w_from_bar(m, _w_bar(m, n, noise))
+        return StatedParameters("reduced", W, optimal_prompts(m, W, n))
     return params
 
 
