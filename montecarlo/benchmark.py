@@ -38,6 +38,7 @@ from theory.errors import VerifyError
 from theory.files import write_text_atomic
 from theory.mixture import preset
 from theory.optima import optimum
+from theory.seeds import child_seed
 
 DEFAULT_NS = (10, 100, 1000)
 TARGET_REL_SE = 1e-3
@@ -61,7 +62,7 @@ def measure(method: str, n: int, *, samples: int | None = None, device: str | to
     estimator, sampler = ESTIMATORS[method]
     options: dict[str, Any] = {"method": estimator, "target_rel_se": 0.0, "device": device, "min_samples": 2,
                                "sampler": sampler}
-    estimate_loss(mixture, n, spec, max_samples=64, seed=seed + 1, **options)  # warm-up (allocations, caches)
+    estimate_loss(mixture, n, spec, max_samples=64, seed=child_seed(seed, "benchmark", "warm-up"), **options)  # warm-up (allocations, caches)
     est = estimate_loss(mixture, n, spec, max_samples=samples or default_samples(method, n), seed=seed, **options)
     rate = est.samples / est.seconds
     return {"samples_per_s": rate, "variance_per_sample": est.variance,

@@ -54,6 +54,7 @@ from theory.attention import head_scaled_pgd_optimum
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture
 from theory.optima import optimum
+from theory.seeds import child_seed
 from theory.strategy import Strategy
 from theory.unconstrained import unconstrained_optimum
 from training.models import check_positive_int
@@ -73,7 +74,6 @@ _QUICK_EVAL_REL_SE = 2e-3
 QUICK_SEEDS = 1  # training seeds (groups of restarts) per point in the quick budget: error bars are evaluation-only
 FULL_SEEDS = 3  # ... and in the paper-protocol budget: error bars include the spread over seeds
 EVALUATION_ONLY = "evaluation only (one training seed)"
-_GROUP_SEED_STRIDE = 1_000_003  # group j's selection and evaluation samples come from seed + j * stride
 _FULL_EVAL_REL_SE = 5e-4
 _EVAL_MAX_SAMPLES = 4_000_000
 
@@ -211,10 +211,10 @@ def multilayer_points(mixture: TaskMixture, ns: list[int], layers: int, *, strat
 
 def _group(run: PanelRun, j: int, restarts: int) -> PanelRun:
     """Group j of a panel trained with ``seeds`` x ``restarts`` restarts per cell: restarts jR .. jR + R - 1 of each
-    cell, as a run of R restarts (measured with samples of its own, seed + j * stride)."""
+    cell, as a run of R restarts (measured with samples of its own: the seed tree's stream ('multilayer', 'group', j))."""
     cells = [dataclasses.replace(c, members=slice(c.members.start + j * restarts, c.members.start + (j + 1) * restarts))
              for c in run.cells]
-    return dataclasses.replace(run, cells=cells, seed=run.seed + j * _GROUP_SEED_STRIDE)
+    return dataclasses.replace(run, cells=cells, seed=run.seed if j == 0 else child_seed(run.seed, "multilayer", "group", j))
 
 
 def multilayer_point(mixture: TaskMixture, n: int, layers: int, *, strategy: Strategy | str = "JT", quick: bool = True,

@@ -42,13 +42,12 @@ from montecarlo import Estimate
 from theory.attention import head_scaled_pgd_optimum
 from theory.mixture import TaskMixture
 from theory.optima import optimum
+from theory.seeds import child_seed
 from theory.strategy import Strategy
 from training.models import TrainableModel
 from training.strategies import TrainingRun
 
 SELECTION_SAMPLES = 20_000  # fresh samples shared by the restarts to pick the best attention restart
-_SELECTION_SEED_OFFSET = 1_000_003
-_EVAL_SEED_OFFSET = 2_000_003
 
 
 @dataclass
@@ -155,13 +154,13 @@ def summarise(run: TrainingRun, mixture: TaskMixture, n: int, *, model_kind: str
               device: torch.device, eval_rel_se: float = 2e-3, eval_max_samples: int = 2_000_000) -> TrainingResult:
     """Pick the best restart, estimate its loss on fresh samples, and compare with the derived optima."""
     net = run.model
-    scores = net.score_restarts(mixture, n, samples=SELECTION_SAMPLES, seed=run.seed + _SELECTION_SEED_OFFSET,
+    scores = net.score_restarts(mixture, n, samples=SELECTION_SAMPLES, seed=child_seed(run.seed, "training", "selection"),
                                 device=device)
     losses = scores.losses
     r = int(np.nanargmin(losses))
     exact = float(losses[r]) if scores.exact else None
     trained = net.estimate(r, mixture, n, target_rel_se=eval_rel_se, max_samples=eval_max_samples,
-                           seed=run.seed + _EVAL_SEED_OFFSET, device=device)
+                           seed=child_seed(run.seed, "training", "evaluation"), device=device)
     derived, learned, comparison = _compare(run, mixture, n, r, trained)
     config = {k: getattr(run.config, k) for k in run.config.__dataclass_fields__}
     return TrainingResult(

@@ -42,6 +42,7 @@ from montecarlo import make_generator, mixture_tensors, resolve_device, sample_b
 from theory.errors import VerifyError
 from theory.loss import check_context_length
 from theory.mixture import TaskMixture
+from theory.seeds import child_seed
 from theory.strategy import Strategy
 from training.models import (
     MODELS,
@@ -159,8 +160,7 @@ def check_strategy(strategy: object, model: str) -> Strategy:
 
 def restart_generator(seed: int, restart: int) -> torch.Generator:
     """CPU generator of restart r's initialisation (independent of R, so batched == alone)."""
-    entropy = np.random.SeedSequence([int(seed), int(restart)]).generate_state(1, dtype=np.uint64)[0]
-    return torch.Generator().manual_seed(int(entropy % (2**63 - 1)))
+    return torch.Generator().manual_seed(child_seed(seed, "training", "restart", int(restart)) % (2**63 - 1))
 
 
 def _initialise(model: TrainableModel, scales: dict[str, float], config: TrainingConfig, seed: int) -> None:

@@ -12,7 +12,8 @@ The claims themselves are decided from exact one-layer optima; what only a train
   gap.  That the *optima's* gap narrows needs a lower bound on the deeper optima, which the toolkit lacks, so it is
   never claimed.
 
-Statistics.  Each seed trains independently (initialisation, data stream, evaluation samples: ``seed + i``); the
+Statistics.  Each seed trains independently (initialisation, data stream, evaluation samples:
+the seed tree's stream ``('experiments', i)``, the run's seed for the first); the
 strategies of one seed share that seed's evaluation stream, so differences are taken seed by seed (paired) and their
 spread over seeds carries the training variance as well as the evaluation noise.  A difference is resolved when the
 two-sided ``1 - ALPHA`` Student-t interval over seeds excludes zero; otherwise it is reported as not resolved at that
@@ -33,6 +34,7 @@ from scipy.stats import t as student_t
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
 from theory.record import Claim
+from theory.seeds import child_seed
 from theory.strategy import Strategy
 from theory.verdicts import Finding
 from verify.evidence.record import Evidence
@@ -83,7 +85,7 @@ class SeedDifference:
 
 
 def _seeds(seed: int, count: int) -> list[int]:
-    return [seed + i for i in range(count)]
+    return [seed if i == 0 else child_seed(seed, "experiments", i) for i in range(count)]
 
 
 # ----- one layer: the trained attention against the theory --------------------------------------------------------

@@ -16,6 +16,7 @@ from montecarlo import PGDPredictor, ReducedPredictor, estimate_loss
 from theory.mixture import TaskMixture
 from theory.optima import Optimum, optimum
 from theory.record import Claim, Paper, StatedParameters
+from theory.seeds import child_seed
 from theory.strategy import Strategy
 from theory.verdicts import Finding
 from verify.evidence.record import Evidence
@@ -59,7 +60,7 @@ class MonteCarloChannel:
         if claim.stated is None or claim.optimum is None or not claim.scope(self.mixture):
             return None
         stated: StatedParameters = claim.stated(self.mixture, self.n)
-        est = self._estimate(_spec(stated.predictor, stated.W, stated.P), self.seed + 1)
+        est = self._estimate(_spec(stated.predictor, stated.W, stated.P), child_seed(self.seed, "montecarlo", "stated"))
         derived = optimum(claim.optimum, self.mixture, self.n).loss
         data = {"n": self.n, "predictor": stated.predictor, "estimate": est.mean, "stderr": est.stderr,
                 "samples": est.samples, "derived_optimum": derived, "z_vs_derived_optimum": (est.mean - derived) / est.stderr}
@@ -87,7 +88,7 @@ class MonteCarloChannel:
             return None
         if strategy not in self._at_derived:
             opt = optimum(strategy, self.mixture, self.n)
-            est = self._estimate(_at_optimum(opt, strategy), self.seed)
+            est = self._estimate(_at_optimum(opt, strategy), child_seed(self.seed, "montecarlo", "derived"))
             self._at_derived[strategy] = {
                 "strategy": strategy, "n": self.n, "estimate": est.mean, "stderr": est.stderr, "samples": est.samples,
                 "derived": opt.loss, "z_derived": (est.mean - opt.loss) / est.stderr, "k_sigma": self.k}

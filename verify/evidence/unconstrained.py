@@ -23,6 +23,7 @@ from theory.attention import AttentionParameters
 from theory.mixture import TaskMixture
 from theory.optima import Optimum, optimum
 from theory.record import Claim
+from theory.seeds import child_seed
 from theory.strategy import Strategy
 from theory.unconstrained import UnconstrainedOptimum, assumption1_cost, fine_tuned, unconstrained_optimum
 from theory.verdicts import Finding
@@ -94,10 +95,11 @@ class UnconstrainedEvidence:
             prompts = p.prompts if p.prompts is not None else np.zeros_like(p.heads)
             spec = AttentionParameters(A=p.A, Wv=np.eye(self.mixture.d + 1), prompts=prompts, heads=p.heads)
             est = estimate_loss(self.mixture, n, spec, method="direct", target_rel_se=MC_TARGET_REL_SE,
-                                max_samples=MC_MAX_SAMPLES, seed=self.seed + 3, device=self.device)
+                                max_samples=MC_MAX_SAMPLES, seed=child_seed(self.seed, "unconstrained", "sampled"), device=self.device)
             red = optimum(_REDUCED[key], self.mixture, n)
             reduced = red.loss
-            diff, diff_se = paired_difference(self.mixture, n, spec, _reduced_spec(_REDUCED[key], red), seed=self.seed + 4,
+            diff, diff_se = paired_difference(self.mixture, n, spec, _reduced_spec(_REDUCED[key], red),
+                                              seed=child_seed(self.seed, "unconstrained", "paired"),
                                               device=self.device)
             # When the two models coincide (a symmetric mixture) the per-sample differences are float64 rounding,
             # whose spread says nothing: z-scores use at least ROUNDING_FLOOR times the loss as the standard error.
