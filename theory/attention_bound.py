@@ -44,7 +44,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
 from theory.errors import VerifyError
 from theory.loss import check_context_length
@@ -117,7 +116,7 @@ def _explained(sigma_x: Array, cross: Array, gram: Array) -> float:
     g = gram / np.outer(scale, scale)
     x = cross / scale[None, :]
     try:  # G is positive definite unless the entries of S satisfy an exact linear relation
-        y = solve_triangular(np.linalg.cholesky((g + g.T) / 2), x.T, lower=True)
+        y = np.linalg.solve(np.linalg.cholesky((g + g.T) / 2), x.T)  # numpy's: scipy's triangular solve stalls on small systems
         return float(np.einsum("ij,ki,kj->", sigma_x, y, y))
     except np.linalg.LinAlgError:
         pass

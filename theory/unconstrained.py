@@ -390,7 +390,7 @@ def _normalise(heads: Array) -> Array:
 
 SCREEN_PER_DIMENSION = 16  # random head directions screened per dimension of the head space, for the random starts
 PLAIN_MIN_STARTS = 3  # plain training: Assumption 1's head, the best label head and the best feature-only head
-PLAIN_ALL_STRUCTURED_MAX_D = 2  # plain training at d <= 2 runs every structured start (each BFGS run costs ~5 ms there)
+PLAIN_ALL_STRUCTURED_MAX_D = 1  # plain training at d = 1 runs every structured start (a BFGS run costs ~5 ms there)
 
 
 def _distinct_directions(vectors: list[Array]) -> list[Array]:
@@ -426,19 +426,18 @@ def _plain_training_starts(problem: _Problem) -> list[Array]:
     features = _distinct_directions([np.concatenate([v, [0.0]]) for v in
                                      (centre, *mixture.means, *np.linalg.eigh(mixture.sigma_x)[1].T[::-1])])
 
-    def profile(v: Array) -> float:
-        return problem.profile(np.tile(v, (K, 1)), "PT").loss
-
-    labels.sort(key=profile)
-    features.sort(key=profile)
-    rest = sorted(labels[1:] + features[1:], key=profile)
+    score = {id(v): problem.profile(np.tile(v, (K, 1)), "PT").loss for v in labels + features}
+    labels.sort(key=lambda v: score[id(v)])
+    features.sort(key=lambda v: score[id(v)])
+    rest = sorted(labels[1:] + features[1:], key=lambda v: score[id(v)])
     return _distinct_directions([e, labels[0], features[0], *rest])
 
 
-def _starts(problem: _Problem, mode: str, shared: bool, count: int, seed: int) -> list[Array]:
+def _starts(problem: _Problem, mode: str, shared: bool, count: int, seed: int,
+            plain: list[Array] | None = None) -> list[Array]:
     """``count`` starting heads, structured ones first, then the best of a screen of random directions.
 
-    Shared head, plain training: :func:`_plain_training_starts`.  Shared head with prompts: Assumption 1's head e
+    Shared head, plain training: :func:`_plain_training_starts` (or ``plain``, computed already).  Shared head with prompts: Assumption 1's head e
     first (so the result is at most the reduced optimum), then the re-centring head [-c; 1] (c the mean task), the
     feature-only head [c; 0], then [-mu_k; 1] and [mu_k; 0].  Task heads: Proposition 1's [-mu_k; 1] first (at most
     L~*_PGD), then e, [-c; 1], [c; 0].  Further starts are the random directions (seeded) with the lowest profile
@@ -453,7 +452,7 @@ def _starts(problem: _Problem, mode: str, shared: bool, count: int, seed: int) -
     recentre = np.concatenate([-centre, [1.0]])
     features = [np.concatenate([v, [0.0]]) for v in (centre, *mixture.means) if np.linalg.norm(v) > 0]  # a_y = 0
     if shared and mode == "PT":
-        candidates = [np.tile(v, (K, 1)) for v in _plain_training_starts(problem)]
+        candidates = [np.tile(v, (K, 1)) for v in (_plain_training_starts(problem) if plain is None else plain)]
     elif shared:
         vectors = [e, recentre, *features[:1], *(np.concatenate([-mu, [1.0]]) for mu in mixture.means), *features[1:]]
         candidates = [np.tile(v, (K, 1)) for v in vectors]
@@ -537,12 +536,10 @@ def unconstrained_optimum(mixture: TaskMixture, n: int, mode: str = "JT", *, sha
         unit = v / norm
         return prof.loss, (g - unit * float(unit @ g)) / norm
 
-    if shared_head and mode == "PT":
-        count = plain_training_starts(mixture.d, starts, len(_plain_training_starts(problem)))
-    else:
-        count = starts
+    plain = _plain_training_starts(problem) if shared_head and mode == "PT" else None
+    count = starts if plain is None else plain_training_starts(mixture.d, starts, len(plain))
     ends: list[tuple[float, Array]] = []
-    for h0 in _starts(problem, mode, shared_head, count, seed):
+    for h0 in _starts(problem, mode, shared_head, count, seed, plain):
         res = minimize(objective, pack(_normalise(h0)), jac=True, method="BFGS",
                        options={"gtol": gtol, "maxiter": max_iterations})
         ends.append((float(res.fun), expand(res.x / np.linalg.norm(res.x))))
@@ -630,6 +627,15 @@ def _finish(problem: _Problem, mode: str, options: dict[str, bool], prof: _Profi
                                 gradient_norm=float(np.linalg.norm(np.concatenate(parts))), local_optima=distinct, starts=starts)
 
 
+def optimum_label(optimum: dict[str, Any], fmt: Any = str) -> str:
+    """How an optimum of the JSON may be named: "exact optimum X" only where certified, otherwise
+    "best found X (lower bound Y)" (or "(no lower bound)"); ``fmt`` formats the numbers."""
+    if optimum.get("certified"):
+        return f"exact optimum {fmt(optimum['loss'])}"
+    bound = optimum.get("lower_bound")
+    return f"best found {fmt(optimum['loss'])} ({'no lower bound' if bound is None else f'lower bound {fmt(bound)}'})"
+
+
 @dataclass(frozen=True)
 class Assumption1Cost:
     """What each block that Assumption 1 fixes is worth, for one mixture, n and mode.
@@ -662,8 +668,8 @@ def assumption1_cost(mixture: TaskMixture, n: int, mode: str = "JT", *, starts: 
               "unconstrained": (True, True)}
     found = {name: unconstrained_optimum(mixture, n, mode, free_column=column, free_head=head, starts=starts, seed=seed)
              for name, (column, head) in blocks.items()}
-    return Assumption1Cost(mode, n, *(found[name].loss for name in blocks),
-                           brackets={name: opt.bracket() for name, opt in found.items()})
+    return Assumption1Cost(mode, n, found["reduced"].loss, found["column_only"].loss, found["head_only"].loss,
+                           found["unconstrained"].loss, {name: opt.bracket() for name, opt in found.items()})
 
 
 # ----- symbolic: brute force from the literal forward ------------------------------------------

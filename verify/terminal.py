@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from theory.registry import claims as registered_claims
+from theory.unconstrained import optimum_label
 from verify.numbers import exact, uncertain
 
 _STYLE = {"verified": "green", "refuted": "bold red", "inconclusive": "yellow"}
@@ -206,7 +207,7 @@ def _channel_lines(c: dict[str, Any]) -> list[tuple[str, str]]:
         for o in un["optima"]:
             head = "shared head" if o["shared_head"] else "task heads"
             lines.append((f"unconstrained {o['mode']}, n={o['n']}",
-                          f"exact optimum {exact(o['loss'])} ({head}) vs reduced {exact(o['reduced_loss'])} "
+                          f"{optimum_label(o, exact)} ({head}) vs reduced {exact(o['reduced_loss'])} "
                           f"({-100 * o['relative_gain']:+.3g}%), gradient norm {o['gradient_norm']:.1e}"))
         for m in un["montecarlo"]:
             p = m["paired"]

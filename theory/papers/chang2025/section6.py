@@ -9,6 +9,7 @@ from theory.papers.chang2025.assumption1 import CORRECTION
 from theory.papers.chang2025.common import NOISELESS, cached, derived, noiseless, not_beaten, unconstrained
 from theory.record import Claim, Comparison
 from theory.strategy import Strategy
+from theory.unconstrained import optimum_label
 
 PAPER = "chang2025"
 ALIGN_RTOL = 1e-2  # "aligns closely" (Section 6): a relative gap the paper's log-scale plots could show (~1%)
@@ -24,7 +25,8 @@ def _shared_head(m: TaskMixture, n: int) -> Comparison:
     exact = unconstrained(m, n, Strategy.JT)
     shared = cached(m, n, "shared-head", lambda: shared_head_joint_optimum(m, n))
     return not_beaten("L*_Attn (shared head, joint)", jt, exact.loss,
-                      f"exact unconstrained optimum {exact.loss:.12g} (gradient norm {exact.gradient_norm:.1e}); the "
+                      f"unconstrained: {optimum_label(exact.bracket(), lambda v: f'{v:.12g}')} (gradient norm "
+                      f"{exact.gradient_norm:.1e}); the "
                       f"re-centring head [-c; 1] alone attains {shared.loss:.12g}; reduced L*_JT = {jt:.12g}")
 
 
