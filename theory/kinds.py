@@ -1,11 +1,12 @@
-"""What kind of sentence a claim is and what its refutation changes (standard library only: the command line reads
-these before importing the numeric stack)."""
+"""What kind of sentence a claim is, what its refutation changes, and how an optimum may be named (standard library
+only: the command line reads these before importing the numeric stack)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-__all__ = ["MEASURED_KINDS", "Kind", "Severity"]
+__all__ = ["MEASURED_KINDS", "Kind", "Severity", "optimum_label"]
 
 
 class Kind(StrEnum):
@@ -51,3 +52,12 @@ _DEFAULT_READINGS = {
     Kind.QUALITATIVE: "as a measurement over its scope: the paper states no threshold, so none is applied",
     Kind.ASYMPTOTIC: "as the exact order of the leading term in the expansion",
 }
+
+
+def optimum_label(optimum: dict[str, Any], fmt: Any = str) -> str:
+    """How an optimum of the JSON may be named: "exact optimum X" only where certified, otherwise
+    "best found X (lower bound Y)" (or "(no lower bound)"); ``fmt`` formats the numbers."""
+    if optimum.get("certified"):
+        return f"exact optimum {fmt(optimum['loss'])}"
+    bound = optimum.get("lower_bound")
+    return f"best found {fmt(optimum['loss'])} ({'no lower bound' if bound is None else f'lower bound {fmt(bound)}'})"

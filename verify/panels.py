@@ -110,7 +110,7 @@ def kind_label(strategy: Strategy, kind: Kind, *, claim: str | None = None, laye
     if kind is Kind.CLAIMED:
         return f"paper's formula ({claim})"
     if kind is Kind.UNCONSTRAINED:
-        return "unconstrained attention, exact (eq. 6)" if layers == 1 else "1-layer attention, exact (eq. 6), reference"
+        return "unconstrained attention, best found (eq. 6)" if layers == 1 else "1-layer attention, best found (eq. 6), reference"
     if kind is Kind.MONTECARLO:
         return "Monte Carlo ±1 s.e."
     return f"trained ({layers}-layer)"
@@ -499,11 +499,11 @@ def assemble_panel(spec: PanelSpec, *, budget: Budget, seed: int, results: Mappi
     notes: list[str] = [budget.describe()]
     if not one_layer:
         notes.append(f"no derived theory for {spec.layers}-layer attention in this toolkit (Appendix E is empirical); "
-                     "the thin curves are the 1-layer reduced model's derived optima and the exact 1-layer attention "
-                     f"optima (diamonds), which the {spec.layers}-layer stack contains: references, not predictions")
+                     "the thin curves are the 1-layer reduced model's derived optima and the best 1-layer attention "
+                     f"optima found (diamonds), which the {spec.layers}-layer stack contains: references, not predictions")
     if one_layer and any(s.kind is Kind.UNCONSTRAINED for s in series):
-        notes.append("unconstrained attention: exact optimum only; its trained points are not drawn, since the quick "
-                     "training budget's optimisation error (about 1%) exceeds much of the gap to the reduced model")
+        notes.append("unconstrained attention: the optimum its multi-start search found only; its trained points are "
+                     "not drawn, since the quick training budget's optimisation error (about 1%) exceeds much of the gap to the reduced model")
     if one_layer:
         for strategy in spec.strategies:
             pts = []

@@ -120,7 +120,7 @@ KIND_STYLES: dict[Kind, KindStyle] = {
     Kind.REFERENCE: KindStyle("1-layer derived optimum (reference only)", linewidth=1.3, alpha=0.75, zorder=2.0),
     Kind.HEAD_SCALED: KindStyle("per-task head scales c_k, exact (eq. 18)", linewidth=1.0, decoration="+", size=6.0,
                                 zorder=3.0),
-    Kind.UNCONSTRAINED: KindStyle("unconstrained attention, exact (eq. 6)", linewidth=1.0, decoration="d", size=3.8,
+    Kind.UNCONSTRAINED: KindStyle("unconstrained attention, best found (eq. 6)", linewidth=1.0, decoration="d", size=3.8,
                                   zorder=3.0),
     Kind.CLAIMED: KindStyle("paper's formula, where it differs", linewidth=1.0, decoration="x", size=4.5, zorder=3.0),
     Kind.MONTECARLO: KindStyle("Monte Carlo at the derived optimum, ±1 s.e.", hollow=True, size=5.5, zorder=4.0),
@@ -248,7 +248,7 @@ def _kind_text(kind: Kind, series: Sequence[Series], layers: int) -> str:
     if kind is Kind.TRAINED:
         return f"trained, {layers}-layer"
     if kind is Kind.UNCONSTRAINED and layers != 1:
-        return "1-layer attention, exact (eq. 6): reference"
+        return "1-layer attention, best found (eq. 6): reference"
     return text
 
 

@@ -20,7 +20,7 @@ from rich import box
 from rich.console import Console
 from rich.text import Text
 
-from theory.kinds import Severity
+from theory.kinds import Severity, optimum_label
 from verify.claim_index import pack as claim_pack  # the registry's ids and statements, without importing it
 from verify.numbers import exact, uncertain
 
@@ -265,7 +265,7 @@ def _channel_lines(c: dict[str, Any]) -> list[tuple[str, str]]:
         for o in un["optima"]:
             head = "shared head" if o["shared_head"] else "task heads"
             lines.append((f"unconstrained {o['mode']}, n={o['n']}",
-                          f"exact optimum {exact(o['loss'])} ({head}) vs reduced {exact(o['reduced_loss'])} "
+                          f"{optimum_label(o, exact)} ({head}) vs reduced {exact(o['reduced_loss'])} "
                           f"({-100 * o['relative_gain']:+.3g}%), gradient norm {o['gradient_norm']:.1e}"))
         for m in un["montecarlo"]:
             p = m["paired"]

@@ -176,7 +176,7 @@ def test_multi_layer_panel_has_no_invented_theory(tmp_path):
     assert any("no derived theory for 2-layer" in n for n in data.notes)
     assert any("Monte Carlo: not applicable" in n for n in data.notes)
     svg = write_panel(data, tmp_path).svg.read_text(encoding="utf-8")
-    assert "no derived theory for 2-layer" in svg and "1-layer attention, exact (eq. 6): reference" in svg
+    assert "no derived theory for 2-layer" in svg and "1-layer attention, best found (eq. 6): reference" in svg
     deeper = compute_panel(panel("A2b"), budget=TINY, seed=0, provider=fake_provider)
     assert all(p.note == "fake L=2" for s in deeper.series if s.kind == "trained" for p in s.points)
 

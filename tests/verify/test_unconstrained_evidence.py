@@ -1,4 +1,4 @@
-"""verify's evidence from the exact unconstrained channel: parameters in eq. (6)'s convention that re-simulate."""
+"""verify's evidence from the unconstrained channel: parameters in eq. (6)'s convention that re-simulate, and their brackets."""
 
 from __future__ import annotations
 
@@ -83,3 +83,28 @@ def test_the_reported_k_is_the_k_it_decides_with() -> None:
     loose = loose_channel.for_claim(c)
     assert loose is not None and loose.findings and loose.data["montecarlo"][0]["k_sigma"] == worst / 2
     assert all(f.contradicts for f in loose.findings)
+
+
+def test_optima_carry_their_bracket_and_exact_is_said_only_when_certified() -> None:
+    """fig2c, n = 10 (asymmetric): every optimum carries {"loss", "lower_bound", "certified"}; none is certified, so
+    the terminal and the report say 'best found ... (lower bound ...)' and never 'exact optimum'.  fig2b (symmetric):
+    certified, and called exact."""
+    from verify.report.text import evidence_rows
+    from verify.terminal import _channel_lines
+
+    found = UnconstrainedEvidence(preset("fig2c"), [10]).for_claim(claim("A1.PT"))
+    assert found is not None and found.data is not None
+    (opt,) = found.data["optima"]
+    assert opt["certified"] is False and opt["lower_bound"] < opt["loss"]
+    lines = [text for name, text in _channel_lines({"evidence": {"unconstrained": found.data}}) if "unconstrained" in name]
+    assert lines and all("exact optimum" not in t for t in lines) and "best found" in lines[0]
+    theory = {"tolerance": {"agree_rtol": 1e-9, "refute_rtol": 1e-6}, "cases_checked": 0}
+    rows = [r for r in evidence_rows({"evidence": {"theory": theory, "unconstrained": found.data}}, {})
+            if r.channel.startswith("Unconstrained")]
+    assert rows and "exact" not in rows[0].result and "best found" in rows[0].result
+    symmetric = UnconstrainedEvidence(preset("fig2b"), [3]).for_claim(claim("A1.JT"))
+    assert symmetric is not None and symmetric.data is not None
+    assert all(o["certified"] for o in symmetric.data["optima"])
+    lines = [t for name, t in _channel_lines({"evidence": {"unconstrained": symmetric.data}}) if name.startswith("unconstrained JT")]
+    assert lines[0].startswith("exact optimum")
+

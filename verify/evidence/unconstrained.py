@@ -1,8 +1,9 @@
-"""Evidence of the exact unconstrained channel on the selected mixture (issue 12, theory/unconstrained.py).
+"""Evidence of the unconstrained channel on the selected mixture (theory/unconstrained.py).
 
-For the claims decided by the exact optimum of eq. (6)/(17) (the Assumption 1 readings, S6.shared-head,
-P1.equality, T4.lower-bound), ``verify`` reports, for the selected mixture and every selected n, the optimum
-in eq. (6)'s convention (``A`` as rows, the head ``a`` or the task heads, the prompts as K rows of d+1),
+For the claims decided by the optimum of eq. (6)/(17) (the Assumption 1 readings, S6.shared-head,
+P1.equality, T4.lower-bound), ``verify`` reports, for the selected mixture and every selected n, the best optimum
+found with its certified lower bound and whether the two meet (``{"loss", "lower_bound", "certified"}``), in eq.
+(6)'s convention (``A`` as rows, the head ``a`` or the task heads, the prompts as K rows of d+1),
 so anyone can re-simulate it; what each block of Assumption 1 is worth (:func:`assumption1_cost`, first n);
 and the direct Monte Carlo of the literal token matrix at that optimum (first n), against its exact loss
 and against the reduced optimum, plus the *paired* difference of the two models on the same sampled sequences
@@ -143,6 +144,6 @@ class UnconstrainedEvidence:
             for label, z in (("the attention sampled at", mc["z_exact"]),
                              ("the paired difference with the reduced model at", mc["paired"]["z_exact"])):
                 if abs(z) > self.k:
-                    findings.append(Finding(self.channel, True, f"Monte Carlo ({label} the exact {mc['mode']} optimum) "
+                    findings.append(Finding(self.channel, True, f"Monte Carlo ({label} the {mc['mode']} optimum found) "
                                                                 f"disagrees with the exact loss (z = {z:.1f})"))
         return Evidence(self.channel, out, tuple(findings))

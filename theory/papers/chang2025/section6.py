@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from theory.attention import shared_head_joint_optimum
+from theory.kinds import optimum_label
 from theory.mixture import TaskMixture, preset
 from theory.papers.chang2025.assumption1 import CORRECTION, corrected_check
 from theory.papers.chang2025.common import NOISELESS, cached, derived, noiseless, not_beaten, unconstrained
@@ -26,8 +27,9 @@ def _shared_head(m: TaskMixture, n: int) -> Comparison:
     exact = unconstrained(m, n, Strategy.JT)
     shared = cached(m, n, "shared-head", lambda: shared_head_joint_optimum(m, n))
     c = not_beaten("L*_Attn (shared head, joint)", jt, exact.loss,
-                   f"unconstrained optimum {exact.loss:.12g} (gradient norm {exact.gradient_norm:.1e}); the "
-                   f"re-centring head [-c; 1] alone attains {shared.loss:.12g}; reduced L*_JT = {jt:.12g}")
+                   f"unconstrained: {optimum_label(exact.bracket(), lambda v: f'{v:.12g}')} (gradient norm "
+                   f"{exact.gradient_norm:.1e}); the re-centring head [-c; 1] alone attains {shared.loss:.12g}; "
+                   f"reduced L*_JT = {jt:.12g}")
     return replace(c, measured=(jt - exact.loss) / jt)
 
 
