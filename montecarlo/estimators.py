@@ -25,7 +25,7 @@ with larger batches).  Both are exact in law, so they estimate the same loss (st
 Both stream batches sized to a memory budget, accumulate in float64 (Chan's
 parallel form of Welford's update) and stop at a target relative standard
 error or a sample budget; memory does not grow with the budget.  There is deliberately no
-wall-clock budget (issue 11): with one seed, device and dtype an estimate is the same on any machine,
+wall-clock budget: with one seed, device and dtype an estimate is the same on any machine,
 CPU count or load.  ``Estimate.seconds`` records the time spent and feeds no result.
 """
 
@@ -118,7 +118,7 @@ def fixed_order_sum(values: Tensor) -> Tensor:
 
     ``Tensor.sum()`` over more than 32768 elements splits the work between torch's intra-op threads, so
     its last bits depend on the thread count (measured: a Monte Carlo stderr differed in the 16th digit
-    between 1 and 2 threads on a d = 2 mixture, issue 11).  Here the values are summed in zero-padded
+    between 1 and 2 threads on a d = 2 mixture).  Here the values are summed in zero-padded
     chunks of ``SUM_CHUNK`` (one output per chunk: each is reduced by one thread, in torch's fixed
     vectorised order) and then the chunk sums, which are few.
     """

@@ -1,4 +1,4 @@
-"""The house rules (issue 13): packages import one way and in no circle, and no private name crosses a package.
+"""The house rules: packages import one way and in no circle, and no private name crosses a package.
 
 Read from the source with ``ast`` (nothing is imported): every ``import``/``from ... import`` between the four
 packages and the modules inside them.

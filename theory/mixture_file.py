@@ -18,7 +18,7 @@ __all__ = ["DEFAULT_MAX_D", "DEFAULT_MAX_K", "max_file_bytes", "read_mixture_fil
 
 # Size limits, checked before any array is built; load_mixture(..., max_size=N) / `verify --max-size N` set both to N.
 DEFAULT_MAX_D = 16  # the BFGS cross-check grows steeply with d: 86 s for one strategy at d = 16 on a busy 2-core
-# machine (measured), over 400 s at d = 50 (issue 11); the presets have d = 10.
+# machine (measured), over 400 s at d = 50; the presets have d = 10.
 DEFAULT_MAX_K = 64  # memory grows with K d^2 per sampled batch (5000 tasks went past 2.7 GB); the presets have K = 2.
 _BYTES_PER_NUMBER = 32  # a float64 written in full (17 digits, sign, exponent, separators) with room to spare
 

@@ -96,7 +96,7 @@ def _raised(c: Comparison) -> bool:
 
 
 def local_verdict(in_scope: bool, ns: Iterable[int], comparisons: Iterable[Comparison | str]) -> dict[str, Any]:
-    """The verdict on the selected mixture alone (issue 11): does the claim hold *here*, at these n?
+    """The verdict on the selected mixture alone: does the claim hold *here*, at these n?
 
     ``comparisons`` are the claim's checks at each n of ``ns`` (:func:`safe_check`; ignored when out of
     scope).  Returns ``{"verdict": "holds" | "fails" | "inconclusive" | "not applicable",

@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--order", action=_Once, type=_int_in("--order", 0, ORDER_MAX), metavar="K",
                    help=f"with --expand: terms through n^-K (0 to {ORDER_MAX}; default 3)")
     p.add_argument("--latex", action="store_true", help="with --expand, or with claims of Corollary 1 / Section 4: LaTeX")
-    figures = figure_cli.add_figure_arguments(p)  # issue 6: --figure/--figures/--plot/--report/--no-training
+    figures = figure_cli.add_figure_arguments(p)  # --figure/--figures/--plot/--report/--no-training
     figures.add_argument("--executor", action=_Once, type=_one_of("--executor", figure_cli.EXECUTORS), metavar="local|ray",
                          help="where the figure points run: local (default, this process) or ray (Ray tasks; a local "
                               f"cluster unless --address; needs {figure_cli.RAY_INSTALL_HINT}). Finished points are kept "
@@ -427,7 +427,7 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
             figure_cli.plot_gaps(mixture, name, args.plot, console)
     if args.json:
         write_json(args.json, report)
-    figure_cli.after_checks(args, report, console, device=device)  # issue 6: figures and --report DIR
+    figure_cli.after_checks(args, report, console, device=device)  # figures and --report DIR
     refuted = report.get("summary", {}).get("refuted", 0)
     return 1 if args.fail_on_refuted and refuted else 0
 

@@ -1,4 +1,4 @@
-"""Golden verdicts (issue 11, part 6): every claim's verdict and counterexample, pinned by a committed file.
+"""Golden verdicts: every claim's verdict and counterexample, pinned by a committed file.
 
 ``tests/verify/test_golden_verdicts.py`` runs every registered claim's checks over the search cases
 (:func:`theory.verdicts.search_cases` at ``SEARCH_NS``, seed 0: presets and generated mixtures; no training,

@@ -44,7 +44,7 @@ _T = TypeVar("_T")
 
 
 def _timed(timings: dict[str, float], key: str, make: Callable[[], _T]) -> _T:
-    """Run ``make()`` and record its wall time under ``key`` (timings never feed a result, issue 11)."""
+    """Run ``make()`` and record its wall time under ``key`` (timings never feed a result)."""
     start = time.perf_counter()
     try:
         return make()
@@ -59,7 +59,7 @@ def cpu_threads(threads: int | None) -> Iterator[None]:
     The results do not depend on it (tests/verify/test_determinism.py compares 1 and 2 threads); the wall time
     does.  Measured on a 2-core machine shared with other jobs (load 3-4), quick JT training on fig2c at n = 10
     took 2.3 s with 1 thread and 22.5 s with 2 (17 s of CPU time: OpenMP threads spin at each of the thousands
-    of small parallel regions while the other core is busy), the "48 s in one run, 3 s in the next" of issue 11.
+    of small parallel regions while the other core is busy), the "48 s in one run, 3 s in the next" once seen.
     The first training call of a process also pays about 2 s of one-off warm-up (4.3 s vs 2.3 s).
     """
     if threads is None:
@@ -163,7 +163,7 @@ def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed
     """Judge each claim on its paper's search family + the selected mixture, and attach evidence at the latter.
 
     The global verdict comes from the search (:func:`theory.verdicts.judge`); the selected mixture joins it as
-    ``"selected: <mixture_name>"`` at every search n and every n of ``ns`` up to ``SEARCH_MAX_N`` (issue 11), so a
+    ``"selected: <mixture_name>"`` at every search n and every n of ``ns`` up to ``SEARCH_MAX_N``, so a
     failure there is found, shrunk and reported.  Each verdict also carries ``on_selected_mixture``, the local
     verdict at ``ns`` (:func:`theory.verdicts.local_verdict`).  The evidence channels (verify.evidence) then read
     each claim's record and report on the selected mixture at the first n; their findings are weighed by

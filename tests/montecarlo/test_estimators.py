@@ -144,7 +144,7 @@ def test_stops_at_target_precision_not_at_a_huge_budget(method: str) -> None:
 
 
 def test_sample_budget_is_exact_and_there_is_no_time_budget() -> None:
-    """Budgets are samples only (issue 11): no wall-clock option exists, so a result cannot depend on the machine."""
+    """Budgets are samples only: no wall-clock option exists, so a result cannot depend on the machine."""
     mixture, spec = _fig2c_jt(5)
     est = estimate_loss(mixture, 5, spec, target_rel_se=0.0, max_samples=12_345, device="cpu", memory_bytes=1 << 20)
     assert est.samples == 12_345

@@ -24,7 +24,7 @@ from theory.registry import claims
 from theory.symbolic import d1_problem
 
 ISOTROPIC_PRESETS = ("fig2a", "fig2c", "fig2d", "figA1a", "figA1b")
-LEADING_RTOL = 1e-6  # issue 3: symbolic leading coefficients vs numeric fits on the isotropic presets
+LEADING_RTOL = 1e-6  # symbolic leading coefficients vs numeric fits on the isotropic presets
 
 
 @st.composite

@@ -1,4 +1,4 @@
-"""Kinds, readings, severities and root causes of the claim records (issue: say only what was shown)."""
+"""Kinds, readings, severities and root causes of the claim records ."""
 
 from __future__ import annotations
 

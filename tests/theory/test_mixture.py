@@ -98,7 +98,7 @@ def test_unknown_preset_and_missing_file_are_named() -> None:
         preset("fig9z")
 
 
-# ----- strict loading (issue 11) ------------------------------------------------------------------------------------
+# ----- strict loading ------------------------------------------------------------------------------------
 STRICT_CASES = [
     ("string weight", _with("tasks.0.weight", "0.3"), "tasks[0].weight: expected a number, got a string"),
     ("bool weight", _with("tasks.0.weight", True), "tasks[0].weight: expected a number, got a boolean"),

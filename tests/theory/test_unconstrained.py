@@ -1,4 +1,4 @@
-"""The unconstrained attention channel (issue 12): exact loss three ways, solver optimality, Assumption 1's cost."""
+"""The unconstrained attention channel: exact loss three ways, solver optimality, Assumption 1's cost."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ def test_evidence_is_json_with_the_agreed_keys(strategy: str) -> None:
     assert json.loads(text)["strategy"] == strategy
     assert evidence["model"] == ("attention" if strategy == "PGD" else "reduced")
     assert isinstance(evidence["agrees"], bool)
-    assert set(evidence["timings"]) == {"seconds", "train_seconds"}  # wall times only there (issue 11)
+    assert set(evidence["timings"]) == {"seconds", "train_seconds"}  # wall times only there
     assert evidence["trained_stderr"] > 0 and evidence["derived_loss"] > 0
     assert evidence["rel_gap"] == pytest.approx((evidence["trained_loss"] - evidence["derived_loss"])
                                                 / evidence["derived_loss"])

@@ -1,4 +1,4 @@
-"""Training channel vs the exact unconstrained optimum (issue 12): training never beats the solver, and reaches it.
+"""Training channel vs the exact unconstrained optimum: training never beats the solver, and reaches it.
 
 The trained attention parameters are scored with the *exact* loss of eq. (6) (theory.unconstrained), so the
 comparison has no sampling noise: its resolution is the optimisation error of the budget, measured here at

@@ -133,7 +133,7 @@ def test_shared_head_attention_sampled_below_the_reduced_optimum(tmp_path) -> No
     assert opt["n"] == 100 and len(opt["A"]) == 11 and len(opt["a"]) == 11 and len(opt["prompts"]) == 2
 
 
-# ----- the input/output contract (issue 11) -------------------------------------------------------------------------
+# ----- the input/output contract -------------------------------------------------------------------------
 _W0 = {"d": 1, "tasks": [{"weight": 1.0, "mean": [0], "cov": [[1]]}, {"weight": 0.0, "mean": [2], "cov": [[1]]}]}
 
 

@@ -1,4 +1,4 @@
-"""Golden verdicts (issue 11, part 6): a change that turns a refutation into a verification must fail the suite.
+"""Golden verdicts: a change that turns a refutation into a verification must fail the suite.
 
 The test runs every registered claim's checks over the search cases (presets and generated mixtures at
 n = 1, 4, 20, seed 0; no training, Monte Carlo or symbolic decision) and compares each claim's verdict,

@@ -97,7 +97,7 @@ def test_shared_head_on_a_symmetric_mixture_holds_locally_and_is_refuted_globall
 
 def test_shared_head_on_fig2c_fails_locally_although_its_mean_task_is_zero() -> None:
     """fig2c's mean task is 0, so re-centring gains nothing, but its task means are skewed: the column A[:d, d]
-    takes the exact optimum 0.27% below L*_JT at n = 10 (issue 12)."""
+    takes the exact optimum 0.27% below L*_JT at n = 10."""
     (v,) = run_checks([CLAIMS["S6.shared-head"]], preset("fig2c"), [1, 10], symbolic=False, progress=False,
                       training=False, mixture_name="fig2c")
     local = v.to_json()["on_selected_mixture"]

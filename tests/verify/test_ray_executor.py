@@ -1,4 +1,4 @@
-"""The Ray executor (issue 14, item 3): figure points as Ray tasks on a local 2-CPU cluster.
+"""The Ray executor: figure points as Ray tasks on a local 2-CPU cluster.
 
 A small sweep (two panels, a tiny budget, a stand-in training channel) runs on Ray, is interrupted once five
 points are recorded, and resumes; its records and panel files must equal the local executor's byte for byte, the

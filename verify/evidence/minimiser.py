@@ -27,7 +27,7 @@ from theory.strategy import Strategy
 from theory.verdicts import Finding
 from verify.evidence.record import Evidence
 
-MINIMISER_RTOL = 1e-6  # issue 2: derived losses must agree with the independent minimiser to 1e-6 relative
+MINIMISER_RTOL = 1e-6  # derived losses must agree with the independent minimiser to 1e-6 relative
 _STATIONARY_RTOL = 1e-8  # the derived point's exact gradient norm, relative to its loss, below which it is stationary
 
 

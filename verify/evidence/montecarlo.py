@@ -56,7 +56,7 @@ class MonteCarloChannel:
                              max_samples=MC_MAX_SAMPLES, seed=seed, device=self.device)
 
     def at_stated(self, claim: Claim, claimed_loss: float | None) -> Evidence | None:
-        """The sampled loss at the parameters the paper states as optimal (issue 4), against the derived optimum."""
+        """The sampled loss at the parameters the paper states as optimal, against the derived optimum."""
         if claim.stated is None or claim.optimum is None or not claim.scope(self.mixture):
             return None
         stated: StatedParameters = claim.stated(self.mixture, self.n)

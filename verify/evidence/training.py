@@ -1,4 +1,4 @@
-"""The training channel: torch training from random initialisation against the derived optimum (issue 5).
+"""The training channel: torch training from random initialisation against the derived optimum.
 
 Budgets are steps and samples only; wall times go to the verdict's ``timings``.  Only PT and JT are global
 minima of what is trained: a trained loss *below* them contradicts the derivation.  FT tunes prompts on a

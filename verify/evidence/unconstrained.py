@@ -32,7 +32,7 @@ from verify.evidence.record import Evidence
 
 SELECTED_STARTS = 6  # more starts than the search (theory.papers.chang2025.common.SEARCH_STARTS): the answer to the user's question
 MC_TARGET_REL_SE = 4e-3
-MC_MAX_SAMPLES = 100_000  # a sample budget (issue 11): 0.7 s at d = 10, n = 10 on one core
+MC_MAX_SAMPLES = 100_000  # a sample budget, never a time: 0.7 s at d = 10, n = 10 on one core
 K_SIGMA = float(norm.isf(1e-6 / 2))  # two-sided 1e-6 per comparison
 PAIRED_SAMPLES = 100_000  # common random numbers: the same sequences through both models
 ROUNDING_FLOOR = 1e-9  # relative: float64 predictions of two parametrisations of one model differ by ~1e-13

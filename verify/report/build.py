@@ -106,7 +106,7 @@ def build_report(verdicts: list[ClaimVerdict], mixture: TaskMixture, mixture_nam
 
     ``seconds`` is the run's wall time.  Every wall-clock number is under the one key ``timings``
     (``{"total_seconds", "evidence": {"<claim id>.<channel>": seconds}}``) so that two runs with the same
-    seed give the same JSON once ``timings`` is dropped (issue 11).
+    seed give the same JSON once ``timings`` is dropped.
     """
     claims = []
     for v in verdicts:
