@@ -1,4 +1,4 @@
-"""Kinds, readings, severities and root causes of the claim records ."""
+"""Kinds, readings, severities and root causes of the claim records."""
 
 from __future__ import annotations
 
