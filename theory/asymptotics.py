@@ -350,10 +350,14 @@ def leading_term_onset(quantity: str, mixture: TaskMixture, leading: LeadingFit,
 
 
 def mean_scaling_exponent(quantity: str, mixture: TaskMixture, n: int, ts: tuple[float, ...] = (1e-1, 1e-2, 1e-3)) -> float:
-    """Exponent q with quantity(t mu) ~ t^q as the task means shrink (t -> 0), at fixed n (log-log slope)."""
+    """Exponent q with quantity(t mu) ~ t^q as the task means shrink (t -> 0), at fixed n (log-log slope); NaN where a
+    value underflows float64 to 0 (means below about 1e-80: the slope cannot be measured, the caller's check is then
+    inconclusive)."""
     def scaled(t: float) -> TaskMixture:
         return TaskMixture(mixture.sigma_x, mixture.weights, t * mixture.means, mixture.covs, mixture.sigma2)
     values = np.array([numeric_value(quantity, scaled(t), n) for t in ts])
+    if not np.all(np.isfinite(values)) or np.any(values[-2:] == 0.0):
+        return float("nan")
     return float(np.diff(np.log(np.abs(values)))[-1] / np.diff(np.log(ts))[-1])
 
 

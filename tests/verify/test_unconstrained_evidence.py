@@ -53,7 +53,7 @@ def test_s6_evidence_carries_a_re_simulable_optimum_below_the_reduced_one() -> N
 def test_every_exact_channel_claim_has_evidence_and_others_none() -> None:
     """On fig2b (zero means) every optimum equals its reduced counterpart; claims outside the channel get none."""
     ev = UnconstrainedEvidence(preset("fig2b"), [3])
-    deciding = [c for c in claims().values() if c.unconstrained]
+    deciding = [c for c in claims().values() if c.unconstrained and not c.id.startswith("E.")]  # the paper's results
     assert {c.id for c in deciding} == {"A1.PT", "A1.FT", "A1.JT", "S6.shared-head", "S6.aligns-closely", "P1.equality",
                                         "T4.lower-bound"}
     assert ev.for_claim(claim("S6.aligns-closely")) is None  # out of its scope (the alignment figures)

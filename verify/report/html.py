@@ -202,7 +202,7 @@ def _header(report: dict[str, Any]) -> str:
 def _summary(report: dict[str, Any]) -> str:
     s = report["summary"]
     total = len(report["claims"])
-    counts = "".join(f'<a class="count {v}" href="#index"><b>{s[v]}</b><span>{v} of {total}</span></a>' for v in VERDICTS)
+    counts = "".join(f'<a class="count {v}" href="#index"><b>{s.get(v, 0)}</b><span>{v} of {total}</span></a>' for v in VERDICTS)
     out = ['<section id="summary"><h2>Summary</h2>', f'<div class="counts ui">{counts}</div>',
            "<p>Each claim of the paper is checked three independent ways: exact theory (a search over "
            f"{_cases(report)} and sympy decisions), Monte Carlo sampling, and training. A claim is "
