@@ -77,6 +77,8 @@ __all__ = [
     "panel_points",
     "panel_work",
     "paper_claim",
+    "point_affinity",
+    "point_cost",
 ]
 
 PT, FT, JT, PGD = Strategy.PT, Strategy.FT, Strategy.JT, Strategy.PGD
@@ -110,7 +112,8 @@ def kind_label(strategy: Strategy, kind: Kind, *, claim: str | None = None, laye
     if kind is Kind.CLAIMED:
         return f"paper's formula ({claim})"
     if kind is Kind.UNCONSTRAINED:
-        return "unconstrained attention, exact (eq. 6)" if layers == 1 else "1-layer attention, exact (eq. 6), reference"
+        eq = "eq. 17" if strategy is PGD else "eq. 6"
+        return f"unconstrained attention, exact ({eq})" if layers == 1 else f"1-layer attention, exact ({eq}), reference"
     if kind is Kind.MONTECARLO:
         return "Monte Carlo ±1 s.e."
     return f"trained ({layers}-layer)"
@@ -386,6 +389,48 @@ def panel_work(spec: PanelSpec, budget: Budget) -> int:
     return len(panel_points(spec, budget))
 
 
+# Seconds of one idle core (measured with one torch and one BLAS thread on the 2-core development machine,
+# 2026-12-07) per unit of counted work: what the expected time before a figure run is computed from. They set no
+# budget (budgets are steps and samples): a slower machine only makes the estimate short.
+_SECONDS_PER_SOLVE = 0.05  # one unconstrained-attention global solve (4 starts, d = 10)
+_SECONDS_PER_SAMPLE = 2e-6  # one Monte Carlo sample of the fast estimator (d = 10, n <= 30)
+_SECONDS_PER_TRAINED_ONE_LAYER = 3.0  # one quick one-layer trained point (every strategy's quick budget)
+_SECONDS_PER_STACK_STEP_TOKEN = 1e-6  # one Adam step of the multi-layer stack per (restart x batch x token x layer)
+
+
+def point_cost(point: PointSpec, budget: Budget) -> float:
+    """The expected seconds of one idle core a point takes, from its counted work (solves, samples, Adam steps x
+    batch x restarts x tokens x layers) times a measured rate: for the expected time of a run and the order a pool
+    runs points in, never for what is computed."""
+    spec = panel(point.panel)
+    if point.kind is PointKind.EXACT:
+        if spec.layers != 1:
+            solves = sum(s is not FT for s in spec.strategies)
+        else:  # FT solves PT first, then its prompts
+            solves = sum(1 + (s is FT) for s in spec.strategies) if spec.id in UNCONSTRAINED_PANELS else 0
+        return _SECONDS_PER_SOLVE * solves * len(_unconstrained_ns(budget)) + 0.5
+    if point.kind is PointKind.MONTECARLO:
+        return _SECONDS_PER_SAMPLE * budget.mc_max_samples / 4 + 0.1
+    if spec.layers == 1:
+        return _SECONDS_PER_TRAINED_ONE_LAYER * (1.0 if budget.train_quick else 200.0)
+    from training.multilayer import DEEPEN_STEP_FRACTION, multilayer_options
+
+    stack = multilayer_options(budget.train_quick)
+    work = stack["restarts"] * stack["batch_size"] * ((point.n or 1) + 2)
+    steps = stack["steps"] * 2 if spec.layers == 2 else round(stack["steps"] * DEEPEN_STEP_FRACTION) * spec.layers
+    return _SECONDS_PER_STACK_STEP_TOKEN * work * steps
+
+
+def point_affinity(point: PointSpec) -> tuple[str, str, int] | None:
+    """Points that share work when one process runs them in order: a multi-layer trained point of a preset, strategy
+    and n continues from the 2-layer stack of the same ones (:func:`_training_seed_index`; ``training.multilayer``
+    keeps the stacks it trained in its process). None: the point shares nothing."""
+    spec = panel(point.panel)
+    if point.kind is not PointKind.TRAINED or spec.layers == 1 or point.strategy is None or point.n is None:
+        return None
+    return (spec.preset, str(point.strategy), point.n)
+
+
 # --- the points: a panel's units of work -------------------------------------------------------------------------------
 
 
@@ -521,6 +566,9 @@ def assemble_panel(spec: PanelSpec, *, budget: Budget, seed: int, results: Mappi
             pts.append(_point(n, r["loss"], r["stderr"], scale, r["note"]))
         series.append(Series(_label(strategy, Kind.TRAINED, layers=spec.layers), strategy, Kind.TRAINED, pts))
     notes.extend(sorted(missing))
+    if set(budget.train_ns) != set(budget.ns) and any(p.loss is not None for s in series if s.kind is Kind.TRAINED for p in s.points):
+        notes.append(f"not drawn: the paper's trained curves at every n (it trains at each n); this budget trains at "
+                     f"n = {_ns(budget.train_ns)} only (--full trains at every n of its grid)")
     return PanelData(spec, mixture, scale, budget, seed, series, notes)
 
 
@@ -598,40 +646,47 @@ def _head_scaled_series(mixture: TaskMixture, derived: list[Point], scale: float
 
 
 def _unconstrained_ns(budget: Budget) -> list[int]:
-    """About 12 log-spaced n up to the budget's largest, plus the budget's own n (each point is a global solve)."""
-    top = max(budget.ns)
-    grid = {int(round(v)) for v in np.geomspace(1, top, 12)} | set(budget.ns)
-    return sorted(grid)
+    """Every integer n up to the budget's largest, and the training n: each point is one global solve (about 0.05 s
+    of one core at d = 10), so the exact curves are drawn point by point, like the derived ones, not as straight
+    lines between a few n."""
+    return sorted(set(_curve_ns(budget)) | set(budget.train_ns))
+
+
+_UNCONSTRAINED_CLAIMS = {PT: "A1.PT", FT: "A1.FT", JT: "S6.shared-head", PGD: None}
 
 
 def _unconstrained_series(spec: PanelSpec, mixture: TaskMixture, budget: Budget, scale: float) -> list[Series]:
-    """The exact optimum of the unconstrained one-layer attention (eq. 6, one shared head; theory.unconstrained) for
-    joint training, and plain training where the panel has it: what Assumption 1's reduced model leaves out.  On a
-    multi-layer panel, the same one-layer optimum for each strategy plotted (task-specific heads for PGD): the stack
-    contains the one-layer model, so this is what depth must beat (:func:`_one_layer_references`)."""
+    """The exact optimum of the unconstrained one-layer attention (theory.unconstrained) for every strategy of the
+    panel, as the paper's Figure 2 draws the unconstrained W_k, W_q, W_v attention beside the reduced model: one shared
+    head (eq. 6) for PT, FT (prompts tuned with PT's attention frozen) and JT, task-specific heads (eq. 17) for JT
+    with task heads.  What Assumption 1's reduced model leaves out.  On a multi-layer panel, the same one-layer
+    optimum for each strategy plotted: the stack contains the one-layer model, so this is what depth must beat
+    (:func:`_one_layer_references`)."""
     if spec.layers != 1:
         return _one_layer_references(spec, mixture, budget, scale)
     if spec.id not in UNCONSTRAINED_PANELS:
         return []
     out = []
-    for strategy in [s for s in (PT, JT) if s in spec.strategies]:
-        pts = [_point(n, unconstrained_optimum(mixture, n, strategy, starts=4).loss, None, scale)
-               for n in _unconstrained_ns(budget)]
+    for strategy in spec.strategies:
+        mode = JT if strategy is PGD else strategy
+        pts = [_point(n, unconstrained_optimum(mixture, n, mode.value, shared_head=strategy is not PGD, starts=4).loss,
+                      None, scale) for n in _unconstrained_ns(budget)]
+        heads = "task-specific heads, eq. 17" if strategy is PGD else "one shared head, eq. 6"
         out.append(Series(_label(strategy, Kind.UNCONSTRAINED), strategy, Kind.UNCONSTRAINED, pts,
-                          claim="S6.shared-head" if strategy is JT else "A1.PT",
-                          note="global optimum over A, a, prompts without Assumption 1 (theory.unconstrained)"))
+                          claim=_UNCONSTRAINED_CLAIMS[strategy],
+                          note=f"global optimum over A, heads, prompts without Assumption 1 ({heads}; theory.unconstrained)"))
     return out
 
 
 def _one_layer_references(spec: PanelSpec, mixture: TaskMixture, budget: Budget, scale: float) -> list[Series]:
     """Per strategy of a multi-layer panel, the exact optimum of the one-layer attention of the same kind (a shared
-    head for PT and JT, task-specific heads for PGD; theory.unconstrained) at the budget's n and training n."""
-    ns = sorted(set(budget.ns) | set(budget.train_ns))
+    head for PT and JT, task-specific heads for PGD; theory.unconstrained) at every integer n of the panel and the
+    training n."""
     out = []
     for strategy in [s for s in spec.strategies if s is not FT]:
         kind = JT if strategy is PGD else strategy
         pts = [_point(n, unconstrained_optimum(mixture, n, kind, shared_head=strategy is not PGD, starts=4).loss, None,
-                      scale) for n in ns]
+                      scale) for n in _unconstrained_ns(budget)]
         out.append(Series(_label(strategy, Kind.UNCONSTRAINED, layers=spec.layers), strategy, Kind.UNCONSTRAINED, pts,
                           note="global optimum of the one-layer attention (theory.unconstrained); the "
                                f"{spec.layers}-layer stack contains it, so its optimum is at most this"))

@@ -46,6 +46,7 @@ PANEL_SIZE = (6.4, 4.0)  # inches: the axes and their labels; the legend and the
 GAPS_SIZE = (11.0, 4.2)
 FOOTER_FONTSIZE = 6.8
 NEUTRAL = "#333333"  # kind samples in the legend, and quantities that are no strategy's
+ERROR_CAP = 4.0  # points: half the width of an error bar's cap, wider than the largest point marker's radius
 
 STYLE: dict[str, Any] = {
     "font.family": "DejaVu Sans",  # shipped with matplotlib: the same glyphs on every machine
@@ -123,8 +124,8 @@ KIND_STYLES: dict[Kind, KindStyle] = {
     Kind.UNCONSTRAINED: KindStyle("unconstrained attention, exact (eq. 6)", linewidth=1.0, decoration="d", size=3.8,
                                   zorder=3.0),
     Kind.CLAIMED: KindStyle("paper's formula, where it differs", linewidth=1.0, decoration="x", size=4.5, zorder=3.0),
-    Kind.MONTECARLO: KindStyle("Monte Carlo at the derived optimum, ±1 s.e.", hollow=True, size=5.5, zorder=4.0),
-    Kind.TRAINED: KindStyle("trained", size=6.5, zorder=5.0),
+    Kind.MONTECARLO: KindStyle("Monte Carlo at the derived optimum, ±1 s.e.", hollow=True, size=4.5, zorder=4.0),
+    Kind.TRAINED: KindStyle("trained", size=5.5, zorder=5.0),
 }
 _DECORATION_SPACING = {Kind.HEAD_SCALED: (0.07, 0.14), Kind.UNCONSTRAINED: (0.0, 0.09), Kind.CLAIMED: (0.03, 0.12)}
 
@@ -187,10 +188,14 @@ def _draw_series(ax: Axes, s: Series) -> bool:
                 alpha=ks.alpha, zorder=ks.zorder, marker=ks.decoration or None, markersize=ks.size, markeredgewidth=1.0, markerfacecolor=st.colour,
                 markevery=(start, step) if ks.decoration and step else None, label="_")
     else:
-        ax.errorbar(xs, ys, yerr=errs if any(errs) else None, fmt=st.marker, markersize=ks.size, color=st.colour,
-                    markerfacecolor="none" if ks.hollow else st.colour,  # hollow: a short error bar shows inside
-                    markeredgecolor=st.colour if ks.hollow else "black",
-                    markeredgewidth=1.1 if ks.hollow else 0.6, elinewidth=0.9, ecolor=st.colour, zorder=ks.zorder, label="_")
+        # The markers first, then the error bars over them with caps wider than a marker: a bar shorter than the
+        # marker still shows its caps, and a hollow marker shows the bar through it.
+        ax.plot(xs, ys, linestyle="none", marker=st.marker, markersize=ks.size, color=st.colour,
+                markerfacecolor="none" if ks.hollow else st.colour, markeredgecolor=st.colour if ks.hollow else "black",
+                markeredgewidth=1.1 if ks.hollow else 0.6, zorder=ks.zorder, label="_")
+        if any(errs):
+            ax.errorbar(xs, ys, yerr=errs, fmt="none", ecolor=st.colour if ks.hollow else "black", elinewidth=1.0,
+                        capsize=ERROR_CAP, capthick=1.0, zorder=ks.zorder + 0.5, label="_")
     return True
 
 
@@ -225,10 +230,16 @@ def _heading(ax: Axes, data: PanelData) -> None:
                 textcoords="offset points", ha="left", va="bottom", fontsize=10, fontweight="bold")
 
 
-def _strategy_handle(strategy: Strategy) -> Line2D:
+def _strategy_handle(strategy: Strategy, drawn: Sequence[Series]) -> Line2D:
+    """The strategy's legend sample: its colour, with its dash pattern when one of its main curves is drawn and its
+    marker when some of its points are (an undrawn style in the legend would promise what the plot lacks)."""
     st = STRATEGY_STYLES[strategy]
-    return Line2D([], [], color=st.colour, linestyle=st.dashes, linewidth=2.0 * st.weight, marker=st.marker, markersize=5.5,
-                  markerfacecolor=st.colour, markeredgecolor="black", markeredgewidth=0.6)
+    mine = [s for s in drawn if s.strategy is strategy]
+    line = any(s.kind in _WEIGHTED for s in mine)
+    points = any(not KIND_STYLES[s.kind].linewidth for s in mine)
+    return Line2D([], [], color=st.colour, linestyle=st.dashes if line else "none", linewidth=2.0 * st.weight,
+                  marker=st.marker if points else None, markersize=5.5, markerfacecolor=st.colour,
+                  markeredgecolor="black", markeredgewidth=0.6)
 
 
 def _kind_handle(kind: Kind) -> Line2D:
@@ -246,7 +257,8 @@ def _kind_text(kind: Kind, series: Sequence[Series], layers: int) -> str:
     if kind is Kind.CLAIMED:
         return f"{text} ({', '.join(sorted({s.claim for s in series if s.kind is kind and s.claim}))})"
     if kind is Kind.TRAINED:
-        return f"trained, {layers}-layer"
+        return f"trained, {layers}-layer" + (", ±1 s.e." if any(p.stderr for s in series if s.kind is kind
+                                                                   for p in s.points) else "")
     if kind is Kind.UNCONSTRAINED and layers != 1:
         return "1-layer attention, exact (eq. 6): reference"
     return text
@@ -260,7 +272,7 @@ def _legend_below(ax: Axes, frame: Bbox, drawn: list[Series], layers: int) -> fl
         return float(frame.y0)
     strategies = [s for s in Strategy if any(d.strategy is s for d in drawn)]
     kinds = [k for k in KIND_STYLES if any(s.kind is k for s in drawn)]
-    s_items = [(_strategy_handle(s), f"{STRATEGY_LABELS[s]} ({THEOREMS[s]})") for s in strategies]
+    s_items = [(_strategy_handle(s, drawn), f"{STRATEGY_LABELS[s]} ({THEOREMS[s]})") for s in strategies]
     k_items = [(_kind_handle(k), _kind_text(k, drawn, layers)) for k in kinds]
     middle = _fitted_legend(ax, frame, s_items, frame.y0 - 10.0, len(s_items))
     return _fitted_legend(ax, frame, k_items, middle - 3.0, 3)
