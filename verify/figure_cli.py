@@ -25,7 +25,7 @@ from verify.figures import FigureFiles, make_figures, resolve_panels, write_gap_
 from verify.output import probe_dir
 from verify.panels import FULL, PANELS, QUICK
 from verify.ray_executor import RAY_INSTALL_HINT, RayExecutor, check_address, check_ray_device, ray_installed
-from verify.sweep import Executor, LocalExecutor
+from verify.sweep import Executor, LocalExecutor, local_workers
 from verify.trained import unavailable
 
 __all__ = ["DEFAULT_PLOT_DIR", "EXECUTORS", "RAY_INSTALL_HINT", "add_figure_arguments", "after_checks",
@@ -109,10 +109,11 @@ def _plot_dir(args: argparse.Namespace) -> Path:
 
 
 def _executor(args: argparse.Namespace, device: str) -> Executor:
-    """--executor: the local one on ``device`` (default), or Ray (--address, and --device as Ray reads it)."""
+    """--executor: the local one on ``device`` (default; on a CPU, a process per core), or Ray (--address, and
+    --device as Ray reads it)."""
     if uses_ray(args):
         return RayExecutor(args.address, args.device)
-    return LocalExecutor(device)
+    return LocalExecutor(device, workers=local_workers(device))
 
 
 def _make(args: argparse.Namespace, ids: list[str] | None, out: Path, device: str, console: Console) -> list[FigureFiles]:

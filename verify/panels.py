@@ -389,18 +389,19 @@ def panel_work(spec: PanelSpec, budget: Budget) -> int:
     return len(panel_points(spec, budget))
 
 
-# Seconds of one idle core (measured with one torch and one BLAS thread on the 2-core development machine,
-# 2026-12-07) per unit of counted work: what the expected time before a figure run is computed from. They set no
-# budget (budgets are steps and samples): a slower machine only makes the estimate short.
+# Seconds of one idle core per unit of counted work, measured with one torch and one BLAS thread on the 2-core
+# development machine (2026-12-07; quick budget: a 2-layer stack at n = 10, 56.7 s; its 3-layer continuation, 48.3 s;
+# a one-layer trained point, 3.6 s; a Monte Carlo point, 0.03 s; an unconstrained solve, 0.05 s).  They give the
+# expected time of a run and the order a pool runs points in; they set no budget (budgets are steps and samples).
 _SECONDS_PER_SOLVE = 0.05  # one unconstrained-attention global solve (4 starts, d = 10)
-_SECONDS_PER_SAMPLE = 2e-6  # one Monte Carlo sample of the fast estimator (d = 10, n <= 30)
-_SECONDS_PER_TRAINED_ONE_LAYER = 3.0  # one quick one-layer trained point (every strategy's quick budget)
-_SECONDS_PER_STACK_STEP_TOKEN = 1e-6  # one Adam step of the multi-layer stack per (restart x batch x token x layer)
+_SECONDS_PER_MONTECARLO = 0.05  # one Monte Carlo point of the quick budget (fast estimator)
+_SECONDS_PER_ONE_LAYER_STEP = 3.6 / (1500 * 1024 * 4 * 12)  # per Adam step x batch x restart x token, one layer
+_SECONDS_PER_STACK_STEP = 56.7 / (1500 * 2 * 1024 * 4 * 12)  # per Adam step x layer x batch x restart x token
 
 
 def point_cost(point: PointSpec, budget: Budget) -> float:
-    """The expected seconds of one idle core a point takes, from its counted work (solves, samples, Adam steps x
-    batch x restarts x tokens x layers) times a measured rate: for the expected time of a run and the order a pool
+    """The expected seconds of one idle core a point takes, from its counted work (solves; samples; Adam steps x
+    layers x batch x restarts x tokens) times a measured rate: for the expected time of a run and the order a pool
     runs points in, never for what is computed."""
     spec = panel(point.panel)
     if point.kind is PointKind.EXACT:
@@ -410,15 +411,24 @@ def point_cost(point: PointSpec, budget: Budget) -> float:
             solves = sum(1 + (s is FT) for s in spec.strategies) if spec.id in UNCONSTRAINED_PANELS else 0
         return _SECONDS_PER_SOLVE * solves * len(_unconstrained_ns(budget)) + 0.5
     if point.kind is PointKind.MONTECARLO:
-        return _SECONDS_PER_SAMPLE * budget.mc_max_samples / 4 + 0.1
-    if spec.layers == 1:
-        return _SECONDS_PER_TRAINED_ONE_LAYER * (1.0 if budget.train_quick else 200.0)
-    from training.multilayer import DEEPEN_STEP_FRACTION, multilayer_options
+        return _SECONDS_PER_MONTECARLO * budget.mc_max_samples / QUICK.mc_max_samples
+    tokens = (point.n or 1) + 2
+    try:
+        if spec.layers == 1:
+            from training.evidence import evidence_options
 
-    stack = multilayer_options(budget.train_quick)
-    work = stack["restarts"] * stack["batch_size"] * ((point.n or 1) + 2)
-    steps = stack["steps"] * 2 if spec.layers == 2 else round(stack["steps"] * DEEPEN_STEP_FRACTION) * spec.layers
-    return _SECONDS_PER_STACK_STEP_TOKEN * work * steps
+            o = evidence_options(str(point.strategy), "attention" if point.strategy is PGD else "reduced",
+                                 budget.train_quick)
+            return _SECONDS_PER_ONE_LAYER_STEP * (o["steps"] + o.get("ft_steps", 0)) * o["batch_size"] * o["restarts"] * tokens
+        from training.multilayer import DEEPEN_STEP_FRACTION, multilayer_options
+
+        o = multilayer_options(budget.train_quick)
+    except (ImportError, AttributeError, KeyError):  # no training channel: its points cost nothing
+        return 0.0
+    # a 3-layer (or deeper) point continues the 2-layer stack for a fraction of the steps; its evaluation of the deeper
+    # stack costs about as much again (measured: 48 s against 57 s for the 2-layer stack's full training)
+    steps_x_layers = 2 * o["steps"] if spec.layers == 2 else 2 * round(o["steps"] * DEEPEN_STEP_FRACTION) * spec.layers
+    return _SECONDS_PER_STACK_STEP * steps_x_layers * o["batch_size"] * o["restarts"] * tokens
 
 
 def point_affinity(point: PointSpec) -> tuple[str, str, int] | None:

@@ -54,10 +54,10 @@ from verify.panels import (
     point_affinity,
     point_cost,
 )
-from verify.trained import TrainedProvider, provider_identity
+from verify.trained import EvidenceProvider, TrainedProvider, provider_identity
 
 __all__ = ["POINTS_DIR", "RECORD_FORMAT", "Executor", "LocalExecutor", "PointTask", "SweepStats", "code_version",
-           "local_workers", "point_identity", "record_path", "run_point", "sweep", "work_units"]
+           "expected_seconds", "local_workers", "point_identity", "record_path", "run_point", "sweep", "task_cost", "work_units"]
 
 RECORD_FORMAT = 1  # of a point record; bump when a record's layout or a result's meaning changes
 POINTS_DIR = "points"  # the records' directory, under the plot directory
@@ -99,7 +99,27 @@ def work_units(tasks: Sequence[PointTask]) -> list[list[PointTask]]:
     for i, task in enumerate(tasks):
         groups.setdefault(point_affinity(task.point) or ("alone", i), []).append(task)
     units = [sorted(g, key=lambda t: panel(t.point.panel).layers) for g in groups.values()]
-    return sorted(units, key=lambda u: -sum(point_cost(t.point, t.budget) for t in u))
+    return sorted(units, key=lambda u: -sum(task_cost(t) for t in u))
+
+
+def task_cost(task: PointTask) -> float:
+    """The task's expected seconds of one idle core (:func:`verify.panels.point_cost`); a trained point counts only
+    for the toolkit's training channel (whose rates were measured), none for a provider that does not train or
+    one of unknown cost."""
+    if task.point.kind is PointKind.TRAINED and not isinstance(task.provider, EvidenceProvider):
+        return 0.0
+    return point_cost(task.point, task.budget)
+
+
+def expected_seconds(tasks: Sequence[PointTask], workers: int) -> float:
+    """The expected wall time of ``tasks`` on ``workers`` idle cores: the units of :func:`work_units`, costliest first,
+    each to the worker that is free first (what a pool does), from each point's counted work
+    (:func:`verify.panels.point_cost`).  An estimate to print, never a budget."""
+    free = [0.0] * max(1, workers)
+    for unit in work_units(tasks):
+        i = free.index(min(free))
+        free[i] += sum(task_cost(t) for t in unit)
+    return max(free)
 
 
 def local_workers(device: str) -> int:
@@ -266,13 +286,15 @@ class SweepStats:
 
 def sweep(specs: Iterable[PanelSpec], out_dir: str | Path, *, budget: Budget, seed: int, provider: TrainedProvider,
           executor: Executor, prepare_dir: Callable[[Path], Path] | None = None,
-          on_point: Callable[[PointSpec], Any] | None = None, on_panel: Callable[[PanelData], Any] | None = None) -> SweepStats:
+          on_point: Callable[[PointSpec], Any] | None = None, on_panel: Callable[[PanelData], Any] | None = None,
+          on_start: Callable[[list[PointTask]], Any] | None = None) -> SweepStats:
     """Compute the panels' points on ``executor`` (entered already), each written at once as a record under
     ``out_dir/points/``, after reading back the records a previous run left; return the panels, in ``specs`` order.
 
     ``prepare_dir(out_dir)`` is called before the first record is written (it creates and checks the directory);
     ``on_point(point)`` after each point is done (read back or written); ``on_panel(data)`` as soon as all of a
-    panel's points are done (panels read back whole come first, then in the order their last point finishes).
+    panel's points are done (panels read back whole come first, then in the order their last point finishes);
+    ``on_start(todo)`` with the tasks left to compute, once the records are read and before any is computed.
     """
     specs = list(dict.fromkeys(specs))  # a panel named twice is one panel
     out = Path(out_dir)
@@ -305,6 +327,8 @@ def sweep(specs: Iterable[PanelSpec], out_dir: str | Path, *, budget: Budget, se
         else:
             stats.reused += 1
             finished(task.point, result)
+    if on_start is not None:
+        on_start(todo)
     ready = False
     with contextlib.closing(executor.run(todo)) as running:  # closed at once on an error: unfinished tasks stop
         for task, result in running:
