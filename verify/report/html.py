@@ -132,9 +132,20 @@ details { margin: 0.4em 0; font-size: 14px; color: var(--muted); } summary { cur
 .concerns { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }
 .concerns a.thumb { display: block; width: 180px; font: 12px system-ui, sans-serif; color: var(--muted); }
 .concerns img { width: 180px; border: 1px solid var(--rule); border-radius: 4px; display: block; }
-table.expansions td { vertical-align: middle; } table.expansions tr.general td { border-bottom: 2px solid var(--rule);
-  padding-top: 0; }
-table.expansions tr.head td { border-bottom: none; }
+table.expansions, table.evidence, table.index { table-layout: fixed; }
+table.expansions td { vertical-align: top; }
+table.expansions th:nth-child(1) { width: 22%; } table.expansions th:nth-child(2) { width: 18%; }
+table.expansions th:nth-child(4) { width: 13%; } table.expansions th:nth-child(5) { width: 11%; }
+table.expansions th.paper, table.expansions td.paper { background: var(--panel); }
+table.expansions td.toolkit .formula + .setting { margin-bottom: 0.5em; }
+table.index th:nth-child(1) { width: 17%; } table.index th:nth-child(2) { width: 16%; }
+table.index th:nth-child(3), table.index th:nth-child(4) { width: 11%; }
+td { overflow-wrap: anywhere; } td .formula, td math { max-width: 100%; }
+/* a formula wider than its box scrolls inside it (never clipped, never wider than the page) */
+.formula { max-width: 100%; scrollbar-width: thin; }
+/* matrices and vectors: entries at the size of the text around them, brackets stretched over the rows */
+mtable { math-style: normal; } mtd { padding: 0.1em 0.35em; }
+details.full-values { margin: 0.2em 0 0.5em; }
 .backtop { font-size: 13px; }
 footer { margin: 3em 0 2em; color: var(--muted); font-size: 13px; border-top: 1px solid var(--rule); padding-top: 1em; }
 @media (max-width: 760px) { .compare { grid-template-columns: 1fr; } .counts { flex-direction: column; } }

@@ -41,7 +41,30 @@ def tex_to_mathml(tex: str, display: bool = True) -> str:
     # a matrix's brackets stretch over its rows (latex2mathml leaves pmatrix's fences as plain operators)
     out = _OPEN_FENCE.sub(r'<mo stretchy="true" fence="true" form="prefix">\1</mo><mtable', out)
     out = _CLOSE_FENCE.sub(r'</mtable><mo stretchy="true" fence="true" form="postfix">\1</mo>', out)
+    if "<msup><mo stretchy" in out or "<msub><mo stretchy" in out:
+        out = _script_bases(out)
     return _RELATION_MI.sub(lambda m: f"<mo>{_RELATIONS[m.group(1)]}</mo>", out)
+
+
+_SCRIPT_ARITY = {"msup": 2, "msub": 2, "msubsup": 3}
+
+
+def _script_bases(mathml: str) -> str:
+    """latex2mathml gives ``\begin{pmatrix}...\\end{pmatrix}^{\top}`` a script element with the fence, the table and
+    the other fence as separate children, so the table is drawn as the script (tiny); here the extra leading
+    children become one ``mrow``, the base."""
+    root = _root(mathml)
+    doc = root.ownerDocument
+    assert doc is not None
+    for tag, arity in _SCRIPT_ARITY.items():
+        for el in root.getElementsByTagName(tag):
+            kids = [k for k in el.childNodes if k.nodeType == k.ELEMENT_NODE]
+            if len(kids) > arity:
+                base = doc.createElement("mrow")
+                for k in kids[: len(kids) - arity + 1]:
+                    base.appendChild(el.removeChild(k))
+                el.insertBefore(base, el.firstChild)
+    return root.toxml()
 
 
 def mathml_inner(tex: str) -> str:
@@ -206,7 +229,7 @@ def mixture_tex(mixture: dict[str, Any], *, abbreviate: bool = False) -> list[st
              rf"\quad \sigma^2 = {number_tex(mixture['sigma2'])}"]
     for k, task in enumerate(mixture["tasks"], start=1):
         mean = arr(task["mean"])
-        mean = mean if structured_tex(task["mean"]) is not None and abbreviate else mean + "^{\\top}"
+        mean = mean if structured_tex(task["mean"]) is not None and abbreviate else "{" + mean + "}^{\\top}"
         lines.append(rf"\pi_{{{k}}} = {number_tex(task['weight'])},\quad \mu_{{{k}}} = {mean},"
                      rf"\quad \Sigma_{{\beta_{{{k}}}}} = {arr(task['cov'])}")
     return lines
