@@ -135,7 +135,8 @@ details { margin: 0.4em 0; font-size: 14px; color: var(--muted); } summary { cur
 table.expansions, table.evidence, table.index { table-layout: fixed; }
 table.expansions td { vertical-align: top; }
 table.expansions th:nth-child(1) { width: 22%; } table.expansions th:nth-child(2) { width: 18%; }
-table.expansions th:nth-child(4) { width: 13%; } table.expansions th:nth-child(5) { width: 11%; }
+table.expansions th:nth-child(4) { width: 15%; } table.expansions th:nth-child(5) { width: 11%; }
+table.expansions math { math-style: normal; } table.expansions td:nth-child(4) { overflow-wrap: normal; }
 table.expansions th.paper, table.expansions td.paper { background: var(--panel); }
 table.expansions td.toolkit .formula + .setting { margin-bottom: 0.5em; }
 table.index th:nth-child(1) { width: 17%; } table.index th:nth-child(2) { width: 16%; }
