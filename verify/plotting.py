@@ -14,8 +14,9 @@ stated under the title and the caption and caveats in a footer right under the l
 from __future__ import annotations
 
 import io
+import re
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -38,7 +39,8 @@ from verify.panels import STRATEGY_LABELS, THEOREMS, Kind, PanelData, Series
 if TYPE_CHECKING:
     from verify.asymptotics_report import GapCurves
 
-__all__ = ["FORMATS", "KIND_STYLES", "STRATEGY_STYLES", "STYLE", "KindStyle", "StrategyStyle", "render_gaps", "render_panel"]
+__all__ = ["FORMATS", "KIND_STYLES", "STRATEGY_STYLES", "STYLE", "KindStyle", "StrategyStyle", "plot_text", "render_gaps",
+           "render_panel"]
 
 FORMATS = ("png", "svg")
 PNG_DPI = 150
@@ -128,6 +130,34 @@ KIND_STYLES: dict[Kind, KindStyle] = {
     Kind.TRAINED: KindStyle("trained", size=5.5, zorder=5.0),
 }
 _DECORATION_SPACING = {Kind.HEAD_SCALED: (0.07, 0.14), Kind.UNCONSTRAINED: (0.0, 0.09), Kind.CLAIMED: (0.03, 0.12)}
+
+
+_SUB = str.maketrans("0123456789kx", "\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089\u2096\u2093")
+_SUP = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+# The panels' ASCII notation (verify.panels captions and notes) in the Unicode the plots' font has (DejaVu Sans has
+# the subscripts, superscripts and the subscript beta used here), whole names only.
+_UNICODE: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"\bSigma_tilde\b"), lambda m: "\u03a3\u0303\u1d66"),
+    (re.compile(r"\bSigma_bar\b"), lambda m: "\u03a3\u0304\u1d66"),
+    (re.compile(r"\bSigma_beta_?([0-9k]?)\b"), lambda m: "\u03a3\u1d66" + m.group(1).translate(_SUB)),
+    (re.compile(r"\bSigma_x\b"), lambda m: "\u03a3\u2093"),
+    (re.compile(r"\bsigma\^2\b"), lambda m: "\u03c3\u00b2"),
+    (re.compile(r"\b(mu|pi|c|p|m)_k\b"), lambda m: {"mu": "\u03bc", "pi": "\u03c0"}.get(m.group(1), m.group(1)) + "\u2096"),
+    (re.compile(r"\bmu\b"), lambda m: "\u03bc"),
+    (re.compile(r"\bpi\b"), lambda m: "\u03c0"),
+    (re.compile(r"\b([I1])_(\d+)\b"), lambda m: m.group(1) + m.group(2).translate(_SUB)),
+    (re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\^(-?\d+)\b"), lambda m: m.group(1) + m.group(2).translate(_SUP)),
+    (re.compile(r"L~\*"), lambda m: "L\u0303*"),
+    (re.compile(r"->"), lambda m: "\u2192"),
+]
+
+
+def plot_text(text: str) -> str:
+    """A caption, note or label of :mod:`verify.panels` with its ASCII notation in Unicode (``Sigma_beta1`` as Σᵦ₁,
+    ``0.9^-9`` as 0.9⁻⁹, ``sigma^2`` as σ², ``mu`` as μ)."""
+    for pattern, repl in _UNICODE:
+        text = pattern.sub(repl, text)
+    return text
 
 
 @contextmanager
@@ -287,7 +317,7 @@ def _fitted_legend(ax: Axes, frame: Bbox, items: Sequence[tuple[Artist, str]], t
     for ncol in range(min(most, len(items)), 0, -1):
         if legend is not None:
             legend.remove()
-        handles, labels = _rows_first(items, ncol)
+        handles, labels = _rows_first([(h, plot_text(label)) for h, label in items], ncol)
         legend = Legend(ax, handles, labels, ncol=ncol, loc="upper center", bbox_to_anchor=tuple(anchor),
                         bbox_transform=ax.transAxes)
         ax.add_artist(legend)
@@ -347,7 +377,7 @@ def _footer(ax: Axes, frame: Bbox, top: float, lines: list[str]) -> None:
     wide as ``frame`` (the axes and their labels)."""
     fig = _figure(ax)
     left, y = fig.transFigure.inverted().transform((frame.x0, top - 8.0))
-    text = "\n".join(wrapped for line in lines for wrapped in _wrap(ax, line, frame.width, FOOTER_FONTSIZE))
+    text = "\n".join(wrapped for line in lines for wrapped in _wrap(ax, plot_text(line), frame.width, FOOTER_FONTSIZE))
     fig.text(left, y, text, ha="left", va="top", fontsize=FOOTER_FONTSIZE, color="#444444", linespacing=1.35)
 
 
