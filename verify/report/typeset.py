@@ -442,11 +442,11 @@ def _atoms(text: str) -> list[tuple[int, int, str]]:
                     out.append((i, stop, head + _math_tex(inner) + tail + sub))
                     i = stop
                     break
-                stop = _balanced(text, i + len(word) - 1, opening, closing)
-                if stop is None:
+                closed = _balanced(text, i + len(word) - 1, opening, closing)
+                if closed is None:
                     continue
-                out.append((i, stop, head + _math_tex(text[i + len(word):stop - 1]) + tail))
-                i = stop
+                out.append((i, closed, head + _math_tex(text[i + len(word):closed - 1]) + tail))
+                i = closed
                 break
         else:
             m = _MATRIX_LITERAL.match(text, i)
