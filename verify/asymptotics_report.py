@@ -179,31 +179,71 @@ def expansion_report(quantity: str, order: int, mixture: TaskMixture, mixture_na
     return out
 
 
+def pretty_expansion(ex: dict[str, Any], *, width: int, unicode: bool = True) -> str:
+    """One expansion of :func:`expansion_report` as sympy's two-dimensional pretty print (Unicode fractions,
+    superscripts, Greek letters; ASCII art without ``unicode``), wrapped at ``width`` columns, with its O() term."""
+    import sympy as sp
+
+    n = sp.Symbol("n", positive=True)
+    terms = [sp.sympify(t["coefficient"]) * n ** int(t["exponent"]) for t in ex["terms"]]
+    order = sp.Order(n ** (-int(ex["order"]) - 1), (n, sp.oo))
+    expr = sp.Add(*terms, order, evaluate=False) if terms else order
+    return str(sp.pretty(expr, use_unicode=unicode, num_columns=max(40, width), order="none"))
+
+
+def _power(exponent: int, unicode: bool) -> str:
+    """``n^-2``: the same in Unicode and ASCII, so that scripts that read the fitted terms need no mode."""
+    return f"n^{exponent}"
+
+
+def numeric_series(terms: list[dict[str, Any]], order: int, *, unicode: bool = True) -> str:
+    """``2148.1 n⁻² − 9.3 n⁻³ + O(n⁻⁴)``: each term's sign between the terms (never ``+ -``)."""
+    out = ""
+    for i, t in enumerate(terms):
+        value = float(t["coefficient"])
+        body = f"{evaluated(abs(value))} {_power(int(t['exponent']), unicode)}"
+        sign = ("\u2212" if unicode else "-") if value < 0 else "+"
+        out += (f"-{body}" if value < 0 else body) if i == 0 else f" {sign} {body}"
+    return f"{out} + O({_power(-order - 1, unicode)})" if out else f"O({_power(-order - 1, unicode)})"
+
+
 def print_expansion(report: dict[str, Any], latex: bool, console: Console | None = None) -> None:
-    """``verify --expand``: each exact expansion as one expression with its O() term (LaTeX with ``latex``), its
-    coefficients on the mixture (the exact formula at float64 parameters, 14 digits), and the fit with its uncertainty."""
+    """``verify --expand``: each exact expansion (sympy's pretty print, wrapped to the terminal; LaTeX with
+    ``latex``), its coefficients on the mixture (the exact formula at float64 parameters, 14 digits), and the fit with
+    its uncertainty."""
+    import textwrap
+
     console = console or make_console()
+    width = max(40, console.width)
+    unicode = not latex and (console.encoding or "").lower().replace("-", "").startswith("utf")
 
-    def say(text: str = "") -> None:
-        console.print(Text(text), markup=False, highlight=False, soft_wrap=True)
+    def say(text: str = "", indent: str = "") -> None:
+        lines = textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent + "  ") if text else [""]
+        for line in lines:
+            console.print(Text(line), markup=False, highlight=False, soft_wrap=True)
 
-    say(f"{report['quantity']} in powers of 1/n through n^-{report['order']}")
+    say(f"{report['quantity']} in powers of 1/n through {_power(-report['order'], unicode)}")
     for ex in report["expansions"]:
         comp = f" ({ex['component']})" if ex["component"] else ""
         say()
         say(f"{ex['setting']}{comp}" + ("" if ex["applies_to_mixture"] else f"  ({report['mixture']} is not of this form)"))
-        say("  " + (ex["latex_expression"] if latex else ex["text_expression"]))
+        if latex:  # one line, as it is to be pasted
+            console.print(Text("  " + ex["latex_expression"]), markup=False, highlight=False, soft_wrap=True)
+        else:
+            for line in pretty_expansion(ex, width=width - 2, unicode=unicode).splitlines():
+                console.print(Text("  " + line), markup=False, highlight=False, soft_wrap=True)
         terms = ex.get("numeric_terms", []) if ex["applies_to_mixture"] else []
         if terms:
-            say(f"  on {report['mixture']}: " + " + ".join(f"{evaluated(t['coefficient'])} n^{t['exponent']}" for t in terms)
-                + f" + O(n^{-report['order'] - 1})")
+            say(f"on {report['mixture']}: " + numeric_series(terms, report["order"], unicode=unicode), "  ")
     fit = report["numeric_fit"]
     lead = ("vanishes identically" if fit["exponent"] is None
-            else f"{uncertain(fit['coefficient'], fit.get('coefficient_uncertainty'))} n^{fit['exponent']}")
+            else f"{uncertain(fit['coefficient'], fit.get('coefficient_uncertainty'))} {_power(fit['exponent'], unicode)}")
     say()
     say(f"float64 fit on {report['mixture']} (n = {fit['ns'][0]} .. {fit['ns'][-1]}): {lead}"
         f" (slope {fit['slope']:.6f}; {'stable' if fit['stable'] else 'UNSTABLE'})")
-    say("s = sum_k pi_k s_k, a = sum_k pi_k |mu_k|^2 (Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means)")
+    say("s = \u03a3\u2096 \u03c0\u2096 s\u2096, a = \u03a3\u2096 \u03c0\u2096 \u2016\u03bc\u2096\u2016\u00b2 "
+        "(\u03a3\u2093 = \u03be I, \u03a3_\u03b2\u2096 = s\u2096 I, collinear means)" if unicode else
+        "s = sum_k pi_k s_k, a = sum_k pi_k |mu_k|^2 (Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means)")
 
 
 @dataclass(frozen=True)

@@ -160,15 +160,15 @@ def _plot_dir(args: argparse.Namespace) -> Path:
 
 
 def _executor(args: argparse.Namespace, device: str) -> Executor:
-    """--executor: the local one on ``device`` (default), or Ray (--address or RAY_ADDRESS, --connect-timeout, and
-    --device as Ray reads it)."""
+    """--executor: the local one on ``device`` (default; on a CPU, a process per core), or Ray (--address or
+    RAY_ADDRESS, --connect-timeout, and --device as Ray reads it)."""
     if uses_ray(args):
         from verify.ray_executor import RayExecutor
 
         return RayExecutor(ray_address(args)[0], args.device, connect_timeout=_timeout(args))
-    from verify.sweep import LocalExecutor
+    from verify.sweep import LocalExecutor, local_workers
 
-    return LocalExecutor(device)
+    return LocalExecutor(device, workers=local_workers(device))
 
 
 def _make(args: argparse.Namespace, ids: list[str] | None, out: Path, device: str, console: Console) -> list[FigureFiles]:

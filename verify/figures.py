@@ -17,18 +17,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture
 from verify.asymptotics_report import gap_curves
 from verify.output import write_bytes_atomic
-from verify.panels import PANELS, QUICK, Budget, PanelData, PanelSpec, PointSpec, panel, panel_work
+from verify.panels import (
+    PANELS,
+    QUICK,
+    Budget,
+    PanelData,
+    PanelSpec,
+    PointKind,
+    PointSpec,
+    panel,
+    panel_points,
+    panel_work,
+    point_cost,
+)
 from verify.plotting import render_gaps, render_panel
-from verify.sweep import Executor, LocalExecutor, sweep
+from verify.sweep import Executor, LocalExecutor, PointTask, expected_seconds, sweep, task_cost
 from verify.trained import TrainedProvider, default_provider
 
-__all__ = ["GAP_PLOT_STEM", "FigureFiles", "check_output_dir", "make_figures", "resolve_panels", "write_gap_plot",
+__all__ = ["GAP_PLOT_STEM", "FigureFiles", "check_output_dir", "expected_time_line", "make_figures", "resolve_panels", "write_gap_plot",
            "write_panel"]
 
 GAP_PLOT_STEM = "asymptotics_gaps"
@@ -92,28 +104,64 @@ def make_figures(ids: Iterable[str] | None, out_dir: str | Path, *, budget: Budg
     specs = resolve_panels(ids)
     out = Path(out_dir)
     written: dict[str, FigureFiles] = {}
+    points = sum(panel_work(s, budget) for s in specs)
+    # the bar advances by each point's expected cost (a trained stack weighs a thousand Monte Carlo points), so that
+    # its time left means something; the count of points is shown beside it
     with (executor or LocalExecutor(device)) as runner, \
-            Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                     disable=not progress, transient=True) as bar:
+            Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[done]}/{task.fields[points]} points"),
+                     TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), disable=not progress,
+                     transient=True) as bar:
         chosen = provider or default_provider(device=runner.device)
-        task = bar.add_task(f"figure points ({runner.name})", total=sum(panel_work(s, budget) for s in specs))
+        total = sum(point_cost(p, budget) for s in specs for p in panel_points(s, budget))
+        task = bar.add_task(f"figure points ({runner.name})", total=total, done=0, points=points)
+        count = [0]
 
         def point_done(point: PointSpec) -> None:
-            bar.advance(task)
+            count[0] += 1
+            bar.update(task, advance=point_cost(point, budget), done=count[0])
             if on_point is not None:
                 on_point(point)
 
         def panel_done(data: PanelData) -> None:
             written[data.spec.id] = write_panel(data, check_output_dir(out))
 
+        def started(todo: list[PointTask]) -> None:
+            if notify is not None:
+                workers = getattr(runner, "expected_parallelism", lambda tasks: 1)(todo)
+                line = expected_time_line(todo, workers, runner.name)
+                if line and progress:  # above the live bar, not through it
+                    bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+                elif line:
+                    notify(line)
+
         stats = sweep(specs, out, budget=budget, seed=seed, provider=chosen, executor=runner, prepare_dir=check_output_dir,
-                      on_point=point_done, on_panel=panel_done)
+                      on_point=point_done, on_panel=panel_done, on_start=started)
         where = runner.describe()
     if notify is not None and (stats.reused or stats.replaced or runner.name != LocalExecutor.name):
         replaced = f", {stats.replaced} unreadable records replaced" if stats.replaced else ""
         notify(f"points: {stats.reused} of {stats.points} read back from {stats.points_dir}, {stats.computed} computed "
                f"({where}){replaced}")
     return [written[spec.id] for spec in dict.fromkeys(specs)]
+
+
+EXPECTED_TIME_FROM = 60.0  # seconds: a shorter run starts without a word
+
+
+def expected_time_line(todo: list[PointTask], workers: int, executor: str = "local") -> str | None:
+    """One line before a long figure run: how many points and trained models are left, and the expected time on this
+    many idle cores (:func:`verify.sweep.expected_seconds`); None for a short run or a remote executor (whose
+    machines are not these)."""
+    if not todo or executor != LocalExecutor.name:
+        return None
+    seconds = expected_seconds(todo, workers)
+    if seconds < EXPECTED_TIME_FROM:
+        return None
+    trained = sum(t.point.kind is PointKind.TRAINED and task_cost(t) > 0 for t in todo)
+    minutes = seconds / 60
+    span = f"{minutes:.0f} min" if minutes < 600 else f"{minutes / 60:.0f} h"
+    return (f"figure points: {len(todo)} to compute ({trained} trained models), expected about {span} on {workers} "
+            f"process{'es' if workers != 1 else ''} of an idle CPU (counted steps and samples x measured rates; a busy "
+            "machine takes longer)")
 
 
 def write_gap_plot(mixture: TaskMixture, mixture_name: str, out_dir: str | Path) -> list[Path]:

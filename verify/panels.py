@@ -77,6 +77,8 @@ __all__ = [
     "panel_points",
     "panel_work",
     "paper_claim",
+    "point_affinity",
+    "point_cost",
 ]
 
 PT, FT, JT, PGD = Strategy.PT, Strategy.FT, Strategy.JT, Strategy.PGD
@@ -110,7 +112,8 @@ def kind_label(strategy: Strategy, kind: Kind, *, claim: str | None = None, laye
     if kind is Kind.CLAIMED:
         return f"paper's formula ({claim})"
     if kind is Kind.UNCONSTRAINED:
-        return "unconstrained attention, best found (eq. 6)" if layers == 1 else "1-layer attention, best found (eq. 6), reference"
+        eq = "eq. 17" if strategy is PGD else "eq. 6"
+        return f"unconstrained attention, best found ({eq})" if layers == 1 else f"1-layer attention, best found ({eq}), reference"
     if kind is Kind.MONTECARLO:
         return "Monte Carlo ±1 s.e."
     return f"trained ({layers}-layer)"
@@ -386,6 +389,58 @@ def panel_work(spec: PanelSpec, budget: Budget) -> int:
     return len(panel_points(spec, budget))
 
 
+# Seconds of one idle core per unit of counted work, measured with one torch and one BLAS thread on the 2-core
+# development machine (2026-12-07; quick budget: a 2-layer stack at n = 10, 56.7 s; its 3-layer continuation, 48.3 s;
+# a one-layer trained point, 3.6 s; a Monte Carlo point, 0.03 s; an unconstrained solve, 0.05 s).  They give the
+# expected time of a run and the order a pool runs points in; they set no budget (budgets are steps and samples).
+_SECONDS_PER_SOLVE = 0.05  # one unconstrained-attention global solve (4 starts, d = 10)
+_SECONDS_PER_MONTECARLO = 0.05  # one Monte Carlo point of the quick budget (fast estimator)
+_SECONDS_PER_ONE_LAYER_STEP = 3.6 / (1500 * 1024 * 4 * 12)  # per Adam step x batch x restart x token, one layer
+_SECONDS_PER_STACK_STEP = 56.7 / (1500 * 2 * 1024 * 4 * 12)  # per Adam step x layer x batch x restart x token
+
+
+def point_cost(point: PointSpec, budget: Budget) -> float:
+    """The expected seconds of one idle core a point takes, from its counted work (solves; samples; Adam steps x
+    layers x batch x restarts x tokens) times a measured rate: for the expected time of a run and the order a pool
+    runs points in, never for what is computed."""
+    spec = panel(point.panel)
+    if point.kind is PointKind.EXACT:
+        if spec.layers != 1:
+            solves = sum(s is not FT for s in spec.strategies)
+        else:  # FT solves PT first, then its prompts
+            solves = sum(1 + (s is FT) for s in spec.strategies) if spec.id in UNCONSTRAINED_PANELS else 0
+        return _SECONDS_PER_SOLVE * solves * len(_unconstrained_ns(budget)) + 0.5
+    if point.kind is PointKind.MONTECARLO:
+        return _SECONDS_PER_MONTECARLO * budget.mc_max_samples / QUICK.mc_max_samples
+    tokens = (point.n or 1) + 2
+    try:
+        if spec.layers == 1:
+            from training.evidence import evidence_options
+
+            o = evidence_options(str(point.strategy), "attention" if point.strategy is PGD else "reduced",
+                                 budget.train_quick)
+            return _SECONDS_PER_ONE_LAYER_STEP * (o["steps"] + o.get("ft_steps", 0)) * o["batch_size"] * o["restarts"] * tokens
+        from training.multilayer import DEEPEN_STEP_FRACTION, multilayer_options
+
+        o = multilayer_options(budget.train_quick)
+    except (ImportError, AttributeError, KeyError):  # no training channel: its points cost nothing
+        return 0.0
+    # a 3-layer (or deeper) point continues the 2-layer stack for a fraction of the steps; its evaluation of the deeper
+    # stack costs about as much again (measured: 48 s against 57 s for the 2-layer stack's full training)
+    steps_x_layers = 2 * o["steps"] if spec.layers == 2 else 2 * round(o["steps"] * DEEPEN_STEP_FRACTION) * spec.layers
+    return _SECONDS_PER_STACK_STEP * steps_x_layers * o["batch_size"] * o["restarts"] * tokens
+
+
+def point_affinity(point: PointSpec) -> tuple[str, str, int] | None:
+    """Points that share work when one process runs them in order: a multi-layer trained point of a preset, strategy
+    and n continues from the 2-layer stack of the same ones (:func:`_training_seed_index`; ``training.multilayer``
+    keeps the stacks it trained in its process). None: the point shares nothing."""
+    spec = panel(point.panel)
+    if point.kind is not PointKind.TRAINED or spec.layers == 1 or point.strategy is None or point.n is None:
+        return None
+    return (spec.preset, str(point.strategy), point.n)
+
+
 # --- the points: a panel's units of work -------------------------------------------------------------------------------
 
 
@@ -528,6 +583,9 @@ def assemble_panel(spec: PanelSpec, *, budget: Budget, seed: int, results: Mappi
         series.append(Series(_label(strategy, Kind.TRAINED, layers=spec.layers), strategy, Kind.TRAINED, pts))
     notes.extend(sorted(missing))
     notes.extend(f"trained error bars: {e}" for e in sorted(error_bars))
+    if set(budget.train_ns) != set(budget.ns) and any(p.loss is not None for s in series if s.kind is Kind.TRAINED for p in s.points):
+        notes.append(f"not drawn: the paper's trained curves at every n (it trains at each n); this budget trains at "
+                     f"n = {_ns(budget.train_ns)} only (--full trains at every n of its grid)")
     return PanelData(spec, mixture, scale, budget, seed, series, notes)
 
 
@@ -605,40 +663,47 @@ def _head_scaled_series(mixture: TaskMixture, derived: list[Point], scale: float
 
 
 def _unconstrained_ns(budget: Budget) -> list[int]:
-    """About 12 log-spaced n up to the budget's largest, plus the budget's own n (each point is a global solve)."""
-    top = max(budget.ns)
-    grid = {int(round(v)) for v in np.geomspace(1, top, 12)} | set(budget.ns)
-    return sorted(grid)
+    """Every integer n up to the budget's largest, and the training n: each point is one global solve (about 0.05 s
+    of one core at d = 10), so the exact curves are drawn point by point, like the derived ones, not as straight
+    lines between a few n."""
+    return sorted(set(_curve_ns(budget)) | set(budget.train_ns))
+
+
+_UNCONSTRAINED_CLAIMS = {PT: "A1.PT", FT: "A1.FT", JT: "S6.shared-head", PGD: None}
 
 
 def _unconstrained_series(spec: PanelSpec, mixture: TaskMixture, budget: Budget, scale: float) -> list[Series]:
-    """The exact optimum of the unconstrained one-layer attention (eq. 6, one shared head; theory.unconstrained) for
-    joint training, and plain training where the panel has it: what Assumption 1's reduced model leaves out.  On a
-    multi-layer panel, the same one-layer optimum for each strategy plotted (task-specific heads for PGD): the stack
-    contains the one-layer model, so this is what depth must beat (:func:`_one_layer_references`)."""
+    """The exact optimum of the unconstrained one-layer attention (theory.unconstrained) for every strategy of the
+    panel, as the paper's Figure 2 draws the unconstrained W_k, W_q, W_v attention beside the reduced model: one shared
+    head (eq. 6) for PT, FT (prompts tuned with PT's attention frozen) and JT, task-specific heads (eq. 17) for JT
+    with task heads.  What Assumption 1's reduced model leaves out.  On a multi-layer panel, the same one-layer
+    optimum for each strategy plotted: the stack contains the one-layer model, so this is what depth must beat
+    (:func:`_one_layer_references`)."""
     if spec.layers != 1:
         return _one_layer_references(spec, mixture, budget, scale)
     if spec.id not in UNCONSTRAINED_PANELS:
         return []
     out = []
-    for strategy in [s for s in (PT, JT) if s in spec.strategies]:
-        pts = [_point(n, unconstrained_optimum(mixture, n, strategy, starts=4).loss, None, scale)
-               for n in _unconstrained_ns(budget)]
+    for strategy in spec.strategies:
+        mode = JT if strategy is PGD else strategy
+        pts = [_point(n, unconstrained_optimum(mixture, n, mode.value, shared_head=strategy is not PGD, starts=4).loss,
+                      None, scale) for n in _unconstrained_ns(budget)]
+        heads = "task-specific heads, eq. 17" if strategy is PGD else "one shared head, eq. 6"
         out.append(Series(_label(strategy, Kind.UNCONSTRAINED), strategy, Kind.UNCONSTRAINED, pts,
-                          claim="S6.shared-head" if strategy is JT else "A1.PT",
-                          note="global optimum over A, a, prompts without Assumption 1 (theory.unconstrained)"))
+                          claim=_UNCONSTRAINED_CLAIMS[strategy],
+                          note=f"global optimum over A, heads, prompts without Assumption 1 ({heads}; theory.unconstrained)"))
     return out
 
 
 def _one_layer_references(spec: PanelSpec, mixture: TaskMixture, budget: Budget, scale: float) -> list[Series]:
     """Per strategy of a multi-layer panel, the exact optimum of the one-layer attention of the same kind (a shared
-    head for PT and JT, task-specific heads for PGD; theory.unconstrained) at the budget's n and training n."""
-    ns = sorted(set(budget.ns) | set(budget.train_ns))
+    head for PT and JT, task-specific heads for PGD; theory.unconstrained) at every integer n of the panel and the
+    training n."""
     out = []
     for strategy in [s for s in spec.strategies if s is not FT]:
         kind = JT if strategy is PGD else strategy
         pts = [_point(n, unconstrained_optimum(mixture, n, kind, shared_head=strategy is not PGD, starts=4).loss, None,
-                      scale) for n in ns]
+                      scale) for n in _unconstrained_ns(budget)]
         out.append(Series(_label(strategy, Kind.UNCONSTRAINED, layers=spec.layers), strategy, Kind.UNCONSTRAINED, pts,
                           note="global optimum of the one-layer attention (theory.unconstrained); the "
                                f"{spec.layers}-layer stack contains it, so its optimum is at most this"))

@@ -14,8 +14,9 @@ stated under the title and the caption and caveats in a footer right under the l
 from __future__ import annotations
 
 import io
+import re
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -38,7 +39,8 @@ from verify.panels import STRATEGY_LABELS, THEOREMS, Kind, PanelData, Series
 if TYPE_CHECKING:
     from verify.asymptotics_report import GapCurves
 
-__all__ = ["FORMATS", "KIND_STYLES", "STRATEGY_STYLES", "STYLE", "KindStyle", "StrategyStyle", "render_gaps", "render_panel"]
+__all__ = ["FORMATS", "KIND_STYLES", "STRATEGY_STYLES", "STYLE", "KindStyle", "StrategyStyle", "plot_text", "render_gaps",
+           "render_panel"]
 
 FORMATS = ("png", "svg")
 PNG_DPI = 150
@@ -46,6 +48,7 @@ PANEL_SIZE = (6.4, 4.0)  # inches: the axes and their labels; the legend and the
 GAPS_SIZE = (11.0, 4.2)
 FOOTER_FONTSIZE = 6.8
 NEUTRAL = "#333333"  # kind samples in the legend, and quantities that are no strategy's
+ERROR_CAP = 4.0  # points: half the width of an error bar's cap, wider than the largest point marker's radius
 
 STYLE: dict[str, Any] = {
     "font.family": "DejaVu Sans",  # shipped with matplotlib: the same glyphs on every machine
@@ -123,10 +126,38 @@ KIND_STYLES: dict[Kind, KindStyle] = {
     Kind.UNCONSTRAINED: KindStyle("unconstrained attention, best found (eq. 6)", linewidth=1.0, decoration="d", size=3.8,
                                   zorder=3.0),
     Kind.CLAIMED: KindStyle("paper's formula, where it differs", linewidth=1.0, decoration="x", size=4.5, zorder=3.0),
-    Kind.MONTECARLO: KindStyle("Monte Carlo at the derived optimum, ±1 s.e.", hollow=True, size=5.5, zorder=4.0),
-    Kind.TRAINED: KindStyle("trained", size=6.5, zorder=5.0),
+    Kind.MONTECARLO: KindStyle("Monte Carlo at the derived optimum, ±1 s.e.", hollow=True, size=4.5, zorder=4.0),
+    Kind.TRAINED: KindStyle("trained", size=5.5, zorder=5.0),
 }
 _DECORATION_SPACING = {Kind.HEAD_SCALED: (0.07, 0.14), Kind.UNCONSTRAINED: (0.0, 0.09), Kind.CLAIMED: (0.03, 0.12)}
+
+
+_SUB = str.maketrans("0123456789kx", "\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089\u2096\u2093")
+_SUP = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+# The panels' ASCII notation (verify.panels captions and notes) in the Unicode the plots' font has (DejaVu Sans has
+# the subscripts, superscripts and the subscript beta used here), whole names only.
+_UNICODE: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"\bSigma_tilde\b"), lambda m: "\u03a3\u0303\u1d66"),
+    (re.compile(r"\bSigma_bar\b"), lambda m: "\u03a3\u0304\u1d66"),
+    (re.compile(r"\bSigma_beta_?([0-9k]?)\b"), lambda m: "\u03a3\u1d66" + m.group(1).translate(_SUB)),
+    (re.compile(r"\bSigma_x\b"), lambda m: "\u03a3\u2093"),
+    (re.compile(r"\bsigma\^2\b"), lambda m: "\u03c3\u00b2"),
+    (re.compile(r"\b(mu|pi|c|p|m)_k\b"), lambda m: {"mu": "\u03bc", "pi": "\u03c0"}.get(m.group(1), m.group(1)) + "\u2096"),
+    (re.compile(r"\bmu\b"), lambda m: "\u03bc"),
+    (re.compile(r"\bpi\b"), lambda m: "\u03c0"),
+    (re.compile(r"\b([I1])_(\d+)\b"), lambda m: m.group(1) + m.group(2).translate(_SUB)),
+    (re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\^(-?\d+)\b"), lambda m: m.group(1) + m.group(2).translate(_SUP)),
+    (re.compile(r"L~\*"), lambda m: "L\u0303*"),
+    (re.compile(r"->"), lambda m: "\u2192"),
+]
+
+
+def plot_text(text: str) -> str:
+    """A caption, note or label of :mod:`verify.panels` with its ASCII notation in Unicode (``Sigma_beta1`` as Σᵦ₁,
+    ``0.9^-9`` as 0.9⁻⁹, ``sigma^2`` as σ², ``mu`` as μ)."""
+    for pattern, repl in _UNICODE:
+        text = pattern.sub(repl, text)
+    return text
 
 
 @contextmanager
@@ -187,10 +218,14 @@ def _draw_series(ax: Axes, s: Series) -> bool:
                 alpha=ks.alpha, zorder=ks.zorder, marker=ks.decoration or None, markersize=ks.size, markeredgewidth=1.0, markerfacecolor=st.colour,
                 markevery=(start, step) if ks.decoration and step else None, label="_")
     else:
-        ax.errorbar(xs, ys, yerr=errs if any(errs) else None, fmt=st.marker, markersize=ks.size, color=st.colour,
-                    markerfacecolor="none" if ks.hollow else st.colour,  # hollow: a short error bar shows inside
-                    markeredgecolor=st.colour if ks.hollow else "black",
-                    markeredgewidth=1.1 if ks.hollow else 0.6, elinewidth=0.9, ecolor=st.colour, zorder=ks.zorder, label="_")
+        # The markers first, then the error bars over them with caps wider than a marker: a bar shorter than the
+        # marker still shows its caps, and a hollow marker shows the bar through it.
+        ax.plot(xs, ys, linestyle="none", marker=st.marker, markersize=ks.size, color=st.colour,
+                markerfacecolor="none" if ks.hollow else st.colour, markeredgecolor=st.colour if ks.hollow else "black",
+                markeredgewidth=1.1 if ks.hollow else 0.6, zorder=ks.zorder, label="_")
+        if any(errs):
+            ax.errorbar(xs, ys, yerr=errs, fmt="none", ecolor=st.colour if ks.hollow else "black", elinewidth=1.0,
+                        capsize=ERROR_CAP, capthick=1.0, zorder=ks.zorder + 0.5, label="_")
     return True
 
 
@@ -225,10 +260,16 @@ def _heading(ax: Axes, data: PanelData) -> None:
                 textcoords="offset points", ha="left", va="bottom", fontsize=10, fontweight="bold")
 
 
-def _strategy_handle(strategy: Strategy) -> Line2D:
+def _strategy_handle(strategy: Strategy, drawn: Sequence[Series]) -> Line2D:
+    """The strategy's legend sample: its colour, with its dash pattern when one of its main curves is drawn and its
+    marker when some of its points are (an undrawn style in the legend would promise what the plot lacks)."""
     st = STRATEGY_STYLES[strategy]
-    return Line2D([], [], color=st.colour, linestyle=st.dashes, linewidth=2.0 * st.weight, marker=st.marker, markersize=5.5,
-                  markerfacecolor=st.colour, markeredgecolor="black", markeredgewidth=0.6)
+    mine = [s for s in drawn if s.strategy is strategy]
+    line = any(s.kind in _WEIGHTED for s in mine)
+    points = any(not KIND_STYLES[s.kind].linewidth for s in mine)
+    return Line2D([], [], color=st.colour, linestyle=st.dashes if line else "none", linewidth=2.0 * st.weight,
+                  marker=st.marker if points else None, markersize=5.5, markerfacecolor=st.colour,
+                  markeredgecolor="black", markeredgewidth=0.6)
 
 
 def _kind_handle(kind: Kind) -> Line2D:
@@ -246,7 +287,8 @@ def _kind_text(kind: Kind, series: Sequence[Series], layers: int) -> str:
     if kind is Kind.CLAIMED:
         return f"{text} ({', '.join(sorted({s.claim for s in series if s.kind is kind and s.claim}))})"
     if kind is Kind.TRAINED:
-        return f"trained, {layers}-layer"
+        return f"trained, {layers}-layer" + (", ±1 s.e." if any(p.stderr for s in series if s.kind is kind
+                                                                   for p in s.points) else "")
     if kind is Kind.UNCONSTRAINED and layers != 1:
         return "1-layer attention, best found (eq. 6): reference"
     return text
@@ -260,7 +302,7 @@ def _legend_below(ax: Axes, frame: Bbox, drawn: list[Series], layers: int) -> fl
         return float(frame.y0)
     strategies = [s for s in Strategy if any(d.strategy is s for d in drawn)]
     kinds = [k for k in KIND_STYLES if any(s.kind is k for s in drawn)]
-    s_items = [(_strategy_handle(s), f"{STRATEGY_LABELS[s]} ({THEOREMS[s]})") for s in strategies]
+    s_items = [(_strategy_handle(s, drawn), f"{STRATEGY_LABELS[s]} ({THEOREMS[s]})") for s in strategies]
     k_items = [(_kind_handle(k), _kind_text(k, drawn, layers)) for k in kinds]
     middle = _fitted_legend(ax, frame, s_items, frame.y0 - 10.0, len(s_items))
     return _fitted_legend(ax, frame, k_items, middle - 3.0, 3)
@@ -275,7 +317,7 @@ def _fitted_legend(ax: Axes, frame: Bbox, items: Sequence[tuple[Artist, str]], t
     for ncol in range(min(most, len(items)), 0, -1):
         if legend is not None:
             legend.remove()
-        handles, labels = _rows_first(items, ncol)
+        handles, labels = _rows_first([(h, plot_text(label)) for h, label in items], ncol)
         legend = Legend(ax, handles, labels, ncol=ncol, loc="upper center", bbox_to_anchor=tuple(anchor),
                         bbox_transform=ax.transAxes)
         ax.add_artist(legend)
@@ -335,7 +377,7 @@ def _footer(ax: Axes, frame: Bbox, top: float, lines: list[str]) -> None:
     wide as ``frame`` (the axes and their labels)."""
     fig = _figure(ax)
     left, y = fig.transFigure.inverted().transform((frame.x0, top - 8.0))
-    text = "\n".join(wrapped for line in lines for wrapped in _wrap(ax, line, frame.width, FOOTER_FONTSIZE))
+    text = "\n".join(wrapped for line in lines for wrapped in _wrap(ax, plot_text(line), frame.width, FOOTER_FONTSIZE))
     fig.text(left, y, text, ha="left", va="top", fontsize=FOOTER_FONTSIZE, color="#444444", linespacing=1.35)
 
 

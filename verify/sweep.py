@@ -15,9 +15,12 @@ budget, seed, device, provider or code is never reused (its key differs). A file
 recomputed and replaced. The panels are assembled from the records' results (:func:`verify.panels.assemble_panel`),
 whether they were computed now or read back.
 
-Executors (:class:`Executor`): :class:`LocalExecutor` runs the points in this process, in panel order;
-:class:`verify.ray_executor.RayExecutor` runs them as Ray tasks. A point's seed comes from the run's seed and the
-point's panel, strategy and n (never from the order of execution), so both give byte-identical records.
+Executors (:class:`Executor`): :class:`LocalExecutor` runs the points on this machine: in this process, in panel
+order (``workers=1``), or on a pool of ``workers`` processes (the command line's default on a CPU: one per core,
+:func:`local_workers`), the costliest points first; :class:`verify.ray_executor.RayExecutor` runs them as Ray
+tasks. A point's seed comes from the run's seed and the point's panel, strategy and n (never from the order of
+execution or the process), and every point runs with one torch thread wherever it runs (:func:`run_point`), so
+all of them give byte-identical records.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ import contextlib
 import hashlib
 import importlib.util
 import json
+import multiprocessing
+import os
+import signal
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -43,12 +49,15 @@ from verify.panels import (
     assemble_panel,
     check_point_result,
     compute_point,
+    panel,
     panel_points,
+    point_affinity,
+    point_cost,
 )
-from verify.trained import TrainedProvider, provider_identity
+from verify.trained import EvidenceProvider, TrainedProvider, provider_identity
 
 __all__ = ["POINTS_DIR", "RECORD_FORMAT", "Executor", "LocalExecutor", "PointTask", "SweepStats", "code_version",
-           "point_identity", "record_path", "run_point", "sweep"]
+           "expected_seconds", "local_workers", "point_identity", "record_path", "run_point", "sweep", "task_cost", "work_units"]
 
 RECORD_FORMAT = 1  # of a point record; bump when a record's layout or a result's meaning changes
 POINTS_DIR = "points"  # the records' directory, under the plot directory
@@ -67,8 +76,72 @@ class PointTask:
 
 
 def run_point(task: PointTask) -> dict[str, Any]:
-    """The point's result as plain JSON (:func:`verify.panels.compute_point`); what every executor runs."""
-    return compute_point(task.point, budget=task.budget, seed=task.seed, provider=task.provider, device=task.device)
+    """The point's result as plain JSON (:func:`verify.panels.compute_point`); what every executor runs.
+
+    With one torch thread, whatever the process: torch splits a reduction over its threads, so the thread count
+    changes the last bits of sampled and trained losses, and a point must not depend on where it ran (in this
+    process, in a pool worker, on a Ray node)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return compute_point(task.point, budget=task.budget, seed=task.seed, provider=task.provider, device=task.device)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def work_units(tasks: Sequence[PointTask]) -> list[list[PointTask]]:
+    """The tasks grouped into units that one process runs in order (:func:`verify.panels.point_affinity`: a 3-layer
+    stack continues from the 2-layer stack of the same preset, strategy and n, which a process keeps), the costliest
+    unit first (:func:`verify.panels.point_cost`), so that a pool's last unit to start is a short one."""
+    groups: dict[Any, list[PointTask]] = {}
+    for i, task in enumerate(tasks):
+        groups.setdefault(point_affinity(task.point) or ("alone", i), []).append(task)
+    units = [sorted(g, key=lambda t: panel(t.point.panel).layers) for g in groups.values()]
+    return sorted(units, key=lambda u: -sum(task_cost(t) for t in u))
+
+
+def task_cost(task: PointTask) -> float:
+    """The task's expected seconds of one idle core (:func:`verify.panels.point_cost`); a trained point counts only
+    for the toolkit's training channel (whose rates were measured), none for a provider that does not train or
+    one of unknown cost."""
+    if task.point.kind is PointKind.TRAINED and not isinstance(task.provider, EvidenceProvider):
+        return 0.0
+    return point_cost(task.point, task.budget)
+
+
+def expected_seconds(tasks: Sequence[PointTask], workers: int) -> float:
+    """The expected wall time of ``tasks`` on ``workers`` idle cores: the units of :func:`work_units`, costliest first,
+    each to the worker that is free first (what a pool does), from each point's counted work
+    (:func:`verify.panels.point_cost`).  An estimate to print, never a budget."""
+    free = [0.0] * max(1, workers)
+    for unit in work_units(tasks):
+        i = free.index(min(free))
+        free[i] += sum(task_cost(t) for t in unit)
+    return max(free)
+
+
+def local_workers(device: str) -> int:
+    """The processes a local run uses by default: one per core this process may run on for CPU points, one for a
+    GPU (the device is the parallelism there)."""
+    if _device_type(device) != "cpu":
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS and Windows have no sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
+def _worker_start() -> None:
+    """A pool worker leaves Ctrl-C to the parent, which stops the pool (the worker's unfinished point is lost, the
+    finished ones are already records)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_unit(job: tuple[int, list[PointTask]]) -> tuple[int, list[dict[str, Any]]]:
+    index, unit = job
+    return index, [run_point(task) for task in unit]
 
 
 class Executor(Protocol):
@@ -90,13 +163,19 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """The points in this process, one after another, in the order given (a panel's points in
-    :func:`verify.panels.panel_points` order, panel after panel)."""
+    """The points on this machine. ``workers=1``: in this process, one after another, in the order given (a panel's
+    points in :func:`verify.panels.panel_points` order, panel after panel). ``workers > 1``: on a pool of that many
+    processes (started fresh, ``spawn``: no torch state is forked), fed the units of :func:`work_units`, costliest
+    first; each unit's results come back when the unit is done. Ctrl-C or an error in the caller terminates the pool."""
 
     name = "local"
 
-    def __init__(self, device: str = "cpu") -> None:
+    def __init__(self, device: str = "cpu", workers: int = 1) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
         self.device = device
+        self.workers = workers
+        self._pool_size = 1
 
     def __enter__(self) -> LocalExecutor:
         return self
@@ -105,11 +184,27 @@ class LocalExecutor:
         return None
 
     def run(self, tasks: Sequence[PointTask]) -> Generator[tuple[PointTask, dict[str, Any]], None, None]:
-        for task in tasks:
-            yield task, run_point(task)
+        units = work_units(tasks)
+        self._pool_size = min(self.workers, len(units))
+        if self._pool_size <= 1:
+            for task in tasks:
+                yield task, run_point(task)
+            return
+        pool = multiprocessing.get_context("spawn").Pool(self._pool_size, initializer=_worker_start)
+        try:
+            for index, results in pool.imap_unordered(_run_unit, list(enumerate(units)), chunksize=1):
+                yield from zip(units[index], results, strict=True)
+            pool.close()
+            pool.join()
+        finally:
+            pool.terminate()  # after close() and join(): nothing left to stop
+
+    def expected_parallelism(self, tasks: Sequence[PointTask]) -> int:
+        """How many processes :meth:`run` would use for ``tasks``."""
+        return min(self.workers, len(work_units(tasks)))
 
     def describe(self) -> str:
-        return f"local, on {self.device}"
+        return f"local, on {self.device}" + (f", {self._pool_size} processes" if self._pool_size > 1 else "")
 
 
 @cache
@@ -191,13 +286,15 @@ class SweepStats:
 
 def sweep(specs: Iterable[PanelSpec], out_dir: str | Path, *, budget: Budget, seed: int, provider: TrainedProvider,
           executor: Executor, prepare_dir: Callable[[Path], Path] | None = None,
-          on_point: Callable[[PointSpec], Any] | None = None, on_panel: Callable[[PanelData], Any] | None = None) -> SweepStats:
+          on_point: Callable[[PointSpec], Any] | None = None, on_panel: Callable[[PanelData], Any] | None = None,
+          on_start: Callable[[list[PointTask]], Any] | None = None) -> SweepStats:
     """Compute the panels' points on ``executor`` (entered already), each written at once as a record under
     ``out_dir/points/``, after reading back the records a previous run left; return the panels, in ``specs`` order.
 
     ``prepare_dir(out_dir)`` is called before the first record is written (it creates and checks the directory);
     ``on_point(point)`` after each point is done (read back or written); ``on_panel(data)`` as soon as all of a
-    panel's points are done (panels read back whole come first, then in the order their last point finishes).
+    panel's points are done (panels read back whole come first, then in the order their last point finishes);
+    ``on_start(todo)`` with the tasks left to compute, once the records are read and before any is computed.
     """
     specs = list(dict.fromkeys(specs))  # a panel named twice is one panel
     out = Path(out_dir)
@@ -230,6 +327,8 @@ def sweep(specs: Iterable[PanelSpec], out_dir: str | Path, *, budget: Budget, se
         else:
             stats.reused += 1
             finished(task.point, result)
+    if on_start is not None:
+        on_start(todo)
     ready = False
     with contextlib.closing(executor.run(todo)) as running:  # closed at once on an error: unfinished tasks stop
         for task, result in running:

@@ -303,3 +303,67 @@ def test_plot_states_its_budget_and_is_reproducible(panel_a1b):
     svg = first["svg"].decode("utf-8")
     assert "budget test" in svg and "Adam steps" in svg and "seed 0" in svg
     assert "JT + task heads" in svg and "HEADS" not in svg
+
+
+def test_exact_unconstrained_curves_at_every_integer_n_for_every_strategy(panel_2c):
+    """Figure 2 draws the unconstrained attention beside the reduced model for each strategy: the exact optimum at
+    every integer n of the panel (one shared head; FT tunes prompts with PT's attention frozen), not a few n joined by
+    straight lines."""
+    mixture = preset("fig2c")
+    curves = {s.strategy: s for s in panel_2c.series if s.kind is Kind.UNCONSTRAINED}
+    assert set(curves) == {Strategy.PT, Strategy.FT, Strategy.JT}
+    for strategy, series in curves.items():
+        assert [p.n for p in series.points] == list(range(1, max(TINY.ns) + 1))
+        p = series.points[2]
+        assert p.loss == unconstrained_optimum(mixture, p.n, strategy.value, starts=4).loss
+        if strategy is not Strategy.FT:  # a joint optimum over a model that contains the reduced one; FT's frozen
+            # attention is PT's unconstrained optimum, not the reduced one, so FT may end above the reduced FT
+            assert p.loss <= optimum(strategy, mixture, p.n).loss * (1 + 1e-9)
+    heads = {s.strategy for s in compute_panel(panel("2d"), budget=TINY, seed=0, provider=unavailable("x")).series
+             if s.kind is Kind.UNCONSTRAINED}
+    assert heads == {Strategy.PT, Strategy.JT, Strategy.PGD}  # JT with task heads: eq. (17)
+
+
+def test_points_show_their_error_bars_over_the_markers_with_caps(panel_a1b):
+    """Monte Carlo and trained points: the error bar is drawn after (over) its marker, with caps wider than the
+    marker, so a bar shorter than the marker still shows."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from verify.plotting import ERROR_CAP, KIND_STYLES, _draw_series
+
+    for kind in (Kind.MONTECARLO, Kind.TRAINED):
+        fig = Figure()
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        series = _series(panel_a1b, kind, Strategy.JT)
+        assert series is not None and _draw_series(ax, series)
+        (marker,) = [ln for ln in ax.lines if ln.get_marker() not in ("_", "None", None, "")]
+        (bars,) = ax.containers
+        _, caps, (stems,) = bars
+        assert len(caps) == 2 and stems.get_zorder() > marker.get_zorder()
+        assert 2 * ERROR_CAP > KIND_STYLES[kind].size  # a cap is wider than the marker
+
+
+def test_legend_shows_only_what_is_drawn():
+    """Without training, a multi-layer panel has no points: its strategies' legend samples carry no marker."""
+    from verify.plotting import _strategy_handle
+
+    data = compute_panel(panel("A2b"), budget=TINY, seed=0, provider=unavailable("--no-training"))
+    drawn = [s for s in data.series if any(p.normalised is not None for p in s.points)]
+    assert not any(s.kind is Kind.TRAINED for s in drawn)
+    for strategy in (Strategy.PT, Strategy.JT, Strategy.PGD):
+        handle = _strategy_handle(strategy, drawn)
+        assert handle.get_marker() in (None, "None", "") and handle.get_linestyle() not in ("None", "none")
+    with_points = compute_panel(panel("A1b"), budget=TINY, seed=0, provider=fake_provider)
+    shown = [s for s in with_points.series if any(p.normalised is not None for p in s.points)]
+    assert _strategy_handle(Strategy.JT, shown).get_marker() == "^"
+
+
+def test_a_curve_of_the_paper_the_budget_does_not_draw_is_named(panel_a1b):
+    """The paper trains at every n; a budget that trains at fewer says so in the panel's notes (and footer)."""
+    one_n = Budget("one-n", ns=(1, 5), mc_target_rel_se=2e-2, mc_min_samples=1_000, mc_max_samples=50_000,
+                   train_quick=True, train_ns=(5,))
+    data = compute_panel(panel("A1b"), budget=one_n, seed=0, provider=fake_provider)
+    assert any(n.startswith("not drawn: the paper's trained curves at every n") and "n = 5 only" in n for n in data.notes)
+    assert not any(n.startswith("not drawn:") for n in panel_a1b.notes)  # TINY trains at each of its n

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -228,7 +229,8 @@ def _browser_or_skip() -> str:
     return browser
 
 
-# Runs in the page: every formula area, every math element, image and in-page link, measured after layout.
+# Runs in the page: every formula area, every math element, image and in-page link, measured after layout; the
+# formulas wider than their box; the fences of matrices; the page's text outside code and mathematics.
 _PROBE = """() => {
   const NS = 'http://www.w3.org/1998/Math/MathML';
   const visible = el => !el.closest('details:not([open])');
@@ -238,11 +240,30 @@ _PROBE = """() => {
   const maths = [...document.querySelectorAll('math')].filter(visible).map(m => {
     const r = m.getBoundingClientRect(); return {w: r.width, h: r.height, ns: m.namespaceURI,
       display: getComputedStyle(m).display}; });
+  const block = el => { let a = el.parentElement;
+    while (a && getComputedStyle(a).display.startsWith('inline')) a = a.parentElement; return a; };
+  const wide = [];
+  document.querySelectorAll('.formula').forEach(f => { if (!visible(f)) return;
+    const r = f.getBoundingClientRect(), parent = f.parentElement.getBoundingClientRect();
+    if (r.right > parent.right + 1 || r.left < parent.left - 1) wide.push(f.textContent.slice(0, 80)); });
+  document.querySelectorAll('math').forEach(m => { if (!visible(m) || m.closest('.formula')) return;
+    const r = m.getBoundingClientRect(), b = block(m).getBoundingClientRect();
+    if (r.right > b.right + 1) wide.push(m.textContent.slice(0, 80)); });
+  const fences = [...document.querySelectorAll('mtable')].map(t => [t.previousElementSibling, t.nextElementSibling]
+    .filter(e => e && e.localName === 'mo').map(e => e.getAttribute('stretchy'))).flat();
+  const shown = [...document.querySelectorAll('#run .formula, .counterexample > .formula')].map(f => f.textContent);
+  const full = [...document.querySelectorAll('details.full-values')].map(d => d.querySelectorAll('mtr').length);
+  const clone = document.body.cloneNode(true);
+  clone.querySelectorAll('pre, code, math').forEach(e => e.remove());
   const images = [...document.images].map(im => ({src: im.getAttribute('src'), w: im.naturalWidth}));
   const links = [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'));
   const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
-  return {areas, maths, images, links, ids};
+  return {areas, maths, images, links, ids, wide, fences, shown, full, prose: clone.textContent,
+          page: document.documentElement.scrollWidth, viewport: document.documentElement.clientWidth};
 }"""
+# ASCII notation that must be typeset wherever it is read (outside code blocks): the records' names of the paper's
+# symbols, and the powers and transposes of their formulas.
+ASCII_NAMES = re.compile(r"Sigma_\w+|Sigma_tilde|W_bar|\btr\(|L~?\*_\w+|\b\d+(?:\.\d+)?\^-\d|\bsigma\^2|\bmu_\w|\bpi_\w|\^T\b|\*\*")
 
 
 def _check_page(page_path: Path, probe: dict[str, Any], messages: list[tuple[str, str]]) -> None:
@@ -256,6 +277,11 @@ def _check_page(page_path: Path, probe: dict[str, Any], messages: list[tuple[str
     assert probe["maths"] and all(m["ns"] == "http://www.w3.org/1998/Math/MathML" for m in probe["maths"])
     flat = [m for m in probe["maths"] if m["w"] <= 0 or m["h"] <= 0]
     assert not flat, f"{len(flat)} math elements have no layout size (is MathML rendered?)"
+    assert not probe["wide"], f"{len(probe['wide'])} formulas are wider than their box: {probe['wide'][:5]}"
+    assert probe["page"] <= probe["viewport"], f"the page is {probe['page']} px wide in a {probe['viewport']} px window"
+    assert probe["fences"] and set(probe["fences"]) == {"true"}, "a matrix's brackets do not stretch"
+    names = sorted(set(ASCII_NAMES.findall(probe["prose"])))
+    assert not names, f"ASCII formula names left in the page's text: {names}"
     assert probe["images"] and all(im["w"] > 0 for im in probe["images"]), probe["images"]
     ids = set(probe["ids"])
     base = page_path.parent
@@ -273,7 +299,9 @@ def _check_page(page_path: Path, probe: dict[str, Any], messages: list[tuple[str
 
 def test_report_renders_in_headless_chromium(written, full):
     """Chromium renders every formula as MathML with a layout size, loads every figure, resolves every link and
-    anchor, and logs no console error; on the two-claim report of a run and on the committed report of all 40."""
+    anchor, and logs no console error; at 1280 and 800 px no formula is wider than its box, matrices' brackets
+    stretch, structured matrices are abbreviated (every entry one click away), and no ASCII formula name is left
+    outside code; on the two-claim report of a run and on the committed report of all claims."""
     browser = _browser_or_skip()
     from playwright.sync_api import sync_playwright
 
@@ -281,15 +309,20 @@ def test_report_renders_in_headless_chromium(written, full):
         chrome = p.chromium.launch(executable_path=browser, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         try:
             for page_path in (written[1], full[1]):
-                messages: list[tuple[str, str]] = []
-                page = chrome.new_page(viewport={"width": 1280, "height": 1600})
-                page.on("console", lambda m, msgs=messages: msgs.append((m.type, m.text)))
-                page.on("pageerror", lambda e, msgs=messages: msgs.append(("pageerror", str(e))))
-                page.goto(page_path.as_uri(), wait_until="load")
-                probe = page.evaluate(_PROBE)
-                _check_page(page_path, probe, messages)
-                assert {"summary", "figures", "claims-section", "expansions", "top"} <= set(probe["ids"])
-                page.close()
+                for width in (1280, 800):
+                    messages: list[tuple[str, str]] = []
+                    page = chrome.new_page(viewport={"width": width, "height": 1600})
+                    page.on("console", lambda m, msgs=messages: msgs.append((m.type, m.text)))
+                    page.on("pageerror", lambda e, msgs=messages: msgs.append(("pageerror", str(e))))
+                    page.goto(page_path.as_uri(), wait_until="load")
+                    probe = page.evaluate(_PROBE)
+                    _check_page(page_path, probe, messages)
+                    assert {"summary", "figures", "claims-section", "expansions", "top"} <= set(probe["ids"])
+                    if page_path == written[1]:  # fig2c (d = 10): I_10 and 2.1 1_10, every entry in a details
+                        run = " ".join(probe["shown"])
+                        assert "I10" in run.replace(" ", "") and "110" in run.replace(" ", ""), run[:300]
+                        assert 10 in probe["full"], probe["full"]
+                    page.close()
         finally:
             chrome.close()
     html = full[1].read_text(encoding="utf-8")

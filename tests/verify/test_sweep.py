@@ -23,10 +23,20 @@ import pytest
 from theory.optima import optimum
 from theory.strategy import Strategy
 from verify.cli import main
-from verify.figures import make_figures
-from verify.panels import Budget, PointKind, PointSpec, compute_panel, panel, panel_points
-from verify.sweep import POINTS_DIR, LocalExecutor, PointTask, point_identity, record_path
-from verify.trained import TrainedPoint, provider_identity, unavailable
+from verify.figures import expected_time_line, make_figures
+from verify.panels import PANELS as ALL_PANELS
+from verify.panels import QUICK, Budget, PointKind, PointSpec, compute_panel, panel, panel_points, point_cost
+from verify.sweep import (
+    POINTS_DIR,
+    LocalExecutor,
+    PointTask,
+    expected_seconds,
+    local_workers,
+    point_identity,
+    record_path,
+    work_units,
+)
+from verify.trained import TrainedPoint, default_provider, provider_identity, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = Budget("sweep-test", ns=(1, 3), mc_target_rel_se=2e-2, mc_min_samples=1_000, mc_max_samples=20_000,
@@ -97,6 +107,50 @@ def test_a_rerun_reads_every_record_back_and_computes_nothing(reference: Path, t
     assert lines == [f"points: {expected_points()} of {expected_points()} read back from {out / POINTS_DIR}, 0 computed "
                      "(local, on cpu)"]
     assert figure_numbers(out) == figure_numbers(reference) and records(out) == records(reference)
+
+
+def test_a_pool_of_two_processes_gives_the_sequential_bytes(reference: Path, tmp_path: Path) -> None:
+    """Two worker processes (spawned, one torch thread per point as in this process) write the same records and
+    figure numbers as the sequential run, whatever order the points finish in."""
+    out = tmp_path / "pool"
+    executor = LocalExecutor("cpu", workers=2)
+    lines: list[str] = []
+    make_figures(PANELS, out, budget=TINY, seed=3, provider=FAKE, progress=False, executor=executor, notify=lines.append)
+    assert records(out) == records(reference) and figure_numbers(out) == figure_numbers(reference)
+    assert executor.describe() == "local, on cpu, 2 processes"
+    assert lines == []  # a short run starts without an estimate, and a first local run has nothing to report
+
+
+def test_units_keep_a_deeper_stack_after_the_one_it_continues_and_the_costliest_go_first() -> None:
+    channel = default_provider()
+    tasks = [PointTask(p, QUICK, 0, "cpu", channel) for spec in ALL_PANELS.values() for p in panel_points(spec, QUICK)]
+    units = work_units(tasks)
+    assert sorted(t.point.describe() for u in units for t in u) == sorted(t.point.describe() for t in tasks)  # each once
+    stacks = [u for u in units if len(u) > 1]
+    assert len(stacks) == 6  # (clean, noisy) x (PT, JT, PGD) at n = 10: the 2-layer point, then the 3-layer one
+    for unit in stacks:
+        assert [panel(t.point.panel).layers for t in unit] == [2, 3]
+        assert len({(panel(t.point.panel).preset, t.point.strategy, t.point.n) for t in unit}) == 1
+    costs = [sum(point_cost(t.point, t.budget) for t in u) for u in units]
+    assert costs == sorted(costs, reverse=True) and units[0] in stacks
+    assert local_workers("cuda:0") == 1 and local_workers("cpu") >= 1
+
+
+def test_the_expected_time_comes_from_counted_work() -> None:
+    """Before a long run: the points, the trained models and the expected minutes (the longest worker's share of the
+    counted work); twice the workers, at most the time; without training, the trained points cost nothing."""
+    channel = default_provider()  # the training channel, whose rates were measured (nothing is trained here)
+    tasks = [PointTask(p, QUICK, 0, "cpu", channel) for spec in ALL_PANELS.values() for p in panel_points(spec, QUICK)]
+    one, two = expected_seconds(tasks, 1), expected_seconds(tasks, 2)
+    assert one == pytest.approx(sum(point_cost(t.point, t.budget) for t in tasks))
+    assert one / 2 <= two < one  # the 2-layer-then-3-layer units cannot be split
+    line = expected_time_line(tasks, 2)
+    assert line is not None and line.startswith(f"figure points: {len(tasks)} to compute (43 trained models), expected "
+                                                f"about {two / 60:.0f} min on 2 processes")
+    for other in (unavailable("--no-training"), FAKE):  # no training, or a provider of unknown cost
+        untrained = [replace(t, provider=other) for t in tasks]
+        assert expected_seconds(untrained, 2) < 60 and expected_time_line(untrained, 2) is None
+    assert expected_time_line(tasks, 2, executor="ray") is None  # other machines: no estimate from this one
 
 
 def test_an_interrupted_sweep_resumes_where_it_stopped(reference: Path, tmp_path: Path) -> None:

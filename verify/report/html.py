@@ -36,8 +36,10 @@ from verify.report.typeset import (
     highlight_difference,
     inline_html,
     leaves,
+    mixture_is_structured,
     mixture_tex,
     number_tex,
+    prose_html,
     quantity_tex,
     tex_to_mathml,
 )
@@ -130,9 +132,21 @@ details { margin: 0.4em 0; font-size: 14px; color: var(--muted); } summary { cur
 .concerns { display: flex; gap: 12px; flex-wrap: wrap; align-items: flex-start; }
 .concerns a.thumb { display: block; width: 180px; font: 12px system-ui, sans-serif; color: var(--muted); }
 .concerns img { width: 180px; border: 1px solid var(--rule); border-radius: 4px; display: block; }
-table.expansions td { vertical-align: middle; } table.expansions tr.general td { border-bottom: 2px solid var(--rule);
-  padding-top: 0; }
-table.expansions tr.head td { border-bottom: none; }
+table.expansions, table.evidence, table.index { table-layout: fixed; }
+table.expansions td { vertical-align: top; }
+table.expansions th:nth-child(1) { width: 22%; } table.expansions th:nth-child(2) { width: 18%; }
+table.expansions th:nth-child(4) { width: 15%; } table.expansions th:nth-child(5) { width: 11%; }
+table.expansions math { math-style: normal; } table.expansions td:nth-child(4) { overflow-wrap: normal; }
+table.expansions th.paper, table.expansions td.paper { background: var(--panel); }
+table.expansions td.toolkit .formula + .setting { margin-bottom: 0.5em; }
+table.index th:nth-child(1) { width: 17%; } table.index th:nth-child(2) { width: 16%; }
+table.index th:nth-child(3), table.index th:nth-child(4) { width: 11%; }
+td { overflow-wrap: anywhere; } td .formula, td math { max-width: 100%; }
+/* a formula wider than its box scrolls inside it (never clipped, never wider than the page) */
+.formula { max-width: 100%; scrollbar-width: thin; }
+/* matrices and vectors: entries at the size of the text around them, brackets stretched over the rows */
+mtable { math-style: normal; } mtd { padding: 0.1em 0.35em; }
+details.full-values { margin: 0.2em 0 0.5em; }
 .backtop { font-size: 13px; }
 footer { margin: 3em 0 2em; color: var(--muted); font-size: 13px; border-top: 1px solid var(--rule); padding-top: 1em; }
 @media (max-width: 760px) { .compare { grid-template-columns: 1fr; } .counts { flex-direction: column; } }
@@ -176,15 +190,9 @@ def claim_anchor(claim_id: str) -> str:
     return f"claim-{claim_id}"
 
 
-_CAPTION_SYMBOLS = (("Sigma_beta", "Σ_β"), ("Sigma_x", "Σ_x"), ("sigma^2", "σ²"), ("Sigma", "Σ"), ("mu", "μ"), ("pi", "π"),
-                    ("I_10", "I₁₀"), ("1_10", "𝟏₁₀"), ("Thm", "Theorem"))
-
-
 def _caption(text: str) -> str:
-    """A figure caption from verify.panels (ASCII) with the usual symbols in Unicode (whole words only)."""
-    for a, b in _CAPTION_SYMBOLS:
-        text = re.sub(rf"(?<![A-Za-z]){re.escape(a)}(?![A-Za-z])", b, text)
-    return text.replace("0.9^-", "0.9^−")
+    """A figure caption or note from verify.panels (ASCII notation) as HTML, its formulas typeset."""
+    return prose_html(re.sub(r"\bThm\b", "Theorem", text))
 
 
 # ----- sections ----------------------------------------------------------------------------------------------------
@@ -204,8 +212,7 @@ def _summary(report: dict[str, Any]) -> str:
     total = len(report["claims"])
     counts = "".join(f'<a class="count {v}" href="#index"><b>{s.get(v, 0)}</b><span>{v} of {total}</span></a>' for v in VERDICTS)
     out = ['<section id="summary"><h2>Summary</h2>', f'<div class="counts ui">{counts}</div>',
-           "<p>Each claim of the paper is checked three independent ways: exact theory (a search over "
-           f"{_cases(report)} and sympy decisions), Monte Carlo sampling, and training. A claim is "
+           f"<p>{_channels_text(report)} A claim is "
            f"{badge('refuted')} when some mixture the paper's setting allows breaks it (the smallest counterexample is "
            f"shown with the command that reproduces it), {badge('inconclusive')} when a channel disagrees within its "
            f"resolution, and {badge('verified')} otherwise. Assumptions and qualitative statements ('aligns closely') "
@@ -223,23 +230,43 @@ def _summary(report: dict[str, Any]) -> str:
             links = ", ".join(f'<a href="#{escape(claim_anchor(i))}"><b>{escape(i)}</b></a>' for i in g["claims"])
             why = one_line(by_id[g["claims"][0]]) if g["claims"][0] in by_id else g["title"]
             out.append(f'<li><span class="src">{escape(severity_text(g.get("severity")))}</span> '
-                       f'{links}: {inline_html(why)}</li>')
+                       f'{links}: {prose_html(why)}</li>')
         out.append("</ol>")
     measured = [c for c in report["claims"] if c["verdict"] == "measured"]
     if measured:
         out.append(f"<h3>Measured, not judged ({len(measured)}): assumptions' costs and qualitative statements</h3>"
                    '<ol class="refuted-list">')
         out += [f'<li><a href="#{escape(claim_anchor(c["id"]))}"><b>{escape(c["id"])}</b></a> '
-                f'<span class="src">{escape(str(c.get("kind", "")))}</span>: {escape(c["reason"])}</li>' for c in measured]
+                f'<span class="src">{escape(str(c.get("kind", "")))}</span>: {prose_html(c["reason"])}</li>' for c in measured]
         out.append("</ol>")
     inconclusive = [c for c in report["claims"] if c["verdict"] == "inconclusive"]
     if inconclusive:
         out.append(f"<h3>Inconclusive claims ({len(inconclusive)})</h3><ol class=\"refuted-list\">")
-        out += [f'<li><a href="#{escape(claim_anchor(c["id"]))}"><b>{escape(c["id"])}</b></a>: {escape(c["reason"])}</li>'
+        out += [f'<li><a href="#{escape(claim_anchor(c["id"]))}"><b>{escape(c["id"])}</b></a>: {prose_html(c["reason"])}</li>'
                 for c in inconclusive]
         out.append("</ol>")
     out.append("</section>")
     return "\n".join(out)
+
+
+# The evidence channels of a claim in the JSON report, as the summary names them (in this order).
+_CHANNELS = (("symbolic", "sympy decisions"), ("minimiser", "a numerical minimiser (scipy BFGS)"),
+             ("montecarlo", "Monte Carlo sampling"), ("unconstrained", "the exact unconstrained attention"),
+             ("training", "training"))
+
+
+def _channels_text(report: dict[str, Any]) -> str:
+    """Which channels this run's evidence comes from, read from the claims' evidence (a channel that did not run,
+    e.g. training under --no-training, is named as not run)."""
+    claims = report["claims"]
+    ran = [(label, sum(bool((c.get("evidence") or {}).get(key)) for c in claims)) for key, label in _CHANNELS]
+    used = [f"{label} ({count} claim{'s' if count != 1 else ''})" for label, count in ran if count]
+    missing = [label for label, count in ran if not count]
+    text = f"This run checked the {len(claims)} claims by exact theory (a search over {_cases(report)})"
+    text += (", " + ", ".join(used[:-1]) + (" and " if len(used) > 1 else "") + used[-1] if used else "") + "."
+    if missing:
+        text += f" Not run in this report: {', '.join(missing)}."
+    return escape(text)
 
 
 def _cases(report: dict[str, Any]) -> str:
@@ -273,12 +300,12 @@ def _gallery(report: dict[str, Any], figures: Sequence[FigureFiles], base: Path)
         claims = about.get(f.panel, [])
         claim_links = ", ".join(f'<a href="#{escape(claim_anchor(c))}">{escape(c)}</a>' for c in claims)
         lines = [*agreement_lines(f.agreement), *f.notes]
-        notes = "".join(f"<li>{escape(t)}</li>" for t in lines)
+        notes = "".join(f"<li>{_caption(t)}</li>" for t in lines)
         more = (f"<details><summary>{len(claims)} claims; agreement and notes</summary>"
                 f"{'<p>Claims: ' + claim_links + '</p>' if claim_links else ''}<ul>{notes}</ul></details>")
         out.append(f'<figure id="figure-{escape(f.panel)}"><a href="{escape(_rel(f.png, base))}">'
                    f'<img src="{escape(_rel(f.png, base))}" alt="{escape(f.figure)}: loss / E[y^2] against n" loading="eager"></a>'
-                   f"<figcaption><b>{escape(f.figure)}</b> {escape(caption)}<br>{links}{more}</figcaption></figure>")
+                   f"<figcaption><b>{escape(f.figure)}</b> {caption}<br>{links}{more}</figcaption></figure>")
     out.append("</div></section>")
     return "\n".join(out)
 
@@ -289,7 +316,7 @@ def _index(report: dict[str, Any]) -> str:
         local = (c.get("on_selected_mixture") or {}).get("verdict", "-")
         rows.append(f'<tr><td><a href="#{escape(claim_anchor(c["id"]))}">{escape(c["id"])}</a></td>'
                     f'<td>{escape(c["source"])}</td><td>{badge(c["verdict"])}</td><td>{badge(local)}</td>'
-                    f'<td class="why">{inline_html(one_line(c))}</td></tr>')
+                    f'<td class="why">{prose_html(one_line(c))}</td></tr>')
     return ('<table class="index" id="index"><thead><tr><th>claim</th><th>where</th><th>verdict</th>'
             f'<th>on {escape(str(report["mixture"]["name"]))}</th><th>why</th></tr></thead><tbody>'
             + "".join(rows) + "</tbody></table>")
@@ -315,14 +342,49 @@ def _compare(claim: dict[str, Any]) -> str:
            f'<p class="setting">{escape(claim["source"])}</p></div>',
            f'<div class="derived"><div class="label">Derived: the toolkit</div><div class="formula">{derived}</div>'
            f'<p class="setting">{inline_html(setting)}{src}</p></div>', "</div>"]
+    ce = claim.get("counterexample") or {}
     if tex.get("difference"):
         zero = re.search(r"=\s*0\s*$", tex["difference"]) is not None
         body = mathml.get("difference") or tex_to_mathml(tex["difference"])
-        note = (" at $d = 1$: the claim and the derivation agree there" if zero
-                else " at $d = 1$ (from the claim's symbolic decision)")
+        decisive = _decisive_difference(claim) if zero and claim["verdict"] == "refuted" else None
+        if decisive is not None:  # agrees at d = 1, refuted elsewhere: the refuting case first
+            d = ce["mixture"]["d"]
+            where = inline_html(f"$d = {d}$, $n = {ce['n']}$")
+            out.append(f'<div class="formula difference nonzero">{tex_to_mathml(decisive)}</div>'
+                       f'<p class="setting">claimed minus derived at the smallest counterexample ({where}, below): '
+                       "the case that refutes the claim</p>")
+            note = (f" at $d = 1$: they agree there (symbolically); the claim fails "
+                    f"{'from' if d == 2 else 'at'} $d = {d}$")
+        else:
+            note = (" at $d = 1$: the claim and the derivation agree there" if zero
+                    else " at $d = 1$ (from the claim's symbolic decision)")
         out.append(f'<div class="formula difference {"zero" if zero else "nonzero"}">{body}</div>'
                    f'<p class="setting">claimed minus derived{inline_html(note)}</p>')
     return "\n".join(out)
+
+
+def _difference_value(a: Any, b: Any) -> Any:
+    """a - b for two numbers or two nested lists of the same shape, else None."""
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
+        return float(a) - float(b)
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = [_difference_value(x, y) for x, y in zip(a, b, strict=True)]
+        return None if any(v is None for v in out) else out
+    return None
+
+
+def _decisive_difference(claim: dict[str, Any]) -> str | None:
+    """TeX of claimed - derived at the claim's smallest counterexample (numbers or arrays), when it has one with a
+    numeric value on both sides and d of at least 2 (where a d = 1 identity says nothing)."""
+    ce = claim.get("counterexample")
+    if not ce or ce["mixture"]["d"] < 2:
+        return None
+    diff = _difference_value(side_value(ce, "claimed"), side_value(ce, "derived"))
+    if diff is None:
+        return None
+    q = quantity_tex(ce["quantity"])
+    label = r"\text{claimed} \;-\; \text{derived}" + (rf"\ \text{{of }} {q}" if q else "")
+    return rf"{label} = {array_tex(diff, 6, abbreviate=True)}"
 
 
 def _counterexample(claim: dict[str, Any]) -> str:
@@ -332,24 +394,36 @@ def _counterexample(claim: dict[str, Any]) -> str:
     q = quantity_tex(ce["quantity"])
     label = q if q is not None else rf"\text{{{ce['quantity']}}}"
     values = [side_value(ce, side) for side in ("claimed", "derived")]
-    shown = [array_tex(v) if isinstance(v, (int, float, list)) else rf"\text{{{v}}}" for v in values]
-    compare = (rf"{label}:\quad \text{{claimed }} {shown[0]},\quad \text{{derived }} {shown[1]},\quad "
-               rf"\text{{relative error }} {number_tex(ce.get('rel_error'), 3)}")
+    shown = [array_tex(v, abbreviate=True) if isinstance(v, (int, float, list)) else rf"\text{{{v}}}" for v in values]
     file = counterexample_file(claim["id"])
     out = ['<h4>Smallest counterexample</h4><div class="counterexample">',
            f'<p class="setting">Shrunk from <code>{escape(str(ce.get("found_in", "-")))}</code>; context length n = {ce["n"]}. '
            f'Mixture (<a href="{escape(file)}">{escape(file)}</a>):</p>']
-    out += [math_block(line) for line in mixture_tex(ce["mixture"])]
-    out.append(math_block(compare))
+    out += [math_block(line) for line in mixture_tex(ce["mixture"], abbreviate=True)]
+    if mixture_is_structured(ce["mixture"]):
+        out.append(_full_values([*mixture_tex(ce["mixture"])], "every entry of the mixture"))
+    out.append(math_block(rf"{label}\ \text{{claimed}} = {shown[0]}"))
+    out.append(math_block(rf"{label}\ \text{{derived}} = {shown[1]}"))
+    if any(isinstance(v, list) and array_tex(v) != s for v, s in zip(values, shown, strict=True)):
+        out.append(_full_values([rf"\text{{claimed}} = {array_tex(values[0])}", rf"\text{{derived}} = {array_tex(values[1])}"],
+                                "every entry of both sides"))
+    error = inline_html(f"${number_tex(ce.get('rel_error'), 3)}$")
+    out.append(f'<p class="setting">Relative error {error}.</p>')
     if ce.get("note"):
-        out.append(f'<p class="setting">{escape(ce["note"])}</p>')
+        out.append(f'<p class="setting">{prose_html(ce["note"])}</p>')
     out.append(f'<p class="setting">Reproduce it (in the report directory):</p>'
                f'<pre class="command">{escape(reproduce_command(claim["id"], ce))}</pre></div>')
     return "\n".join(out)
 
 
+def _full_values(lines: list[str], what: str) -> str:
+    """The unabbreviated formulas, one click away."""
+    return (f'<details class="full-values"><summary>Show {escape(what)}</summary>'
+            + "".join(math_block(line) for line in lines) + "</details>")
+
+
 def _evidence(claim: dict[str, Any], report: dict[str, Any]) -> str:
-    rows = "".join(f"<tr><td>{escape(r.channel)}</td><td>{inline_html(r.result)}</td><td>{inline_html(r.resolution)}</td></tr>"
+    rows = "".join(f"<tr><td>{escape(r.channel)}</td><td>{prose_html(r.result)}</td><td>{prose_html(r.resolution)}</td></tr>"
                    for r in evidence_rows(claim, report))
     return ('<h4>Evidence</h4><table class="evidence"><thead><tr><th>channel</th><th>result</th>'
             f"<th>resolution: the smallest effect it could see</th></tr></thead><tbody>{rows}</tbody></table>")
@@ -370,21 +444,21 @@ def _reading(claim: dict[str, Any]) -> str:
     reading's verdict, and where an asymptotic claim's leading term starts to describe its quantity."""
     out = [f'<p class="reading">Kind: <b>{escape(str(claim.get("kind", "result")))}</b>'
            + (f' (if refuted: {escape(severity_text(claim["severity"]))})' if claim.get("severity") else "")
-           + f'. Read {escape(str(claim.get("reading", "")))}.</p>']
+           + f'. Read {prose_html(str(claim.get("reading", "")))}.</p>']
     m = claim.get("measurement")
     if claim["verdict"] == "measured" and isinstance(m, dict) and m.get("largest") is not None:
         trend = ", ".join(f"{100 * v:.3g}% at n = {n}" for n, v in (m.get("by_n") or {}).items())
-        out.append(f'<p class="reason">Measured ({escape(str(m["quantity"]))}): largest {100 * abs(m["largest"]):.3g}% '
+        out.append(f'<p class="reason">Measured ({prose_html(str(m["quantity"]))}): largest {100 * abs(m["largest"]):.3g}% '
                    f'at {escape(str(m["at"]))}; by n: {escape(trend)}; no cost on {m["zero_cases"]} of {m["cases"]} cases.</p>')
     for r in claim.get("readings") or []:
-        out.append(f'<p class="reason">Read {escape(r["reading"])}: {badge(r["verdict"])} '
+        out.append(f'<p class="reason">Read {prose_html(r["reading"])}: {badge(r["verdict"])} '
                    f'({r["cases"] - r["failed"]} of {r["cases"]} cases hold).</p>')
     regime = (claim.get("evidence") or {}).get("regime")
     if isinstance(regime, dict) and regime.get("exponent") is not None:
         where = (f"from n = {regime['dominates_from_n']}" if regime.get("dominates_from_n") is not None
                  else "nowhere up to n = 10⁶")
         out.append(f'<p class="reason">Regime: the leading term {regime["coefficient"]:.4g}·n<sup>{regime["exponent"]}</sup> '
-                   f'describes {escape(str(regime["quantity"]))} on the selected mixture {where} (the rest of the expansion '
+                   f'describes {prose_html(str(regime["quantity"]))} on the selected mixture {where} (the rest of the expansion '
                    f'is at most half of it there).</p>')
     return "\n".join(out)
 
@@ -404,7 +478,7 @@ def _corrected(claim: dict[str, Any]) -> str:
         else:
             out.append(f'<div class="corrected"><div class="formula">{corrected}</div></div>')
     out.append(f"<details><summary>As recorded in the claim (text)</summary><p>"
-               f"{escape(claim['correction'] or 'no corrected statement registered')}</p></details>")
+               f"{prose_html(claim['correction'] or 'no corrected statement registered')}</p></details>")
     return "\n".join(out)
 
 
@@ -423,7 +497,7 @@ def _concerns(claim: dict[str, Any], report: dict[str, Any], figures: dict[str, 
     if parts:
         out.append(f'<div class="concerns">{"".join(parts)}</div>')
     if expansions:
-        out.append(f'<table class="expansions"><tbody>{expansions}</tbody></table>')
+        out.append(f'<table class="expansions">{EXPANSION_HEAD}<tbody>{expansions}</tbody></table>')
     return "\n".join(out)
 
 
@@ -442,17 +516,17 @@ def _claim(claim: dict[str, Any], report: dict[str, Any], prev_id: str | None, n
     if tex.get("statement"):
         out.append(math_block(tex["statement"], cls="statement"))
     else:  # a claim whose record has no typeset forms: its statement as text
-        out.append(f'<p class="statement">{escape(claim["statement"])}</p>')
+        out.append(f'<p class="statement">{prose_html(claim["statement"])}</p>')
     out.append(f'<p class="setting">Scope: {inline_html(scope_text(claim))}.</p>')
     out.append(_compare(claim))
     local = claim.get("on_selected_mixture") or {}
     out.append(f'<h4>Verdict</h4><p class="verdict-line">{badge(claim["verdict"])} '
                f'{inline_html(tex["why"]) + "." if tex.get("why") else ""}</p>'
-               f'<p class="reason">{inline_html(reason_text(claim))}. On <code>{escape(str(report["mixture"]["name"]))}</code>: '
+               f'<p class="reason">{prose_html(reason_text(claim))}. On <code>{escape(str(report["mixture"]["name"]))}</code>: '
                f'{badge(local.get("verdict", "-"))}</p>')
     out.append(_reading(claim))
     if claim.get("notes"):
-        out.append("<p class=\"reason\">Notes: " + escape("; ".join(claim["notes"])) + "</p>")
+        out.append("<p class=\"reason\">Notes: " + prose_html("; ".join(claim["notes"])) + "</p>")
     out.append(_counterexample(claim))
     out.append(_evidence(claim, report))
     out.append(_corrected(claim))
@@ -462,20 +536,24 @@ def _claim(claim: dict[str, Any], report: dict[str, Any], prev_id: str | None, n
 
 
 def _expansion_rows(r: dict[str, Any], report: dict[str, Any], link_claim: bool = True) -> str:
+    """One quantity: what the paper claims and, apart from it, what the toolkit derives (the fit on the selected
+    mixture, and the exact isotropic leading term)."""
     quantity = r.get("quantity_tex") or rf"\text{{{r['quantity']}}}"
-    fitted = rf"{quantity} \approx {fitted_tex(r['derived_leading'])}"
     claimed = r.get("claimed_leading_tex") or rf"\text{{{r['claimed_leading']}}}"
     present = {c["id"] for c in report["claims"]}
     claim = (f'<a href="#{escape(claim_anchor(r["claim"]))}">{escape(r["claim"])}</a>'
              if r.get("claim") in present and link_claim else escape(r.get("claim") or "no claim"))
     general = r.get("derived_general_tex")
-    head = (f'<tr class="head"><td><div class="formula">{tex_to_mathml(fitted, display=False)}</div>'
-            f'<div class="setting">fitted on {escape(str(r["mixture"]))} up to n = 10⁶</div></td>'
-            f'<td><div class="formula">{tex_to_mathml(claimed, display=False)}</div><div class="setting">claimed</div></td>'
-            f'<td>{claim}</td><td>{badge(r["verdict"]) if r["verdict"] != "-" else ""}</td></tr>')
-    body = (f'<tr class="general"><td colspan="4"><div class="formula">{tex_to_mathml(general)}</div>'
-            '<div class="setting">exact, isotropic setting, symbolic d</div></td></tr>') if general else ""
-    return head + body
+    fitted = tex_to_mathml(r"\approx " + fitted_tex(r["derived_leading"]), display=False)
+    derived = (f'<div class="formula">{fitted}</div>'
+               f'<div class="setting">fitted in float64 on {escape(str(r["mixture"]))} up to n = 10⁶</div>')
+    if general:
+        derived += (f'<div class="formula">{tex_to_mathml(general, display=False)}</div>'
+                    '<div class="setting">exact leading term: isotropic setting, symbolic d</div>')
+    return (f'<tr><td><div class="formula">{tex_to_mathml(quantity, display=False)}</div></td>'
+            f'<td class="paper"><div class="formula">{tex_to_mathml(claimed, display=False)}</div></td>'
+            f'<td class="toolkit">{derived}</td><td>{claim}</td>'
+            f'<td>{badge(r["verdict"]) if r["verdict"] != "-" else ""}</td></tr>')
 
 
 def _expansions(report: dict[str, Any]) -> str:
@@ -484,18 +562,23 @@ def _expansions(report: dict[str, Any]) -> str:
     if items is None:
         out.append(f'<p id="asymptotics-missing">{escape(NOT_COMPUTED)}</p></section>')
         return "\n".join(out)
-    out.append("<p>Each quantity's leading term: fitted in float64 on the selected mixture up to n = 10⁶ (with the "
-               "uncertainty of the last digits), against the paper's claim, and exactly in the isotropic setting "
-               f"({inline_html(ISOTROPIC)}).</p>")
+    out.append("<p>Each quantity's leading term as the paper claims it, and apart from it as the toolkit derives it: "
+               "fitted in float64 on the selected mixture up to n = 10⁶ (with the uncertainty of the last digits), and "
+               f"exactly in the isotropic setting ({inline_html(ISOTROPIC)}).</p>")
     rows = "".join(_expansion_rows(r, report) for r in items)
-    out.append('<table class="expansions" id="asymptotics"><thead><tr><th>derived</th><th>claimed</th><th>claim</th>'
-               f"<th>verdict</th></tr></thead><tbody>{rows}</tbody></table></section>")
+    out.append(f'<table class="expansions" id="asymptotics">{EXPANSION_HEAD}<tbody>{rows}</tbody></table></section>')
     return "\n".join(out)
+
+
+EXPANSION_HEAD = ('<thead><tr><th>quantity</th><th class="paper">the paper claims</th><th class="toolkit">the toolkit '
+                  'derives</th><th>claim</th><th>verdict</th></tr></thead>')
 
 
 def _run(report: dict[str, Any]) -> str:
     m = {k: v for k, v in report["mixture"].items() if k != "name"}
-    lines = "".join(math_block(line) for line in mixture_tex(m))
+    lines = "".join(math_block(line) for line in mixture_tex(m, abbreviate=True))
+    if mixture_is_structured(m):
+        lines += _full_values(mixture_tex(m), "every entry of the mixture")
     return (f'<section id="run"><h2>The run</h2><p>Selected mixture <code>{escape(str(report["mixture"]["name"]))}</code> '
             f"(the local verdicts and every channel's evidence are on it; it also joins the search):</p>{lines}"
             f"<p>Context lengths n = {escape(', '.join(map(str, report['n'])))}; seed {report['seed']}; device "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from theory.attention import attention_predict, reduced_form_parameters, reduced_predict
@@ -25,7 +27,9 @@ def _l1_wishart(m: TaskMixture, n: int) -> Comparison:
     A = m.second_moments[0] + np.triu(np.ones((m.d, m.d)), 1)
     s = m.sigma_x
     claimed = n * np.trace(s @ A) * s + n * (n + 1) * s @ A @ s
-    return compare("E[X^T X A X^T X]", claimed, wishart_fourth_moment(s, A, n))
+    # A is part of the case (it is what makes the closed form fail): the report shows it with the counterexample.
+    note = f"A = E[beta_1 beta_1^T] + J = {json.dumps(np.round(A, 12).tolist())} (J: ones above the diagonal)"
+    return compare("E[X^T X A X^T X]", claimed, wishart_fourth_moment(s, A, n), note)
 
 
 def isserlis_fourth_moment(s: Array, A: Array, n: int) -> Array:
