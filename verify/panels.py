@@ -40,8 +40,6 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import numpy as np
-
 from montecarlo import PGDPredictor, ReducedPredictor, estimate_loss
 from theory.attention import head_scaled_pgd_optimum
 from theory.errors import VerifyError
@@ -49,6 +47,7 @@ from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
 from theory.record import REFUTE_RTOL, Claim
 from theory.registry import claim as registered_claim  # the claim registry: read only by paper_claim() below
+from theory.seeds import child_seed
 from theory.strategy import Strategy
 from theory.unconstrained import unconstrained_optimum
 from verify.trained import NOT_AVAILABLE, TrainedProvider, default_provider, training_budget_text
@@ -363,7 +362,8 @@ def _point(n: int, loss: float | None, stderr: float | None, scale: float, note:
 
 
 def _seed_for(seed: int, *parts: int) -> int:
-    return int(np.random.SeedSequence([seed, *parts]).generate_state(1)[0])
+    """The seed tree's stream ('panel', *parts) under the run's seed (theory.seeds)."""
+    return child_seed(seed, "panel", *parts) % 2**32
 
 
 def _panel_index(spec: PanelSpec) -> int:
