@@ -265,7 +265,7 @@ def readme_verdicts(report: dict[str, Any]) -> str:
             m = c.get("measurement") or {}
             if m.get("largest") is None:
                 continue
-            out.append(f"- **{c['id']}** ({c['kind']}): largest gap {100 * abs(m['largest']):.3g}% ({m['at']}).")
+            out.append(f"- **{c['id']}** ({c['kind']}): largest measured value {100 * abs(m['largest']):.3g}% ({m['at']}).")
     return "\n".join(out + ["", README_END])
 
 
