@@ -321,7 +321,7 @@ def test_report_renders_in_headless_chromium(written, full):
                     if page_path == written[1]:  # fig2c (d = 10): I_10 and 2.1 1_10, every entry in a details
                         run = " ".join(probe["shown"])
                         assert "I10" in run.replace(" ", "") and "110" in run.replace(" ", ""), run[:300]
-                        assert 10 in probe["full"], probe["full"]
+                        assert probe["full"] and max(probe["full"]) >= 10, probe["full"]  # the full 10 x 10 rows, one click away
                     page.close()
         finally:
             chrome.close()
@@ -341,9 +341,9 @@ def test_committed_report_matches_the_registry():
     report = load_report(ROOT / "docs" / "report.json")
     assert [c["id"] for c in report["claims"]] == list(CLAIMS), (
         "docs/report.json is stale: run `verify --all --json docs/report.json --no-progress`")
-    assert {c["verdict"] for c in report["claims"]} <= {"verified", "refuted", "inconclusive"}
-    counts = {k: sum(c["verdict"] == k for c in report["claims"]) for k in ("verified", "refuted", "inconclusive")}
-    assert report["summary"] == counts
+    assert {c["verdict"] for c in report["claims"]} <= {"verified", "refuted", "inconclusive", "measured"}
+    counts = {k: sum(c["verdict"] == k for c in report["claims"]) for k in ("verified", "refuted", "inconclusive", "measured")}
+    assert {k: report["summary"][k] for k in counts} == counts
     for c in report["claims"]:
         assert c["statement"] == CLAIMS[c["id"]].statement
         if c["verdict"] == "refuted":

@@ -115,7 +115,8 @@ def test_out_of_scope_claim_is_not_applicable_and_report_counts_local_verdicts()
     report = build_report(verdicts, noisy, "figA2-noisy", [1], 0, 1.0)
     local = [c["on_selected_mixture"]["verdict"] for c in report["claims"]]
     assert local == ["not applicable", "holds"]
-    assert report["summary_on_selected_mixture"] == {"holds": 1, "fails": 0, "inconclusive": 0, "not applicable": 1}
+    assert report["summary_on_selected_mixture"] == {"holds": 1, "fails": 0, "inconclusive": 0, "not applicable": 1,
+                                                     "measured": 0}
     assert report["claims"][0]["reason"].startswith("holds on all")
     rows = report["claims"][0]["evidence"]["selected_mixture"]
     assert rows[0]["in_scope"] is False and rows[0]["claimed_value"] is None
