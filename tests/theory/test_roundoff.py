@@ -1,4 +1,4 @@
-"""Round-off is never a counterexample: mixtures across the documented input bounds (README, "Files are read strictly":
+"""Round-off is never a counterexample: mixtures across the documented input bounds (docs/cli.md, "Files are read strictly":
 entries zero or 1e-12..1e12 in absolute value, eigenvalues >= 1e-12) refute no claim that the golden file verifies,
 and the verdicts do not depend on the mixture's scale (the losses are homogeneous, docs/claims.md).
 
