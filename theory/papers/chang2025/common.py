@@ -108,7 +108,10 @@ def derived_condition(strategy: Strategy | str, m: TaskMixture, n: int, *, entry
         W = derived(key, m, n).W
         measure = scaled_cancellation if entrywise else cancellation
         product = measure(m.sigma_x @ W, np.abs(m.sigma_x) @ np.abs(W))
-        return condition_number(m.sigma_x) + formed * condition_number(G) + product
+        # Sigma_x's raw 2-norm condition as well: the optima mix its scales (Sigma_tilde = Sigma_x E[beta beta^T] and the
+        # trace term), which equilibration does not undo; hypothesis found diag(1e-6, 1e4) with means (1, 1) off by 2e-6
+        raw = float(np.linalg.cond(m.sigma_x))
+        return condition_number(m.sigma_x) + raw + formed * condition_number(G) + product
     return cached(m, n, f"condition {key} {'entrywise' if entrywise else 'normwise'}", make)
 
 

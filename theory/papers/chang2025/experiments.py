@@ -398,7 +398,8 @@ def _check_noise(settings: tuple[str, ...]) -> Callable[[TaskMixture, int], Comp
     def check(m: TaskMixture, n: int) -> Comparison:
         impact = noise_impacts(m, n)
         gaps = {f"PT-{k}": impact["PT"] - impact[k] for k in settings}
-        return _ordered(f"noise impact L(sigma^2) - L(0) of PT minus that of {', '.join(settings)} (n = {n})", gaps,
+        return _ordered(f"noise impact (the loss with the figure's noise minus the loss without) of PT minus that of "
+                        f"{', '.join(settings)} (n = {n})", gaps,
                         impact["PT"], f"impact of label noise (raw loss): {_fmt(impact, 5)}")
     check.__doc__ = ("Appendix E.2 (2): label noise raises the exact one-layer optimum less with "
                      f"{' and '.join(settings)} than without (equivalently: their gain over PT is larger when noisy).")
