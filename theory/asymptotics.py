@@ -355,7 +355,11 @@ def mean_scaling_exponent(quantity: str, mixture: TaskMixture, n: int, ts: tuple
     inconclusive)."""
     def scaled(t: float) -> TaskMixture:
         return TaskMixture(mixture.sigma_x, mixture.weights, t * mixture.means, mixture.covs, mixture.sigma2)
-    values = np.array([numeric_value(quantity, scaled(t), n) for t in ts])
+    # "as the means shrink" is relative to the tasks' own spread: the slope reaches its limit once t |mu| is small
+    # against the task covariances' scale, so the t grid is measured in units of |mu|_max / sqrt(lambda_min(Sigma_beta))
+    spread = float(np.sqrt(max(min(float(np.linalg.eigvalsh(c)[0]) for c in mixture.covs), 1e-300)))
+    unit = max(1.0, float(np.max(np.abs(mixture.means))) / spread)
+    values = np.array([numeric_value(quantity, scaled(t / unit), n) for t in ts])
     if not np.all(np.isfinite(values)) or np.any(values[-2:] == 0.0):
         return float("nan")
     return float(np.diff(np.log(np.abs(values)))[-1] / np.diff(np.log(ts))[-1])

@@ -67,6 +67,9 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 @contextlib.contextmanager
 def background_worker() -> Iterator[ProcessPoolExecutor]:
     """One spawned worker process (see the module docstring); on any exception it is stopped at once."""
+    # multiprocessing's resource tracker, started with the first pool, inherits this: a worker killed by a stop signal
+    # leaves its queue's semaphores to the tracker, whose "leaked semaphore" warning would break the one-line contract
+    os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_worker_start, initargs=(os.getpid(),))
     try:
