@@ -59,6 +59,8 @@ from verify.trained import EvidenceProvider, TrainedProvider, provider_identity
 __all__ = ["POINTS_DIR", "RECORD_FORMAT", "Executor", "LocalExecutor", "PointTask", "SweepStats", "code_version",
            "expected_seconds", "local_workers", "point_identity", "record_path", "run_point", "sweep", "task_cost", "work_units"]
 
+POOL_FROM = 30.0  # seconds of expected work below which a local run stays in one process (measured: 4 one-layer
+# panels without training, 9 s of CPU in one process, 18 s with two spawned workers)
 RECORD_FORMAT = 1  # of a point record; bump when a record's layout or a result's meaning changes
 POINTS_DIR = "points"  # the records' directory, under the plot directory
 _SOURCE_PACKAGES = ("theory", "montecarlo", "training", "verify")
@@ -165,16 +167,19 @@ class Executor(Protocol):
 class LocalExecutor:
     """The points on this machine. ``workers=1``: in this process, one after another, in the order given (a panel's
     points in :func:`verify.panels.panel_points` order, panel after panel). ``workers > 1``: on a pool of that many
-    processes (started fresh, ``spawn``: no torch state is forked), fed the units of :func:`work_units`, costliest
-    first; each unit's results come back when the unit is done. Ctrl-C or an error in the caller terminates the pool."""
+    processes (started fresh, ``spawn``: no torch state is forked; only for at least ``pool_from`` seconds of expected
+    work), fed the units of :func:`work_units`, costliest first; each unit's results come back when the unit is done.
+    Ctrl-C or an error in the caller terminates the pool.  A program that uses a pool needs the usual
+    ``if __name__ == "__main__":`` guard (``spawn`` imports the main module again in each worker)."""
 
     name = "local"
 
-    def __init__(self, device: str = "cpu", workers: int = 1) -> None:
+    def __init__(self, device: str = "cpu", workers: int = 1, *, pool_from: float = POOL_FROM) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.device = device
         self.workers = workers
+        self.pool_from = pool_from
         self._pool_size = 1
 
     def __enter__(self) -> LocalExecutor:
@@ -184,8 +189,8 @@ class LocalExecutor:
         return None
 
     def run(self, tasks: Sequence[PointTask]) -> Generator[tuple[PointTask, dict[str, Any]], None, None]:
+        self._pool_size = self.expected_parallelism(tasks)
         units = work_units(tasks)
-        self._pool_size = min(self.workers, len(units))
         if self._pool_size <= 1:
             for task in tasks:
                 yield task, run_point(task)
@@ -200,7 +205,10 @@ class LocalExecutor:
             pool.terminate()  # after close() and join(): nothing left to stop
 
     def expected_parallelism(self, tasks: Sequence[PointTask]) -> int:
-        """How many processes :meth:`run` would use for ``tasks``."""
+        """How many processes :meth:`run` would use for ``tasks``: one when their expected work is under
+        ``pool_from`` seconds (starting a worker costs about 5 s of CPU: it imports torch and the toolkit)."""
+        if expected_seconds(tasks, 1) < self.pool_from:
+            return 1
         return min(self.workers, len(work_units(tasks)))
 
     def describe(self) -> str:

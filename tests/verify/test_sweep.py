@@ -113,12 +113,14 @@ def test_a_pool_of_two_processes_gives_the_sequential_bytes(reference: Path, tmp
     """Two worker processes (spawned, one torch thread per point as in this process) write the same records and
     figure numbers as the sequential run, whatever order the points finish in."""
     out = tmp_path / "pool"
-    executor = LocalExecutor("cpu", workers=2)
+    executor = LocalExecutor("cpu", workers=2, pool_from=0.0)  # a pool even for this short run
     lines: list[str] = []
     make_figures(PANELS, out, budget=TINY, seed=3, provider=FAKE, progress=False, executor=executor, notify=lines.append)
     assert records(out) == records(reference) and figure_numbers(out) == figure_numbers(reference)
     assert executor.describe() == "local, on cpu, 2 processes"
     assert lines == []  # a short run starts without an estimate, and a first local run has nothing to report
+    assert LocalExecutor("cpu", workers=2).expected_parallelism([PointTask(p, TINY, 3, "cpu", FAKE)
+                                                                 for p in panel_points(panel("2c"), TINY)]) == 1
 
 
 def test_units_keep_a_deeper_stack_after_the_one_it_continues_and_the_costliest_go_first() -> None:
