@@ -321,7 +321,7 @@ def test_report_renders_in_headless_chromium(written, full):
                     if page_path == written[1]:  # fig2c (d = 10): I_10 and 2.1 1_10, every entry in a details
                         run = " ".join(probe["shown"])
                         assert "I10" in run.replace(" ", "") and "110" in run.replace(" ", ""), run[:300]
-                        assert probe["full"] and max(probe["full"]) >= 10, probe["full"]  # the full 10 x 10 rows, one click away
+                        assert probe["full"] and max(probe["full"]) >= 10, probe["full"]  # the 10 x 10 rows
                     page.close()
         finally:
             chrome.close()
