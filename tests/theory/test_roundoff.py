@@ -148,3 +148,30 @@ def test_mixed_feature_scales_with_a_mean_refute_no_verified_claim(sigma_x: tupl
     mixed scales that equilibration does not undo), and diag(1e-12, 1e5) makes W*_PT singular in float64."""
     m = TaskMixture(np.diag(sigma_x), np.array([1.0]), np.array([[1.0, 1.0]]), np.eye(2)[None], 0.0)
     assert not [(cid, n) for cid in VERIFIED for n in NS if _outcome(cid, m, n) is Outcome.FAILS]
+
+
+_FOUND = {
+    # a task covariance with eigenvalues 3e-6 and 2e11 under a non-diagonal Sigma_x: W_bar*_JT's first column is
+    # known only to EPS ||W_bar*||, so R(n) of T3.W is round-off of the size of its terms
+    "T3.W: tiny covariance eigenvalue": {"d": 2, "sigma_x": [[1.2, -0.4], [-0.4, 1.8]], "sigma2": 0.0,
+                                         "tasks": [{"weight": 1.0, "mean": [0.0, 0.0], "cov": [[3.2e-6, 0.0], [0.0, 2.3e11]]}]},
+    # means of 3e4 and noise 6e9: Lemma 4's two sides sum x^T W u, cancelling by 2e10, in different orders
+    "L4: large prompts": {"d": 3, "sigma_x": [[32.2, 4.1, -16.6], [4.1, 27.3, -4.4], [-16.6, -4.4, 49.2]],
+                          "sigma2": 5.8e9, "tasks": [{"weight": 1.0, "mean": [-26843.8, 31816.8, 12680.1],
+                                                      "cov": [[1.0, 0.0, 0.0], [0.0, 1.3e-7, 0.0], [0.0, 0.0, 3585.6]]}]},
+    # a task covariance entry of 1e12 between entries of 1: the prompts solve with W*_PT (raw condition 1e12)
+    "T2.prompts: covariance 1e12": {"d": 3, "sigma_x": [[42.4, 3.9, -2.5], [3.9, 31.5, -6.3], [-2.5, -6.3, 37.5]],
+                                    "sigma2": 0.045, "tasks": [{"weight": 1.0, "mean": [-0.0139, 0.0129, 0.0188],
+                                                                "cov": [[1.0, 0.0, 0.0], [0.0, 1e12, 0.0], [0.0, 0.0, 1.0]]}]},
+    # a task of weight 0 with a non-zero mean is never drawn: Corollary 1's "all means zero" is over the tasks drawn
+    "C1.equality: a task of weight 0": {"d": 2, "sigma_x": [[14.7, -7.8], [-7.8, 8.1]], "sigma2": 0.49,
+                                        "tasks": [{"weight": 1.0, "mean": [0.0, 0.0], "cov": [[0.3, 0.0], [0.0, 0.3]]},
+                                                  {"weight": 0.0, "mean": [0.0, 0.0012], "cov": [[0.3, 0.0], [0.0, 0.3]]}]},
+}
+
+
+@pytest.mark.parametrize("case", sorted(_FOUND))
+def test_cases_found_by_a_wider_search_refute_no_verified_claim(case: str) -> None:
+    """A search of 1500 mixtures drawn as in extreme_mixtures (outside the ci profile's budget) found these."""
+    m = TaskMixture.from_dict(_FOUND[case])
+    assert not [(cid, n) for cid in VERIFIED for n in NS if _outcome(cid, m, n) is Outcome.FAILS]

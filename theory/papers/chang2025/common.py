@@ -147,7 +147,15 @@ def prompts_condition(m: TaskMixture, W: Array, n: int) -> float:
     and the cancellation between W^{-1} mu_k and n Sigma_x mu_k (large where the prompts are small)."""
     inv_mu = np.linalg.solve(W, m.means.T).T
     sx_mu = n * m.means @ m.sigma_x.T
-    return condition_number(W) * cancellation(inv_mu - sx_mu, inv_mu, sx_mu)
+    return computed_solve_condition(W) * cancellation(inv_mu - sx_mu, inv_mu, sx_mu)
+
+
+def computed_solve_condition(A: Array) -> float:
+    """Round-off amplification of a solve with a computed ``A``: its raw 2-norm condition as well as the equilibrated
+    one (theory.record.condition_number).  A derived optimum is accurate normwise, to EPS ||A||, so an entry or column
+    far below the norm (a task covariance with a tiny eigenvalue) carries no relative accuracy that equilibration
+    could rely on."""
+    return max(condition_number(A), float(np.linalg.cond(A)))
 
 
 def loss_condition(m: TaskMixture, loss: float) -> float:

@@ -47,7 +47,7 @@ def _check_order(lower: Strategy, upper: Strategy) -> Callable[[TaskMixture, int
 
 
 def _check_equality(m: TaskMixture, n: int) -> Comparison:
-    """Equalities in (15) hold iff all mu_k = 0 (iff Sigma_bar = Sigma_tilde).
+    """Equalities in (15) hold iff all mu_k = 0 (iff Sigma_bar = Sigma_tilde), over the tasks of positive weight.
 
     Each gap is measured relative to the losses that cancel in it (never an absolute floor: the losses scale with the
     mixture).  A gap within round-off of zero counts as vanishing, one beyond theory.record.refute_rtol as non-zero;
@@ -58,14 +58,14 @@ def _check_equality(m: TaskMixture, n: int) -> Comparison:
     kappa = _gap_condition(m, pt, ft, jt)
     gaps = (pt - ft, ft - jt)
     rel = [abs(g) / scale for g in gaps]
-    zero_means = bool(np.all(m.means == 0.0))
+    # "all task means" are the means of the tasks that occur: a task of weight 0 is never drawn, and the optima do not
+    # see its mean, so its mean neither makes nor breaks the equalities
+    zero_means = bool(np.all(m.means[m.weights > 0.0] == 0.0))
     nonzero = [r > refute_rtol(kappa) for r in rel]
     if zero_means:  # the gaps must vanish: a gap beyond round-off refutes
         holds, fails = all(agrees(r, kappa) for r in rel), any(nonzero)
-    else:  # the gaps must not vanish: float64 can show a gap, not a zero, so a gap within round-off is undecided -
-        # unless Delta = Sigma_x sum_k pi_k mu_k mu_k^T is exactly zero (the non-zero means have weight 0): the optima then
-        # do not see the means at all, and the gaps vanish in exact arithmetic
-        holds, fails = all(nonzero), not np.any(m.mean_outer)
+    else:  # the gaps must not vanish: float64 can show a gap, not a zero, so a gap within round-off is undecided
+        holds, fails = all(nonzero), False
     decided = None if holds else (Outcome.FAILS if fails else Outcome.INCONCLUSIVE)
     return Comparison("(PT-FT, FT-JT) vanish iff all mu_k = 0", f"zero means: {zero_means}", [float(g) for g in gaps],
                       0.0 if holds else 1.0 if fails else max(rel), holds, decided=decided, condition=kappa)

@@ -17,6 +17,7 @@ from theory.papers.chang2025.common import (
     claimed_prompts_main,
     claimed_w_bar,
     commutator,
+    computed_solve_condition,
     derived,
     derived_condition,
     loss_comparison_condition,
@@ -39,7 +40,6 @@ from theory.record import (
     SymbolicResult,
     agrees,
     compare,
-    condition_number,
     not_applicable,
     rel_error,
 )
@@ -61,14 +61,16 @@ def _check_w_main(m: TaskMixture, n: int) -> Comparison:
 
     R(kn) is a difference of terms of size k n ||Sigma_bar||: its round-off is EPS times those terms times the
     conditions of W_bar* (derived, and solved with), so growth within that round-off is no growth (and a residual
-    within round-off of zero is bounded)."""
+    within round-off of zero is bounded).  The solve takes W_bar*'s raw 2-norm condition: the derivation's error is
+    normwise (of size EPS ||W_bar*||), so a column of W_bar* far below its norm (a task covariance with a tiny
+    eigenvalue) is known to no relative accuracy, which equilibration would hide."""
     sb, st = m.sigma_beta_bar, m.sigma_beta_tilde
     trace_term = np.trace(st) * np.eye(m.d)
 
     def residual(nn: int) -> tuple[Array, float]:
         jt = derived(Strategy.JT, m, nn)
         inv = np.linalg.solve(jt.W_bar, sb)
-        noise = (1.0 + derived_condition(Strategy.JT, m, nn, entrywise=True)) * condition_number(jt.W_bar) * (
+        noise = (1.0 + derived_condition(Strategy.JT, m, nn, entrywise=True)) * computed_solve_condition(jt.W_bar) * (
             float(np.linalg.norm(inv)) + float(np.linalg.norm((nn + 1) * sb)) + float(np.linalg.norm(trace_term)))
         return inv - (nn + 1) * sb - trace_term, noise
 
