@@ -1,6 +1,6 @@
 """The house rules: packages import one way and in no circle, and no private name crosses a package.
 
-Read from the source with ``ast`` (nothing is imported): every ``import``/``from ... import`` between the four
+Read from the source with ``ast`` (nothing is imported): every ``import``/``from ... import`` between the five
 packages and the modules inside them.
 """
 
@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("theory", "montecarlo", "training", "verify")
-LAYER = {"theory": 0, "montecarlo": 1, "training": 2, "verify": 3}  # a package may import only lower layers
+PACKAGES = ("theory", "montecarlo", "training", "claims", "verify")
+# a package may import only lower layers: the mathematics, sampling and training know nothing of the claims about them
+LAYER = {"theory": 0, "montecarlo": 1, "training": 2, "claims": 3, "verify": 4}
 
 
 def _module_name(path: Path) -> str:

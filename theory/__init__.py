@@ -1,4 +1,6 @@
-"""The mathematics: the problem, the exact loss, the derived optima, the claim records and packs (no torch).
+"""The mathematics: the problem, the exact loss, the derived optima and their symbolic derivations (no torch).
+
+The claims about them, and the engine that judges claims, live one floor up in :mod:`claims`.
 
 Every public name is imported on first use (:pep:`562`): ``import theory.errors`` or ``theory.files`` loads neither
 numpy nor sympy, so the ``verify`` command answers ``--help`` and bad input before the numeric stack loads.
@@ -18,12 +20,8 @@ _HOME = {  # public name -> the module that defines it
     "preset": "mixture",
     "Optimum": "optima", "fine_tuning_optimum": "optima", "joint_training_optimum": "optima",
     "optimal_prompts": "optima", "optimum": "optima", "pgd_optimum": "optima", "plain_training_optimum": "optima",
-    "DEFAULT_PAPER": "papers", "PAPERS": "papers",
-    "AGREE_RTOL": "record", "REFUTE_RTOL": "record", "Case": "record", "Claim": "record", "Comparison": "record",
-    "Outcome": "record", "Paper": "record", "StatedParameters": "record", "SymbolicResult": "record",
-    "claim": "registry", "claims": "registry", "claims_for": "registry", "paper": "registry",
     "Strategy": "strategy",
-    "ClaimVerdict": "verdicts", "Verdict": "verdicts", "judge": "verdicts",
+    "SymbolicResult": "symbolic_result",
 }
 
 __all__ = sorted(_HOME)

@@ -35,7 +35,7 @@ import sympy as sp
 from theory.errors import VerifyError
 from theory.mixture import Array, TaskMixture
 from theory.optima import _plain_quadratic, optimum
-from theory.record import SymbolicResult
+from theory.symbolic_result import SymbolicResult
 
 LOSSES = ("PT", "FT", "JT", "PGD")
 GAPS = ("PT-FT", "FT-JT", "JT-PGD")
@@ -257,7 +257,7 @@ def _gap_ft_jt(m: TaskMixture, n: int) -> float:
     return float(np.trace(D @ G_jt @ D.T @ sx))
 
 
-def _means_vanish(m: TaskMixture) -> bool:
+def means_vanish(m: TaskMixture) -> bool:
     """Every task of positive weight has mean zero: a task of weight 0 does not enter any loss (no 0/0 from it)."""
     return not np.any(m.means[m.weights > 0])
 
@@ -274,7 +274,7 @@ def numeric_value(quantity: str, mixture: TaskMixture, n: int) -> float:
     if quantity == "JT-PGD":
         return optimum("JT", mixture, n).loss - optimum("PGD", mixture, n).loss
     if quantity == "ratio":
-        if _means_vanish(mixture):
+        if means_vanish(mixture):
             raise VerifyError("ratio: undefined when every task of positive weight has mean zero (both gaps vanish)")
         return _gap_pt_ft(mixture, n) / _gap_ft_jt(mixture, n)
     strategy = quantity.split(".")[1]
@@ -310,12 +310,12 @@ def numeric_leading_term(quantity: str, mixture: TaskMixture, ns: tuple[int, ...
     zero give exponent None, coefficient 0 (stable only when every mean is 0, where they vanish identically).
     """
     check_quantity(quantity)
-    if quantity == "ratio" and _means_vanish(mixture):  # 0/0: both gaps vanish identically
+    if quantity == "ratio" and means_vanish(mixture):  # 0/0: both gaps vanish identically
         return LeadingFit(quantity, None, 0.0, 0.0, True, tuple(ns), tuple(0.0 for _ in ns))
     values = np.array([numeric_value(quantity, mixture, int(n)) for n in ns])
     if not np.any(values):  # exactly zero: the gaps and prompts when every mean is 0 (no rounding enters then);
         # with non-zero means it can only be float64 underflow (|mu| ~ 1e-80 and below): no fit, and say so
-        return LeadingFit(quantity, None, 0.0, 0.0, _means_vanish(mixture), tuple(ns), tuple(values.tolist()))
+        return LeadingFit(quantity, None, 0.0, 0.0, means_vanish(mixture), tuple(ns), tuple(values.tolist()))
     logn, logv = np.log(np.asarray(ns, dtype=float)), np.log(np.abs(values))
     slopes = np.diff(logv) / np.diff(logn)
     p = int(round(slopes[-1]))

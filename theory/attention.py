@@ -156,7 +156,7 @@ def head_scaled_pgd_optimum(mixture: TaskMixture, n: int, *, iterations: int = 2
     n = check_context_length(n)
     start = pgd_optimum(mixture, n)
     W, c = start.W, np.ones(mixture.K)
-    per_task = [_single_task(mixture, k) for k in range(mixture.K)]
+    per_task = [single_task(mixture, k) for k in range(mixture.K)]
     quads = [_plain_quadratic(t, n) for t in per_task]
     best = float(pgd_loss(mixture, W, n, scales=c))
     for _ in range(iterations):
@@ -177,10 +177,10 @@ def head_scaled_pgd_optimum(mixture: TaskMixture, n: int, *, iterations: int = 2
 def per_task_pgd_bound(mixture: TaskMixture, n: int) -> float:
     """sum_k pi_k min_{W_k} L_k^PGD(W_k): the lower bound Appendix C.1's argument actually gives."""
     n = check_context_length(n)
-    return float(sum(mixture.weights[k] * pgd_optimum(_single_task(mixture, k), n).loss for k in range(mixture.K)))
+    return float(sum(mixture.weights[k] * pgd_optimum(single_task(mixture, k), n).loss for k in range(mixture.K)))
 
 
-def _single_task(mixture: TaskMixture, k: int) -> TaskMixture:
+def single_task(mixture: TaskMixture, k: int) -> TaskMixture:
     return TaskMixture(mixture.sigma_x, np.array([1.0]), np.zeros((1, mixture.d)), mixture.covs[k:k + 1], mixture.sigma2)
 
 

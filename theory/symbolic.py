@@ -27,7 +27,7 @@ from theory.moments import (
     generic_lemma_inputs,
     symbolic_lower_triangular,
 )
-from theory.record import SymbolicResult
+from theory.symbolic_result import SymbolicResult
 
 
 @cache

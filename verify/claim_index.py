@@ -1,11 +1,11 @@
 """The claim registry's names and statements, read without importing it: ``verify --list`` and the command line's
 input checks answer at once.
 
-Importing :mod:`theory.registry` imports every claim module, and with them numpy, scipy and sympy (about 4 s on
+Importing :mod:`claims.registry` imports every claim module, and with them numpy, scipy and sympy (about 4 s on
 a busy 2-core machine).  What ``verify --list``, ``--paper KEY``, ``--claim ID`` and ``--mixture NAME`` need
 before any work is much less: each pack's key, default mixture and preset names, and each claim's id, source,
 results, statement and scope.  That is written to ``verify/claim_index.json`` by this module, together with a
-SHA-256 digest of the ``theory`` package's source files; at run time the file is used only while that digest
+SHA-256 digest of the ``theory`` and ``claims`` packages' source files; at run time the file is used only while that digest
 still matches the sources, else the registry itself is imported (slow, never stale).
 
 Regenerating the file is part of changing a claim's text::
@@ -35,7 +35,7 @@ INDEX_PATH = Path(__file__).resolve().parent / "claim_index.json"
 
 @dataclass(frozen=True)
 class ClaimEntry:
-    """What the command line shows and selects by, of one :class:`theory.record.Claim`."""
+    """What the command line shows and selects by, of one :class:`claims.record.Claim`."""
 
     id: str
     source: str
@@ -48,7 +48,7 @@ class ClaimEntry:
 
 @dataclass(frozen=True)
 class PackEntry:
-    """One claim pack (:class:`theory.record.Paper`): its key, default mixture, own preset names and claims."""
+    """One claim pack (:class:`claims.record.Paper`): its key, default mixture, own preset names and claims."""
 
     key: str
     default_mixture: str
@@ -56,27 +56,29 @@ class PackEntry:
     claims: tuple[ClaimEntry, ...]
 
 
-def _theory_dir() -> Path:
-    spec = importlib.util.find_spec("theory")  # imports theory/__init__.py only, which loads nothing heavy
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)  # imports the package's __init__.py only, which loads nothing heavy
     locations = list(spec.submodule_search_locations or []) if spec is not None else []
     return Path(locations[0])
 
 
 def source_digest() -> str:
-    """SHA-256 over the relative paths and bytes of every ``.py`` file of the ``theory`` package (a few ms)."""
-    root = _theory_dir()
+    """SHA-256 over the relative paths and bytes of every ``.py`` file of the ``theory`` and ``claims`` packages (the
+    mathematics and the claims about it: a change to either may change the index; a few ms)."""
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for package in ("theory", "claims"):
+        root = _package_dir(package)
+        for path in sorted(root.rglob("*.py")):
+            digest.update(f"{package}/{path.relative_to(root).as_posix()}".encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
 def build_index(*, built_in_only: bool = False) -> dict[str, Any]:
     """The index from the registry itself (imports every claim module); ``built_in_only``: the packs shipped with the
     toolkit, as stored in the file (installed packs and ``--pack`` are read from the registry at run time)."""
+    from claims.papers import BUILT_IN, DEFAULT_PAPER, PAPERS
     from theory.mixture import PRESET_ALIASES, PRESETS
-    from theory.papers import BUILT_IN, DEFAULT_PAPER, PAPERS
 
     packs = {key: {"default_mixture": p.default_mixture, "presets": list(p.presets),
                    "claims": [{"id": c.id, "source": c.source, "results": list(c.results), "statement": c.statement,
@@ -95,7 +97,7 @@ def _stored() -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-PACK_GROUP = "prompt_icl_verify.packs"  # theory.packs.ENTRY_POINT_GROUP (not imported here: it loads numpy)
+PACK_GROUP = "prompt_icl_verify.packs"  # claims.packs.ENTRY_POINT_GROUP (not imported here: it loads numpy)
 
 
 def _extra_packs() -> bool:
@@ -104,7 +106,7 @@ def _extra_packs() -> bool:
 
     if importlib.metadata.entry_points(group=PACK_GROUP):
         return True
-    papers = sys.modules.get("theory.papers")
+    papers = sys.modules.get("claims.papers")
     return papers is not None and set(papers.PAPERS) != set(papers.BUILT_IN)
 
 

@@ -1,7 +1,7 @@
 """Golden verdicts: every claim's verdict and counterexample, pinned by a committed file.
 
 ``tests/verify/test_golden_verdicts.py`` runs every registered claim's checks over the search cases
-(:func:`theory.verdicts.search_cases` at ``SEARCH_NS``, seed 0: presets and generated mixtures; no training,
+(:func:`claims.verdicts.search_cases` at ``SEARCH_NS``, seed 0: presets and generated mixtures; no training,
 no Monte Carlo, no symbolic decision, about 15 s on one core) and compares the result with
 ``tests/golden/verdicts.json``.  A change that turns a refutation into a verification (say, replacing
 Theorem 2's loss formula by the corrected one, or loosening ``REFUTE_RTOL``) then fails the suite with a
@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from claims.papers import PAPERS
+from claims.record import AGREE_RTOL, REFUTE_RTOL
+from claims.verdicts import SEARCH_NS, judge, judge_correction, judge_readings
 from theory.files import write_text_atomic
-from theory.papers import PAPERS
-from theory.record import AGREE_RTOL, REFUTE_RTOL
-from theory.verdicts import SEARCH_NS, judge, judge_correction, judge_readings
 
 GOLDEN_PATH = Path(__file__).resolve().parent.parent / "tests" / "golden" / "verdicts.json"
 SIGNIFICANT = 6

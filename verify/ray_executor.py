@@ -5,7 +5,7 @@ Ray is an optional extra (``pip install -e '.[ray]'``); this module imports it o
 starts a local one (all of this machine's cores), or uses the Ray instance this process has already started
 (started with ``runtime_env=ray_runtime_env()``).
 Every point is one task (:func:`verify.sweep.run_point`) that asks for one GPU when the cluster has GPUs (and
-runs on ``cuda``, the GPU Ray gives it), else one CPU. The tasks run the driver's own code: the four packages
+runs on ``cuda``, the GPU Ray gives it), else one CPU. The tasks run the driver's own code: the five packages
 travel with them (Ray's ``py_modules``), with one BLAS thread as in the ``verify`` command. Results come back to
 the driver as they finish (``ray.wait``), which writes each point's record at once (:func:`verify.sweep.sweep`).
 On an error or an interrupt the tasks not yet finished are cancelled; what finished is kept.
@@ -50,7 +50,7 @@ _H2_SETTINGS = 4
 
 RAY_INSTALL_HINT = "pip install -e '.[ray]'"
 RAY_DEVICES = ("auto", "cpu", "cuda")  # --device with --executor ray: Ray picks the GPU of each task
-_PACKAGES = ("theory", "montecarlo", "training", "verify")
+_PACKAGES = ("theory", "montecarlo", "training", "claims", "verify")
 _WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # as verify.cli does for itself
 
 

@@ -5,22 +5,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar
 
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from theory.asymptotics import leading_term_onset, numeric_leading_term
-from theory.errors import VerifyError
-from theory.kinds import MEASURED_KINDS, Kind
-from theory.mixture import TaskMixture
-from theory.record import Case, Claim, Comparison, Paper, SymbolicResult
-from theory.registry import paper as paper_of
-from theory.verdicts import (
+from claims.kinds import MEASURED_KINDS, Kind
+from claims.record import Case, Claim, Comparison, Outcome, Paper, SymbolicResult
+from claims.registry import paper as paper_of
+from claims.verdicts import (
     SEARCH_NS,
     ClaimVerdict,
     Finding,
+    LocalVerdict,
     Verdict,
     finite_or_none,
     judge,
@@ -32,6 +31,9 @@ from theory.verdicts import (
     value_fields,
     weigh_evidence,
 )
+from theory.asymptotics import leading_term_onset, numeric_leading_term
+from theory.errors import VerifyError
+from theory.mixture import TaskMixture
 from verify.evidence.experiments import ExperimentsChannel
 from verify.evidence.minimiser import MinimiserChannel
 from verify.evidence.montecarlo import MonteCarloChannel, k_sigma
@@ -92,7 +94,7 @@ def asymptotic_regime(claim: Claim, mixture: TaskMixture) -> dict[str, Any] | No
             "criterion": "from this n on, the rest of the expansion is at most half the leading term"}
 
 
-def _selected_rows(claim: Claim, mixture: TaskMixture, ns: list[int]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _selected_rows(claim: Claim, mixture: TaskMixture, ns: list[int]) -> tuple[list[dict[str, Any]], LocalVerdict]:
     """Claimed vs derived on the selected mixture at each n, and the local verdict there.  An asymptotic claim's
     check does not depend on n (it is decided from the expansion): it is evaluated once, and its local verdict names
     no failing n."""
@@ -114,11 +116,9 @@ def _selected_rows(claim: Claim, mixture: TaskMixture, ns: list[int]) -> tuple[l
     local = local_verdict(in_scope, ns, comps)
     if claim.kind in MEASURED_KINDS and in_scope:
         values = [abs(c.measured if c.measured is not None else c.rel_error) for c in comps if isinstance(c, Comparison)]
-        local["verdict"] = "measured"
-        local["measured"] = finite_or_none(max(values)) if values else None
+        local = replace(local, verdict=Outcome.MEASURED, measured=finite_or_none(max(values)) if values else None)
     if claim.kind is Kind.ASYMPTOTIC:
-        local["first_failing_n"] = None
-        local["note"] = "; ".join(filter(None, (local["note"], "decided from the expansion in 1/n, not at one n")))
+        local = replace(local, first_failing_n=None).with_note("decided from the expansion in 1/n, not at one n")
     return rows, local
 
 
@@ -162,12 +162,12 @@ def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed
                device: str = "cpu", threads: int | None = 1, paper: str | None = None) -> list[ClaimVerdict]:
     """Judge each claim on its paper's search family + the selected mixture, and attach evidence at the latter.
 
-    The global verdict comes from the search (:func:`theory.verdicts.judge`); the selected mixture joins it as
+    The global verdict comes from the search (:func:`claims.verdicts.judge`); the selected mixture joins it as
     ``"selected: <mixture_name>"`` at every search n and every n of ``ns`` up to ``SEARCH_MAX_N``, so a
     failure there is found, shrunk and reported.  Each verdict also carries ``on_selected_mixture``, the local
-    verdict at ``ns`` (:func:`theory.verdicts.local_verdict`).  The evidence channels (verify.evidence) then read
+    verdict at ``ns`` (:func:`claims.verdicts.local_verdict`).  The evidence channels (verify.evidence) then read
     each claim's record and report on the selected mixture at the first n; their findings are weighed by
-    :func:`theory.verdicts.weigh_evidence`.
+    :func:`claims.verdicts.weigh_evidence`.
 
     Every budget is in samples or steps, never wall-clock time: the same seed gives the same verdicts and
     evidence on any machine and load (on one ``device``).  Wall times are kept per verdict in

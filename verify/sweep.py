@@ -63,7 +63,7 @@ POOL_FROM = 30.0  # seconds of expected work below which a local run stays in on
 # panels without training, 9 s of CPU in one process, 18 s with two spawned workers)
 RECORD_FORMAT = 1  # of a point record; bump when a record's layout or a result's meaning changes
 POINTS_DIR = "points"  # the records' directory, under the plot directory
-_SOURCE_PACKAGES = ("theory", "montecarlo", "training", "verify")
+_SOURCE_PACKAGES = ("theory", "claims", "montecarlo", "training", "verify")
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ class LocalExecutor:
 
 @cache
 def code_version() -> dict[str, str]:
-    """The code a record was computed with: a SHA-256 of the Python source of the toolkit's four packages (any
+    """The code a record was computed with: a SHA-256 of the Python source of the toolkit's five packages (any
     change to it starts the records afresh), and the torch and numpy versions."""
     import numpy
     import torch

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from claims.record import Case, Claim, Comparison, Kind, Paper, StatedParameters, compare, not_applicable
 from theory.mixture import TaskMixture
 from theory.optima import optimum
-from theory.record import Case, Claim, Comparison, Kind, Paper, StatedParameters, compare, not_applicable
 from theory.strategy import Strategy
 
 KEY = "isotropic-example"

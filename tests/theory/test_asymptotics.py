@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mixture_strategies import task_mixtures
 
+from claims.registry import claims
 from theory.asymptotics import (
     laurent_at_infinity,
     numeric_leading_term,
@@ -20,7 +21,6 @@ from theory.errors import VerifyError
 from theory.isotropic import isotropic_problem
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
-from theory.registry import claims
 from theory.symbolic import d1_problem
 
 ISOTROPIC_PRESETS = ("fig2a", "fig2c", "fig2d", "figA1a", "figA1b")

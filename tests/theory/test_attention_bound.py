@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from mixture_strategies import task_mixtures
 from scipy.stats import norm
 
+from claims.kinds import optimum_label
 from theory.attention_bound import attention_lower_bound, feature_moments
-from theory.kinds import optimum_label
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
 from theory.unconstrained import CERTIFY_RTOL, unconstrained_optimum

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from claims.record import Case
+from claims.registry import claims, claims_for
+from claims.verdicts import judge, symbolic_decision
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture, preset
-from theory.record import Case
-from theory.registry import claims, claims_for
-from theory.verdicts import judge, symbolic_decision
 
 CLAIMS = claims()
 
@@ -84,8 +84,8 @@ def test_symbolic_decisions_at_d1(cid: str, holds: bool) -> None:
 
 
 def test_a_not_applicable_comparison_is_not_counted_as_a_check() -> None:
-    """A check may find a case outside the claim's hypothesis (theory.record.scoped): neither for nor against it."""
-    from theory.record import Claim, compare, scoped
+    """A check may find a case outside the claim's hypothesis (claims.record.scoped): neither for nor against it."""
+    from claims.record import Claim, compare, scoped
 
     def isotropic(m: TaskMixture) -> bool:
         return bool(np.allclose(m.sigma_x, np.eye(m.d)))

@@ -10,17 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from claims.papers.chang2025.assumption1 import d1_zero_skew
+from claims.papers.chang2025.cases import boundary_mixtures, search_cases
+from claims.papers.chang2025.common import all_of, commutator, derived, iff, unconstrained
+from claims.papers.chang2025.corollary1 import isotropic_parameters, limit_at_infinity
+from claims.papers.chang2025.lemmas import isserlis_fourth_moment
+from claims.papers.chang2025.theorem2 import loss_corrected
+from claims.record import AGREE_RTOL, REFUTE_RTOL, CheckFn, Claim, Comparison, Outcome, compare, not_applicable
+from claims.registry import claims
+from claims.verdicts import SEARCH_NS, judge_correction
 from theory.mixture import TaskMixture
-from theory.papers.chang2025.assumption1 import d1_zero_skew
-from theory.papers.chang2025.cases import boundary_mixtures, search_cases
-from theory.papers.chang2025.common import all_of, commutator, derived, iff, unconstrained
-from theory.papers.chang2025.corollary1 import isotropic_parameters, limit_at_infinity
-from theory.papers.chang2025.lemmas import isserlis_fourth_moment
-from theory.papers.chang2025.theorem2 import loss_corrected
-from theory.record import AGREE_RTOL, REFUTE_RTOL, CheckFn, Claim, Comparison, Outcome, compare, not_applicable
-from theory.registry import claims
 from theory.strategy import Strategy
-from theory.verdicts import SEARCH_NS, judge_correction
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "verdicts.json"
 CHANG = {cid: c for cid, c in claims().items() if c.paper == "chang2025"}

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from claims.papers.chang2025.cases import boundary_mixtures
+from claims.record import Case, Claim, Comparison, Kind, Severity
+from claims.registry import claims
+from claims.verdicts import Verdict, judge, measure
 from theory.mixture import TaskMixture, preset
-from theory.papers.chang2025.cases import boundary_mixtures
-from theory.record import Case, Claim, Comparison, Kind, Severity
-from theory.registry import claims
-from theory.verdicts import Verdict, judge, measure
 from verify.report.build import findings
 
 GOLDEN = json.loads((Path(__file__).resolve().parents[1] / "golden" / "verdicts.json").read_text(encoding="utf-8"))
@@ -81,7 +81,7 @@ def test_asymptotic_counterexamples_name_no_n() -> None:
 
 
 def test_the_weaker_reading_of_a_rate_is_judged_beside_it() -> None:
-    from theory.verdicts import judge_readings
+    from claims.verdicts import judge_readings
     cases = [Case("fig2c", preset("fig2c"), 1)]
     [upper] = judge_readings(claims()["C1.rate.FT-JT"], cases)
     assert upper["verdict"] == "verified"  # n^-2 is O(1/n)

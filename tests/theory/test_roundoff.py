@@ -2,7 +2,7 @@
 entries zero or 1e-12..1e12 in absolute value, eigenvalues >= 1e-12) refute no claim that the golden file verifies,
 and the verdicts do not depend on the mixture's scale (the losses are homogeneous, docs/claims.md).
 
-Where float64 cannot resolve a comparison (its condition, theory.record) the check is inconclusive, never failing.
+Where float64 cannot resolve a comparison (its condition, claims.record) the check is inconclusive, never failing.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from claims.record import EPS, Comparison, Outcome, agree_rtol, cancellation, condition_number, refute_rtol
+from claims.registry import claims
+from claims.verdicts import safe_check
 from tests.mixture_strategies import task_mixtures
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture
-from theory.record import EPS, Comparison, Outcome, agree_rtol, cancellation, condition_number, refute_rtol
-from theory.registry import claims
-from theory.verdicts import safe_check
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "verdicts.json"
 NS = (1, 4, 20, 200)  # the search's n and one larger (the fits reach 1e6 on their own)
@@ -77,7 +77,7 @@ def extreme_mixtures(draw: st.DrawFn) -> TaskMixture:
 
 
 def _outcome(cid: str, m: TaskMixture, n: int) -> Outcome:
-    """The check's outcome as the search sees it (theory.verdicts.safe_check): a case that cannot be evaluated (a
+    """The check's outcome as the search sees it (claims.verdicts.safe_check): a case that cannot be evaluated (a
     singular solve at the extremes) is inconclusive there, never a failure."""
     c = claims()[cid]
     if not c.scope(m):

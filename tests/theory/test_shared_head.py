@@ -8,12 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mixture_strategies import task_mixtures
 
+from claims.papers.chang2025.common import sample_sequences
+from claims.registry import claim
 from theory.attention import attention_predict, recentred, reduced_predict, shared_head_joint_optimum
 from theory.loss import population_loss
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
-from theory.papers.chang2025.common import sample_sequences
-from theory.registry import claim
 
 
 @settings(max_examples=15)

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from claims.registry import claim
 from theory.mixture import TaskMixture
 from theory.optima import optimum
-from theory.registry import claim
 from theory.strategy import Strategy
 from training.evidence import K_SIGMA, QUICK_TOLERANCE
 from verify.evidence.montecarlo import MonteCarloChannel

@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 
+from claims.registry import claim as registered_claim
+from claims.registry import claims
 from theory.mixture import load_mixture
-from theory.registry import claim as registered_claim
-from theory.registry import claims
 from verify.cli import main
 from verify.report.build import build_report
 from verify.run import run_checks

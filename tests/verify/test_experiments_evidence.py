@@ -8,8 +8,8 @@ import math
 import pytest
 from scipy.stats import t as student_t
 
+from claims.registry import claim
 from theory.mixture import preset
-from theory.registry import claim
 from verify.evidence.experiments import ALPHA, ExperimentsChannel, SeedDifference, depth_decision
 
 

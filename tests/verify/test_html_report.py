@@ -14,9 +14,9 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from claims.registry import claims
 from theory.errors import VerifyError
 from theory.mixture import load_mixture, preset
-from theory.registry import claims
 from verify.cli import main
 from verify.figures import make_figures
 from verify.panels import PANELS, Budget

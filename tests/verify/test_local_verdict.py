@@ -1,6 +1,6 @@
-"""Issue 11, part 1: every claim gets a verdict on the selected mixture, and that mixture joins the search.
+"""Every claim gets a verdict on the selected mixture, and that mixture joins the search.
 
-The local verdict uses the thresholds of the global one (theory.record.AGREE_RTOL / REFUTE_RTOL); a user's
+The local verdict uses the thresholds of the global one (claims.record.AGREE_RTOL / REFUTE_RTOL); a user's
 mixture on which a claim fails must never be reported "verified".
 """
 
@@ -11,17 +11,15 @@ import json
 import numpy as np
 import pytest
 
+from claims.papers.chang2025.cases import search_cases
+from claims.record import AGREE_RTOL, REFUTE_RTOL, Claim, Comparison
+from claims.registry import claims
+from claims.verdicts import judge, local_verdict, shrink
 from theory.mixture import TaskMixture, preset
-from theory.papers.chang2025.cases import search_cases
-from theory.record import AGREE_RTOL, REFUTE_RTOL, Claim, Comparison
-from theory.registry import claims
-from theory.verdicts import judge, local_verdict, shrink
 from verify.report.build import build_report
 from verify.run import run_checks
 
-# Corollary 1 says the equalities in (15) hold iff every mu_k = 0.  A task of weight 0 with a non-zero mean leaves
-# Delta = sum_k pi_k mu_k mu_k^T = 0, so L*_PT = L*_FT = L*_JT although not every mean is 0.  No preset or generated
-# mixture has a zero weight, so only the user's mixture can show it.
+# No preset or generated mixture has a task of weight 0, so only the user's mixture can show a claim failing there.
 CLAIMS = claims()
 ZERO_WEIGHT = TaskMixture(np.eye(1), [1.0, 0.0], [[0.0], [2.0]], [np.eye(1), np.eye(1)], 0.0)
 
@@ -33,24 +31,31 @@ def _comparison(rel_error: float, holds: bool) -> Comparison:
 def test_local_verdict_uses_the_global_thresholds() -> None:
     ns = [1, 10, 100]
     ok, grey, bad = _comparison(0.0, True), _comparison(10 * AGREE_RTOL, False), _comparison(10 * REFUTE_RTOL, False)
-    assert local_verdict(True, ns, [ok, ok, ok]) == {"verdict": "holds", "max_rel_error": 0.0, "n": ns,
-                                                     "first_failing_n": None, "note": ""}
-    assert local_verdict(True, ns, [ok, grey, ok])["verdict"] == "inconclusive"
+    assert local_verdict(True, ns, [ok, ok, ok]).to_json() == {"verdict": "holds", "max_rel_error": 0.0, "n": ns,
+                                                               "first_failing_n": None, "note": ""}
+    assert local_verdict(True, ns, [ok, grey, ok]).verdict == "inconclusive"
     failing = local_verdict(True, ns, [ok, bad, bad])
-    assert failing["verdict"] == "fails" and failing["first_failing_n"] == 10
-    assert failing["max_rel_error"] == pytest.approx(10 * REFUTE_RTOL)
-    assert local_verdict(True, ns, [ok, "ZeroDivisionError: float division by zero", ok])["verdict"] == "inconclusive"
-    assert local_verdict(False, ns, [])["verdict"] == "not applicable"
+    assert failing.verdict == "fails" and failing.first_failing_n == 10
+    assert failing.max_rel_error == pytest.approx(10 * REFUTE_RTOL)
+    assert local_verdict(True, ns, [ok, "ZeroDivisionError: float division by zero", ok]).verdict == "inconclusive"
+    assert local_verdict(False, ns, []).verdict == "not applicable"
     # a qualitative claim's rel_error of exactly 1.0 is a failure, as in the search
-    assert local_verdict(True, [4], [_comparison(1.0, False)])["verdict"] == "fails"
+    assert local_verdict(True, [4], [_comparison(1.0, False)]).verdict == "fails"
 
 
-def test_zero_weight_task_fails_locally_and_refutes_globally() -> None:
-    """C1.equality verifies on every search case; on the user's zero-weight mixture it fails, and the global
-    verdict must then be refuted with the counterexample found in 'selected: ...'."""
-    claim = CLAIMS["C1.equality"]
-    assert judge(claim, search_cases((1, 4, 20))).verdict == "verified"
-    (v,) = run_checks([claim], ZERO_WEIGHT, [1, 10], symbolic=False, progress=False, training=False,
+def _fails_on_zero_weights(m: TaskMixture, n: int) -> Comparison:
+    return _comparison(1.0 if np.any(m.weights == 0.0) else 0.0, not np.any(m.weights == 0.0))
+
+
+ZERO_WEIGHT_CLAIM = Claim("X.zero-weight", "chang2025", "test", ("Test",), "a claim false on zero-weight mixtures",
+                          _fails_on_zero_weights)
+
+
+def test_a_failure_on_the_selected_mixture_fails_locally_and_refutes_globally() -> None:
+    """A claim that holds on every search case but fails on the user's mixture: the global verdict must then be
+    refuted with the counterexample found in 'selected: ...'."""
+    assert judge(ZERO_WEIGHT_CLAIM, search_cases((1, 4, 20))).verdict == "verified"
+    (v,) = run_checks([ZERO_WEIGHT_CLAIM], ZERO_WEIGHT, [1, 10], symbolic=False, progress=False, training=False,
                       mixture_name="zero-weight.json")
     out = v.to_json()
     assert out["on_selected_mixture"] == {"verdict": "fails", "max_rel_error": 1.0, "n": [1, 10], "first_failing_n": 1,
@@ -63,8 +68,18 @@ def test_zero_weight_task_fails_locally_and_refutes_globally() -> None:
     json.dumps(out, allow_nan=False)
 
 
+def test_a_task_of_weight_zero_is_never_drawn_so_its_mean_does_not_refute_corollary1() -> None:
+    """Corollary 1: the equalities in (15) hold iff every mu_k = 0.  A task of weight 0 with a non-zero mean leaves
+    Delta = sum_k pi_k mu_k mu_k^T = 0 and L*_PT = L*_FT = L*_JT; it is never drawn, so the claim's 'every task mean'
+    is read over the tasks of positive weight, and the claim holds here."""
+    (v,) = run_checks([CLAIMS["C1.equality"]], ZERO_WEIGHT, [1, 10], symbolic=False, progress=False, training=False,
+                      mixture_name="zero-weight.json")
+    out = v.to_json()
+    assert out["on_selected_mixture"]["verdict"] == "holds" and out["verdict"] == "verified"
+
+
 def test_shrinking_a_zero_weight_mixture_does_not_crash() -> None:
-    m, n, comp = shrink(CLAIMS["C1.equality"], ZERO_WEIGHT, 20)
+    m, n, comp = shrink(ZERO_WEIGHT_CLAIM, ZERO_WEIGHT, 20)
     assert n == 1 and not comp.holds and np.any(m.weights == 0.0)
 
 
@@ -125,7 +140,7 @@ def test_out_of_scope_claim_is_not_applicable_and_report_counts_local_verdicts()
 def test_selected_mixture_joins_the_search_up_to_the_validated_n() -> None:
     """The user's mixture enters the global search at the search n and at its own n up to SEARCH_MAX_N; larger n
     (where some checks lose float64 precision, e.g. C1.equality's Theta(n^-2) gaps at n = 1e5) stay local."""
-    from theory.verdicts import SEARCH_NS
+    from claims.verdicts import SEARCH_NS
     from verify.run import SEARCH_MAX_N, selected_cases
     cases = search_cases((1, 4, 20))
     added = selected_cases(ZERO_WEIGHT, "z", [10, SEARCH_MAX_N, 10 * SEARCH_MAX_N], SEARCH_NS, cases)
@@ -136,13 +151,15 @@ def test_selected_mixture_joins_the_search_up_to_the_validated_n() -> None:
 def test_contradicting_evidence_on_the_selected_mixture_makes_both_verdicts_inconclusive() -> None:
     """A minimiser or Monte Carlo disagreement is evidence on the selected mixture: 'holds' there becomes
     'inconclusive' like a global 'verified'; a refutation and a local failure stand."""
-    from theory.verdicts import ClaimVerdict, Finding, Verdict, weigh_evidence
-    holds = {"verdict": "holds", "max_rel_error": 0.0, "n": [1], "first_failing_n": None, "note": ""}
-    v = ClaimVerdict(CLAIMS["T1.W"], Verdict.VERIFIED, 10, 0, 0.0, on_selected_mixture=dict(holds))
+    from claims.record import Outcome
+    from claims.verdicts import ClaimVerdict, Finding, LocalVerdict, Verdict, weigh_evidence
+    holds = LocalVerdict(Outcome.HOLDS, 0.0, (1,))
+    v = ClaimVerdict(CLAIMS["T1.W"], Verdict.VERIFIED, 10, 0, 0.0, on_selected_mixture=holds)
     weigh_evidence(v, [Finding("minimiser", True, "the numerical minimiser disagrees with the derived optimum")])
-    assert v.verdict == "inconclusive" and v.on_selected_mixture["verdict"] == "inconclusive"
-    assert v.on_selected_mixture["note"] == "the numerical minimiser disagrees with the derived optimum" and v.notes
-    failing = {**holds, "verdict": "fails", "first_failing_n": 1}
-    r = ClaimVerdict(CLAIMS["T2.loss"], Verdict.REFUTED, 10, 3, 0.1, on_selected_mixture=dict(failing))
+    assert v.verdict == "inconclusive" and v.on_selected_mixture is not None
+    assert v.on_selected_mixture.verdict == "inconclusive"
+    assert v.on_selected_mixture.note == "the numerical minimiser disagrees with the derived optimum" and v.notes
+    failing = LocalVerdict(Outcome.FAILS, 0.0, (1,), first_failing_n=1)
+    r = ClaimVerdict(CLAIMS["T2.loss"], Verdict.REFUTED, 10, 3, 0.1, on_selected_mixture=failing)
     weigh_evidence(r, [Finding("montecarlo_at_claimed", True, "Monte Carlo at the claimed parameters disagrees")])
     assert r.verdict == "refuted" and r.on_selected_mixture == failing and r.notes == []

@@ -9,10 +9,10 @@ import pytest
 from minimiser_cases import early_stop_mixture
 
 import verify.evidence.minimiser as channel_module
+from claims.record import Outcome
+from claims.registry import claim
+from claims.verdicts import ClaimVerdict, Verdict, weigh_evidence
 from theory.optima import optimum
-from theory.record import Outcome
-from theory.registry import claim
-from theory.verdicts import ClaimVerdict, Verdict, weigh_evidence
 from verify.evidence.minimiser import MinimiserChannel
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from claims.packs import ENTRY_POINT_GROUP, load_pack, register
+from claims.papers import PAPERS
 from theory.errors import VerifyError
-from theory.packs import ENTRY_POINT_GROUP, load_pack, register
-from theory.papers import PAPERS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "isotropic_pack"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from claims.registry import claim, claims
 from theory.mixture import TaskMixture, preset
-from theory.registry import claim, claims
 from verify.evidence.unconstrained import UnconstrainedEvidence
 
 K_SIGMA = float(norm.isf(1e-6 / 2))

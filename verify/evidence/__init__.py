@@ -5,7 +5,7 @@
 * :mod:`verify.evidence.unconstrained`: the exact optimum of the unconstrained attention, sampled;
 * :mod:`verify.evidence.montecarlo`: sampled losses at the derived optimum and at the paper's stated parameters.
 
-The search and the symbolic decision are :mod:`theory.verdicts`'; :func:`theory.verdicts.weigh_evidence`
+The search and the symbolic decision are :mod:`claims.verdicts`'; :func:`claims.verdicts.weigh_evidence`
 turns the channels' findings into the verdict.
 """
 

@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from claims.record import Claim, rel_error
+from claims.verdicts import Finding
 from theory.loss import pgd_loss, population_loss
 from theory.minimise import loss_gradient, numerical_optimum
 from theory.mixture import TaskMixture
 from theory.optima import optimum
-from theory.record import Claim, rel_error
 from theory.strategy import Strategy
-from theory.verdicts import Finding
 from verify.evidence.record import Evidence
 
 MINIMISER_RTOL = 1e-6  # derived losses must agree with the independent minimiser to 1e-6 relative
@@ -89,7 +89,7 @@ class MinimiserChannel:
 
 
 def _findings(channel: str, data: dict[str, Any]) -> tuple[Finding, ...]:
-    """What the outcome of :meth:`MinimiserChannel._evidence` says to :func:`theory.verdicts.weigh_evidence`."""
+    """What the outcome of :meth:`MinimiserChannel._evidence` says to :func:`claims.verdicts.weigh_evidence`."""
     outcome = data["outcome"]
     stopped = (f"did not converge: gradient norm {data['gradient_norm']:.2g} after {data['iterations']} iterations")
     if outcome == "below":

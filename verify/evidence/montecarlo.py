@@ -12,13 +12,13 @@ from typing import Any
 
 from scipy.stats import norm
 
+from claims.record import Claim, Paper, StatedParameters
+from claims.verdicts import Finding
 from montecarlo import PGDPredictor, ReducedPredictor, estimate_loss
 from theory.mixture import TaskMixture
 from theory.optima import Optimum, optimum
-from theory.record import Claim, Paper, StatedParameters
 from theory.seeds import child_seed
 from theory.strategy import Strategy
-from theory.verdicts import Finding
 from verify.evidence.record import Evidence
 from verify.evidence.resolution import distinguish_text, resolution_fields, resolution_text
 

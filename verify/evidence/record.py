@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from theory.verdicts import Finding
+from claims.verdicts import Finding
 
 
 @dataclass(frozen=True)
 class Evidence:
     """``data`` goes to the JSON report under ``evidence[channel]``; ``findings`` go to
-    :func:`theory.verdicts.weigh_evidence` (a contradiction, or a note)."""
+    :func:`claims.verdicts.weigh_evidence` (a contradiction, or a note)."""
 
     channel: str
     data: dict[str, Any]

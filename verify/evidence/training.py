@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from claims.record import Claim
+from claims.verdicts import Finding
 from theory.loss import pgd_loss, population_loss
 from theory.mixture import TaskMixture
-from theory.record import Claim
 from theory.strategy import Strategy
-from theory.verdicts import Finding
 from verify.evidence.record import Evidence
 from verify.evidence.resolution import distinguish_text, resolution_fields
 

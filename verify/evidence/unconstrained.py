@@ -18,19 +18,19 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
+from claims.record import Claim
+from claims.verdicts import Finding
 from montecarlo import PGDPredictor, ReducedPredictor, estimate_loss, make_generator, predict, sample_batch
 from montecarlo.estimators import fixed_order_sum
 from theory.attention import AttentionParameters
 from theory.mixture import TaskMixture
 from theory.optima import Optimum, optimum
-from theory.record import Claim
 from theory.seeds import child_seed
 from theory.strategy import Strategy
 from theory.unconstrained import UnconstrainedOptimum, assumption1_cost, fine_tuned, unconstrained_optimum
-from theory.verdicts import Finding
 from verify.evidence.record import Evidence
 
-SELECTED_STARTS = 6  # more starts than the search (theory.papers.chang2025.common.SEARCH_STARTS): the answer to the user's question
+SELECTED_STARTS = 6  # more starts than the search (claims.papers.chang2025.common.SEARCH_STARTS): the answer to the user's question
 MC_TARGET_REL_SE = 4e-3
 MC_MAX_SAMPLES = 100_000  # a sample budget, never a time: 0.7 s at d = 10, n = 10 on one core
 K_SIGMA = float(norm.isf(1e-6 / 2))  # two-sided 1e-6 per comparison

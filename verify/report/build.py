@@ -8,10 +8,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from theory.kinds import Severity
+from claims.kinds import Severity
+from claims.record import Claim
+from claims.verdicts import ClaimVerdict, Verdict
 from theory.mixture import TaskMixture
-from theory.record import Claim
-from theory.verdicts import ClaimVerdict, Verdict
 from verify.version import SCHEMA_VERSION, tool_info
 
 LOCAL_VERDICTS = ("holds", "fails", "inconclusive", "not applicable", "measured")

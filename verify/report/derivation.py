@@ -31,7 +31,7 @@ from xml.dom import minidom
 import sympy as sp
 from sympy.printing.mathml import MathMLPresentationPrinter
 
-from theory.record import Claim
+from claims.record import Claim
 from verify.report.build import FORMS_PATH
 from verify.report.typeset import mathml_inner, tex_to_mathml
 
@@ -303,7 +303,7 @@ def stale(stored: dict[str, Any], fresh: dict[str, dict[str, Any]]) -> list[str]
 
 
 def main(argv: list[str] | None = None) -> int:
-    from theory.registry import claims
+    from claims.registry import claims
 
     parser = argparse.ArgumentParser(prog="python -m verify.report.derivation", description=__doc__.splitlines()[0])
     mode = parser.add_mutually_exclusive_group(required=True)

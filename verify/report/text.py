@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from theory.kinds import Severity, optimum_label
+from claims.kinds import Severity, optimum_label
 from verify.evidence.minimiser import MINIMISER_RTOL
 from verify.report.typeset import number_tex, quantity_tex
 
@@ -27,7 +27,7 @@ CHANNEL_NAMES = {
 
 
 def severity_text(severity: str | None) -> str:
-    """A finding's severity in words (theory.record.Severity), or 'severity not stated'."""
+    """A finding's severity in words (claims.record.Severity), or 'severity not stated'."""
     return Severity(severity).description if severity in list(Severity) else "severity not stated"
 
 

@@ -1,4 +1,4 @@
-"""The Ahn-Cheng-Daneshmand-Sra pack (theory.papers.ahn2023) against independent references.
+"""The Ahn-Cheng-Daneshmand-Sra pack (claims.papers.ahn2023) against independent references.
 
 (a) the exact population loss of their masked layer with TF = -[Z_1]_{d+1,n+1} (``lsa_reference.ExactLoss``), every
     entry that reaches the output free, minimised by scipy (and the toolkit's separate unconstrained-attention solver);
@@ -19,10 +19,10 @@ from mixture_strategies import spd_matrices
 from scipy.optimize import minimize
 from scipy.stats import norm
 
+from claims.papers.ahn2023 import PAPER, PRESETS, theorem1
+from claims.papers.ahn2023.model import ahn_mixture, claimed_isotropic, claimed_theorem1, in_model, isotropic, reduced_W
+from claims.record import Outcome, StatedParameters
 from theory.optima import plain_training_optimum
-from theory.papers.ahn2023 import PAPER, PRESETS, theorem1
-from theory.papers.ahn2023.model import ahn_mixture, claimed_isotropic, claimed_theorem1, in_model, isotropic, reduced_W
-from theory.record import Outcome, StatedParameters
 
 K_SIGMA = float(norm.isf(1e-6 / 2))  # two-sided 1e-6 per comparison (as training.evidence): 4.9 standard errors
 CLAIMS = {c.id: c for c in PAPER.claims}
@@ -67,8 +67,8 @@ def test_every_claim_on_every_case() -> None:
 
 
 def test_the_verdict_machinery_verifies_every_claim() -> None:
-    """theory.verdicts.judge over the pack's own search family (as `verify --paper KEY` runs it), symbolic apart."""
-    from theory.verdicts import Verdict, judge
+    """claims.verdicts.judge over the pack's own search family (as `verify --paper KEY` runs it), symbolic apart."""
+    from claims.verdicts import Verdict, judge
     cases = PAPER.cases((1, 4, 20), 0)
     for claim in PAPER.claims:
         verdict = judge(claim, cases, symbolic=False)

@@ -1,15 +1,15 @@
-"""The experiments' statements (theory.papers.chang2025.experiments): each check fails where its statement is false,
+"""The experiments' statements (claims.papers.chang2025.experiments): each check fails where its statement is false,
 and on the paper's presets says what an independent exact computation says."""
 
 from __future__ import annotations
 
 import pytest
 
+from claims.papers.chang2025 import experiments as E
+from claims.record import Comparison, Outcome
+from claims.registry import claim
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
-from theory.papers.chang2025 import experiments as E
-from theory.record import Comparison, Outcome
-from theory.registry import claim
 from theory.strategy import Strategy
 from theory.unconstrained import unconstrained_optimum
 

@@ -1,4 +1,4 @@
-"""The Zhang-Frei-Bartlett pack (theory.papers.zhang2024) against independent references.
+"""The Zhang-Frei-Bartlett pack (claims.papers.zhang2024) against independent references.
 
 (a) the exact population loss of their LSA, written from its definition (``lsa_reference.ExactLoss``, every entry of
     the layer that reaches the output free), minimised by scipy; (b) Monte Carlo on prompts sampled literally and run
@@ -20,8 +20,8 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import minimize
 from scipy.stats import norm
 
-from theory.papers.zhang2024 import PAPER, PRESETS, covariate_shift, model, theorem41, theorem42
-from theory.papers.zhang2024.model import (
+from claims.papers.zhang2024 import PAPER, PRESETS, covariate_shift, model, theorem41, theorem42
+from claims.papers.zhang2024.model import (
     claimed_corollary_bound,
     claimed_gamma,
     claimed_product,
@@ -29,7 +29,7 @@ from theory.papers.zhang2024.model import (
     claimed_weights,
     zhang_mixture,
 )
-from theory.record import Claim, Outcome, StatedParameters
+from claims.record import Claim, Outcome, StatedParameters
 
 
 @pytest.fixture(autouse=True)
@@ -89,8 +89,8 @@ def test_outside_the_model_is_not_applicable() -> None:
 
 
 def test_the_verdict_machinery_verifies_every_claim() -> None:
-    """theory.verdicts.judge over the pack's own search family (as `verify --paper KEY` runs it), symbolic apart."""
-    from theory.verdicts import Verdict, judge
+    """claims.verdicts.judge over the pack's own search family (as `verify --paper KEY` runs it), symbolic apart."""
+    from claims.verdicts import Verdict, judge
     cases = PAPER.cases((1, 4, 20), 0)
     for claim in PAPER.claims:
         verdict = judge(claim, cases, symbolic=False)
