@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,10 +22,10 @@ from theory.mixture import TaskMixture
 from training import KINDS, make_config, train, train_panel
 from training.models import model_kind
 
-SMALL = TaskMixture(np.array([[1.0, 0.3], [0.3, 0.7]]), [0.4, 0.6], [[1.5, -1.0], [-0.5, 1.2]],
-                    [np.eye(2), 2 * np.eye(2)], 0.5)
+SMALL = TaskMixture(np.array([[1.0, 0.3], [0.3, 0.7]]), np.array([0.4, 0.6]), np.array([[1.5, -1.0], [-0.5, 1.2]]),
+                    np.array([np.eye(2), 2 * np.eye(2)]), 0.5)
 LAYERS = {"multilayer": 2}  # a kind with a depth is trained at its first depth beyond one layer
-ONE_STEP = {"steps": 1, "batch_size": 16, "restarts": 2}
+ONE_STEP: dict[str, Any] = {"steps": 1, "batch_size": 16, "restarts": 2}
 
 
 @pytest.mark.parametrize("name", sorted(KINDS))
