@@ -34,6 +34,7 @@ Each compiles to an object with two evaluations:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -236,40 +237,76 @@ class _MultiLayer:
         return multilayer_query_vector(self.A[None], self.Wv[None], p[None], h[None], stats.gram())[0]
 
 
+Compiler = Callable[[TaskMixture, Any, Callable[[Any], Tensor]], _Compiled]
+_COMPILERS: dict[type, Compiler] = {}
+
+
+def register_predictor(spec_type: type) -> Callable[[Compiler], Compiler]:
+    """Register ``compile(mixture, spec, put)`` for ``spec_type``: the one table :func:`compile_predictor` reads
+    (``put`` moves an array to the estimator's device and dtype)."""
+    def register(compiler: Compiler) -> Compiler:
+        _COMPILERS[spec_type] = compiler
+        return compiler
+    return register
+
+
+@register_predictor(ReducedPredictor)
+def _compile_reduced(mixture: TaskMixture, spec: ReducedPredictor, put: Callable[[Any], Tensor]) -> _Compiled:
+    W, P = check_parameters(mixture, np.asarray(spec.W, dtype=np.float64),
+                            None if spec.P is None else np.asarray(spec.P, dtype=np.float64))
+    return _Reduced(put(W), put(P))
+
+
+@register_predictor(PGDPredictor)
+def _compile_pgd(mixture: TaskMixture, spec: PGDPredictor, put: Callable[[Any], Tensor]) -> _Compiled:
+    d, K = mixture.d, mixture.K
+    W = _finite("W", np.asarray(spec.W, dtype=np.float64), (d, d))
+    scales = np.ones(K) if spec.scales is None else np.asarray(spec.scales, dtype=np.float64)
+    return _PGD(put(W), put(mixture.means), put(_finite("scales", scales, (K,))))
+
+
+def _tokens(mixture: TaskMixture, spec: AttentionParameters | MultiLayerParameters) -> tuple[np.ndarray, np.ndarray]:
+    """The prompt tokens and heads, (K, d+1) each, checked."""
+    shape = (mixture.K, mixture.d + 1)
+    return (_finite("prompts", np.asarray(spec.prompts, dtype=np.float64), shape),
+            _finite("heads", np.asarray(spec.heads, dtype=np.float64), shape))
+
+
+@register_predictor(AttentionParameters)
+def _compile_attention(mixture: TaskMixture, spec: AttentionParameters, put: Callable[[Any], Tensor]) -> _Compiled:
+    D = mixture.d + 1
+    A = _finite("A", np.asarray(spec.A, dtype=np.float64), (D, D))
+    Wv = _finite("Wv", np.asarray(spec.Wv, dtype=np.float64), (D, D))
+    prompts, heads = _tokens(mixture, spec)
+    return _Attention(put(A), put(prompts), put(heads @ Wv.T))
+
+
+@register_predictor(MultiLayerParameters)
+def _compile_multilayer(mixture: TaskMixture, spec: MultiLayerParameters, put: Callable[[Any], Tensor]) -> _Compiled:
+    D = mixture.d + 1
+    A = np.asarray(spec.A, dtype=np.float64)
+    if A.ndim != 3 or A.shape[0] < 1:
+        raise VerifyError(f"A: expected shape (L, {D}, {D}) with L >= 1, got {A.shape}")
+    L = A.shape[0]
+    A = _finite("A", A, (L, D, D))
+    Wv = _finite("Wv", np.asarray(spec.Wv, dtype=np.float64), (L, D, D))
+    prompts, heads = _tokens(mixture, spec)
+    return _MultiLayer(put(A), put(Wv), put(prompts), put(heads))
+
+
 def compile_predictor(mixture: TaskMixture, spec: PredictorSpec, device: torch.device,
                       dtype: torch.dtype) -> _Compiled:
-    """Validate ``spec`` against the mixture and move it to ``device`` (VerifyError on bad shapes)."""
-    d, K = mixture.d, mixture.K
+    """Validate ``spec`` against the mixture and move it to ``device`` (VerifyError on bad shapes), by the compiler
+    registered for its type (:func:`register_predictor`)."""
+    compiler = next((_COMPILERS[t] for t in type(spec).__mro__ if t in _COMPILERS), None)
+    if compiler is None:
+        raise VerifyError(f"predictor: expected one of {', '.join(t.__name__ for t in _COMPILERS)}, "
+                          f"got {type(spec).__name__}")
 
     def put(a: Any) -> Tensor:
         return torch.as_tensor(np.array(a, dtype=np.float64), dtype=dtype, device=device)
 
-    if isinstance(spec, ReducedPredictor):
-        W, P = check_parameters(mixture, np.asarray(spec.W, dtype=np.float64),
-                                None if spec.P is None else np.asarray(spec.P, dtype=np.float64))
-        return _Reduced(put(W), put(P))
-    if isinstance(spec, PGDPredictor):
-        W = _finite("W", np.asarray(spec.W, dtype=np.float64), (d, d))
-        scales = np.ones(K) if spec.scales is None else np.asarray(spec.scales, dtype=np.float64)
-        return _PGD(put(W), put(mixture.means), put(_finite("scales", scales, (K,))))
-    if isinstance(spec, AttentionParameters):
-        A = _finite("A", np.asarray(spec.A, dtype=np.float64), (d + 1, d + 1))
-        Wv = _finite("Wv", np.asarray(spec.Wv, dtype=np.float64), (d + 1, d + 1))
-        prompts = _finite("prompts", np.asarray(spec.prompts, dtype=np.float64), (K, d + 1))
-        heads = _finite("heads", np.asarray(spec.heads, dtype=np.float64), (K, d + 1))
-        return _Attention(put(A), put(prompts), put(heads @ Wv.T))
-    if isinstance(spec, MultiLayerParameters):
-        A = np.asarray(spec.A, dtype=np.float64)
-        if A.ndim != 3 or A.shape[0] < 1:
-            raise VerifyError(f"A: expected shape (L, {d + 1}, {d + 1}) with L >= 1, got {A.shape}")
-        L = A.shape[0]
-        A = _finite("A", A, (L, d + 1, d + 1))
-        Wv = _finite("Wv", np.asarray(spec.Wv, dtype=np.float64), (L, d + 1, d + 1))
-        prompts = _finite("prompts", np.asarray(spec.prompts, dtype=np.float64), (K, d + 1))
-        heads = _finite("heads", np.asarray(spec.heads, dtype=np.float64), (K, d + 1))
-        return _MultiLayer(put(A), put(Wv), put(prompts), put(heads))
-    raise VerifyError(f"predictor: expected ReducedPredictor, PGDPredictor, AttentionParameters or MultiLayerParameters, "
-                      f"got {type(spec).__name__}")
+    return compiler(mixture, spec, put)
 
 
 def predict(mixture: TaskMixture, spec: PredictorSpec, batch: Batch) -> Tensor:

@@ -1,18 +1,19 @@
-"""Torch models and training strategies of the paper, with restarts batched in one model.
+"""Torch models and the training strategies of the paper, with restarts (and a panel's cells) batched in one model.
 
 Public API::
 
-    ReducedModel, AttentionModel, MultiLayerAttention   # eq. (7); eqs. (6)/(17); Appendix E
-    TrainableModel                                      # what every model provides to the training loop
-    train, TrainingResult                               # Strategy.PT, FT, JT, PGD (Sections 4-5)
+    train, TrainingResult                               # one point: Strategy.PT, FT, JT, PGD (Sections 4-5)
+    train_panel, panel_results, PanelRun                # every n x strategy x restart of a figure panel at once
+    TrainingConfig, make_config, PROTOCOLS              # the one configuration of both; "literal" / "variance-reduced"
     training_evidence                                   # the training channel of ``verify``
-    train_panel, panel_results, PanelConfig, make_panel_config  # every n x strategy x restart of a panel at once
-    PanelRun, PanelLayout, PROTOCOLS                    # ... its outcome, its members, "literal" / "variance-reduced"
     multilayer_point, multilayer_points, MultiLayerPoint  # Appendix E: L layers vs the exact one-layer optimum
+    KINDS, TrainableModel                               # the registry of model kinds, and what a kind provides
+    ReducedModel, AttentionModel, MultiLayerAttention   # the kinds: eq. (7); eqs. (6)/(17); Appendix E
 
-Strategies are :class:`theory.strategy.Strategy` values; every function also takes the string value
-(``"PT"``, ``"FT"``, ``"JT"``, ``"PGD"``).  ``PGD`` trains prompts, attention and task-specific heads
-(eq. 18) and is compared with the debiased PGD optimum of eq. (19).
+``train`` is a one-cell panel: one loop (:func:`train_panel`), one Adam (:class:`training.panel.MemberAdam`), one
+configuration.  Strategies are :class:`theory.strategy.Strategy` values; every function also takes the string value
+(``"PT"``, ``"FT"``, ``"JT"``, ``"PGD"``).  ``PGD`` trains prompts, attention and task-specific heads (eq. 18) and is
+compared with the debiased PGD optimum of eq. (19).  A model kind is one class registered in :data:`KINDS`.
 
 Example
 -------
@@ -22,26 +23,26 @@ Example
 ('PT', 2)
 """
 
+from training.config import PROTOCOLS, TrainingConfig, make_config
 from training.evidence import training_evidence
 from training.experiment import train
-from training.models import AttentionModel, MultiLayerAttention, ReducedModel, TrainableModel
+from training.models import KINDS, AttentionModel, MultiLayerAttention, ReducedModel, TrainableModel
 from training.multilayer import MultiLayerPoint, multilayer_point, multilayer_points
-from training.panel import PanelConfig, PanelRun, make_panel_config, panel_results, train_panel
-from training.panel_data import PROTOCOLS, PanelLayout
+from training.panel import PanelRun, panel_results, train_panel
 from training.results import TrainingResult
 
 __all__ = [
+    "KINDS",
     "PROTOCOLS",
     "AttentionModel",
     "MultiLayerAttention",
     "MultiLayerPoint",
-    "PanelConfig",
-    "PanelLayout",
     "PanelRun",
     "ReducedModel",
     "TrainableModel",
+    "TrainingConfig",
     "TrainingResult",
-    "make_panel_config",
+    "make_config",
     "multilayer_point",
     "multilayer_points",
     "panel_results",

@@ -2,16 +2,17 @@
 
 ``--protocol`` (:func:`run_protocol_benchmark`): the paper's protocol (Section 6: batch 8192, 50 restarts,
 20 000 Adam steps per (panel, strategy, n) point) with the panel engine (:mod:`training.panel`) against
-today's per-point path (:func:`training.strategies.run_training`, restarts batched, one point at a time, the
+the per-point path (the same engine one point at a time, restarts batched: what :func:`training.train` does, the
 full 20 000 steps) and the sequential loop (one restart at a time), all measured in the same run.  Per model
 kind (``KINDS``: reduced, attention, heads, multilayer):
 
 * ms per step of one panel model (every n of ``FULL_NS`` x the kind's strategies x R restarts) and per point;
-  today's and the sequential loop's ms per step per point, at each n of ``FULL_NS``, averaged;
+  the per-point path's ("today" in the keys) and the sequential loop's ms per step per point, at each n of
+  ``FULL_NS``, averaged;
 * steps until every restart of a cell is within 1% of its optimum (the exact-loss monitor), measured by
   training (``STEPS_CELL``: one n and the slowest strategy, ``--steps-restarts`` restarts at the protocol
   batch); kinds without an exact loss (the multi-layer stack) run the whole budget;
-* seconds per point (ms per step per point x steps) for the panel, today's path and the sequential loop, and
+* seconds per point (ms per step per point x steps) for the panel, the per-point path and the sequential loop, and
   their ratios;
 * estimated hours for the whole ``verify --figures --full`` set (``FULL_SET``: the points of each kind).
 
@@ -46,7 +47,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,16 +55,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from montecarlo import make_generator, resolve_device, sample_batch
+from montecarlo import resolve_device
 from theory.errors import VerifyError
 from theory.files import write_text_atomic
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
 from theory.strategy import Strategy
-from training.models import MultiLayerAttention, TrainableModel, stack_label_scale
+from training.config import make_config
+from training.models import TrainableModel
 from training.multilayer import DEEPEN_STEP_FRACTION
-from training.panel import make_panel_config, train_panel
-from training.strategies import _initialise, _param_groups, make_config, run_training
+from training.panel import train_panel
 
 PRESET, N, RESTARTS = "fig2c", 10, 16
 TARGET = 0.01  # within 1% of L*_JT
@@ -89,7 +89,8 @@ def time_to_target(restarts: int, *, first_restart: int = 0, seed: int = 0,
         return False
 
     config = make_config(restarts=restarts, first_restart=first_restart, **OPTIONS)
-    run = run_training(Strategy.JT, mixture, N, config=config, seed=seed, device=device, stop=stop, stop_every=CHECK_EVERY)
+    run = train_panel("reduced", mixture, [N], [Strategy.JT], config=config, seed=seed, device=device, stop=stop,
+                      stop_every=CHECK_EVERY)
     return {"seconds": run.seconds, "steps": reached["step"], "reached": reached["step"] is not None}
 
 
@@ -151,46 +152,17 @@ _MULTILAYER_L3_FACTOR = 3.0  # per-step cost of L = 3 relative to L = 2: product
 
 def _today_ms_per_step(kind: Kind, mixture: TaskMixture, n: int, restarts: int, batch: int,
                        device: torch.device) -> float:
-    """Today's per-point path: :func:`run_training` with the literal protocol (for the multi-layer stack, its loop on
-    the token sequences, the forward pass it had before the Gram form); ms per step after one warm-up step."""
-    strategy = kind.steps_cell[0]
-    if kind.model != "multilayer":  # (1 + TIMED_STEPS) steps minus 1 step: the warm-up step's cost drops out
-        runs = [run_training(strategy, mixture, n, model=kind.model, seed=0, device=device,
-                             config=make_config(steps=steps, batch_size=batch, restarts=restarts, query="sampled",
-                                                data="sequences"))
-                for steps in (1, 1 + TIMED_STEPS)]
-        return 1000.0 * max(runs[1].seconds - runs[0].seconds, 0.0) / TIMED_STEPS
-    net = _TokenStack(mixture.d, mixture.K, n, layers=kind.layers, restarts=restarts,
-                      label_scale=stack_label_scale(mixture, kind.layers), device=device)
-    config = make_config(steps=TIMED_STEPS + 1, batch_size=batch, restarts=restarts)
-    scales = net.natural_scales(mixture, n)
-    _initialise(net, scales, config, 0)
-    optimiser = torch.optim.Adam(_param_groups(net, scales, config.lr, net.weight_names + (net.prompt_name,)))
-    generator = make_generator(0, device)
-    seconds = 0.0
-    for step in range(TIMED_STEPS + 1):
-        start = time.perf_counter()
-        losses = net.sampled_losses(sample_batch(mixture, n, batch, generator=generator, device=device))
-        optimiser.zero_grad(set_to_none=True)
-        losses.sum().backward()
-        optimiser.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        if step:
-            seconds += time.perf_counter() - start
-    return 1000.0 * seconds / TIMED_STEPS
-
-
-class _TokenStack(MultiLayerAttention):
-    """The multi-layer stack evaluated on its token sequences (its forward pass before the Gram form)."""
-
-    def forward(self, batch: Any) -> torch.Tensor:
-        return self.forward_tokens(batch)
+    """The per-point path: one cell (the kind's slowest strategy at n) as its own panel, the literal protocol; ms per
+    step after one warm-up step."""
+    config = make_config(steps=TIMED_STEPS + 1, batch_size=batch, restarts=restarts, protocol="literal")
+    run = train_panel(kind.model, mixture, [n], [kind.steps_cell[0]], layers=kind.layers, config=config, seed=0,
+                      device=device)
+    return 1000.0 * float(np.mean(run.step_seconds[1:]))
 
 
 def _panel_ms_per_step(kind: Kind, mixture: TaskMixture, restarts: int, batch: int, device: torch.device) -> float:
     """One panel model of the kind (every n of ``FULL_NS`` x its strategies x R restarts): ms per step, warm-up excluded."""
-    config = make_panel_config(steps=TIMED_STEPS + 1, batch_size=batch, restarts=restarts, tolerance=None)
+    config = make_config(steps=TIMED_STEPS + 1, batch_size=batch, restarts=restarts, tolerance=None)
     run = train_panel(kind.model, mixture, FULL_NS, kind.strategies, layers=kind.layers, config=config, seed=0,
                       device=device)
     return 1000.0 * float(np.mean(run.step_seconds[1:]))  # every step after the first (FT's phase 2 adds steps)
@@ -203,7 +175,7 @@ def steps_to_target(kind: Kind, mixture: TaskMixture, *, restarts: int, batch: i
     strategy, n = kind.steps_cell
     if kind.model == "multilayer":
         return {"steps": None, "reached": False, "budget": budget, "note": "no exact loss: the cell runs its budget"}
-    config = make_panel_config(steps=budget, batch_size=batch, restarts=restarts, tolerance=0.01,
+    config = make_config(steps=budget, batch_size=batch, restarts=restarts, tolerance=0.01,
                                check_every=check_every)
     run = train_panel(kind.model, mixture, [n], [strategy], layers=kind.layers, config=config, seed=0, device=device)
     cell = run.cells[0]
@@ -308,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     parser.add_argument("--protocol", action="store_true", help="the paper-protocol benchmark (panel engine vs "
-                        "today's per-point path and the sequential loop)")
+                        "the per-point path and the sequential loop)")
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"--protocol: model kinds (default {','.join(KINDS)})")
     parser.add_argument("--steps-restarts", type=int, default=4, help="--protocol: restarts of the steps-to-1%% run")
     parser.add_argument("--steps-batch", type=int, default=PROTOCOL_BATCH, help="--protocol: batch of the steps-to-1%% run")

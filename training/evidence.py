@@ -42,9 +42,9 @@ from scipy.stats import norm
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture
 from theory.strategy import Strategy
+from training.config import as_strategy
 from training.experiment import train
 from training.multilayer import EVALUATION_ONLY, multilayer_point
-from training.strategies import as_strategy
 
 QUICK_TOLERANCE = 0.05  # optimisation tolerance of the quick budget (see the module docstring)
 FULL_TOLERANCE = 0.01  # the paper-protocol budget

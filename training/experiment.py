@@ -1,4 +1,4 @@
-"""One call from a strategy name to a :class:`TrainingResult`: build, train, evaluate, compare."""
+"""One call from a strategy name to a :class:`TrainingResult`: a one-cell panel trained, evaluated, compared."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ from typing import Any
 
 import torch
 
-from montecarlo import resolve_device
-from theory.errors import VerifyError
 from theory.loss import check_context_length
 from theory.mixture import TaskMixture
 from theory.strategy import Strategy
-from training.models import check_positive_int
-from training.results import TrainingResult, summarise
-from training.strategies import StopRule, check_strategy, make_config, run_training
+from training.config import as_strategy, make_config
+from training.models import model_kind
+from training.panel import StopRule, panel_results, train_panel
+from training.results import TrainingResult
 
 
 def train(strategy: Strategy | str, mixture: TaskMixture, n: int, *, model: str = "reduced", layers: int = 1, seed: int = 0,
@@ -34,10 +33,13 @@ def train(strategy: Strategy | str, mixture: TaskMixture, n: int, *, model: str 
     seed : data stream seed; restart r is initialised from (seed, r).
     device : ``"cpu"``, ``"cuda[:N]"`` or ``"auto"``.
     progress : show a rich progress bar.
-    stop, stop_every : optional early-stopping rule ``stop(step, model) -> bool`` (see :func:`run_training`).
+    stop, stop_every : optional early-stopping rule ``stop(step, model) -> bool`` (see :func:`training.train_panel`).
     eval_rel_se, eval_max_samples : precision and budget of the final Monte Carlo estimate.
-    options : :class:`training.strategies.TrainingConfig` fields (``steps``, ``batch_size``, ``lr``,
-        ``lr_final_ratio``, ``restarts``, ``first_restart``, ``ft_steps``, ``init_scale``, ``query``, ``data``).
+    options : :class:`training.config.TrainingConfig` fields (``steps``, ``batch_size``, ``lr``,
+        ``lr_final_ratio``, ``restarts``, ``first_restart``, ``ft_steps``, ``init_scale``, ``query``, ``data``,
+        ``tolerance``, ...; or ``protocol``).
+
+    It is :func:`training.train_panel` with one n and one strategy, and its cell's :func:`training.panel_results`.
 
     Example
     -------
@@ -46,16 +48,10 @@ def train(strategy: Strategy | str, mixture: TaskMixture, n: int, *, model: str 
     >>> sorted(res.to_json())[:3]
     ['K', 'best_restart', 'comparison']
     """
-    if not isinstance(model, str):
-        raise VerifyError(f"model: expected a name, got {model!r}")
-    strategy = check_strategy(strategy, model)
+    strategy = as_strategy(strategy)
+    model_kind(model)
     n = check_context_length(n)
-    layers = check_positive_int("layers", layers)
-    if model != "multilayer" and layers != 1:
-        raise VerifyError(f"layers: only the 'multilayer' model has a depth, got layers={layers!r} for {model!r}")
     config = make_config(**options)
-    dev = resolve_device(device)
-    run = run_training(strategy, mixture, n, model=model, layers=layers, config=config, seed=seed, device=dev,
-                       stop=stop, stop_every=stop_every, progress=progress)
-    return summarise(run, mixture, n, model_kind=model, layers=layers, device=dev, eval_rel_se=eval_rel_se,
-                     eval_max_samples=eval_max_samples)
+    run = train_panel(model, mixture, [n], [strategy], layers=layers, config=config, seed=seed, device=device,
+                      progress=progress, stop=stop, stop_every=stop_every)
+    return panel_results(run, eval_rel_se=eval_rel_se, eval_max_samples=eval_max_samples)[(strategy, n)]

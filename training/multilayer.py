@@ -57,9 +57,8 @@ from theory.optima import optimum
 from theory.seeds import child_seed
 from theory.strategy import Strategy
 from theory.unconstrained import unconstrained_optimum
-from training.models import check_positive_int
-from training.panel import PanelRun, make_panel_config, panel_results, train_panel
-from training.strategies import as_strategy
+from training.config import as_strategy, check_positive_int, make_config
+from training.panel import PanelRun, panel_results, train_panel
 
 QUICK_STEPS = 1500
 _QUICK: dict[str, Any] = {"steps": QUICK_STEPS, "batch_size": 1024, "restarts": 4, "lr": 0.05, "lr_final_ratio": 0.05,
@@ -124,7 +123,7 @@ class MultiLayerPoint:
 
 
 def multilayer_options(quick: bool) -> dict[str, Any]:
-    """The :class:`training.panel.PanelConfig` options :func:`multilayer_point` uses."""
+    """The :class:`training.config.TrainingConfig` options :func:`multilayer_point` uses."""
     return dict(_QUICK if quick else _FULL)
 
 
@@ -154,7 +153,7 @@ def multilayer_points(mixture: TaskMixture, ns: list[int], layers: int, *, strat
         raise VerifyError("strategy: Appendix E trains jointly (PT, JT, or PGD with task heads), not FT")
     settings = {**multilayer_options(quick), **options}
     restarts = check_positive_int("restarts", settings["restarts"])
-    config = make_panel_config(**{**settings, "restarts": restarts * seeds})
+    config = make_config(**{**settings, "restarts": restarts * seeds})
     deepen_steps = max(1, round(settings["steps"] * DEEPEN_STEP_FRACTION))
     deepen = {**settings, "restarts": restarts * seeds, "steps": deepen_steps, "lr": settings["lr"] * DEEPEN_LR_FACTOR,
               "warmup_steps": min(settings.get("warmup_steps", 0), deepen_steps)}
@@ -169,7 +168,7 @@ def multilayer_points(mixture: TaskMixture, ns: list[int], layers: int, *, strat
             _STAGES.move_to_end((depth, *key))
             return cached
         run = train_panel("multilayer", mixture, ns, [strategy], layers=depth, seed=seed, device=device,
-                          progress=progress, config=config if below is None else make_panel_config(**deepen),
+                          progress=progress, config=config if below is None else make_config(**deepen),
                           warm_start=below)
         _STAGES[(depth, *key)] = run
         while len(_STAGES) > _STAGE_CACHE_SIZE:
@@ -223,7 +222,7 @@ def multilayer_point(mixture: TaskMixture, n: int, layers: int, *, strategy: Str
     """Train the L-layer stack of Appendix E (``strategy``: "PT", "JT", or "PGD" for prompts and task-specific
     heads, Figure A2's three settings) at context length n; the best restart's loss +- SE and the one-layer optima.
 
-    ``options`` override :func:`multilayer_options` (:class:`training.panel.PanelConfig` fields).  Layer 1
+    ``options`` override :func:`multilayer_options` (:class:`training.config.TrainingConfig` fields).  Layer 1
     starts as the one-layer model does, deeper layers as zero residual updates, with the token rescaling and
     step scales of :class:`training.models.MultiLayerAttention`.
 

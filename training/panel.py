@@ -1,4 +1,16 @@
-"""The paper's training protocol for a whole figure panel at once: every n x strategy x restart in one model.
+"""The one trainer: every (n, strategy) cell x restart of a figure panel as the members of one model.
+
+A single training point (:func:`training.train`) is a one-cell panel; a figure panel is many cells at once.
+
+Strategies (:class:`theory.strategy.Strategy`, Sections 4-5), each a list of phases that name the parameters they
+train (the model's :meth:`~training.models.TrainableModel.trainable_phases`):
+
+* ``PT`` plain training: no prompts (P = 0), train the attention weights (eq. 10);
+* ``FT`` fine-tuning: plain training with the prompts at zero, then the prompts alone, from their random
+  initialisation, with the weights (and head) frozen (eq. 11);
+* ``JT`` joint training: prompts and weights together (eq. 12);
+* ``PGD`` joint training of prompts, weights and task-specific heads (Definition 4, eq. 18), whose reduced optimum
+  is the debiased PGD of eq. (19); only the attention kinds have heads.
 
 Section 6 trains, for each context length n and strategy, 50 restarts of 20 000 Adam steps on batches of
 8192 and reports the best restart.  :func:`train_panel` does that for all the (n, strategy) *cells* of a panel
@@ -7,32 +19,36 @@ restarts (:class:`~training.panel_data.PanelLayout`), so that one step is a hand
 operations instead of a loop over points (the step time at the protocol's sizes is launch-bound, not
 compute-bound).  Each member follows the trajectory it would follow alone:
 
-* its own initialisation, from seed ``(seed, r)`` at its cell's natural scales (as :func:`training.train`);
+* its own initialisation, from seed ``(seed, first_restart + r)`` at its cell's natural scales (the model's
+  :meth:`~training.models.TrainableModel.natural_scales`: from n, d and E[y^2] only, never a derived optimum);
 * its own loss on the shared batch (:mod:`training.panel_data`: a cell at n reads the first n tokens of the
-  panel's sequences), summed over members so that each member's gradient is its own loss's;
-* its own Adam state, step count, learning rate (``lr`` times its parameter's natural scale at its n,
-  decaying geometrically over its phase's budget) and trainable mask (its strategy's phase,
-  :meth:`~training.models.TrainableModel.trainable_phases`), in :class:`MemberAdam`, which is torch's
-  Adam update written per member.
+  panel's sequences), summed over members so that each member's gradient is its own loss's.  The loss is the
+  squared error on the sampled query label (``query="sampled"``, the paper's protocol) or its exact expectation
+  over the query given the sampled task, beta and context (``query="integrated"``: the same population objective
+  with less gradient noise);
+* its own Adam state, step count, learning rate (``lr`` times its parameter's natural scale at its n, which is
+  what a reparametrisation to O(1) parameters would do, decaying geometrically from ``lr`` to
+  ``lr * lr_final_ratio`` over its phase's budget, after an optional linear warmup) and trainable mask (its
+  strategy's phase), in :class:`MemberAdam`, which is torch's Adam update written per member.
 
-Early stopping (budgets are steps, never seconds).  Every ``check_every`` steps of a cell's phase, the
-model's exact loss of each of the cell's restarts (:meth:`~training.models.TrainableModel.member_exact_losses`:
-the population loss of the reduced model, the exact loss of the one-layer attention) is compared with the
-phase's optimum (:meth:`~training.models.TrainableModel.member_targets`: the derived optimum of the model
-class; for the prompt phase of "FT" each restart's own ``min_P L(W, P)``).  Once *every* restart is within
-``tolerance`` of its optimum the phase ends; a cell without an exact monitor (deeper stacks) runs its budget.
-A finished cell's members are frozen; a group whose cells are all finished is no longer computed.  The
-monitor only decides when to stop: the reported loss is measured afterwards on fresh samples
-(:func:`panel_results`, :func:`training.results.summarise`).
+Early stopping (budgets are steps, never seconds).  With ``tolerance`` set, every ``check_every`` steps of a
+cell's phase, the model's exact loss of each of the cell's restarts
+(:meth:`~training.models.TrainableModel.member_exact_losses`: the population loss of the reduced model, the exact
+loss of the one-layer attention) is compared with the phase's optimum
+(:meth:`~training.models.TrainableModel.member_targets`: the derived optimum of the model class; for the prompt
+phase of "FT" each restart's own ``min_P L(W, P)``).  Once *every* restart is within ``tolerance`` of its optimum
+the phase ends; a cell without an exact monitor (deeper stacks) runs its budget.  A finished cell's members are
+frozen; a group whose cells are all finished is no longer computed.  The monitor only decides when to stop: the
+reported loss is measured afterwards on fresh samples (:func:`panel_results`, :func:`training.results.summarise`).
+A caller's own rule ``stop(step, model)`` can end the whole run early as well.
 
-Protocols (:data:`training.panel_data.PROTOCOLS`): ``"literal"`` (the default and the paper's: sampled
-sequences and sampled query) and ``"variance-reduced"`` (query integrated out, Gram matrices drawn directly;
-the same population objective, so the same optimum, with less gradient noise per step).
+Protocols (:data:`training.config.PROTOCOLS`): ``"literal"`` (the default and the paper's: sampled sequences and
+sampled query) and ``"variance-reduced"`` (query integrated out, Gram matrices drawn directly; the same population
+objective, so the same optimum, with less gradient noise per step).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -46,90 +62,21 @@ from torch import Tensor
 from montecarlo import mixture_tensors, resolve_device
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture
+from theory.seeds import child_seed
 from theory.strategy import Strategy
-from training.models import (
-    AttentionModel,
-    MultiLayerAttention,
-    ReducedModel,
-    TrainableModel,
-    check_positive_int,
-    stack_label_scale,
-)
-from training.panel_data import PanelLayout, PanelSampler, PanelStatistics, check_protocol
-from training.results import TrainingResult, summarise
-from training.strategies import TrainingRun, as_strategy, restart_generator, warmup_factor
+from training.config import TrainingConfig, as_strategy, check_positive_int, check_seed, warmup_factor
+from training.models import MultiLayerAttention, TrainableModel, model_kind
+from training.panel_data import PanelLayout, PanelSampler, PanelStatistics
+from training.results import TrainingResult, TrainingRun, summarise
 
-PANEL_MODELS = ("reduced", "attention", "multilayer")
+StopRule = Callable[[int, TrainableModel], bool]
 _CPU_CHUNK_BYTES = 1 << 30  # activations per forward/backward chunk (gradient accumulation beyond)
 _CUDA_CHUNK_BYTES = 8 << 30
 
 
-@dataclass(frozen=True)
-class PanelConfig:
-    """Settings of :func:`train_panel` (keyword-only; :func:`make_panel_config` validates them).
-
-    steps : Adam steps budget of each cell's first phase (for "FT": the pretraining; its prompt phase gets
-        ``ft_steps``, default ``steps``).
-    batch_size : fresh sequences per step, shared by every member.
-    restarts : R per cell.
-    lr, lr_final_ratio : initial Adam step relative to each parameter's natural scale, decaying geometrically to
-        ``lr * lr_final_ratio`` over the phase's budget (as :class:`training.strategies.TrainingConfig`).
-    init_scale : standard deviation of the random initialisation relative to the natural scales.
-    protocol : ``"literal"`` or ``"variance-reduced"`` (see the module docstring).
-    tolerance : a cell's phase ends once every restart's exact loss is at most ``(1 + tolerance)`` times its
-        optimum; None: every cell runs its budget.
-    check_every : steps between two checks of a cell's exact loss.
-    max_chunk : samples per forward pass (gradients accumulate over the chunks of a batch; the same gradient);
-        None: from a memory budget (1 GiB of activations on CPU, 8 GiB on CUDA).
-    warmup_steps : linear learning-rate warmup over the first steps of each phase (0: none).
-    """
-
-    steps: int = 20_000
-    batch_size: int = 8192
-    restarts: int = 50
-    lr: float = 0.05
-    lr_final_ratio: float = 0.01
-    init_scale: float = 0.5
-    protocol: str = "literal"
-    tolerance: float | None = 0.01
-    check_every: int = 50
-    ft_steps: int | None = None
-    max_chunk: int | None = None
-    warmup_steps: int = 0
-
-    @property
-    def query(self) -> str:
-        """The loss the protocol trains on: ``"sampled"`` (literal) or ``"integrated"``."""
-        return "sampled" if self.protocol == "literal" else "integrated"
-
-    @property
-    def data(self) -> str:
-        return "sequences" if self.protocol == "literal" else "statistics"
-
-
-def make_panel_config(**options: Any) -> PanelConfig:
-    """A validated :class:`PanelConfig`; unknown options and bad values raise VerifyError naming the field."""
-    known = set(PanelConfig.__dataclass_fields__)
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise VerifyError(f"panel option: unknown {unknown} (known: {', '.join(sorted(known))})")
-    config = PanelConfig(**options)
-    for name in ("steps", "batch_size", "restarts", "check_every"):
-        check_positive_int(name, getattr(config, name))
-    if isinstance(config.warmup_steps, bool) or not isinstance(config.warmup_steps, int) or config.warmup_steps < 0:
-        raise VerifyError(f"warmup_steps: must be an integer >= 0, got {config.warmup_steps!r}")
-    for name in ("ft_steps", "max_chunk"):
-        if getattr(config, name) is not None:
-            check_positive_int(name, getattr(config, name))
-    check_protocol(config.protocol)
-    for name in ("lr", "lr_final_ratio", "init_scale"):
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise VerifyError(f"{name}: must be a positive number, got {value!r}")
-    tol = config.tolerance
-    if tol is not None and (isinstance(tol, bool) or not isinstance(tol, (int, float)) or not math.isfinite(tol) or tol < 0):
-        raise VerifyError(f"tolerance: must be a number >= 0 or None, got {tol!r}")
-    return config
+def restart_generator(seed: int, restart: int) -> torch.Generator:
+    """CPU generator of restart r's initialisation (independent of R and of the panel, so batched == alone)."""
+    return torch.Generator().manual_seed(child_seed(seed, "training", "restart", int(restart)) % (2**63 - 1))
 
 
 class MemberAdam:
@@ -212,7 +159,7 @@ class PanelRun:
     model_kind: str
     layers: int
     layout: PanelLayout
-    config: PanelConfig
+    config: TrainingConfig
     seed: int
     mixture: TaskMixture
     cells: list[Cell]
@@ -230,33 +177,21 @@ class PanelRun:
         raise VerifyError(f"panel: no cell ({strategy.value}, n={n})")
 
 
-def _panel_model(model: str, layers: int, mixture: TaskMixture, layout: PanelLayout,
-                 device: torch.device) -> TrainableModel:
+def build_model(model: str, mixture: TaskMixture, layout: PanelLayout, *, layers: int = 1,
+                device: str | torch.device = "cpu") -> TrainableModel:
+    """An all-zero model of the registered kind ``model`` (:data:`training.models.KINDS`) whose members are the
+    panel's: prompts unless every strategy is PT, task-specific heads for PGD (which needs a panel of its own)."""
+    kind = model_kind(model)
     heads = {s.has_task_heads for s in layout.strategies}
-    prompts = any(s.has_prompts for s in layout.strategies)
-    M = layout.members
-    if model not in PANEL_MODELS:
-        raise VerifyError(f"model: unknown {model!r} (expected one of {', '.join(PANEL_MODELS)})")
     if len(heads) > 1:
         raise VerifyError("strategies: PGD (task-specific heads) and shared-head strategies are different models; "
                           "train them in separate panels")
-    task_heads = heads.pop()
-    if model == "reduced":
-        if task_heads:
-            raise VerifyError("strategy: 'PGD' needs task-specific heads, which the reduced model does not have")
-        if layers != 1:
-            raise VerifyError(f"layers: only the 'multilayer' model has a depth, got layers={layers!r}")
-        return ReducedModel(mixture.d, mixture.K, restarts=M, prompts=prompts, device=device)
-    ns = [int(v) for v in layout.member_ns()]
-    if model == "attention":
-        if layers != 1:
-            raise VerifyError(f"layers: the one-layer 'attention' model has layers=1, got {layers!r} (use 'multilayer')")
-        return AttentionModel(mixture.d, mixture.K, ns, restarts=M, prompts=prompts, task_heads=task_heads, device=device)
-    return MultiLayerAttention(mixture.d, mixture.K, ns, layers=layers, restarts=M, prompts=prompts,
-                               task_heads=task_heads, label_scale=stack_label_scale(mixture, layers), device=device)
+    return kind.build(mixture, [int(v) for v in layout.member_ns()], layers=layers,
+                      prompts=any(s.has_prompts for s in layout.strategies), task_heads=heads.pop(),
+                      device=resolve_device(device))
 
 
-def _chunk_size(net: TrainableModel, layout: PanelLayout, config: PanelConfig, device: torch.device) -> int:
+def _chunk_size(net: TrainableModel, layout: PanelLayout, config: TrainingConfig, device: torch.device) -> int:
     """Samples per forward pass: the whole batch, unless the activations would exceed the memory budget."""
     if config.max_chunk is not None:
         return min(config.max_chunk, config.batch_size)
@@ -270,67 +205,88 @@ def _chunk_size(net: TrainableModel, layout: PanelLayout, config: PanelConfig, d
 
 
 @contextmanager
-def _progress(enabled: bool, total: int, label: str) -> Iterator[Callable[[int, int], None]]:
+def _progress(enabled: bool, total: int, label: str, cells: int) -> Iterator[Callable[[int, int, Tensor], None]]:
+    """A callback ``advance(step, cells_done, losses)`` that moves a rich progress bar (does nothing when disabled);
+    ``total`` is the longest cell's budget (early stopping ends sooner)."""
     if not enabled:
-        yield lambda cells_left, step: None
+        yield lambda step, cells_done, losses: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("step {task.fields[step]}"),
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("cells done {task.fields[done]}/" + str(cells)), TextColumn("loss {task.fields[loss]}"),
                TimeElapsedColumn())
     with Progress(*columns, transient=True) as bar:
-        task_id = bar.add_task(label, total=total, step=0)
+        task_id = bar.add_task(label, total=total, done=0, loss="-")
 
-        def update(cells_done: int, step: int) -> None:
-            bar.update(task_id, completed=cells_done, step=step)
+        def advance(step: int, cells_done: int, losses: Tensor) -> None:
+            bar.update(task_id, completed=step, done=cells_done, loss=f"{float(losses.min()):.4g}")
 
-        yield update
+        yield advance
 
 
 def train_panel(model: str, mixture: TaskMixture, ns: Sequence[int], strategies: Sequence[Strategy | str], *,
-                layers: int = 1, config: PanelConfig | None = None, seed: int = 0, device: str | torch.device = "cpu",
-                progress: bool = False, warm_start: PanelRun | None = None) -> PanelRun:
+                layers: int = 1, config: TrainingConfig | None = None, seed: int = 0, device: str | torch.device = "cpu",
+                progress: bool = False, warm_start: PanelRun | None = None, stop: StopRule | None = None,
+                stop_every: int = 10) -> PanelRun:
     """Train every (n, strategy) cell of a panel, R restarts each, as the members of one model.
 
-    ``warm_start``: a finished ``"multilayer"`` run of the same panel with fewer layers; each member starts as that
-    run's member ends, with the layers above as zero residual updates (:meth:`MultiLayerAttention.continue_from`).
-
-    ``model`` is ``"reduced"`` (eq. 7), ``"attention"`` (eqs. 6/17) or ``"multilayer"`` (Appendix E, ``layers``);
-    the strategies share it (PGD, with task-specific heads, needs a panel of its own).  Returns the
+    ``model`` is a registered kind (:data:`training.models.KINDS`: ``"reduced"``, eq. 7; ``"attention"``, eqs. 6/17;
+    ``"multilayer"``, Appendix E, ``layers``); the strategies share it (PGD, with task-specific heads, needs a panel
+    of its own).  ``warm_start``: a finished ``"multilayer"`` run of the same panel with fewer layers; each member
+    starts as that run's member ends, with the layers above as zero residual updates
+    (:meth:`MultiLayerAttention.continue_from`).  ``stop(step, model)`` is called every ``stop_every`` steps (and
+    after the last); training ends early when it returns True (its time is excluded from ``seconds``).  Returns the
     :class:`PanelRun`; :func:`panel_results` measures each cell's best restart on fresh samples.
 
     Example
     -------
     >>> from theory.mixture import preset
+    >>> from training.config import make_config
     >>> run = train_panel("reduced", preset("fig2c"), [2, 5], ["PT", "JT"],
-    ...                   config=make_panel_config(steps=30, batch_size=256, restarts=2, check_every=10))
+    ...                   config=make_config(steps=30, batch_size=256, restarts=2, tolerance=0.01, check_every=10))
     >>> [(c.strategy.value, c.n) for c in run.cells]
     [('PT', 2), ('JT', 2), ('PT', 5), ('JT', 5)]
     """
-    config = config or PanelConfig()
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise VerifyError(f"seed: must be an integer >= 0, got {seed!r}")
+    config = config or TrainingConfig()
+    seed = check_seed(seed)
     layers = check_positive_int("layers", layers)
-    strategies_t = tuple(as_strategy(s) for s in strategies)
-    layout = PanelLayout(tuple(sorted(int(n) for n in ns)), strategies_t, config.restarts)
+    stop_every = check_positive_int("stop_every", stop_every)
+    layout = PanelLayout(tuple(sorted(int(n) for n in ns)), tuple(as_strategy(s) for s in strategies), config.restarts)
     dev = resolve_device(device)
-    net = _panel_model(model, layers, mixture, layout, dev)
+    net = build_model(model, mixture, layout, layers=layers, device=dev)
     scales = [net.natural_scales(mixture, n) for n in layout.ns]
-    names = list(scales[0])
-    with torch.no_grad():  # each member from its restart's own generator, at its cell's scales
-        for g in range(layout.N):
-            for s in range(layout.S):
-                first = layout.cell(g, s).start
-                for r in range(layout.R):
-                    net.initialise_restart(first + r, restart_generator(int(seed), r), scales[g], config.init_scale)
+    _initialise(net, layout, scales, config, seed)
     if warm_start is not None:
         if not isinstance(net, MultiLayerAttention) or warm_start.model_kind != "multilayer" \
                 or warm_start.layout != layout or not isinstance(warm_start.model, MultiLayerAttention):
             raise VerifyError("warm start: only a 'multilayer' panel continues from a 'multilayer' run of the same "
                               "n, strategies and restarts")
         net.continue_from(warm_start.model)
-    prompts = net.prompt_parameter
-    initial_prompts = prompts.detach().clone()
+    initial_prompts = net.prompt_parameter.detach().clone()  # where FT's prompt phase starts
+    run = PanelRun(model=net, model_kind=model, layers=layers, layout=layout, config=config, seed=seed,
+                   mixture=mixture, cells=_cells(net, layout, config))
+    total = max(sum(budget for _, budget in c.phases) for c in run.cells)
+    label = f"{model} L={layers} {layout.N} n x {layout.S} strategies x R={layout.R}"
+    with _progress(progress, total, label, len(run.cells)) as advance:
+        _loop(run, scales, initial_prompts, dev, advance, stop, stop_every)
+    return run
+
+
+def _initialise(net: TrainableModel, layout: PanelLayout, scales: list[dict[str, float]], config: TrainingConfig,
+                seed: int) -> None:
+    """Each member from its restart's own generator, at its cell's natural scales."""
+    with torch.no_grad():
+        for g in range(layout.N):
+            for s in range(layout.S):
+                first = layout.cell(g, s).start
+                for r in range(layout.R):
+                    generator = restart_generator(seed, config.first_restart + r)
+                    net.initialise_restart(first + r, generator, scales[g], config.init_scale)
+
+
+def _cells(net: TrainableModel, layout: PanelLayout, config: TrainingConfig) -> list[Cell]:
+    """The cells with their phases' budgets; PT has no prompts, and FT pretrains without them (plain training)."""
     cells: list[Cell] = []
     for g, n in enumerate(layout.ns):
         for s, strategy in enumerate(layout.strategies):
@@ -338,54 +294,58 @@ def train_panel(model: str, mixture: TaskMixture, ns: Sequence[int], strategies:
             budgets = [config.steps if i == 0 else (config.ft_steps or config.steps) for i in range(len(phases))]
             cell = Cell(g, s, strategy, n, layout.cell(g, s), list(zip(phases, budgets, strict=True)))
             if net.prompt_name not in phases[0]:
-                with torch.no_grad():  # PT has no prompts; FT pretrains without them (plain training)
-                    prompts[cell.members] = 0.0
+                with torch.no_grad():
+                    net.prompt_parameter[cell.members] = 0.0
             cells.append(cell)
+    return cells
+
+
+def _loop(run: PanelRun, scales: list[dict[str, float]], initial_prompts: Tensor, dev: torch.device,
+          advance: Callable[[int, int, Tensor], None], stop: StopRule | None, stop_every: int) -> None:
+    """The training loop: one shared batch and one member-wise Adam step per iteration, until every cell is done."""
+    net, layout, config, cells = run.model, run.layout, run.config, run.cells
+    names = list(scales[0])
     params = {name: net.get_parameter(name) for name in names}
     for p in params.values():
         p.requires_grad_(True)
     base_lr = {name: torch.tensor(np.repeat([config.lr * sc[name] for sc in scales], layout.S * layout.R),
                                   dtype=torch.float64, device=dev) for name in names}
     adam = MemberAdam(params, layout.members)
-    sampler = PanelSampler(mixture, layout, protocol=config.protocol, batch_size=config.batch_size, seed=int(seed),
+    sampler = PanelSampler(run.mixture, layout, data=config.data, batch_size=config.batch_size, seed=run.seed,
                            device=dev, gram=net.reads_gram)
-    tensors = mixture_tensors(mixture, dev, torch.float64)
+    tensors = mixture_tensors(run.mixture, dev, torch.float64)
     chunk = _chunk_size(net, layout, config, dev)
-    run = PanelRun(model=net, model_kind=model, layers=layers, layout=layout, config=config, seed=int(seed),
-                   mixture=mixture, cells=cells)
-    M = layout.members
-    with _progress(progress, len(cells), f"{model} L={layers} {len(layout.ns)} n x {layout.S} strategies x R={layout.R}") as advance:
-        while True:
-            active = [c for c in cells if not c.done]
-            if not active:
-                break
-            start = time.perf_counter()
-            group_list = sorted({c.group for c in active})
-            groups = torch.tensor(group_list, device=dev)
-            masks, lrs, trained = _masks_and_rates(active, names, base_lr, config, M, dev)
-            stats = sampler.draw(groups, group_list)
-            for p in params.values():
-                p.grad = None
-            _accumulate(net, stats, tensors, layout, config.query, chunk)
-            adam.step(lrs, masks, trained)
-            if dev.type == "cuda":
-                torch.cuda.synchronize(dev)
-            run.step_seconds.append(time.perf_counter() - start)
-            run.seconds += run.step_seconds[-1]
-            run.steps += 1
-            run.member_steps += len(group_list) * layout.S * layout.R
-            for c in active:
-                c.phase_steps += 1
-                c.steps += 1
-            start = time.perf_counter()
-            for c in active:
-                _check_cell(c, net, mixture, config, run.steps, adam, prompts, initial_prompts)
-            run.monitor_seconds += time.perf_counter() - start
-            advance(sum(c.done for c in cells), run.steps)
-    return run
+    while active := [c for c in cells if not c.done]:
+        start = time.perf_counter()
+        group_list = sorted({c.group for c in active})
+        groups = torch.tensor(group_list, device=dev)
+        masks, lrs, trained = _masks_and_rates(active, names, base_lr, config, layout.members, dev)
+        stats = sampler.draw(groups, group_list)
+        for p in params.values():
+            p.grad = None
+        losses = _accumulate(net, stats, tensors, layout, config.query, chunk)
+        adam.step(lrs, masks, trained)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        run.step_seconds.append(time.perf_counter() - start)
+        run.seconds += run.step_seconds[-1]
+        run.steps += 1
+        run.member_steps += len(group_list) * layout.S * layout.R
+        start = time.perf_counter()
+        for c in active:
+            c.phase_steps += 1
+            c.steps += 1
+            _check_cell(c, net, run.mixture, config, run.steps, adam, initial_prompts)
+        advance(run.steps, sum(c.done for c in cells), losses)  # reads the losses only when a bar is shown
+        if stop is not None and (run.steps % stop_every == 0 or all(c.done for c in cells)):
+            with torch.no_grad():
+                if stop(run.steps, net):
+                    for c in cells:
+                        c.done = True
+        run.monitor_seconds += time.perf_counter() - start
 
 
-def _masks_and_rates(active: list[Cell], names: list[str], base_lr: dict[str, Tensor], config: PanelConfig,
+def _masks_and_rates(active: list[Cell], names: list[str], base_lr: dict[str, Tensor], config: TrainingConfig,
                      members: int, device: torch.device) -> tuple[dict[str, Tensor], dict[str, Tensor], set[str]]:
     """Per parameter: which members train it this step and each member's learning rate (its phase's schedule),
     built on the host and sent once per parameter (a handful of copies per step, not one kernel per cell)."""
@@ -404,28 +364,30 @@ def _masks_and_rates(active: list[Cell], names: list[str], base_lr: dict[str, Te
 
 
 def _accumulate(net: TrainableModel, stats: PanelStatistics, tensors: Any, layout: PanelLayout, query: str,
-                chunk: int) -> None:
-    """Backward of the summed member losses on the batch, in chunks of samples (the same gradient)."""
+                chunk: int) -> Tensor:
+    """Backward of the summed member losses on the batch, in chunks of samples (the same gradient); the last chunk's
+    (Na, S, R) losses, detached (for the progress bar)."""
     B = stats.size
     for start in range(0, B, chunk):
         part = stats if chunk >= B else stats.chunk(start, min(B, start + chunk))
         losses = net.panel_losses(part, tensors, layout, query)
         (losses.sum() * (part.size / B)).backward()
+    return losses.detach()
 
 
-def _check_cell(c: Cell, net: TrainableModel, mixture: TaskMixture, config: PanelConfig, step: int, adam: MemberAdam,
-                prompts: torch.nn.Parameter, initial_prompts: Tensor) -> None:
-    """End the cell's phase at its budget, or early once every restart is within tolerance of its optimum."""
+def _check_cell(c: Cell, net: TrainableModel, mixture: TaskMixture, config: TrainingConfig, step: int, adam: MemberAdam,
+                initial_prompts: Tensor) -> None:
+    """End the cell's phase at its budget, or early once every restart is within tolerance of its optimum (no
+    monitor runs without a tolerance)."""
     _, budget = c.phases[c.phase]
     reached = False
-    at_check = config.tolerance is not None and c.phase_steps % config.check_every == 0
-    if at_check or c.phase_steps >= budget:
+    tol = config.tolerance
+    if tol is not None and (c.phase_steps % config.check_every == 0 or c.phase_steps >= budget):
         with torch.no_grad():
             exact = net.member_exact_losses(mixture, c.n, c.members)
             targets = net.member_targets(c.strategy, c.phase, mixture, c.n, c.members) if exact is not None else None
         if exact is not None and targets is not None:
             c.last_exact, c.last_targets = [float(v) for v in exact], [float(v) for v in targets]
-            tol = config.tolerance if config.tolerance is not None else -math.inf
             reached = bool(np.all(exact <= targets + tol * np.abs(targets)))
     if not reached and c.phase_steps < budget:
         return
@@ -439,7 +401,7 @@ def _check_cell(c: Cell, net: TrainableModel, mixture: TaskMixture, config: Pane
             adam.reset(name, c.members)
         if net.prompt_name in trainable:  # FT's prompt phase starts from the random initial prompts
             with torch.no_grad():
-                prompts[c.members] = initial_prompts[c.members]
+                net.prompt_parameter[c.members] = initial_prompts[c.members]
         return
     c.done = True
 

@@ -3,16 +3,16 @@
 A *panel* trains, at once, every context length n of a figure panel and every strategy that shares a model
 class, each with R restarts: the members of one :class:`~training.models.TrainableModel`, ordered
 ``m = (g * S + s) * R + r`` (n-group g, strategy s, restart r; :class:`PanelLayout`).  Each step draws one
-batch for the whole panel (:class:`PanelSampler`):
+batch for the whole panel (:class:`PanelSampler`; a single training point is a one-cell panel):
 
-* ``"literal"`` (the paper's protocol, Section 6): B whole token sequences of the largest context length
+* ``data="sequences"`` (the paper's protocol, Section 6): B whole token sequences of the largest context length
   ``n_max`` and a sampled query (:func:`montecarlo.sample_batch`).  The n-group g reads the first ``n_g``
   tokens of each sequence (a prefix of an i.i.d. sequence is an i.i.d. sequence of length n_g: exact in
   law), so one draw serves every n, which is the padding/masking of the n axis.  The query is shared by
   the groups (it is independent of every context).
-* ``"variance-reduced"``: the same population objective with less noise per step.  The query is integrated
-  out exactly (the model's ``integrated`` loss) and the context enters only through its Gram matrix,
-  drawn directly: ``G_{n_g} = G_{n_{g-1}} + (increment ~ L_z Wishart(I, n_g - n_{g-1}) L_z^T)``, independent
+* ``data="statistics"`` (with the query integrated out exactly, the ``"variance-reduced"`` protocol): the
+  same population objective with less noise per step.  The context enters only through its Gram matrix, drawn
+  directly: ``G_{n_g} = G_{n_{g-1}} + (increment ~ L_z Wishart(I, n_g - n_{g-1}) L_z^T)``, independent
   increments between consecutive n (:func:`montecarlo.standard_wishart_factor`), exact in law.
 
 Either way the random stream does not depend on which cells are still training (every step draws the same
@@ -38,17 +38,6 @@ from theory.errors import VerifyError
 from theory.loss import check_context_length
 from theory.mixture import TaskMixture
 from theory.strategy import Strategy
-
-PROTOCOLS = ("literal", "variance-reduced")
-"""``literal``: sampled sequences and sampled query (the paper's protocol, the default); ``variance-reduced``:
-query integrated exactly and the Gram matrix drawn directly (the same population objective, less noise)."""
-
-
-def check_protocol(protocol: object) -> str:
-    """The protocol name, else VerifyError naming the field."""
-    if protocol not in PROTOCOLS:
-        raise VerifyError(f"protocol: expected one of {', '.join(PROTOCOLS)}, got {protocol!r}")
-    return str(protocol)
 
 
 @dataclass(frozen=True)
@@ -141,9 +130,11 @@ class PanelStatistics:
 class PanelSampler:
     """Draws one :class:`PanelStatistics` per step for a panel (see the module docstring)."""
 
-    def __init__(self, mixture: TaskMixture, layout: PanelLayout, *, protocol: str, batch_size: int, seed: int,
+    def __init__(self, mixture: TaskMixture, layout: PanelLayout, *, data: str, batch_size: int, seed: int,
                  device: torch.device, gram: bool, dtype: torch.dtype = torch.float64) -> None:
-        self.mixture, self.layout, self.protocol = mixture, layout, check_protocol(protocol)
+        if data not in ("sequences", "statistics"):
+            raise VerifyError(f"data: expected 'sequences' or 'statistics', got {data!r}")
+        self.mixture, self.layout, self.data = mixture, layout, data
         self.batch_size, self.device, self.want_gram, self.dtype = int(batch_size), device, gram, dtype
         self.generator = make_generator(int(seed), device)
         self.tensors = mixture_tensors(mixture, device, dtype)
@@ -155,11 +146,11 @@ class PanelSampler:
         """The next batch, for the active n-groups ``groups`` (sorted indices, also as the host list ``group_list``);
         the stream does not depend on them."""
         listed = [int(g) for g in groups.tolist()] if group_list is None else group_list
-        if self.protocol == "literal":
-            return self._literal(groups, listed)
+        if self.data == "sequences":
+            return self._sequences(groups, listed)
         return self._statistics(groups, listed)
 
-    def _literal(self, groups: Tensor, group_list: list[int]) -> PanelStatistics:
+    def _sequences(self, groups: Tensor, group_list: list[int]) -> PanelStatistics:
         n_max = self.layout.ns[-1]
         batch = sample_batch(self.mixture, n_max, self.batch_size, generator=self.generator, device=self.device,
                              dtype=self.dtype)

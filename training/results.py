@@ -44,10 +44,22 @@ from theory.mixture import TaskMixture
 from theory.optima import optimum
 from theory.seeds import child_seed
 from theory.strategy import Strategy
+from training.config import TrainingConfig
 from training.models import TrainableModel
-from training.strategies import TrainingRun
 
 SELECTION_SAMPLES = 20_000  # fresh samples shared by the restarts to pick the best attention restart
+
+
+@dataclass
+class TrainingRun:
+    """One cell's trained restarts, the input of :func:`summarise`: the cell's own model and how it got there."""
+
+    model: TrainableModel
+    strategy: Strategy
+    config: TrainingConfig
+    seed: int
+    steps_run: int
+    seconds: float  # wall time of the training steps (monitor excluded; a panel's time shared by its cells)
 
 
 @dataclass

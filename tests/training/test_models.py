@@ -16,8 +16,7 @@ from theory.attention import AttentionParameters, attention_predict, reduced_pre
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture, preset
 from theory.strategy import Strategy
-from training import AttentionModel, MultiLayerAttention, ReducedModel, train, training_evidence
-from training.strategies import make_config, run_training
+from training import AttentionModel, MultiLayerAttention, ReducedModel, make_config, train, train_panel, training_evidence
 
 FLOAT_RTOL = 1e-10  # the same float64 predictor evaluated two ways: sums of < 1e3 products round at ~1e-13
 SEED = 20250101
@@ -131,11 +130,11 @@ def test_batched_restarts_equal_single_runs(strategy: str, model: str, options: 
     mixture = preset("fig2c")
     layers = 2 if model == "multilayer" else 1
     common = {"steps": 8, "batch_size": 64, **options}
-    batched = run_training(strategy, mixture, 5, model=model, layers=layers, seed=3,
-                           config=make_config(restarts=3, **common)).model
+    batched = train_panel(model, mixture, [5], [strategy], layers=layers, seed=3,
+                          config=make_config(restarts=3, **common)).model
     for r in range(3):
-        alone = run_training(strategy, mixture, 5, model=model, layers=layers, seed=3,
-                             config=make_config(restarts=1, first_restart=r, **common)).model
+        alone = train_panel(model, mixture, [5], [strategy], layers=layers, seed=3,
+                            config=make_config(restarts=1, first_restart=r, **common)).model
         for (name, p_batched), (_, p_alone) in zip(batched.named_parameters(), alone.named_parameters(), strict=True):
             expected = p_alone[0].detach().numpy()
             scale = max(1.0, float(np.abs(expected).max()))

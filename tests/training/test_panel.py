@@ -2,8 +2,10 @@
 
 * The panel losses are the per-sample losses: the reduced model's moment form equals the average of the sampled
   squared errors, the one-layer attention's task-block form equals the generic stack form, both in float64.
-* A one-cell panel follows :func:`training.strategies.run_training` step for step (same seeds, same data), for
-  both protocols, FT's two phases, task heads and a two-layer stack: the member-wise Adam is torch's Adam.
+* A one-cell panel (what :func:`training.train` runs) follows a plain reference loop step for step (same seeds,
+  same data: ``torch.optim.Adam`` on the per-sample losses of the model's forward pass), for both protocols, FT's two
+  phases, task heads and a two-layer stack: the member-wise Adam is torch's Adam and the panel losses are the
+  per-sample ones.
 * Cells are independent: a cell's trajectory does not depend on the other strategies in the panel nor on when
   they stop.
 * The literal and the variance-reduced protocols reach the same optimum (the same population objective), each
@@ -24,16 +26,16 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from montecarlo import make_generator, mixture_tensors, multilayer_query_vector, sample_batch
+from montecarlo import make_generator, mixture_tensors, multilayer_query_vector, sample_batch, sample_context_statistics
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
 from theory.strategy import Strategy
-from training import MultiLayerAttention, ReducedModel, make_panel_config, multilayer_point, panel_results, train_panel
-from training.models import AttentionModel, stack_label_scale
-from training.panel import MemberAdam
+from training import KINDS, PROTOCOLS, MultiLayerAttention, ReducedModel, make_config, multilayer_point, panel_results, train_panel
+from training.config import warmup_factor
+from training.models import AttentionModel, TrainableModel, stack_label_scale
+from training.panel import MemberAdam, restart_generator
 from training.panel_data import PanelLayout, PanelSampler
-from training.strategies import make_config, run_training
 
 FLOAT_RTOL = 1e-10
 CHECKS = 6
@@ -49,7 +51,7 @@ def _k(estimate) -> float:  # type: ignore[no-untyped-def]
 
 
 def _stats(mixture: TaskMixture, layout: PanelLayout, protocol: str, gram: bool, size: int = 200):  # type: ignore[no-untyped-def]
-    sampler = PanelSampler(mixture, layout, protocol=protocol, batch_size=size, seed=5, device=CPU, gram=gram)
+    sampler = PanelSampler(mixture, layout, data=PROTOCOLS[protocol][1], batch_size=size, seed=5, device=CPU, gram=gram)
     return sampler.draw(torch.arange(layout.N))
 
 
@@ -124,18 +126,58 @@ CASES = [  # (model, strategy, protocol, layers)
 ]
 
 
+def _reference_run(model: str, strategy: Strategy, mixture: TaskMixture, n: int, *, layers: int, seed: int,
+                   steps: int, ft_steps: int, batch_size: int, restarts: int, query: str, data: str, warmup_steps: int,
+                   lr: float = 0.05, lr_final_ratio: float = 0.01, init_scale: float = 0.5) -> TrainableModel:
+    """The training protocol written plainly: per-sample losses of the model's forward pass (or its query-integrated
+    loss), one ``torch.optim.Adam`` per phase with a step per parameter group, the same seeds and data stream."""
+    net = KINDS[model].build(mixture, [n] * restarts, layers=layers, prompts=strategy.has_prompts,
+                             task_heads=strategy.has_task_heads, device=CPU)
+    scales = net.natural_scales(mixture, n)
+    with torch.no_grad():
+        for r in range(restarts):
+            net.initialise_restart(r, restart_generator(seed, r), scales, init_scale)
+    prompts = net.prompt_parameter
+    initial = prompts.detach().clone()
+    generator, tensors = make_generator(seed), mixture_tensors(mixture, CPU, torch.float64)
+    for phase, names in enumerate(net.trainable_phases(strategy)):
+        with torch.no_grad():  # FT: plain training without prompts, then the prompts from their initialisation
+            if strategy is Strategy.FT:
+                prompts.copy_(initial if phase == 1 else torch.zeros_like(initial))
+        groups = []
+        for name, scale in scales.items():
+            net.get_parameter(name).requires_grad_(name in names)
+            if name in names:
+                groups.append({"params": [net.get_parameter(name)], "lr": lr * scale, "base_lr": lr * scale})
+        optimiser = torch.optim.Adam(groups)
+        budget = steps if phase == 0 else ft_steps
+        decay = lr_final_ratio ** (1.0 / max(budget - 1, 1))
+        for t in range(budget):
+            for group in optimiser.param_groups:
+                group["lr"] = group["base_lr"] * decay**t * warmup_factor(t, warmup_steps)
+            if data == "statistics":
+                losses = net.integrated_losses(sample_context_statistics(tensors, n, batch_size, generator), tensors)
+            else:
+                batch = sample_batch(mixture, n, batch_size, generator=generator)
+                losses = ((net(batch) - batch.y_query).pow(2).mean(-1) if query == "sampled"
+                          else net.integrated_losses(batch, tensors))
+            optimiser.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            optimiser.step()
+    return net
+
+
 @pytest.mark.parametrize(("model", "strategy", "protocol", "layers"), CASES,
                          ids=[f"{m}-{s}-{p}-L{L}" for m, s, p, L in CASES])
-def test_one_cell_panel_follows_run_training(model: str, strategy: str, protocol: str, layers: int) -> None:
+def test_one_cell_panel_follows_a_plain_adam_loop(model: str, strategy: str, protocol: str, layers: int) -> None:
     """Same seeds, same data stream, the same steps: the panel's member-wise Adam is torch's Adam."""
     mixture = preset("fig2c")
-    query, data = ("sampled", "sequences") if protocol == "literal" else ("integrated", "statistics")
+    query, data = PROTOCOLS[protocol]
     run = train_panel(model, mixture, [5], [strategy], layers=layers, seed=3,
-                      config=make_panel_config(steps=8, batch_size=64, restarts=3, protocol=protocol, tolerance=None,
-                                               ft_steps=5, warmup_steps=3))
-    old = run_training(strategy, mixture, 5, model=model, layers=layers, seed=3,
-                       config=make_config(steps=8, batch_size=64, restarts=3, query=query, data=data, ft_steps=5,
-                                          warmup_steps=3)).model
+                      config=make_config(steps=8, batch_size=64, restarts=3, protocol=protocol, tolerance=None,
+                                         ft_steps=5, warmup_steps=3))
+    old = _reference_run(model, Strategy(strategy), mixture, 5, layers=layers, seed=3, steps=8, ft_steps=5,
+                         batch_size=64, restarts=3, query=query, data=data, warmup_steps=3)
     assert run.cells[0].steps == (13 if strategy == "FT" else 8)
     new = run.model
     if isinstance(new, MultiLayerAttention):
@@ -152,8 +194,8 @@ def test_cells_do_not_depend_on_the_other_cells() -> None:
     """JT's members are the same with or without PT in the panel, and whether PT stops early or not."""
     mixture = preset("fig2c")
     common = {"steps": 60, "batch_size": 256, "restarts": 2, "check_every": 10}
-    alone = train_panel("reduced", mixture, [2, 6], ["JT"], config=make_panel_config(tolerance=None, **common), seed=1)
-    both = train_panel("reduced", mixture, [2, 6], ["PT", "JT"], config=make_panel_config(tolerance=0.05, **common), seed=1)
+    alone = train_panel("reduced", mixture, [2, 6], ["JT"], config=make_config(tolerance=None, **common), seed=1)
+    both = train_panel("reduced", mixture, [2, 6], ["PT", "JT"], config=make_config(tolerance=0.05, **common), seed=1)
     pt = [c for c in both.cells if c.strategy is Strategy.PT]
     assert any(c.reached == [True] and c.steps < 60 for c in pt), [(c.n, c.steps, c.reached) for c in pt]
     assert all(c.steps == 60 for c in both.cells if c.strategy is Strategy.JT)  # 5% is out of JT's reach in 60 steps
@@ -186,7 +228,7 @@ def test_both_protocols_reach_the_same_optimum() -> None:
     derived = optimum(Strategy.JT, SMALL, n).loss
     estimates = {}
     for protocol in ("literal", "variance-reduced"):
-        config = make_panel_config(steps=4000, batch_size=2048, restarts=2, protocol=protocol, tolerance=STOP_TOL,
+        config = make_config(steps=4000, batch_size=2048, restarts=2, protocol=protocol, tolerance=STOP_TOL,
                                    check_every=25, lr=0.05)
         run = train_panel("reduced", SMALL, [n], ["JT"], config=config, seed=4)
         cell = run.cells[0]
@@ -295,9 +337,9 @@ def test_a_warm_started_panel_starts_where_the_shallower_run_ended() -> None:
     """train_panel(warm_start=run): each 2-layer member starts as the 1-layer run's member ended. One step at a
     learning rate below any float64 ulp of the parameters leaves that start in place, so the panel's predictions
     are the shallower run's; a run of other n is refused."""
-    config = make_panel_config(steps=20, batch_size=128, restarts=2, protocol="variance-reduced", tolerance=None)
+    config = make_config(steps=20, batch_size=128, restarts=2, protocol="variance-reduced", tolerance=None)
     one = train_panel("multilayer", SMALL, [3, 5], ["JT"], layers=1, config=config, seed=1)
-    still = make_panel_config(steps=1, batch_size=128, restarts=2, protocol="variance-reduced", tolerance=None,
+    still = make_config(steps=1, batch_size=128, restarts=2, protocol="variance-reduced", tolerance=None,
                               lr=1e-300)
     two = train_panel("multilayer", SMALL, [3, 5], ["JT"], layers=2, config=still, seed=1, warm_start=one)
     batch = sample_batch(SMALL, 5, 64, generator=make_generator(0))
@@ -313,15 +355,16 @@ def test_a_warm_started_panel_starts_where_the_shallower_run_ended() -> None:
     ({"steps": 0}, "steps"),
     ({"tolerance": -1.0}, "tolerance"),
     ({"warmup_steps": -2}, "warmup_steps"),
-    ({"learning_rate": 1.0}, "panel option"),
+    ({"learning_rate": 1.0}, "training option"),
+    ({"protocol": "literal", "query": "integrated"}, "protocol"),
 ])
 def test_bad_panel_options_name_the_field(options: dict, field: str) -> None:
     with pytest.raises(VerifyError, match=field):
-        make_panel_config(**options)
+        make_config(**options)
 
 
 def test_bad_panels_name_the_field() -> None:
-    m, config = preset("fig2c"), make_panel_config(steps=1, batch_size=8, restarts=1)
+    m, config = preset("fig2c"), make_config(steps=1, batch_size=8, restarts=1)
     with pytest.raises(VerifyError, match="strategies"):
         train_panel("attention", m, [3], ["JT", "PGD"], config=config)
     with pytest.raises(VerifyError, match="ns"):

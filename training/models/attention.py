@@ -1,42 +1,21 @@
-"""Torch models of the paper, each holding R independent restarts in one module.
+"""Linear attention of the paper, R restarts (panel members) at once.
 
-Every parameter carries a leading restart axis R; a forward pass on one
-sampled batch returns (R, B) predictions, one row per restart, and the
-training loss is the sum over restarts of each restart's mean squared error,
-so restart r's gradient (and Adam's elementwise update) depends on restart r
-alone: R restarts batched give the same trajectories as R single runs.
-
-* :class:`ReducedModel`: Assumption 1 / eq. (7), ``f = x^T W (X^T y + p_k)``
-  with ``W`` (R, d, d) and prompts ``P`` (R, K, d) (eq. 8).
-* :class:`MultiLayerAttention`: the L-layer residual stack of Appendix E.1 on
-  the token sequences ``Z^(k) = [p_k, z_1, ..., z_n, z]`` of eq. (5), each
-  layer ``Attn(Z) = (Z W_q W_k^T Z^T) M Z W_v`` (eq. 6) with the mask
-  ``M = diag(I_{n+1}, 0)``, ``Z_1 = Attn_1(Z)``, ``Z_{l+1} = Z_l + Attn_{l+1}(Z_l)``,
-  and the prediction ``y_hat = (last row of Z_L) h`` with one shared head
-  ``h`` (eq. 6) or task-specific heads ``h_k`` (Definition 4, eq. 17).  Every layer
-  maps each token row linearly (``Z_l = Z C_l``), so the stack is linear in the query and
+* :class:`MultiLayerAttention`: the L-layer residual stack of Appendix E.1 on the token sequences
+  ``Z^(k) = [p_k, z_1, ..., z_n, z]`` of eq. (5), each layer ``Attn(Z) = (Z W_q W_k^T Z^T) M Z W_v`` (eq. 6) with
+  the mask ``M = diag(I_{n+1}, 0)``, ``Z_1 = Attn_1(Z)``, ``Z_{l+1} = Z_l + Attn_{l+1}(Z_l)``, and the prediction
+  ``y_hat = (last row of Z_L) h`` with one shared head ``h`` (eq. 6) or task-specific heads ``h_k`` (Definition 4,
+  eq. 17).  Every layer maps each token row linearly (``Z_l = Z C_l``), so the stack is linear in the query and
   reads the context only through its Gram matrix (:func:`montecarlo.multilayer_query_vector`).
-* :class:`AttentionModel`: the one-layer case (eqs. 6 and 17), evaluated on
-  the query row only.
+* :class:`AttentionModel`: the one-layer case (eqs. 6 and 17), evaluated on the query row only.
 
-Each model owns its behaviour (:class:`TrainableModel`): its parameters' natural scales and
-initialisation, which parameters each strategy trains, its losses on a batch (the query sampled or
-integrated out), its losses on a panel batch (many n and strategies as members of one model,
-:mod:`training.panel`), its exact loss and optimum where the toolkit has them (the early-stopping
-monitor), how its restarts are scored and measured after training, and how its learned
-parameters map back to the paper's quantities.  The training loop (:mod:`training.strategies`) and
-the summary (:mod:`training.results`) only call these methods.
-
-Scales: ``A = W_q W_k^T`` is stored as ``scale_A * W_q' W_k'^T`` with the
-fixed ``scale_A = 1 / (n + d + 1)``, so that O(1) raw parameters give O(1)
-predictions; the model class is unchanged (the constant is absorbed in W_q).
+Scales: ``A = W_q W_k^T`` is stored as ``scale_A * W_q' W_k'^T`` with the fixed ``scale_A = 1 / (n + d + 1)``, so
+that O(1) raw parameters give O(1) predictions; the model class is unchanged (the constant is absorbed in W_q).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -46,72 +25,26 @@ from torch import Tensor, nn
 
 from montecarlo import (
     Batch,
-    ContextStatistics,
     Estimate,
     MixtureTensors,
     MultiLayerParameters,
-    ReducedPredictor,
     attention_query_vector,
     estimate_loss,
     integrated_query_loss,
     make_generator,
     mixture_tensors,
     multilayer_query_vector,
-    reduced_query_vector,
     sample_context_statistics,
     token_sequences,
 )
 from theory.attention import AttentionParameters
 from theory.errors import VerifyError
-from theory.loss import population_loss
 from theory.mixture import TaskMixture
-from theory.optima import optimal_prompts, optimum
 from theory.strategy import Strategy
 from theory.unconstrained import UnconstrainedParameters, unconstrained_loss, unconstrained_optimum
+from training.config import check_positive_int
+from training.models.base import Context, RestartScores, TrainableModel, draw, label_scale
 from training.panel_data import PanelLayout, PanelStatistics
-
-Context = Batch | ContextStatistics
-"""A batch of (task, beta, context): whole sampled sequences, or the context's Gram matrix drawn directly."""
-
-
-def check_positive_int(name: str, value: object) -> int:
-    """An integer >= 1, else VerifyError naming the field."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise VerifyError(f"{name}: must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
-def _label_scale(mixture: TaskMixture) -> float:
-    """sqrt(E[y^2] / tr Sigma_x): the order of magnitude of |beta|."""
-    return math.sqrt(mixture.label_second_moment() / float(np.trace(mixture.sigma_x)))
-
-
-@lru_cache(maxsize=16)
-def _pairs_cpu(d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    i, l = np.triu_indices(d)
-    return i, l, np.where(i == l, 1.0, 2.0)
-
-
-@lru_cache(maxsize=16)
-def _moment_index_cpu(d: int) -> np.ndarray:
-    pair = np.zeros((d, d), dtype=np.int64)
-    i, l = np.triu_indices(d)
-    pair[i, l] = pair[l, i] = np.arange(i.size)
-    P = i.size
-    ii, jj, ll, mm = np.meshgrid(*(np.arange(d),) * 4, indexing="ij")  # (i, j, l, m)
-    return (pair[ii, ll] * P + pair[jj, mm]).reshape(d * d, d * d)
-
-
-def _moment_index(d: int, device: torch.device) -> Tensor:
-    """Flat index into the (P x P) distinct moments giving Q_(ij),(lm) = E[x_i t_j x_l t_m] at row i d + j, column l d + m."""
-    return torch.as_tensor(_moment_index_cpu(d), device=device)
-
-
-def _pairs(d: int, device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
-    """Index pairs i <= l of a d x d symmetric matrix and their multiplicities (1 on the diagonal, 2 off it)."""
-    i, l, mult = _pairs_cpu(d)
-    return (torch.as_tensor(i, device=device), torch.as_tensor(l, device=device),
-            torch.as_tensor(mult, dtype=dtype, device=device))
 
 
 def stack_label_scale(mixture: TaskMixture, layers: int) -> float:
@@ -123,309 +56,6 @@ def stack_label_scale(mixture: TaskMixture, layers: int) -> float:
     if layers == 1:
         return 1.0
     return math.sqrt(mixture.label_second_moment() / (float(np.trace(mixture.sigma_x)) / mixture.d))
-
-
-def _draw(shape: torch.Size, std: float, generator: torch.Generator) -> Tensor:
-    """Standard normal float64 draws of ``shape`` (on the CPU) times ``std``."""
-    return torch.randn(tuple(shape), generator=generator, dtype=torch.float64) * std
-
-
-@dataclass(frozen=True)
-class RestartScores:
-    """Each restart's loss, used to pick the best one: (R,) ``losses``, how they were measured, and whether
-    they are exact population losses (no sampling error)."""
-
-    losses: np.ndarray
-    method: str
-    exact: bool
-
-
-class TrainableModel(nn.Module):
-    """What the training loop and the summary ask of a model; R restarts in one module.
-
-    Subclasses set ``weight_names`` (the attention weights, trained by every strategy), ``prompt_name``
-    (the prompt parameter) and ``linear_in_query`` (``f = x^T v`` with v a function of the task and the
-    context's Gram matrix, so the query can be integrated out and the Gram matrix drawn directly).
-    """
-
-    weight_names: ClassVar[tuple[str, ...]]
-    prompt_name: ClassVar[str]
-    linear_in_query: ClassVar[bool]
-
-    d: int
-    K: int
-    restarts: int
-    has_prompts: bool
-
-    @property
-    def prompt_parameter(self) -> nn.Parameter:
-        """The prompts (zero and frozen when the model has none)."""
-        return self.get_parameter(self.prompt_name)
-
-    # ----- training ------------------------------------------------------------------
-    def natural_scales(self, mixture: TaskMixture, n: int) -> dict[str, float]:
-        """Parameter name -> order of magnitude at a good solution, from n, d and E[y^2] only (never a derived
-        optimum); one Adam parameter group per entry, in this order, with its step relative to the scale."""
-        raise NotImplementedError
-
-    def initialise_restart(self, restart: int, generator: torch.Generator, scales: dict[str, float],
-                           init_scale: float) -> None:
-        """Fill restart ``restart``'s parameters from its own CPU ``generator`` (call under ``torch.no_grad``)."""
-        raise NotImplementedError
-
-    def trainable_phases(self, strategy: Strategy) -> list[tuple[str, ...]]:
-        """The parameter names trained in each phase of ``strategy`` (Sections 4-5).
-
-        PT: the weights (no prompts, eq. 10); FT: the weights, then the prompts alone (eq. 11);
-        JT and PGD: weights and prompts together (eqs. 12 and 18; for PGD the weights include the
-        task-specific heads).
-        """
-        weights, prompts = self.weight_names, (self.prompt_name,)
-        if strategy is Strategy.PT:
-            return [weights]
-        if strategy is Strategy.FT:
-            return [weights, prompts]
-        return [weights + prompts]
-
-    def sampled_losses(self, batch: Batch) -> Tensor:
-        """(R,) mean squared errors on the sampled query labels (the paper's protocol)."""
-        return (self(batch) - batch.y_query.unsqueeze(0)).pow(2).mean(-1)
-
-    def integrated_losses(self, context: Context, tensors: MixtureTensors) -> Tensor:
-        """(R,) batch means of E[(f - y)^2 | task, beta, context]: the query integrated out exactly
-        (:func:`montecarlo.integrated_query_loss`); only for models linear in the query."""
-        raise VerifyError(f"query: {type(self).__name__} is not linear in the query; use query='sampled'")
-
-    # ----- after training -------------------------------------------------------------
-    def score_restarts(self, mixture: TaskMixture, n: int, *, samples: int, seed: int,
-                       device: torch.device) -> RestartScores:
-        """Each restart's loss, to pick the best: exact where the model has an exact loss, else on ``samples``
-        fresh samples shared by the restarts (random stream ``seed``)."""
-        raise NotImplementedError
-
-    def exact_losses(self, mixture: TaskMixture, n: int) -> np.ndarray | None:
-        """(R,) exact population losses, or None where the model has no exact loss here."""
-        return None
-
-    def estimate(self, restart: int, mixture: TaskMixture, n: int, *, target_rel_se: float, max_samples: int,
-                 seed: int, device: torch.device) -> Estimate:
-        """Monte Carlo estimate of restart ``restart``'s loss on fresh samples (random stream ``seed``)."""
-        raise NotImplementedError
-
-    def learned_quantities(self, restart: int, mixture: TaskMixture) -> dict[str, Any]:
-        """Restart ``restart``'s learned parameters in the paper's terms (float64 numpy; empty when there is no
-        such map)."""
-        return {}
-
-    # ----- panels: many (n, strategy) cells as the members of one model (training.panel) ---------------------
-    reads_gram: ClassVar[bool] = True
-    """Whether the panel losses read each context's Gram matrix (else only X^T y)."""
-
-    def panel_losses(self, stats: PanelStatistics, tensors: MixtureTensors, layout: PanelLayout,
-                     query: str) -> Tensor:
-        """(Na, S, R) each member's mean loss on one panel batch, for the active n-groups ``stats.groups``.
-
-        ``query="sampled"``: the squared error on the sampled query label (the literal protocol);
-        ``"integrated"``: the query integrated out exactly.  Member ``(g, s, r)`` reads group g's context.
-        """
-        raise NotImplementedError
-
-    def member_exact_losses(self, mixture: TaskMixture, n: int, members: slice) -> np.ndarray | None:
-        """Exact population losses of the members ``members`` (all at context length n), or None (no exact loss)."""
-        return None
-
-    def member_targets(self, strategy: Strategy, phase: int, mixture: TaskMixture, n: int,
-                       members: slice) -> np.ndarray | None:
-        """Each member's optimum in phase ``phase`` of ``strategy`` (the early-stopping reference), or None.
-
-        The global optimum of what the phase trains, for this model class: a constant over the members,
-        except for the prompt phase of "FT", whose optimum depends on each member's trained weights.
-        """
-        return None
-
-    def extract(self, members: slice, n: int) -> TrainableModel:
-        """A model of this class holding the members ``members`` as its restarts, at context length n."""
-        raise NotImplementedError
-
-
-class ReducedModel(TrainableModel):
-    """The reduced model of Assumption 1, eq. (7): ``f = x^T W (X^T y + p_k)``, R restarts at once.
-
-    Parameters
-    ----------
-    d, K : feature dimension and number of tasks.
-    restarts : R, the number of independent copies.
-    prompts : whether the prompts P (eq. 8) exist (False: plain training, P = 0).
-    """
-
-    weight_names = ("W",)
-    prompt_name = "P"
-    linear_in_query = True
-
-    def __init__(self, d: int, K: int, *, restarts: int = 1, prompts: bool = True,
-                 dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> None:
-        super().__init__()
-        d, K, R = check_positive_int("d", d), check_positive_int("K", K), check_positive_int("restarts", restarts)
-        self.d, self.K, self.restarts = d, K, R
-        self.W = nn.Parameter(torch.zeros(R, d, d, dtype=dtype, device=device))  # (R, d, d)
-        P = torch.zeros(R, K, d, dtype=dtype, device=device)  # (R, K, d)
-        self.P = nn.Parameter(P) if prompts else nn.Parameter(P, requires_grad=False)
-        self.has_prompts = prompts
-
-    def forward(self, batch: Batch) -> Tensor:
-        """(R, B) predictions x^T W (X^T y + p_k) on one batch shared by the restarts."""
-        # X^T y = G[:d, d], read from the context Gram matrix: seeded runs stay bit-identical to earlier versions.
-        xty = batch.gram()[:, : self.d, self.d]  # (B, d)
-        return (reduced_query_vector(self.W, xty, self.P[:, batch.task]) * batch.x.unsqueeze(0)).sum(-1)
-
-    def natural_scales(self, mixture: TaskMixture, n: int) -> dict[str, float]:
-        """``W ~ 1 / (n + d + 1)`` (one preconditioned gradient step over n samples); ``p_k ~ (d + 1) |beta|``
-        with ``|beta| ~ sqrt(E[y^2] / tr Sigma_x)`` (so that ``W p_k``, a task-mean correction, is O(|beta|))."""
-        d = mixture.d
-        return {"W": 1.0 / (n + d + 1), "P": (d + 1) * _label_scale(mixture)}
-
-    def initialise_restart(self, restart: int, generator: torch.Generator, scales: dict[str, float],
-                           init_scale: float) -> None:
-        s, d = init_scale, self.d
-        self.W[restart].copy_(_draw(self.W.shape[1:], s * scales["W"] / math.sqrt(d), generator))
-        prompts = _draw(self.P.shape[1:], s * scales["P"] / math.sqrt(d), generator)
-        self.P[restart].copy_(prompts if self.has_prompts else torch.zeros_like(prompts))
-
-    def integrated_losses(self, context: Context, tensors: MixtureTensors) -> Tensor:
-        """(R,) batch means of E_query[(f - y)^2] = (W u_b - beta_b)^T Sigma_x (W u_b - beta_b) + sigma^2.
-
-        ``u_b = X_b^T y_b + p_{k_b}``.  The same minibatch loss as averaging the per-sample terms, written
-        through batch moments shared by the restarts (per task k: the share n_k, sum of X^T y, sum of beta),
-        so each restart costs O(K d^2 + d^3) instead of O(B d^2):
-        mean_b (W u - beta)^T S (W u - beta) = tr(S W E[u u^T] W^T) - 2 tr(S W E[u beta^T]) + E[beta^T S beta].
-        """
-        task, xty, beta, sigma_x = context.task, context.xty(), context.beta, tensors.sigma_x
-        B = task.shape[0]
-        onehot = torch.nn.functional.one_hot(task, self.K).to(xty.dtype) / B  # (B, K), rows sum to 1/B
-        share = onehot.sum(0)  # (K,) n_k
-        t_k = onehot.T @ xty  # (K, d): (1/B) sum_{b in k} X^T y
-        b_k = onehot.T @ beta  # (K, d): (1/B) sum_{b in k} beta
-        tt = xty.T @ xty / B  # (d, d)
-        tb = xty.T @ beta / B  # (d, d)
-        bsb = (beta @ sigma_x * beta).sum() / B  # E[beta^T Sigma_x beta]
-        P = self.P  # (R, K, d)
-        cross = torch.einsum("rki,kj->rij", P, t_k)  # sum_k p_k t_k^T
-        uu = tt + cross + cross.transpose(1, 2) + torch.einsum("k,rki,rkj->rij", share, P, P)  # (R, d, d)
-        ub = tb + torch.einsum("rki,kj->rij", P, b_k)  # (R, d, d): E[u beta^T]
-        SW = sigma_x @ self.W  # (R, d, d)
-        quad = (SW @ uu * self.W).sum((1, 2))  # tr(S W uu W^T)
-        lin = (SW * ub.transpose(1, 2)).sum((1, 2))  # tr(S W ub)
-        return quad - 2 * lin + bsb + tensors.sigma2
-
-    def reduced_parameters(self) -> tuple[np.ndarray, np.ndarray]:
-        """(W, P) as float64 numpy arrays, (R, d, d) and (R, K, d)."""
-        return self.W.detach().cpu().double().numpy().copy(), self.P.detach().cpu().double().numpy().copy()
-
-    def exact_losses(self, mixture: TaskMixture, n: int) -> np.ndarray:
-        """(R,) exact population losses :func:`theory.loss.population_loss` of each restart's (W, P)."""
-        W, P = self.reduced_parameters()
-        return np.atleast_1d(population_loss(mixture, W, P, n))
-
-    def score_restarts(self, mixture: TaskMixture, n: int, *, samples: int, seed: int,
-                       device: torch.device) -> RestartScores:
-        """The exact population loss (``samples`` and ``seed`` are not needed)."""
-        return RestartScores(self.exact_losses(mixture, n), "exact population loss", exact=True)
-
-    def estimate(self, restart: int, mixture: TaskMixture, n: int, *, target_rel_se: float, max_samples: int,
-                 seed: int, device: torch.device) -> Estimate:
-        """:func:`montecarlo.estimate_loss` of :class:`montecarlo.ReducedPredictor` (the fast estimator)."""
-        W, P = self.reduced_parameters()
-        return estimate_loss(mixture, n, ReducedPredictor(W[restart], P[restart]), target_rel_se=target_rel_se,
-                             max_samples=max_samples, seed=seed, device=device)
-
-    def learned_quantities(self, restart: int, mixture: TaskMixture) -> dict[str, Any]:
-        """``W`` and ``P`` themselves (eq. 7)."""
-        W, P = self.reduced_parameters()
-        return {"W": W[restart], "P": P[restart]}
-
-    # ----- panels ------------------------------------------------------------------------
-    reads_gram = False
-
-    def panel_losses(self, stats: PanelStatistics, tensors: MixtureTensors, layout: PanelLayout,
-                     query: str) -> Tensor:
-        """(Na, S, R) minibatch losses through batch moments shared by every member of a group.
-
-        Sampled query (the literal protocol), with ``u_b = x_b (X_b^T y_b)^T`` flattened (d^2):
-        ``mean_b (x_b^T W (t_b + p_k) - y_b)^2 = w^T Q w + 2 sum_k w^T T_k (W p_k) + sum_k (W p_k)^T S_k (W p_k)
-        - 2 w^T e - 2 sum_k (W p_k)^T f_k + mean y^2`` with ``w = vec W``, ``Q = mean u u^T`` (d^2 x d^2),
-        ``T_k = mean_{b in k} u x^T``, ``S_k = mean_{b in k} x x^T``, ``e = mean y u``, ``f_k = mean_{b in k} y x``
-        (means over all B, restricted to task k).  The same number as averaging the per-sample squared errors
-        (``tests/training/test_panel.py``), at O(d^4) per member instead of O(B d^2): the moments cost
-        O(B d^4 / 4) per group (Q is symmetric in (i, l) and in (j, m): its d(d+1)/2 x d(d+1)/2 distinct entries
-        are one matrix product) and are shared by its S x R members.  Integrated query: :meth:`integrated_losses`'
-        moment form.
-        """
-        d, K = self.d, self.K
-        Na = int(stats.groups.numel())
-        W = self.W.view(layout.N, layout.S * layout.R, d, d).index_select(0, stats.groups)  # (Na, C, d, d)
-        P = self.P.view(layout.N, layout.S * layout.R, K, d).index_select(0, stats.groups)  # (Na, C, K, d)
-        t, task = stats.xty, stats.task  # (Na, B, d), (B,)
-        B = task.shape[0]
-        onehot = torch.nn.functional.one_hot(task, K).to(t.dtype) / B  # (B, K), rows sum to 1/B
-        WP = P @ W.transpose(-1, -2)  # (Na, C, K, d): W p_k
-        if query == "sampled":
-            x, y = stats.x, stats.y
-            assert x is not None and y is not None
-            i, l, _ = _pairs(d, t.device, t.dtype)  # the d(d+1)/2 pairs i <= l
-            XX = x[:, i] * x[:, l]  # (B, P): x_i x_l
-            TT = t[:, :, i] * t[:, :, l]  # (Na, B, P): t_j t_m
-            Qs = (XX.T @ TT) / B  # (Na, P, P): mean x_i x_l t_j t_m, the distinct entries of Q
-            Q = Qs.reshape(Na, -1)[:, _moment_index(d, t.device)]  # (Na, d^2, d^2): Q_(ij),(lm) = Qs_(il),(jm)
-            w = W.reshape(Na, -1, d * d)  # (Na, C, d^2)
-            quad = ((w @ Q) * w).sum(-1)
-            XXk = onehot.T.unsqueeze(-1) * XX  # (K, B, P): the task's share of x_i x_l
-            Tp = torch.einsum("kbp,nbj->nkpj", XXk, t)  # (Na, K, P, d): mean_{b in k} x_i x_l t_j
-            T = torch.zeros(Na, K, d, d, d, dtype=t.dtype, device=t.device)  # (Na, K, i, l, j)
-            T[:, :, i, l] = Tp
-            T[:, :, l, i] = Tp
-            cross = torch.einsum("ncij,nkilj,nckl->nc", W, T, WP)  # sum_k w^T T_k (W p_k)
-            ay = (W * ((y / B).unsqueeze(-1) * x).T.unsqueeze(0).matmul(t).unsqueeze(1)).sum((-1, -2))  # w . mean y x t^T
-            Sk = torch.einsum("bk,bi,bj->kij", onehot, x, x)  # (K, d, d)
-            fk = onehot.T @ (y.unsqueeze(-1) * x)  # (K, d)
-            cc = torch.einsum("nckj,kij,ncki->nc", WP, Sk, WP)
-            cy = torch.einsum("ncki,ki->nc", WP, fk)
-            losses = quad + 2 * cross + cc - 2 * ay - 2 * cy + y.pow(2).mean()
-        else:
-            beta, sigma_x = stats.beta, tensors.sigma_x
-            share = onehot.sum(0)  # (K,)
-            t_k = onehot.T @ t  # (Na, K, d)
-            b_k = onehot.T @ beta  # (K, d)
-            tt = t.transpose(1, 2) @ t / B  # (Na, d, d)
-            tb = t.transpose(1, 2) @ beta / B  # (Na, d, d)
-            bsb = (beta @ sigma_x * beta).sum() / B
-            cross = P.transpose(-1, -2) @ t_k.unsqueeze(1)  # (Na, C, d, d): sum_k p_k t_k^T
-            uu = tt.unsqueeze(1) + cross + cross.transpose(-1, -2) + torch.einsum("k,ncki,nckj->ncij", share, P, P)
-            ub = tb.unsqueeze(1) + P.transpose(-1, -2) @ b_k  # E[u beta^T]
-            SW = sigma_x @ W
-            losses = (SW @ uu * W).sum((-1, -2)) - 2 * (SW * ub.transpose(-1, -2)).sum((-1, -2)) + bsb + tensors.sigma2
-        return losses.view(Na, layout.S, layout.R)
-
-    def member_exact_losses(self, mixture: TaskMixture, n: int, members: slice) -> np.ndarray:
-        W, P = self.reduced_parameters()
-        return np.atleast_1d(population_loss(mixture, W[members], P[members], n))
-
-    def member_targets(self, strategy: Strategy, phase: int, mixture: TaskMixture, n: int,
-                       members: slice) -> np.ndarray:
-        """L*_PT, L*_JT (Theorems 1, 3); for "FT": L*_PT while pretraining, then min_P L(W, P) for each member's W."""
-        count = len(range(*members.indices(self.restarts)))
-        if strategy is Strategy.FT and phase == 1:
-            W, _ = self.reduced_parameters()
-            return np.array([float(population_loss(mixture, Wm, optimal_prompts(mixture, Wm, n), n)) for Wm in W[members]])
-        base = Strategy.PT if strategy is Strategy.FT else strategy
-        return np.full(count, optimum(base, mixture, n).loss)
-
-    def extract(self, members: slice, n: int) -> ReducedModel:
-        W, P = self.W.detach()[members], self.P.detach()[members]
-        out = ReducedModel(self.d, self.K, restarts=W.shape[0], prompts=self.has_prompts, dtype=W.dtype, device=W.device)
-        with torch.no_grad():
-            out.W.copy_(W)
-            out.P.copy_(P)
-        return out
 
 
 class MultiLayerAttention(TrainableModel):
@@ -454,9 +84,10 @@ class MultiLayerAttention(TrainableModel):
     training; every natural scale (hence Adam's step) is divided by L.
     """
 
+    kind = "multilayer"
     weight_names = ("Wq", "Wk", "Wv", "heads")
     prompt_name = "prompts"
-    linear_in_query = True
+    predictor: ClassVar[type] = MultiLayerParameters
     DEEP_VALUE_SCALE: ClassVar[float] = 0.0
 
     def __init__(self, d: int, K: int, n: int | Sequence[int], *, layers: int = 1, restarts: int = 1,
@@ -491,6 +122,13 @@ class MultiLayerAttention(TrainableModel):
         if self.label_scale != 1.0:
             self.token_scale = torch.ones(D, dtype=dtype, device=device)
             self.token_scale[d] = self.label_scale
+
+    @classmethod
+    def build(cls, mixture: TaskMixture, ns: list[int], *, layers: int, prompts: bool, task_heads: bool,
+              device: torch.device, dtype: torch.dtype = torch.float64) -> MultiLayerAttention:
+        """The L-layer stack with its token rescaling (:func:`stack_label_scale`); one member per entry of ``ns``."""
+        return cls(mixture.d, mixture.K, ns, layers=layers, restarts=len(ns), prompts=prompts, task_heads=task_heads,
+                   label_scale=stack_label_scale(mixture, layers), dtype=dtype, device=device)
 
     # ----- the paper's quantities -------------------------------------------------
     # The raw parameters act on tokens rescaled by S^{-1} (every coordinate of the same order):
@@ -573,7 +211,7 @@ class MultiLayerAttention(TrainableModel):
         ended below it."""
         d = mixture.d
         scales = {name: 1.0 / self.layers for name in self.weight_names}
-        scales["prompts"] = math.sqrt((n + d + 1) * max(_label_scale(mixture), 1e-12)) / self.layers
+        scales["prompts"] = math.sqrt((n + d + 1) * max(label_scale(mixture), 1e-12)) / self.layers
         return scales
 
     def initialise_restart(self, restart: int, generator: torch.Generator, scales: dict[str, float],
@@ -587,10 +225,10 @@ class MultiLayerAttention(TrainableModel):
         s, D = init_scale, self.d + 1
         for name in ("Wq", "Wk", "Wv"):
             param = self.get_parameter(name)
-            param[restart, 0].copy_(_draw(param.shape[2:], s * scales[name] / math.sqrt(D), generator)
+            param[restart, 0].copy_(draw(param.shape[2:], s * scales[name] / math.sqrt(D), generator)
                                     + torch.eye(D) * (name == "Wv"))
-        self.heads[restart].copy_(_draw(self.heads.shape[1:], s * scales["heads"], generator))
-        prompts = _draw(self.prompts.shape[1:], s * scales["prompts"] / math.sqrt(D), generator)
+        self.heads[restart].copy_(draw(self.heads.shape[1:], s * scales["heads"], generator))
+        prompts = draw(self.prompts.shape[1:], s * scales["prompts"] / math.sqrt(D), generator)
         self.prompts[restart].copy_(prompts if self.has_prompts else torch.zeros_like(prompts))
         if self.layers > 1:
             # Layer 1's last row of A never meets the query (its label entry is 0), so one layer leaves it at its
@@ -600,7 +238,7 @@ class MultiLayerAttention(TrainableModel):
             for name in ("Wq", "Wk", "Wv"):
                 param = self.get_parameter(name)
                 std = s * scales[name] / math.sqrt(D) * (self.DEEP_VALUE_SCALE if name == "Wv" else 1.0)
-                param[restart, layer].copy_(_draw(param.shape[2:], std, generator))
+                param[restart, layer].copy_(draw(param.shape[2:], std, generator))
 
     def continue_from(self, shallower: MultiLayerAttention) -> None:
         """Start as ``shallower`` (an L0-layer stack with L0 < L, the same restarts and context lengths) computes:
@@ -770,12 +408,22 @@ class AttentionModel(MultiLayerAttention):
     so a step costs O(R B (d+1)^2) after the O(B n (d+1)^2) Gram of the shared batch.
     """
 
-    linear_in_query = True
+    kind = "attention"
+    predictor = AttentionParameters
 
     def __init__(self, d: int, K: int, n: int | Sequence[int], *, restarts: int = 1, prompts: bool = True,
                  task_heads: bool = False, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> None:
         super().__init__(d, K, n, layers=1, restarts=restarts, prompts=prompts, task_heads=task_heads,
                          dtype=dtype, device=device)
+
+    @classmethod
+    def build(cls, mixture: TaskMixture, ns: list[int], *, layers: int, prompts: bool, task_heads: bool,
+              device: torch.device, dtype: torch.dtype = torch.float64) -> AttentionModel:
+        """One layer only (deeper stacks are the 'multilayer' kind); one member per entry of ``ns``."""
+        if layers != 1:
+            raise VerifyError(f"layers: the one-layer 'attention' model has layers=1, got {layers!r} (use 'multilayer')")
+        return cls(mixture.d, mixture.K, ns, restarts=len(ns), prompts=prompts, task_heads=task_heads, dtype=dtype,
+                   device=device)
 
     def forward(self, batch: Batch) -> Tensor:
         """(R, B) predictions f = x^T v."""
@@ -863,4 +511,3 @@ def _task_head_quantities(params: AttentionParameters, mixture: TaskMixture) -> 
             "heads": params.heads}
 
 
-MODELS = ("reduced", "attention", "multilayer")  # the names train(model=...) accepts
