@@ -45,8 +45,8 @@ from theory.attention import head_scaled_pgd_optimum
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
-from theory.record import REFUTE_RTOL, Claim
-from theory.registry import claim as registered_claim  # the claim registry: read only by paper_claim() below
+from claims.record import REFUTE_RTOL, Claim
+from claims.registry import claim as registered_claim  # the claim registry: read only by paper_claim() below
 from theory.seeds import child_seed
 from theory.strategy import Strategy
 from theory.unconstrained import unconstrained_optimum

@@ -20,7 +20,7 @@ from rich import box
 from rich.console import Console
 from rich.text import Text
 
-from theory.kinds import Severity
+from claims.kinds import Severity
 from verify.claim_index import pack as claim_pack  # the registry's ids and statements, without importing it
 from verify.numbers import exact
 

@@ -9,7 +9,7 @@
 Each channel module owns its computation, its frozen payload (:class:`ChannelPayload`: the JSON keys are its
 fields), its findings and its rendering rows; :data:`CHANNELS` lists them in the order the renderers show them, and
 :func:`channel_payloads` rebuilds them from a stored report.  The search and the symbolic decision are
-:mod:`theory.verdicts`'; :func:`theory.verdicts.weigh_evidence` turns the channels' findings into the verdict.
+:mod:`claims.verdicts`'; :func:`claims.verdicts.weigh_evidence` turns the channels' findings into the verdict.
 """
 
 from verify.evidence.channels import CHANNELS, channel_payloads

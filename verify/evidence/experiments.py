@@ -1,4 +1,4 @@
-"""Trained evidence for the experiments' statements (theory.papers.chang2025.experiments): independent training seeds,
+"""Trained evidence for the experiments' statements (claims.papers.chang2025.experiments): independent training seeds,
 compared seed by seed.
 
 The claims themselves are decided from exact one-layer optima; what only a trained model shows is here:
@@ -33,10 +33,10 @@ import numpy as np
 
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
-from theory.record import Claim
+from claims.record import Claim
 from theory.seeds import child_seed
 from theory.strategy import Strategy
-from theory.verdicts import Finding
+from claims.verdicts import Finding
 from verify.evidence.payload import ChannelPayload, optional
 from verify.evidence.record import Evidence
 
@@ -228,7 +228,7 @@ class ExperimentsChannel:
             data = depth_experiment(mixture, n, full=True, seed=self.seed, device=self.device)
             note = "trained stacks, " + " | ".join(f"L={k}: {v['text']}" for k, v in data["depths"].items())
         else:
-            from theory.papers.chang2025.experiments import settings_of
+            from claims.papers.chang2025.experiments import settings_of
             data = prediction_experiment(mixture, n, settings_of(mixture), full=True, seed=self.seed, device=self.device)
             note = _prediction_note(data)
         return Evidence(ExperimentsPayload.from_json({"run": True, "budget": "full", "mixture": where, **data}),

@@ -23,9 +23,9 @@ from theory.loss import pgd_loss, population_loss
 from theory.minimise import loss_gradient, numerical_optimum
 from theory.mixture import TaskMixture
 from theory.optima import optimum
-from theory.record import Claim, rel_error
+from claims.record import Claim, rel_error
 from theory.strategy import Strategy
-from theory.verdicts import Finding
+from claims.verdicts import Finding
 from verify.evidence.payload import ChannelPayload, ReportRow, optional
 from verify.evidence.record import Evidence
 from verify.numbers import exact
@@ -62,7 +62,7 @@ class MinimiserPayload(ChannelPayload):
     derived_point_gradient_norm: float | None = optional()
 
     def findings(self) -> tuple[Finding, ...]:
-        """What the outcome says to :func:`theory.verdicts.weigh_evidence`."""
+        """What the outcome says to :func:`claims.verdicts.weigh_evidence`."""
         c = self.channel
         stopped = f"did not converge: gradient norm {self.gradient_norm:.2g} after {self.iterations} iterations"
         if self.outcome == "below":

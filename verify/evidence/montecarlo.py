@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from theory.optima import optimum
-from theory.record import Claim, Paper, StatedParameters
+from claims.record import Claim, Paper, StatedParameters
 from theory.seeds import child_seed
 from theory.strategy import Strategy
-from theory.verdicts import Finding
+from claims.verdicts import Finding
 from verify.evidence.payload import ChannelPayload, ReportRow, optional
 from verify.evidence.record import Evidence
 from verify.evidence.resolution import distinguish_text, resolution_text, resolve

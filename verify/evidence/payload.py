@@ -2,7 +2,7 @@
 
 A channel module (:mod:`verify.evidence.minimiser`, ...) declares its payload as a subclass of :class:`Payload`
 and owns everything that knows its keys: the computation that fills it, the findings it gives
-:func:`theory.verdicts.weigh_evidence`, and its rendering rows.  The renderers (terminal, Markdown, HTML) read a
+:func:`claims.verdicts.weigh_evidence`, and its rendering rows.  The renderers (terminal, Markdown, HTML) read a
 stored JSON report, rebuild each channel's payload with :meth:`Payload.from_json` and print its rows; they know
 no key.
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from theory.verdicts import Finding
+from claims.verdicts import Finding
 from verify.evidence.payload import ChannelPayload
 
 
 @dataclass(frozen=True)
 class Evidence:
     """``payload`` goes to the JSON report under ``evidence[payload.channel]`` (:meth:`ChannelPayload.to_json`);
-    ``findings`` go to :func:`theory.verdicts.weigh_evidence` (a contradiction, or a note)."""
+    ``findings`` go to :func:`claims.verdicts.weigh_evidence` (a contradiction, or a note)."""
 
     payload: ChannelPayload
     findings: tuple[Finding, ...] = ()

@@ -20,9 +20,9 @@ from typing import Any
 
 from theory.loss import pgd_loss, population_loss
 from theory.mixture import TaskMixture
-from theory.record import Claim
+from claims.record import Claim
 from theory.strategy import Strategy
-from theory.verdicts import Finding
+from claims.verdicts import Finding
 from verify.evidence.payload import ChannelPayload, ReportRow, optional
 from verify.evidence.record import Evidence
 from verify.evidence.resolution import distinguish_text, resolve

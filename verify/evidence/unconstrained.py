@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from theory.kinds import optimum_label
+from claims.kinds import optimum_label
 from theory.optima import optimum
-from theory.record import Claim
+from claims.record import Claim
 from theory.seeds import child_seed
 from theory.strategy import Strategy
-from theory.verdicts import Finding
+from claims.verdicts import Finding
 from verify.evidence.payload import ChannelPayload, Payload, ReportRow, optional
 from verify.evidence.record import Evidence
 from verify.numbers import exact, uncertain
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from theory.mixture import TaskMixture
     from theory.unconstrained import UnconstrainedOptimum
 
-SELECTED_STARTS = 6  # more starts than the search (theory.papers.chang2025.common.SEARCH_STARTS): the answer to the user's question
+SELECTED_STARTS = 6  # more starts than the search (claims.papers.chang2025.common.SEARCH_STARTS): the answer to the user's question
 MC_TARGET_REL_SE = 4e-3
 MC_MAX_SAMPLES = 100_000  # a sample budget, never a time: 0.7 s at d = 10, n = 10 on one core
 PAIRED_SAMPLES = 100_000  # common random numbers: the same sequences through both models

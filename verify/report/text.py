@@ -11,7 +11,7 @@ import json
 import math
 from typing import Any
 
-from theory.kinds import Severity
+from claims.kinds import Severity
 from verify.evidence import CHANNELS, ReportRow, channel_payloads
 from verify.report.typeset import number_tex, quantity_tex
 
@@ -22,7 +22,7 @@ EvidenceRow = ReportRow  # one channel's row of the evidence table
 
 
 def severity_text(severity: str | None) -> str:
-    """A finding's severity in words (theory.record.Severity), or 'severity not stated'."""
+    """A finding's severity in words (claims.record.Severity), or 'severity not stated'."""
     return Severity(severity).description if severity in list(Severity) else "severity not stated"
 
 
