@@ -42,7 +42,7 @@ from typing import Any
 
 from claims.record import REFUTE_RTOL, Claim
 from claims.registry import claim as registered_claim  # the claim registry: read only by paper_claim() below
-from montecarlo import PGDPredictor, ReducedPredictor, estimate_loss
+from montecarlo import estimate_loss
 from theory.attention import head_scaled_pgd_optimum
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture, preset
@@ -50,6 +50,7 @@ from theory.optima import optimum
 from theory.seeds import child_seed
 from theory.strategy import Strategy
 from theory.unconstrained import unconstrained_optimum
+from verify.evidence.predictor import optimum_predictor
 from verify.trained import NOT_AVAILABLE, TrainedProvider, default_provider, training_budget_text
 
 __all__ = [
@@ -352,11 +353,6 @@ def _claim_for(strategy: Strategy, mixture: TaskMixture) -> str:
             JT: "T3.loss" if noiseless else "T3.loss.appendix", PGD: "T4.loss" if noiseless else "T4.loss.appendix"}[strategy]
 
 
-def _predictor(strategy: Strategy, mixture: TaskMixture, n: int) -> ReducedPredictor | PGDPredictor:
-    opt = optimum(strategy, mixture, n)
-    return PGDPredictor(opt.W) if strategy is PGD else ReducedPredictor(opt.W, opt.P)
-
-
 def _point(n: int, loss: float | None, stderr: float | None, scale: float, note: str = "") -> Point:
     return Point(n, loss, stderr, None if loss is None else loss / scale, None if stderr is None else stderr / scale, note)
 
@@ -502,9 +498,10 @@ def compute_point(point: PointSpec, *, budget: Budget, seed: int, provider: Trai
     if point.kind is PointKind.MONTECARLO:
         if spec.layers != 1:
             raise VerifyError(f"point: panel {spec.id} has no Monte Carlo points ({spec.layers}-layer attention)")
-        est = estimate_loss(mixture, point.n, _predictor(point.strategy, mixture, point.n), method="fast",
-                            target_rel_se=budget.mc_target_rel_se, min_samples=budget.mc_min_samples,
-                            max_samples=budget.mc_max_samples, seed=_seed_for(seed, _panel_index(spec), si, point.n),
+        predictor = optimum_predictor(point.strategy, optimum(point.strategy, mixture, point.n))
+        est = estimate_loss(mixture, point.n, predictor, method="fast", target_rel_se=budget.mc_target_rel_se,
+                            min_samples=budget.mc_min_samples, max_samples=budget.mc_max_samples,
+                            seed=_seed_for(seed, _panel_index(spec), si, point.n),
                             device=device)
         return {"loss": float(est.mean), "stderr": float(est.stderr), "samples": int(est.samples)}
     tp = provider(point.strategy, mixture, point.n, layers=spec.layers,

@@ -20,9 +20,9 @@ from rich import box
 from rich.console import Console
 from rich.text import Text
 
-from claims.kinds import Severity, optimum_label
+from claims.kinds import Severity
 from verify.claim_index import pack as claim_pack  # the registry's ids and statements, without importing it
-from verify.numbers import exact, uncertain
+from verify.numbers import exact
 
 _STYLE = {"verified": "green", "refuted": "bold red", "inconclusive": "yellow", "measured": "cyan"}
 
@@ -240,43 +240,10 @@ def _channel_lines(c: dict[str, Any]) -> list[tuple[str, str]]:
     sym = ev.get("symbolic")
     if sym:
         lines.append(("symbolic", ("holds" if sym["holds"] else "fails") + f" ({sym['setting']})"))
-    mini = ev.get("minimiser")
-    if mini:
-        state = ("" if "converged" not in mini else  # reports written before the minimiser certified convergence
-                 ("; converged" if mini["converged"] else "; did not converge")
-                 + f": gradient norm {mini['gradient_norm']:.1e} after {mini['iterations']} iterations")
-        lines.append(("minimiser", f"{mini['strategy']} n={mini['n']}: minimised loss {exact(mini['numerical_loss'])} vs derived "
-                                   f"{exact(mini['derived_loss'])} (rel {mini['loss_rel_diff']:.1e}{state})"))
-    mc = ev.get("montecarlo")
-    if mc:
-        text = f"{uncertain(mc['estimate'], mc['stderr'])} vs derived {exact(mc['derived'])}: z {mc['z_derived']:+.1f}"
-        if "z_claimed" in mc:
-            text += f"; vs claimed {exact(mc.get('claimed'))}: z {mc['z_claimed']:+.1f}"
-        lines.append(("Monte Carlo", text + (f"; {mc['summary']}" if mc.get("summary") else "")))
-    at = ev.get("montecarlo_at_claimed")
-    if at:
-        text = (f"at the claimed parameters {uncertain(at['estimate'], at['stderr'])}: z vs optimum "
-                f"{at['z_vs_derived_optimum']:+.1f}")
-        if "z_vs_claimed_loss" in at:
-            text += f", z vs claimed loss {at['z_vs_claimed_loss']:+.1f}"
-        lines.append(("Monte Carlo", text + (f"; {at['summary']}" if at.get("summary") else "")))
-    un = ev.get("unconstrained")
-    if un:
-        for o in un["optima"]:
-            head = "shared head" if o["shared_head"] else "task heads"
-            lines.append((f"unconstrained {o['mode']}, n={o['n']}",
-                          f"{optimum_label(o, exact)} ({head}) vs reduced {exact(o['reduced_loss'])} "
-                          f"({-100 * o['relative_gain']:+.3g}%), gradient norm {o['gradient_norm']:.1e}"))
-        for m in un["montecarlo"]:
-            p = m["paired"]
-            lines.append((f"unconstrained {m['mode']}, sampled",
-                          f"n={m['n']}: attention {uncertain(m['estimate'], m['stderr'])}, z vs exact {m['z_exact']:+.1f}; "
-                          f"paired gap to reduced {uncertain(p['difference'], p['stderr'])} vs exact "
-                          f"{exact(p['exact_difference'])} (resolves {p['resolvable_difference']:.2g})"))
-    tr = ev.get("training")
-    if tr:
-        lines.append(("training", f"{tr['strategy']} ({tr['model']}) n={tr['n']}: {uncertain(tr['trained_loss'], tr['trained_stderr'])}"
-                                  f" vs {exact(tr['derived_loss'])}: {tr.get('summary', tr['direction'])}"))
+    from verify.evidence import channel_payloads  # the channels' modules: imported when a claim's details are printed
+
+    for payload in channel_payloads(ev):
+        lines.extend(payload.terminal_rows())
     if c.get("counterexample"):
         lines.append(("counterexample", counterexample_text(c["counterexample"])))
     for note in c.get("notes", []):

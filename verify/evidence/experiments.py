@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from claims.record import Claim
 from claims.verdicts import Finding
@@ -37,10 +37,11 @@ from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
 from theory.seeds import child_seed
 from theory.strategy import Strategy
+from verify.evidence.payload import ChannelPayload, optional
 from verify.evidence.record import Evidence
 
 ALPHA = 0.01  # two-sided level of each seed-paired interval
-K_EVAL = 4.9  # one-sided evaluation-noise margin of 'below the one-layer optimum' (two-sided 1e-6, training.evidence)
+K_EVAL = NormalDist().inv_cdf(1 - 1e-6 / 2)  # evaluation-noise margin of 'below the one-layer optimum' (two-sided 1e-6, as training.evidence)
 SEEDS = {False: 3, True: 5}  # independent training seeds: quick, full
 EXPERIMENT_N = 10  # the n a figure's experiment trains when the selected mixture is not the figure's (n = d)
 _FIGURE = {"E.2c-predicts": "fig2c", "E.A1-aligns": "figA1b", "E.A2-depth": "figA2-clean"}
@@ -65,6 +66,8 @@ class SeedDifference:
 
     @property
     def half_width(self) -> float:
+        from scipy.stats import t as student_t  # scipy.stats is slow to import; the renderers import this module
+
         s = len(self.values)
         return float(student_t.isf(ALPHA / 2, s - 1) * self.seed_se) if s > 1 else math.inf
 
@@ -176,11 +179,32 @@ def depth_decision(one: dict[str, float], losses: dict[str, list[float]], stderr
 
 
 # ----- the channel ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExperimentsPayload(ChannelPayload):
+    """The trained evidence of an experiments' claim: at the quick budget only the ``command`` that trains it
+    (``run`` False); at the full budget (``run`` True) the ``seeds`` and either the per-strategy prediction errors
+    (``strategies``, :func:`prediction_experiment`) or the depth comparison (``one_layer``, ``depths``,
+    :func:`depth_experiment`).  Its conclusions reach the reports as the finding's note."""
+
+    channel = "trained_experiment"
+    title = "Trained experiment"
+
+    run: bool
+    budget: str
+    command: str | None = optional()
+    mixture: str | None = None
+    n: int | None = None
+    seeds: tuple[int, ...] | None = optional()
+    strategies: dict[str, Any] | None = optional()
+    one_layer: dict[str, float] | None = optional()
+    depths: dict[str, Any] | None = optional()
+
+
 class ExperimentsChannel:
     """The trained evidence of the experiments' claims, on the figure's own mixture (the selected one when it is in
     the claim's scope) at the first selected n (``EXPERIMENT_N`` on the figure's mixture)."""
 
-    channel = "trained_experiment"
+    channel = ExperimentsPayload.channel
 
     def __init__(self, mixture: TaskMixture, n: int, seed: int, full: bool, device: str) -> None:
         self.mixture, self.n, self.seed, self.full, self.device = mixture, n, seed, full, device
@@ -198,7 +222,7 @@ class ExperimentsChannel:
         if not self.full:
             note = (f"trained evidence: not resolved at the quick budget (minutes per point on a CPU); `{command}` "
                     f"trains {SEEDS[True]} independent seeds at the paper's protocol on {where} at n = {n}")
-            return Evidence(self.channel, {"run": False, "budget": "quick", "command": command, "mixture": where, "n": n},
+            return Evidence(ExperimentsPayload(run=False, budget="quick", command=command, mixture=where, n=n),
                             (Finding(self.channel, False, note),))
         if claim.id == "E.A2-depth":
             data = depth_experiment(mixture, n, full=True, seed=self.seed, device=self.device)
@@ -207,5 +231,5 @@ class ExperimentsChannel:
             from claims.papers.chang2025.experiments import settings_of
             data = prediction_experiment(mixture, n, settings_of(mixture), full=True, seed=self.seed, device=self.device)
             note = _prediction_note(data)
-        return Evidence(self.channel, {"run": True, "budget": "full", "mixture": where, **data},
+        return Evidence(ExperimentsPayload.from_json({"run": True, "budget": "full", "mixture": where, **data}),
                         (Finding(self.channel, False, note),))

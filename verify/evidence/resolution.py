@@ -9,7 +9,17 @@ not evidence).
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The payload fields ``resolution, resolution_text, claimed_gap, distinguishes`` of a channel (in that order)."""
+
+    resolution: float
+    resolution_text: str
+    claimed_gap: float | None  # claimed - derived; None without a claimed value
+    distinguishes: bool | None  # |claimed - derived| > resolution; None without a claimed value
 
 
 def resolution_text(resolution: float, how: str) -> str:
@@ -17,23 +27,18 @@ def resolution_text(resolution: float, how: str) -> str:
     return f"{resolution:.3g} = {how}"
 
 
-def resolution_fields(claimed: float | None, derived: float, resolution: float, text: str) -> dict[str, Any]:
-    """``{"resolution", "resolution_text", "claimed_gap", "distinguishes"}`` for a channel's payload.
-
-    ``text`` is :func:`resolution_text`; ``claimed_gap`` is ``claimed - derived`` and ``distinguishes`` whether
-    ``|claimed - derived| > resolution`` (both None without a claimed value)."""
+def resolve(claimed: float | None, derived: float, resolution: float, text: str) -> Resolution:
+    """Whether ``|claimed - derived| > resolution`` (``text``: :func:`resolution_text`)."""
     gap = None if claimed is None else float(claimed - derived)
-    return {"resolution": float(resolution), "resolution_text": text, "claimed_gap": gap,
-            "distinguishes": None if gap is None else bool(abs(gap) > resolution)}
+    return Resolution(float(resolution), text, gap, None if gap is None else bool(abs(gap) > resolution))
 
 
-def distinguish_text(fields: dict[str, Any], claimed_name: str = "claimed") -> str:
-    """The sentence for :func:`resolution_fields`: "cannot distinguish ..." below the resolution, else the gap
-    and that the resolution sees it; empty without a claimed value."""
-    gap = fields["claimed_gap"]
+def distinguish_text(gap: float | None, distinguishes: bool | None, text: str, claimed_name: str = "claimed") -> str:
+    """The sentence for a :class:`Resolution` (``gap``, ``distinguishes``, ``text``): "cannot distinguish ..." below
+    the resolution, else the gap and that the resolution sees it; empty without a claimed value."""
     if gap is None:
         return ""
-    if not fields["distinguishes"]:
-        return (f"cannot distinguish {claimed_name} from derived at this budget (resolution {fields['resolution_text']}; "
+    if not distinguishes:
+        return (f"cannot distinguish {claimed_name} from derived at this budget (resolution {text}; "
                 f"|{claimed_name} - derived| = {abs(gap):.3g})")
-    return f"{claimed_name} - derived = {gap:+.3g}, beyond the resolution {fields['resolution_text']}"
+    return f"{claimed_name} - derived = {gap:+.3g}, beyond the resolution {text}"

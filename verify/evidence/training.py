@@ -14,6 +14,8 @@ plus ``k_sigma`` standard errors), the channel says it cannot distinguish them.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from claims.record import Claim
@@ -21,20 +23,104 @@ from claims.verdicts import Finding
 from theory.loss import pgd_loss, population_loss
 from theory.mixture import TaskMixture
 from theory.strategy import Strategy
+from verify.evidence.payload import ChannelPayload, ReportRow, optional
 from verify.evidence.record import Evidence
-from verify.evidence.resolution import distinguish_text, resolution_fields
+from verify.evidence.resolution import distinguish_text, resolve
+from verify.numbers import exact, uncertain
 
 GLOBAL_MINIMA = (Strategy.PT, Strategy.JT)
+
+
+@dataclass(frozen=True)
+class TrainingPayload(ChannelPayload):
+    """What :func:`training.evidence.training_evidence` returns (its ``result`` and ``timings`` left out), and what
+    it says about the claim: ``claimed_loss`` (``claimed_name``: "claimed" for a stated loss, "the claimed parameters'
+    loss" for the exact loss at the stated parameters), ``claimed_gap`` and whether the budget's ``resolution``
+    (``k_sigma`` standard errors plus the optimisation ``tolerance``) ``distinguishes`` it."""
+
+    channel = "training"
+    title = "Training"
+    summary_label = "training"
+    table_heading = "training"
+
+    strategy: str
+    trained_strategy: str
+    model: str
+    n: int
+    trained_loss: float
+    trained_stderr: float
+    exact_loss: float | None
+    derived_loss: float
+    rel_gap: float
+    W_rel_distance: float | None
+    P_rel_distance: float | None
+    restarts: int
+    steps: int
+    agrees: bool
+    tolerance: float
+    direction: str
+    resolution: float | None
+    resolution_text: str | None
+    summary: str | None
+    k_sigma: float
+    quick: bool | None
+    seed: int | None
+    seeds: int | None
+    error_bar: str | None
+    normalised_trained_loss: float | None
+    normalised_derived_loss: float | None
+    # the attention with task-specific heads (PGD) only
+    head_scaled_loss: float | None = optional()
+    rel_gap_head_scaled: float | None = optional()
+    W_rel_distance_head_scaled: float | None = optional()
+    head_offblock: float | None = optional()
+    A_offblock: float | None = optional()
+    claimed_loss: float | None = None
+    claimed_name: str | None = None
+    claimed_gap: float | None = None
+    distinguishes: bool | None = None
+
+    def findings(self) -> tuple[Finding, ...]:
+        """Below a global minimum (PT, JT) contradicts the derivation; above it is an under-trained note."""
+        if self.direction == "below" and Strategy(self.strategy) in GLOBAL_MINIMA:
+            return (Finding(self.channel, True, f"training reached {self.trained_loss:.6g} +- {self.trained_stderr:.2g}, "
+                                                f"below the derived optimum {self.derived_loss:.6g}"),)
+        if self.direction == "above":
+            return (Finding(self.channel, False, f"training ended {100 * self.rel_gap:.1f}% above the derived optimum "
+                                                 f"in its budget, beyond the resolution {self.resolution_text} "
+                                                 "(under-trained, not evidence against the claim)"),)
+        return ()
+
+    def terminal_rows(self) -> list[tuple[str, str]]:
+        return [("training", f"{self.strategy} ({self.model}) n={self.n}: "
+                             f"{uncertain(self.trained_loss, self.trained_stderr)} vs {exact(self.derived_loss)}: "
+                             f"{self.direction if self.summary is None else self.summary}")]
+
+    def table_cell(self) -> str:
+        return (f"{self.strategy} ({self.model}) n={self.n}: {self.trained_loss:.6g} ± {self.trained_stderr:.2g} "
+                f"vs {self.derived_loss:.6g} ({self.direction if self.summary is None else self.summary})")
+
+    def report_rows(self) -> list[ReportRow]:
+        k, se = self.k_sigma, self.trained_stderr
+        # reports written before the channel stated its resolution have no summary
+        summary = f"relative gap {self.rel_gap:+.2%}, {self.direction}" if self.summary is None else self.summary
+        text = (f"{self.trained_strategy} ({self.model} model) at n = {self.n}: trained {self.trained_loss:.6g} ± "
+                f"{se:.2g} vs derived {self.derived_loss:.6g} ({summary}; {self.restarts} restarts, {self.steps} steps"
+                f"{', quick budget' if self.quick else ''})")
+        return [ReportRow(
+            self.title, text,
+            f"below the optimum: ${k:.2f}\\,\\mathrm{{se}} = {k * se:.2g}$; above it: gaps within the optimisation "
+            f"tolerance {self.tolerance:.0%} of the loss ({self.tolerance * self.derived_loss:.2g}) are not resolved")]
 
 
 class TrainingChannel:
     """One training run per strategy at the first selected n, shared by the claims about that optimum."""
 
-    channel = "training"
+    channel = TrainingPayload.channel
 
     def __init__(self, mixture: TaskMixture, n: int, seed: int, full: bool, device: str) -> None:
         self.mixture, self.n, self.seed, self.full, self.device = mixture, n, seed, full, device
-        self._done: dict[Strategy, dict[str, Any]] = {}
+        self._done: dict[Strategy, TrainingPayload] = {}
         self.timings: dict[str, float] = {}
 
     def applies(self, claim: Claim) -> bool:
@@ -65,24 +151,20 @@ class TrainingChannel:
         assert strategy is not None
         if strategy not in self._done:
             from training import training_evidence  # torch models; imported only when training evidence is wanted
-            ev = training_evidence(strategy, self.mixture, self.n, quick=not self.full, seed=self.seed, device=self.device)
+            ev: dict[str, Any] = training_evidence(strategy, self.mixture, self.n, quick=not self.full,
+                                                   seed=self.seed, device=self.device)
             ev.pop("result", None)  # the full result (learned matrices) stays out of the table's JSON
             self.timings = {f"training.{k}": v for k, v in ev.pop("timings", {}).items()}
-            self._done[strategy] = ev
+            self._done[strategy] = TrainingPayload.from_json(ev)
         else:
             self.timings = {}
-        tr = dict(self._done[strategy])
+        base = self._done[strategy]
+        assert base.resolution is not None and base.resolution_text is not None
         claimed, name = self.claimed_value(claim, claimed_loss)
-        fields = resolution_fields(claimed, tr["derived_loss"], tr["resolution"], tr["resolution_text"])
-        tr.update(claimed_loss=claimed, claimed_name=name or None, **fields)
-        sentence = distinguish_text(fields, name)
-        tr["summary"] = "; ".join(filter(None, (sentence, self._done[strategy]["summary"])))
-        findings: tuple[Finding, ...] = ()
-        if tr["direction"] == "below" and strategy in GLOBAL_MINIMA:
-            findings = (Finding(self.channel, True, f"training reached {tr['trained_loss']:.6g} +- "
-                                f"{tr['trained_stderr']:.2g}, below the derived optimum {tr['derived_loss']:.6g}"),)
-        elif tr["direction"] == "above":
-            findings = (Finding(self.channel, False, f"training ended {100 * tr['rel_gap']:.1f}% above the derived "
-                                f"optimum in its budget, beyond the resolution {tr['resolution_text']} (under-trained, "
-                                "not evidence against the claim)"),)
-        return Evidence(self.channel, tr, findings)
+        res = resolve(claimed, base.derived_loss, base.resolution, base.resolution_text)
+        sentence = distinguish_text(res.claimed_gap, res.distinguishes, res.resolution_text, name)
+        payload = dataclasses.replace(
+            base, claimed_loss=claimed, claimed_name=name or None, resolution=res.resolution,
+            claimed_gap=res.claimed_gap, distinguishes=res.distinguishes,
+            summary="; ".join(filter(None, (sentence, base.summary))))
+        return Evidence(payload, payload.findings())

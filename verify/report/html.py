@@ -17,6 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from verify.evidence import CHANNELS
 from verify.report.text import (
     NOT_COMPUTED,
     VERDICTS,
@@ -249,17 +250,14 @@ def _summary(report: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-# The evidence channels of a claim in the JSON report, as the summary names them (in this order).
-_CHANNELS = (("symbolic", "sympy decisions"), ("minimiser", "a numerical minimiser (scipy BFGS)"),
-             ("montecarlo", "Monte Carlo sampling"), ("unconstrained", "the exact unconstrained attention"),
-             ("training", "training"))
 
 
 def _channels_text(report: dict[str, Any]) -> str:
     """Which channels this run's evidence comes from, read from the claims' evidence (a channel that did not run,
     e.g. training under --no-training, is named as not run)."""
     claims = report["claims"]
-    ran = [(label, sum(bool((c.get("evidence") or {}).get(key)) for c in claims)) for key, label in _CHANNELS]
+    named = [("symbolic", "sympy decisions"), *((c.channel, c.summary_label) for c in CHANNELS if c.summary_label)]
+    ran = [(label, sum(bool((c.get("evidence") or {}).get(key)) for c in claims)) for key, label in named]
     used = [f"{label} ({count} claim{'s' if count != 1 else ''})" for label, count in ran if count]
     missing = [label for label, count in ran if not count]
     text = f"This run checked the {len(claims)} claims by exact theory (a search over {_cases(report)})"

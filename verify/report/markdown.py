@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 from verify.report.text import (
     NOT_COMPUTED,
     agreement_lines,
+    channel_cells,
+    channel_columns,
     counterexample_file,
     counterexample_mixture,
     evidence_rows,
     md_escape,
-    montecarlo_text,
     one_line,
     reason_text,
     reproduce_command,
@@ -28,7 +29,6 @@ from verify.report.text import (
     side_value,
     symbolic_text,
     theory_text,
-    training_text,
 )
 from verify.report.typeset import array_tex, fitted_tex, mixture_tex, number_tex, quantity_tex
 
@@ -96,13 +96,13 @@ def summary_text(report: dict[str, Any]) -> str:
 
 
 def claims_table(report: dict[str, Any], docs_links: bool) -> list[str]:
-    head = ["id", "source", "verdict", "theory: failed / checked", "symbolic", "Monte Carlo (selected mixture)", "training"]
+    head = ["id", "source", "verdict", "theory: failed / checked", "symbolic", *channel_columns()]
     if docs_links:
         head.append("page")
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for c in report["claims"]:
         cells = [f"[{c['id']}](#claim-{c['id']})", c["source"], _verdict_word(c["verdict"]), theory_text(c), symbolic_text(c),
-                 montecarlo_text(c), training_text(c)]
+                 *channel_cells(c)]
         if docs_links:
             page = page_for(c["id"])
             cells.append(f"[{page[:-3]}]({page})")

@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
-from claims.kinds import Severity, optimum_label
-from verify.evidence.minimiser import MINIMISER_RTOL
+from claims.kinds import Severity
+from verify.evidence import CHANNELS, ReportRow, channel_payloads
 from verify.report.typeset import number_tex, quantity_tex
 
 NOT_COMPUTED = "Asymptotic expansions: not computed in this report."
 VERDICTS = ("verified", "refuted", "measured", "inconclusive")
-CHANNEL_NAMES = {
-    "theory": "Theory: search over mixtures", "symbolic": "Symbolic decision", "selected_mixture": "Selected mixture",
-    "minimiser": "Minimiser (scipy, exact loss)", "montecarlo": "Monte Carlo at the derived optimum",
-    "montecarlo_at_claimed": "Monte Carlo at the paper's parameters", "training": "Training",
-    "unconstrained": "Unconstrained attention (eq. 6/17)",
-}
+SEARCH_NAME, SYMBOLIC_NAME, SELECTED_NAME = "Theory: search over mixtures", "Symbolic decision", "Selected mixture"
+EvidenceRow = ReportRow  # one channel's row of the evidence table
 
 
 def severity_text(severity: str | None) -> str:
@@ -66,22 +61,15 @@ def symbolic_text(claim: dict[str, Any]) -> str:
     return "-" if sym is None else ("holds" if sym["holds"] else "fails") + f" ({setting_text(sym['setting'])})"
 
 
-def montecarlo_text(claim: dict[str, Any]) -> str:
-    mc = claim["evidence"].get("montecarlo")
-    if not mc:
-        return "-"
-    text = f"{mc['strategy']} n={mc['n']}: {mc['estimate']:.6g} ± {mc['stderr']:.2g}, z(derived) {mc['z_derived']:+.1f}"
-    if "z_claimed" in mc:
-        text += f", z(claimed) {mc['z_claimed']:+.1f}"
-    return text
+def channel_columns() -> list[str]:
+    """The headings of the channels' columns in the Markdown claims table."""
+    return [c.table_heading for c in CHANNELS if c.table_heading]
 
 
-def training_text(claim: dict[str, Any]) -> str:
-    tr = claim["evidence"].get("training")
-    if tr is None:
-        return "-"
-    return (f"{tr['strategy']} ({tr['model']}) n={tr['n']}: {tr['trained_loss']:.6g} ± {tr['trained_stderr']:.2g} "
-            f"vs {tr['derived_loss']:.6g} ({tr.get('summary', tr['direction'])})")
+def channel_cells(claim: dict[str, Any]) -> list[str]:
+    """The claim's cells in those columns ("-" where the channel gave no evidence)."""
+    given = {type(p): p for p in channel_payloads(claim["evidence"])}
+    return [given[c].table_cell() if c in given else "-" for c in CHANNELS if c.table_heading]
 
 
 def side_text(record: dict[str, Any], side: str, limit: int = 80) -> str:
@@ -208,30 +196,9 @@ def agreement_lines(agreement: dict[str, dict[str, Any]]) -> list[str]:
 
 
 # ----- evidence, with what each channel could have seen ---------------------------------------------------------------
-@dataclass(frozen=True)
-class EvidenceRow:
-    """One channel's evidence for a claim: what it found, and its resolution (the smallest effect it could see)."""
-
-    channel: str
-    result: str
-    resolution: str
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.2g}%"
-
-
-def _report_k(report: dict[str, Any]) -> float | None:
-    """The run's Monte Carlo k (every estimate of a run shares it)."""
-    for c in report.get("claims", []):
-        mc = c["evidence"].get("montecarlo")
-        if mc and "k_sigma" in mc:
-            return float(mc["k_sigma"])
-    return None
-
-
 def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[EvidenceRow]:
-    """Every channel that produced evidence for ``claim``, in a fixed order, with its resolution."""
+    """The claim's search, symbolic decision and local verdict, then every channel that produced evidence for it
+    (in :data:`verify.evidence.CHANNELS`' order), each with its resolution."""
     ev = claim["evidence"]
     rows: list[EvidenceRow] = []
     th = ev["theory"]
@@ -239,13 +206,13 @@ def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[Evidenc
     tol_text = (f"agrees at relative error $\\le {tolerance_tex(tol['agree_rtol'])}$, fails above "
                 f"${tolerance_tex(tol['refute_rtol'])}$ (float64 solves round near $10^{{-12}}$)")
     if th["cases_checked"]:
-        rows.append(EvidenceRow(CHANNEL_NAMES["theory"], f"{th['cases_failed']} of {th['cases_checked']} cases fail; "
+        rows.append(EvidenceRow(SEARCH_NAME, f"{th['cases_failed']} of {th['cases_checked']} cases fail; "
                                 f"largest relative error {th['max_rel_error']:.3g}", tol_text))
     else:
-        rows.append(EvidenceRow(CHANNEL_NAMES["theory"], "no numeric case: decided symbolically", "-"))
+        rows.append(EvidenceRow(SEARCH_NAME, "no numeric case: decided symbolically", "-"))
     sym = ev.get("symbolic")
     if sym:
-        rows.append(EvidenceRow(CHANNEL_NAMES["symbolic"], ("holds" if sym["holds"] else "fails") + f" ({setting_text(sym['setting'])})",
+        rows.append(EvidenceRow(SYMBOLIC_NAME, ("holds" if sym["holds"] else "fails") + f" ({setting_text(sym['setting'])})",
                                 "exact: sympy cancels claimed minus derived identically, or shows it is not zero"))
     local = claim.get("on_selected_mixture") or {}
     if local:
@@ -257,69 +224,7 @@ def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[Evidenc
             text += f"; first failing n = {local['first_failing_n']}"
         if local.get("note"):
             text += f" ({local['note']})"
-        rows.append(EvidenceRow(CHANNEL_NAMES["selected_mixture"] + f" ({report['mixture']['name']})", text, tol_text))
-    mn = ev.get("minimiser")
-    if mn:
-        rows.append(EvidenceRow(
-            CHANNEL_NAMES["minimiser"],
-            f"{mn['strategy']} at n = {mn['n']}: {mn['numerical_loss']:.10g} from a seeded start vs derived {mn['derived_loss']:.10g} "
-            f"(relative difference {mn['loss_rel_diff']:.1e}; $W$ {mn['W_rel_diff']:.1e}, $P$ {mn['P_rel_diff']:.1e}; "
-            f"{mn['iterations']} iterations"
-            + ("" if "converged" not in mn else  # reports written before the minimiser certified convergence
-               (", converged" if mn["converged"] else ", did not converge") + f", gradient norm {mn['gradient_norm']:.1e}")
-            + ")",
-            f"agrees within {MINIMISER_RTOL:g} of the loss: a lower loss than the derived optimum by more than "
-            f"{MINIMISER_RTOL * abs(mn['derived_loss']):.2g} would be seen"))
-    mc = ev.get("montecarlo")
-    if mc:
-        k, se = mc["k_sigma"], mc["stderr"]
-        text = (f"{mc['strategy']} at n = {mc['n']}: {mc['estimate']:.6g} ± {se:.2g} ({mc['samples']:,} samples) "
-                f"vs derived {mc['derived']:.10g}, $z = {mc['z_derived']:+.2f}$")
-        if "z_claimed" in mc:
-            text += f"; vs claimed {mc['claimed']:.10g}, $z = {mc['z_claimed']:+.2f}$"
-        if mc.get("summary"):
-            text += f"; {mc['summary']}"
-        rows.append(EvidenceRow(CHANNEL_NAMES["montecarlo"], text,
-                                f"$k\\,\\mathrm{{se}} = {k:.2f} \\times {se:.2g} = {k * se:.2g}$ "
-                                f"({_pct(k * se / abs(mc['derived']))} of the loss)"))
-    at = ev.get("montecarlo_at_claimed")
-    if at:
-        se = at["stderr"]
-        text = (f"{at['predictor']} predictor at n = {at['n']}: {at['estimate']:.6g} ± {se:.2g} ({at['samples']:,} samples) "
-                f"vs the derived optimum {at['derived_optimum']:.10g}, $z = {at['z_vs_derived_optimum']:+.2f}$")
-        if "z_vs_claimed_loss" in at:
-            text += f"; vs the claimed loss, $z = {at['z_vs_claimed_loss']:+.2f}$"
-        if at.get("summary"):
-            text += f"; {at['summary']}"
-        k = _report_k(report)
-        bound = (f"$k\\,\\mathrm{{se}} = {k:.2f} \\times {se:.2g} = {k * se:.2g}$ ({_pct(k * se / abs(at['derived_optimum']))} "
-                 "of the loss)") if k is not None else f"se = {se:.2g}"
-        rows.append(EvidenceRow(CHANNEL_NAMES["montecarlo_at_claimed"], text, bound))
-    tr = ev.get("training")
-    if tr:
-        k = tr["k_sigma"]
-        se = tr["trained_stderr"]
-        # reports written before the channel stated its resolution have no summary
-        summary = tr.get("summary", f"relative gap {tr['rel_gap']:+.2%}, {tr['direction']}")
-        text = (f"{tr['trained_strategy']} ({tr['model']} model) at n = {tr['n']}: trained {tr['trained_loss']:.6g} ± {se:.2g} "
-                f"vs derived {tr['derived_loss']:.6g} ({summary}; "
-                f"{tr['restarts']} restarts, {tr['steps']} steps{', quick budget' if tr.get('quick') else ''})")
-        rows.append(EvidenceRow(
-            CHANNEL_NAMES["training"], text,
-            f"below the optimum: ${k:.2f}\\,\\mathrm{{se}} = {k * se:.2g}$; above it: gaps within the optimisation tolerance "
-            f"{tr['tolerance']:.0%} of the loss ({tr['tolerance'] * tr['derived_loss']:.2g}) are not resolved"))
-    un = ev.get("unconstrained")
-    if un:
-        parts = []
-        for o in un.get("optima", []):
-            head = "shared head" if o["shared_head"] else "task heads"
-            parts.append(f"{o['mode']} ({head}) n = {o['n']}: {optimum_label(o, lambda v: f'{v:.10g}')} vs reduced {o['reduced_loss']:.10g} "
-                         f"({-100 * o['relative_gain']:+.3g}%), gradient norm {o['gradient_norm']:.1e}")
-        res: list[str] = [f"optimum of eq. (6)/(17) by variable projection from {un.get('starts', '?')} starts "
-               "(gradient norm at the optimum shown), exact only where a certified lower bound meets it"]
-        for m in un.get("montecarlo", []):
-            res.append(f"sampled check ({m['method']}, n = {m['n']}) resolves relative gaps of {_pct(m['resolvable_relative_gap'])} "
-                       "and more" + (f", paired differences of {m['paired']['resolvable_difference']:.2g} and more"
-                                     if m.get("paired") else ""))
-        rows.append(EvidenceRow(CHANNEL_NAMES["unconstrained"], "; ".join(parts), "; ".join(res)))
+        rows.append(EvidenceRow(SELECTED_NAME + f" ({report['mixture']['name']})", text, tol_text))
+    for payload in channel_payloads(ev):
+        rows.extend(payload.report_rows())
     return rows
