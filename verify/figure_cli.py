@@ -225,7 +225,8 @@ def run_figures(args: argparse.Namespace, console: Console | None = None, *, dev
     console = console or Console()
     files = _make(args, None if args.figures else args.figure, _plot_dir(args), device, console)
     for f in files:
-        console.print(f"{f.figure}: {f.png} (+ .svg, .csv, .json)", markup=False, highlight=False, soft_wrap=True)
+        gaps = f"; gaps between strategies: {f.gaps['png']} (+ .svg, .csv, .json)" if "png" in f.gaps else ""
+        console.print(f"{f.figure}: {f.png} (+ .svg, .csv, .json){gaps}", markup=False, highlight=False, soft_wrap=True)
     return files
 
 
