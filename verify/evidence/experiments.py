@@ -324,9 +324,9 @@ class ExperimentsChannel:
                 f"that decides it is the paper's protocol ({protocol}) with {seeds} independent training seeds per "
                 f"strategy ({units}, seed-paired {100 * (1 - ALPHA):g}% intervals over seeds) on {where} at n = {n}: "
                 f"`{ray}` runs each training as a Ray task (one GPU each where the cluster has GPUs), `{gpu}` runs "
-                "them one after another on one GPU (a CPU takes hours per training at this protocol)")
+                "them one after another on one GPU (the paper's protocol is meant for GPUs)")
         return Evidence(self.channel, {"run": False, "budget": "quick", "command": ray, "commands": [ray, gpu],
-                                       "mixture": where, "n": n, "seeds": seeds, "protocol": protocol},
+                                       "mixture": where, "n": n, "deciding_seeds": seeds, "protocol": protocol},
                         (Finding(self.channel, False, note),))
 
 
