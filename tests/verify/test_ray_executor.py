@@ -99,7 +99,7 @@ def test_interrupted_ray_sweep_resumes_and_matches_the_local_executor(cluster, t
                      "(ray, 2 CPUs and 0 GPUs, 1 CPU per task)"]
     assert {name: (remote / POINTS_DIR / name).stat().st_ino for name in first} == inodes  # nothing recomputed
     assert _records(remote) == _records(local)  # byte for byte, every point
-    assert _files(remote) == _files(local) and len(_files(local)) == 2 * len(PANELS)  # each panel's CSV and JSON
+    assert _files(remote) == _files(local) and len(_files(local)) == 4 * len(PANELS)  # CSV and JSON of each panel and its gaps
 
 
 def test_ray_executor_devices_and_errors(cluster, tmp_path: Path) -> None:
