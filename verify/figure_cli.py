@@ -116,8 +116,8 @@ def check_executor_flags(args: argparse.Namespace, claim_ids: Sequence[str] = ()
     if executor is not None and not makes_figures(args) and not trains_on_executor(args, claim_ids):
         trained = [c for c in claim_ids if c in TRAINED_CLAIM_IDS]
         if not trained:
-            what = f"claim {claim_ids[0]}" if len(claim_ids) == 1 else "the selected claims"
-            raise VerifyError(f"--executor: {what} has no trained work to distribute (it runs figure points, with "
+            what = f"claim {claim_ids[0]} has" if len(claim_ids) == 1 else "the selected claims have"
+            raise VerifyError(f"--executor: {what} no trained work to distribute (it runs figure points, with "
                               f"--figure/--figures or --report, and the trained evidence of {', '.join(TRAINED_CLAIM_IDS)} "
                               "with --full)")
         if getattr(args, "no_training", False):
