@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "PT, FT, JT, PGD, PT-FT, FT-JT, JT-PGD, ratio, nWbar-I.PT, nWbar-I.JT, P.FT, P.JT")
     p.add_argument("--version", action=_Version)
     p.add_argument("--pack", action=_Once, metavar="PATH",
-                   help="a claim pack of your own: a .py file or package directory defining PAPER = theory.record.Paper(...) "
+                   help="a claim pack of your own: a .py file or package directory defining PAPER = claims.record.Paper(...) "
                         "(docs/claims.md); it is checked like the built-in ones")
     p.add_argument("--paper", action=_Once, metavar="KEY",
                    help="the claim pack (default chang2025, this paper; also zhang2024 and others: see --list --paper KEY)")
@@ -277,8 +277,8 @@ def check_combinations(args: argparse.Namespace, claims: list[Any]) -> None:
 def _load_pack(args: argparse.Namespace) -> None:
     """``--pack PATH``: import the pack (its own code may import the numeric stack), register it, and select it."""
     from theory.errors import VerifyError
-    from theory.packs import load_pack, register
-    from theory.papers import PAPERS
+    from claims.packs import load_pack, register
+    from claims.papers import PAPERS
     from verify import claim_index
 
     paper = load_pack(args.pack)
@@ -303,7 +303,7 @@ def _selection(args: argparse.Namespace) -> list[Any]:
     entries = claim_index.pack(key).claims
     for kind in NUMBERED:
         value = getattr(args, kind)
-        if value is not None:  # theory.registry.claims_for's rule
+        if value is not None:  # claims.registry.claims_for's rule
             result = f"{kind.capitalize()} {value}"
             found = [c for c in entries if result in c.results]
             if not found:
@@ -328,8 +328,8 @@ def _selection(args: argparse.Namespace) -> list[Any]:
 
 
 def _registered(entries: list[Any], key: str) -> list[Any]:
-    """The registry's :class:`theory.record.Claim` for each selected entry (imports every claim module)."""
-    from theory.registry import claims
+    """The registry's :class:`claims.record.Claim` for each selected entry (imports every claim module)."""
+    from claims.registry import claims
 
     registry = claims(key)
     return [registry[e.id] for e in entries]
@@ -492,7 +492,7 @@ def _mixture(key: str, name: str, text: str | None, max_size: int | None) -> Any
     from pathlib import Path
 
     from theory.mixture import parse_mixture_text, preset
-    from theory.registry import paper
+    from claims.registry import paper
 
     pack = paper(key)
     if text is None:

@@ -1,19 +1,19 @@
 """The gaps between strategies on a panel, against n: the quantity the experiments' verdicts are about.
 
 The loss panels (:mod:`verify.panels`) draw each strategy's loss; the experiments' statements
-(:mod:`theory.papers.chang2025.experiments`) are about differences of those losses: Corollary 1's reading compares
+(:mod:`claims.papers.chang2025.experiments`) are about differences of those losses: Corollary 1's reading compares
 fine-tuning's gain L*_PT - L*_FT with joint training's L*_FT - L*_JT and finds the crossover n* (``E.C1-crossover``);
 Figure 2(d) and Appendix E.2 compare the gains of prompts (L_PT - L_JT) and of prompts with task-specific heads
 (L_PT - L_PGD) (``E.2d-gradual``, ``E.A2-few-shot``, ``E.A2-diminishes``, ``E.A2-noise``; per depth L = 1, 2, 3,
 ``E.A2-depth``).  A gap panel draws them, divided by E[y^2] as the figures are:
 
-* ``theory``: the theory's optima (Theorems 1-4, :func:`theory.papers.chang2025.experiments.theory_loss`, the
+* ``theory``: the theory's optima (Theorems 1-4, :func:`claims.papers.chang2025.experiments.theory_loss`, the
   function the claims decide with) at every integer n of the claims' range n = 1..50 and of the panel's;
 * ``attention``: the exact optima of the one-layer attention (eq. 6, eq. 17), from the panel's own exact series, at
   every integer n where the panel has them (on a multi-layer panel: the one-layer references);
 * ``trained``: the difference of the panel's trained points at each n where both strategies have one, with the
   standard error of a difference of independent trainings (each point trains from its own seed);
-* ``n*``: the crossover of Corollary 1's reading, :func:`theory.papers.chang2025.experiments.crossover` over the
+* ``n*``: the crossover of Corollary 1's reading, :func:`claims.papers.chang2025.experiments.crossover` over the
   claims' range, marked where the claim ``E.C1-crossover`` is in scope (the noiseless presets with non-zero means).
 
 Where a panel plots FT, or the crossover is in scope, the Corollary 1 pair is drawn; where it plots task heads
@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from theory.mixture import TaskMixture
-from theory.papers.chang2025 import experiments as paper_experiments
+from claims.papers.chang2025 import experiments as paper_experiments
 from theory.strategy import Strategy
 from verify.panels import Kind, PanelData, Series, paper_claim
 

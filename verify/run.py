@@ -13,11 +13,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from theory.asymptotics import leading_term_onset, numeric_leading_term
 from theory.errors import VerifyError
-from theory.kinds import MEASURED_KINDS, Kind
+from claims.kinds import MEASURED_KINDS, Kind
 from theory.mixture import TaskMixture
-from theory.record import Case, Claim, Comparison, Paper, SymbolicResult
-from theory.registry import paper as paper_of
-from theory.verdicts import (
+from claims.record import Case, Claim, Comparison, Paper, SymbolicResult
+from claims.registry import paper as paper_of
+from claims.verdicts import (
     SEARCH_NS,
     ClaimVerdict,
     Finding,
@@ -163,12 +163,12 @@ def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed
                executor: UnitExecutor | None = None) -> list[ClaimVerdict]:
     """Judge each claim on its paper's search family + the selected mixture, and attach evidence at the latter.
 
-    The global verdict comes from the search (:func:`theory.verdicts.judge`); the selected mixture joins it as
+    The global verdict comes from the search (:func:`claims.verdicts.judge`); the selected mixture joins it as
     ``"selected: <mixture_name>"`` at every search n and every n of ``ns`` up to ``SEARCH_MAX_N``, so a
     failure there is found, shrunk and reported.  Each verdict also carries ``on_selected_mixture``, the local
-    verdict at ``ns`` (:func:`theory.verdicts.local_verdict`).  The evidence channels (verify.evidence) then read
+    verdict at ``ns`` (:func:`claims.verdicts.local_verdict`).  The evidence channels (verify.evidence) then read
     each claim's record and report on the selected mixture at the first n; their findings are weighed by
-    :func:`theory.verdicts.weigh_evidence`.
+    :func:`claims.verdicts.weigh_evidence`.
 
     Every budget is in samples or steps, never wall-clock time: the same seed gives the same verdicts and
     evidence on any machine and load (on one ``device``).  Wall times are kept per verdict in

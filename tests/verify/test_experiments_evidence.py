@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import t as student_t
 
 from theory.mixture import preset
-from theory.registry import claim
+from claims.registry import claim
 from verify import trained as verify_trained
 from verify.evidence.experiments import (
     ALPHA,

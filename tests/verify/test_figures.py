@@ -384,7 +384,7 @@ def _gap(gaps, key, source):
 def test_gap_panel_draws_corollary_1_gaps_and_the_claims_crossover(panel_2c):
     """Figure 2(c): fine-tuning's and joint training's gains at every integer n = 1..50, exactly the crossover the claim
     E.C1-crossover computes, with its n* marked; the exact attention's gaps from the panel's own unconstrained curves."""
-    from theory.papers.chang2025.experiments import FIGURE_RANGE, crossover
+    from claims.papers.chang2025.experiments import FIGURE_RANGE, crossover
     from verify.gap_panels import gap_panel
 
     gaps = gap_panel(panel_2c)
@@ -411,7 +411,7 @@ def test_gap_panel_trained_gains_with_error_bars_and_no_crossover_out_of_scope(p
     """Figure A1(b) (noisy: Corollary 1's reading is out of scope, no n*): the gains of prompts and of prompts with
     heads from the theory's optima (as E.A2-diminishes computes them) and from the trained points, whose error bar is
     the two trainings' standard errors in quadrature; the files hold the same numbers."""
-    from theory.papers.chang2025.experiments import gains
+    from claims.papers.chang2025.experiments import gains
     from verify.gap_panels import GAP_CSV_COLUMNS, gap_panel
 
     gaps = gap_panel(panel_a1b)
@@ -442,7 +442,7 @@ def test_gap_panel_trained_gains_with_error_bars_and_no_crossover_out_of_scope(p
 def test_gap_panel_per_depth_compares_trained_stacks_with_one_layer_gaps(tmp_path):
     """Figure A2(b): the 2-layer stacks' trained gains beside the one-layer gains they would narrow (references), and
     Corollary 1's n* of the clean A2 mixture, where E.C1-crossover computes it."""
-    from theory.papers.chang2025.experiments import crossover
+    from claims.papers.chang2025.experiments import crossover
     from verify.gap_panels import gap_panel
 
     data = compute_panel(panel("A2b"), budget=TINY, seed=0, provider=fake_provider)

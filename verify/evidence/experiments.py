@@ -1,4 +1,4 @@
-"""Trained evidence for the experiments' statements (theory.papers.chang2025.experiments): independent training seeds,
+"""Trained evidence for the experiments' statements (claims.papers.chang2025.experiments): independent training seeds,
 compared seed by seed.
 
 The claims themselves are decided from exact one-layer optima; what only a trained model shows is here:
@@ -34,10 +34,10 @@ from scipy.stats import t as student_t
 
 from theory.mixture import TaskMixture, preset
 from theory.optima import optimum
-from theory.record import Claim
+from claims.record import Claim
 from theory.seeds import child_seed
 from theory.strategy import Strategy
-from theory.verdicts import Finding
+from claims.verdicts import Finding
 from verify.evidence.record import Evidence
 
 ALPHA = 0.01  # two-sided level of each seed-paired interval
@@ -299,7 +299,7 @@ class ExperimentsChannel:
                                     executor=self.executor, quick=self.quick, **self.options)
             note = _depth_note(data, where)
         else:
-            from theory.papers.chang2025.experiments import settings_of
+            from claims.papers.chang2025.experiments import settings_of
             data = prediction_experiment(mixture, n, settings_of(mixture), full=True, seed=self.seed, seeds=self.seeds,
                                          device=self.device, executor=self.executor, quick=self.quick, **self.options)
             note = _prediction_note(data)
