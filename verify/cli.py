@@ -202,9 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latex", action="store_true", help="with --expand, or with claims of Corollary 1 / Section 4: LaTeX")
     figures = figure_cli.add_figure_arguments(p)  # --figure/--figures/--plot/--report/--no-training
     figures.add_argument("--executor", action=_Once, type=_one_of("--executor", figure_cli.EXECUTORS), metavar="local|ray",
-                         help="where the figure points run: local (default, this process) or ray (Ray tasks; a local "
-                              f"cluster unless --address; needs {figure_cli.RAY_INSTALL_HINT}). Finished points are kept "
-                              "under the plot directory's points/, so a rerun resumes")
+                         help="where the figure points, and with --full the independent trainings of "
+                              f"{', '.join(figure_cli.TRAINED_CLAIM_IDS)}, run: local (default, this machine) or ray "
+                              f"(Ray tasks; a local cluster unless --address; needs {figure_cli.RAY_INSTALL_HINT}). "
+                              "Finished figure points are kept under the plot directory's points/, so a rerun resumes")
     figures.add_argument("--address", action=_Once, metavar="ADDR",
                          help="with --executor ray: the cluster to connect to (auto, HOST:PORT or ray://HOST:PORT; "
                               "default: RAY_ADDRESS from the environment, else a local cluster)")
@@ -262,7 +263,7 @@ def check_combinations(args: argparse.Namespace, claims: list[Any]) -> None:
             raise UsageError(f"{_flag(dest)}: not used with {_MODE_FLAG[mode]} (it needs {needs})")
     from verify import figure_cli
 
-    figure_cli.check_executor_flags(args)
+    figure_cli.check_executor_flags(args, [c.id for c in claims] if mode == "claims" else [])
     if mode != "claims":
         return
     asymptotic = any(c.id.startswith(("C1.", "S4.")) for c in claims)
@@ -408,12 +409,14 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
     expansions = any(c.id.startswith(("C1.", "S4.")) for c in claims)  # Corollary 1 and Section 4: the expansions
     start = time.perf_counter()
     with ExitStack() as stack:
+        executor = figure_cli.claims_executor(args, [c.id for c in claims])  # --full --executor ray: the trainings
+        running = stack.enter_context(executor) if executor is not None else None
         # The expansions table (about 10 s of sympy) is computed by a second process beside the claim checks.
         pending = (stack.enter_context(background_worker()).submit(
             asymptotic_rows, mixture, name, None, latex=args.latex, symbolic=not args.no_symbolic) if expansions else None)
         verdicts = run_checks(claims, mixture, ns, seed=seed, full=args.full, symbolic=not args.no_symbolic,
                               progress=_progress(args), training=not args.no_training, mixture_name=name,
-                              device=device, paper=args.paper)
+                              device=device, paper=args.paper, executor=running)
         rows = pending.result() if pending is not None else None
     report = build_report(verdicts, mixture, name, ns, seed, time.perf_counter() - start, device=device)
     print_report(report, console, verbose=args.verbose or args.claim is not None)
@@ -469,8 +472,8 @@ def _run(argv: list[str] | None) -> int:
     from montecarlo.sampler import resolve_device
     from theory.errors import VerifyError
 
-    try:  # figures on Ray run on the cluster's devices (figure_cli.validate checked --device for it)
-        on_driver = mode != "expand" and not (mode == "figures" and figure_cli.uses_ray(args))
+    try:  # work on Ray runs on the cluster's devices (figure_cli.validate checked --device for it); the driver's on cpu
+        on_driver = mode != "expand" and not figure_cli.uses_ray(args)
         device = str(resolve_device(args.device or "cpu")) if on_driver else "cpu"
     except VerifyError as exc:
         raise VerifyError(f"--{exc}") from None  # "device: ..." -> "--device: ..."

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,16 +38,21 @@ if TYPE_CHECKING:
 
     from theory.mixture import TaskMixture
     from verify.figures import FigureFiles
+    from verify.ray_executor import RayExecutor
     from verify.sweep import Executor
 
 __all__ = ["CONNECT_TIMEOUT", "DEFAULT_PLOT_DIR", "EXECUTORS", "PANEL_IDS", "RAY_INSTALL_HINT", "REPORT_FILES",
-           "add_figure_arguments", "after_checks", "check_executor_flags", "figures_only", "makes_figures", "plot_gaps",
-           "ray_address", "run_figures", "uses_ray", "validate", "wants_figures"]
+           "TRAINED_CLAIM_IDS", "add_figure_arguments", "after_checks", "check_executor_flags", "claims_executor",
+           "figures_only", "makes_figures", "plot_gaps",
+           "ray_address", "run_figures", "trains_on_executor", "uses_ray", "validate", "wants_figures"]
 
 DEFAULT_PLOT_DIR = "figures"
 EXECUTORS = ("local", "ray")  # --executor
 # The ids of verify.panels.PANELS, for the parser and the input checks without importing the panels (numpy, torch);
 # tests/verify/test_cli_startup.py checks that they are the same.
+# The claims with trained evidence to distribute under --full (verify.evidence.experiments.TRAINED_CLAIMS, the same
+# test), known here without importing the evidence channels.
+TRAINED_CLAIM_IDS = ("E.2c-predicts", "E.A1-aligns", "E.A2-depth")
 PANEL_IDS = ("2a", "2b", "2c", "2d", "A1a", "A1b", "A1c", "A1d", "A2a", "A2b", "A2c", "A2d", "A2e", "A2f")
 REPORT_FILES = ("report.html", "report.md", "report.json")  # what verify.report.files.write_report writes in DIR
 
@@ -94,13 +100,30 @@ def ray_address(args: argparse.Namespace) -> tuple[str | None, str]:
     return (env, "RAY_ADDRESS") if env else (None, "--address")
 
 
-def check_executor_flags(args: argparse.Namespace) -> None:
-    """``--executor`` only where figures are made, ``--address`` and ``--connect-timeout`` only with ``--executor
-    ray``, and the address's form (also one from ``RAY_ADDRESS``): VerifyError, one line; the flags alone, before
-    anything is imported or contacted."""
+def trains_on_executor(args: argparse.Namespace, claim_ids: Sequence[str]) -> list[str]:
+    """The selected claims whose trained evidence the run trains (``--full`` and not ``--no-training``): the work
+    ``--executor`` distributes besides figure points."""
+    if not getattr(args, "full", False) or getattr(args, "no_training", False):
+        return []
+    return [c for c in claim_ids if c in TRAINED_CLAIM_IDS]
+
+
+def check_executor_flags(args: argparse.Namespace, claim_ids: Sequence[str] = ()) -> None:
+    """``--executor`` only where it has work (figures, or the trained evidence of the selected ``claim_ids`` under
+    ``--full``), ``--address`` and ``--connect-timeout`` only with ``--executor ray``, and the address's form (also
+    one from ``RAY_ADDRESS``): VerifyError, one line; the flags alone, before anything is imported or contacted."""
     executor, address = getattr(args, "executor", None), getattr(args, "address", None)
-    if executor is not None and not makes_figures(args):
-        raise VerifyError("--executor: no figures to run (it needs --figure/--figures, or --report)")
+    if executor is not None and not makes_figures(args) and not trains_on_executor(args, claim_ids):
+        trained = [c for c in claim_ids if c in TRAINED_CLAIM_IDS]
+        if not trained:
+            what = f"claim {claim_ids[0]} has" if len(claim_ids) == 1 else "the selected claims have"
+            raise VerifyError(f"--executor: {what} no trained work to distribute (it runs figure points, with "
+                              f"--figure/--figures or --report, and the trained evidence of {', '.join(TRAINED_CLAIM_IDS)} "
+                              "with --full)")
+        if getattr(args, "no_training", False):
+            raise VerifyError("--executor: --no-training leaves no trained work to distribute")
+        raise VerifyError(f"--executor: at the quick budget {', '.join(trained)} trains nothing (add --full: the "
+                          "paper's protocol, whose independent trainings it distributes)")
     if address is not None and executor != "ray":
         raise VerifyError("--address: needs --executor ray (the local executor runs in this process)")
     if getattr(args, "connect_timeout", None) is not None and executor != "ray":
@@ -109,6 +132,17 @@ def check_executor_flags(args: argparse.Namespace) -> None:
         where, source = ray_address(args)
         if where is not None:
             check_address(where, source)
+
+
+def claims_executor(args: argparse.Namespace, claim_ids: Sequence[str]) -> RayExecutor | None:
+    """The executor of the selected claims' trainings: Ray (``--executor ray``, with ``--address`` or RAY_ADDRESS,
+    ``--connect-timeout`` and ``--device`` as Ray reads them) when the run trains some (:func:`trains_on_executor`);
+    None: they run in this process."""
+    if not uses_ray(args) or not trains_on_executor(args, claim_ids):
+        return None
+    from verify.ray_executor import RayExecutor
+
+    return RayExecutor(ray_address(args)[0], args.device, connect_timeout=_timeout(args))
 
 
 def validate(args: argparse.Namespace) -> None:
@@ -191,7 +225,8 @@ def run_figures(args: argparse.Namespace, console: Console | None = None, *, dev
     console = console or Console()
     files = _make(args, None if args.figures else args.figure, _plot_dir(args), device, console)
     for f in files:
-        console.print(f"{f.figure}: {f.png} (+ .svg, .csv, .json)", markup=False, highlight=False, soft_wrap=True)
+        gaps = f"; gaps between strategies: {f.gaps['png']} (+ .svg, .csv, .json)" if "png" in f.gaps else ""
+        console.print(f"{f.figure}: {f.png} (+ .svg, .csv, .json){gaps}", markup=False, highlight=False, soft_wrap=True)
     return files
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture
 from verify.asymptotics_report import gap_curves
+from verify.gap_panels import gap_panel
 from verify.output import write_bytes_atomic
 from verify.panels import (
     PANELS,
@@ -36,19 +37,22 @@ from verify.panels import (
     panel_work,
     point_cost,
 )
-from verify.plotting import render_gaps, render_panel
+from verify.plotting import render_gap_panel, render_gaps, render_panel
 from verify.sweep import Executor, LocalExecutor, PointTask, expected_seconds, sweep, task_cost
 from verify.trained import TrainedProvider, default_provider
 
-__all__ = ["GAP_PLOT_STEM", "FigureFiles", "check_output_dir", "expected_time_line", "make_figures", "resolve_panels", "write_gap_plot",
+__all__ = ["GAPS_SUFFIX", "GAP_PLOT_STEM", "FigureFiles",
+           "check_output_dir", "expected_time_line", "make_figures", "resolve_panels", "write_gap_plot",
            "write_panel"]
 
 GAP_PLOT_STEM = "asymptotics_gaps"
+GAPS_SUFFIX = "gaps"  # fig_<id>_gaps.*: a panel's gaps between strategies
 
 
 @dataclass(frozen=True)
 class FigureFiles:
-    """The files written for one panel."""
+    """The files written for one panel: the loss panel, and ``gaps`` (``png``, ``svg``, ``csv``, ``json``), its gaps
+    between strategies (:mod:`verify.gap_panels`)."""
 
     panel: str
     figure: str
@@ -58,6 +62,7 @@ class FigureFiles:
     json: Path
     agreement: dict[str, dict[str, Any]]
     notes: tuple[str, ...]
+    gaps: dict[str, Path] = field(default_factory=dict)
 
 
 def check_output_dir(path: str | Path, flag: str = "--plot") -> Path:
@@ -74,13 +79,20 @@ def check_output_dir(path: str | Path, flag: str = "--plot") -> Path:
 
 
 def write_panel(data: PanelData, out_dir: Path) -> FigureFiles:
-    """Write fig_<id>.png/.svg/.csv/.json for one panel (everything is drawn and encoded before the first write)."""
+    """Write fig_<id>.png/.svg/.csv/.json for one panel and fig_<id>_gaps.png/.svg/.csv/.json for its gaps between
+    strategies (everything is drawn and encoded before the first write)."""
     stem = out_dir / f"fig_{data.spec.id}"
+    gaps = gap_panel(data)
     contents = {**render_panel(data), "csv": data.to_csv().encode("utf-8"),
                 "json": json.dumps(data.to_json(), indent=2).encode("utf-8")}
+    gap_contents = {**render_gap_panel(gaps), "csv": gaps.to_csv().encode("utf-8"),
+                    "json": json.dumps(gaps.to_json(), indent=2).encode("utf-8")}
     paths = {ext: write_bytes_atomic(stem.with_suffix(f".{ext}"), body, "--plot") for ext, body in contents.items()}
+    gap_stem = out_dir / f"fig_{data.spec.id}_{GAPS_SUFFIX}"
+    gap_paths = {ext: write_bytes_atomic(gap_stem.with_suffix(f".{ext}"), body, "--plot")
+                 for ext, body in gap_contents.items()}
     return FigureFiles(data.spec.id, data.spec.figure, paths["png"], paths["svg"], paths["csv"], paths["json"],
-                       {str(k): v for k, v in data.agreement().items()}, tuple(data.notes))
+                       {str(k): v for k, v in data.agreement().items()}, tuple(data.notes), gap_paths)
 
 
 def resolve_panels(ids: Iterable[str] | None) -> list[PanelSpec]:

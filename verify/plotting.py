@@ -38,9 +38,10 @@ from verify.panels import STRATEGY_LABELS, THEOREMS, Kind, PanelData, Series
 
 if TYPE_CHECKING:
     from verify.asymptotics_report import GapCurves
+    from verify.gap_panels import GapPanel, GapSeries
 
-__all__ = ["FORMATS", "KIND_STYLES", "STRATEGY_STYLES", "STYLE", "KindStyle", "StrategyStyle", "plot_text", "render_gaps",
-           "render_panel"]
+__all__ = ["FORMATS", "GAP_STYLES", "KIND_STYLES", "STRATEGY_STYLES", "STYLE", "KindStyle", "StrategyStyle", "plot_text",
+           "render_gap_panel", "render_gaps", "render_panel"]
 
 FORMATS = ("png", "svg")
 PNG_DPI = 150
@@ -430,3 +431,72 @@ def _gap_axes(ax: Axes, title: str, ylabel: str) -> None:
     ax.grid(True, which="major")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+
+
+# --- the gaps between strategies on a panel (the experiments' claims) -------------------------------------------------
+
+# Each gap in the colour and dash pattern of the strategy it adds (FT for PT - FT, JT for FT - JT, PGD for PT - PGD);
+# the prompts' gain PT - JT, which shares JT with FT - JT on Figure A1(b), in Tol's sky blue with a solid line.
+GAP_STYLES: dict[tuple[Strategy, Strategy], StrategyStyle] = {
+    (Strategy.PT, Strategy.FT): STRATEGY_STYLES[Strategy.FT],
+    (Strategy.FT, Strategy.JT): STRATEGY_STYLES[Strategy.JT],
+    (Strategy.PT, Strategy.JT): StrategyStyle("#56B4E9", "-", "D", 1.0),
+    (Strategy.PT, Strategy.PGD): STRATEGY_STYLES[Strategy.PGD],
+}
+_GAP_KINDS = {"theory": Kind.DERIVED, "attention": Kind.UNCONSTRAINED, "trained": Kind.TRAINED}
+
+
+def render_gap_panel(gaps: GapPanel) -> dict[str, bytes]:
+    """A panel's gaps between strategies against n (:mod:`verify.gap_panels`), as ``{"png": ..., "svg": ...}``: the
+    theory's gaps as weighted curves, the exact attention's as thin curves with diamonds, trained gaps as filled
+    markers with ±1 s.e. bars; a dotted vertical line at the crossover n* where its claim computes it."""
+    with _styled():
+        fig = _new_figure(PANEL_SIZE)
+        ax = fig.add_axes((0.1, 0.12, 0.87, 0.72))
+        for s in sorted(gaps.series, key=lambda s: KIND_STYLES[_GAP_KINDS[s.source]].zorder):
+            _draw_gap(ax, s)
+        ax.axhline(0.0, color=NEUTRAL, linewidth=0.6, zorder=1.0)
+        top = max((p.n for s in gaps.series for p in s.points), default=1)
+        if gaps.crossover is not None:
+            ax.axvline(gaps.crossover, color=NEUTRAL, linewidth=1.0, linestyle=(0, (2.0, 2.0)), zorder=1.5,
+                       label=f"n* = {gaps.crossover} (E.C1-crossover: joint training's gain ≥ fine-tuning's from here)")
+        ax.set_xscale("log")
+        ax.set_xlim(0.85, top * 1.15)
+        ax.xaxis.set_major_locator(FixedLocator([t for t in (1, 2, 3, 5, 10, 20, 30, 50, 100) if t <= top]))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.grid(True, which="major")
+        ax.grid(False, which="minor")
+        ax.set_xlabel("context length n (log scale)")
+        ax.set_ylabel("loss gap / E[y²]")
+        depth = "" if gaps.layers == 1 else f", {gaps.layers}-layer attention"
+        ax.set_title(f"{gaps.figure}: gaps between strategies, preset {gaps.preset}{depth}", loc="left")
+        frame = _labelled_extent(ax)
+        handles, labels = ax.get_legend_handles_labels()
+        items = [(h, label) for h, label in zip(handles, labels, strict=True) if not label.startswith("_")]
+        bottom = _fitted_legend(ax, frame, cast(Any, items), frame.y0 - 10.0, 1) if items else float(frame.y0)
+        claims = f"claims: {', '.join(gaps.claims)}" if gaps.claims else "no experiments' claim on this preset"
+        _footer(ax, frame, bottom, [claims, *gaps.notes])
+        return _encode(fig)
+
+
+def _draw_gap(ax: Axes, s: GapSeries) -> None:
+    st, ks = GAP_STYLES[s.minuend, s.subtrahend], KIND_STYLES[_GAP_KINDS[s.source]]
+    xs, ys = [p.n for p in s.points], [p.value for p in s.points]
+    if not xs:
+        return
+    if s.source == "trained":
+        ax.plot(xs, ys, linestyle="none", marker=st.marker, markersize=ks.size, color=st.colour,
+                markeredgecolor="black", markeredgewidth=0.6, zorder=ks.zorder, label=plot_text(s.label))
+        errs = [p.stderr or 0.0 for p in s.points]
+        if any(errs):
+            ax.errorbar(xs, ys, yerr=errs, fmt="none", ecolor="black", elinewidth=1.0, capsize=ERROR_CAP, capthick=1.0,
+                        zorder=ks.zorder + 0.5, label="_")
+        return
+    theory = s.source == "theory"
+    start, step = _DECORATION_SPACING.get(_GAP_KINDS[s.source], (0.0, 0.0))
+    ax.plot(xs, ys, color=st.colour, linestyle=st.dashes if theory else "-",
+            linewidth=ks.linewidth * (0.75 if s.reference else 1.0),
+            alpha=0.75 if s.reference else ks.alpha, zorder=ks.zorder, marker=ks.decoration or None,
+            markersize=ks.size, markerfacecolor=st.colour, markevery=(start, step) if ks.decoration and step else None,
+            label=plot_text(s.label))

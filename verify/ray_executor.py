@@ -1,4 +1,5 @@
-"""Figure points as Ray tasks: ``verify --figures --executor ray [--address ADDR]``.
+"""Figure points, and the independent trainings of the experiments' trained evidence, as Ray tasks: ``verify
+--figures --executor ray [--address ADDR]``, ``verify --claim E.A2-depth --full --executor ray``.
 
 Ray is an optional extra (``pip install -e '.[ray]'``); this module imports it only when an executor starts.
 :class:`RayExecutor` connects to the cluster at ``address`` (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``), or
@@ -8,6 +9,8 @@ Every point is one task (:func:`verify.sweep.run_point`) that asks for one GPU w
 runs on ``cuda``, the GPU Ray gives it), else one CPU. The tasks run the driver's own code: the five packages
 travel with them (Ray's ``py_modules``), with one BLAS thread as in the ``verify`` command. Results come back to
 the driver as they finish (``ray.wait``), which writes each point's record at once (:func:`verify.sweep.sweep`).
+The trainings of ``verify --claim ID --full`` (one strategy and training seed each,
+:func:`verify.evidence.experiments.run_unit`) go the same way (:meth:`RayExecutor.map`).
 On an error or an interrupt the tasks not yet finished are cancelled; what finished is kept.
 
 Nothing waits without end: before ``ray.init`` the address is probed (:func:`probe_address`) with a timeout in
@@ -27,10 +30,10 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from types import ModuleType, TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from theory.errors import VerifyError
 
@@ -51,6 +54,8 @@ _H2_SETTINGS = 4
 RAY_INSTALL_HINT = "pip install -e '.[ray]'"
 RAY_DEVICES = ("auto", "cpu", "cuda")  # --device with --executor ray: Ray picks the GPU of each task
 _PACKAGES = ("theory", "montecarlo", "training", "claims", "verify")
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 _WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # as verify.cli does for itself
 
 
@@ -193,23 +198,31 @@ class RayExecutor:
         return f"ray, {self.cpus:g} CPUs and {self.gpus:g} GPUs, {per_task} per task"
 
     def run(self, tasks: Sequence[PointTask]) -> Generator[tuple[PointTask, dict[str, Any]], None, None]:
-        """Submit every task, then yield each with its result as it finishes; cancel the rest on the way out."""
-        if not tasks:
-            return
+        """Submit every figure point, then yield each with its result as it finishes (:meth:`map` of
+        :func:`verify.sweep.run_point`)."""
         from verify.sweep import run_point
 
+        return self.map(run_point, tasks)
+
+    def map(self, function: Callable[[_Item], _Result], items: Sequence[_Item]) -> Generator[tuple[_Item, _Result], None, None]:
+        """Each item as one Ray task running ``function(item)`` (a module-level function of the toolkit, so the
+        workers import it from the packages sent along; items and results are pickled); yield each item with its
+        result as it finishes; cancel the rest on the way out.  A VerifyError raised inside a task is raised here
+        as one (bad input: one line, exit 2)."""
+        if not items:
+            return
         ray = _ray()
         gpu = self.device == "cuda"
-        remote = ray.remote(run_point).options(num_cpus=1, num_gpus=1 if gpu else 0,
-                                               runtime_env={"env_vars": dict(_WORKER_ENV)})
-        pending: dict[Any, PointTask] = {remote.remote(task): task for task in tasks}
+        remote = ray.remote(function).options(num_cpus=1, num_gpus=1 if gpu else 0,
+                                              runtime_env={"env_vars": dict(_WORKER_ENV)})
+        pending: dict[Any, _Item] = {remote.remote(item): item for item in items}
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=_WAIT_SLICE)
                 if not ready:  # back in Python between slices: a Ctrl-C is raised here
                     continue
                 ref = ready[0]
-                task = pending.pop(ref)
+                item = pending.pop(ref)
                 try:
                     result = ray.get(ref)
                 except ray.exceptions.RayTaskError as exc:
@@ -217,7 +230,7 @@ class RayExecutor:
                     if isinstance(cause, VerifyError):  # bad input found inside a task: one line, exit 2
                         raise VerifyError(str(cause)) from None
                     raise
-                yield task, result
+                yield item, result
         finally:
             for ref in pending:  # a task that ended meanwhile, or a cluster already gone, is no error here
                 with contextlib.suppress(Exception):

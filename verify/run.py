@@ -34,7 +34,7 @@ from claims.verdicts import (
 from theory.asymptotics import leading_term_onset, numeric_leading_term
 from theory.errors import VerifyError
 from theory.mixture import TaskMixture
-from verify.evidence.experiments import ExperimentsChannel
+from verify.evidence.experiments import ExperimentsChannel, UnitExecutor
 from verify.evidence.minimiser import MinimiserChannel
 from verify.evidence.montecarlo import MonteCarloChannel, k_sigma
 from verify.evidence.record import Evidence
@@ -159,7 +159,8 @@ def symbolic_decisions(claims: list[Claim], enabled: bool) -> Iterator[Callable[
 
 def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed: int = 0, full: bool = False,
                symbolic: bool = True, progress: bool = True, training: bool = True, mixture_name: str = "selected",
-               device: str = "cpu", threads: int | None = 1, paper: str | None = None) -> list[ClaimVerdict]:
+               device: str = "cpu", threads: int | None = 1, paper: str | None = None,
+               executor: UnitExecutor | None = None) -> list[ClaimVerdict]:
     """Judge each claim on its paper's search family + the selected mixture, and attach evidence at the latter.
 
     The global verdict comes from the search (:func:`claims.verdicts.judge`); the selected mixture joins it as
@@ -175,7 +176,8 @@ def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed
     ``"montecarlo_at_claimed"``; a channel shared by claims is timed where it was computed) and never in
     ``to_json()``.  ``threads``: torch CPU threads for the Monte Carlo and training evidence (:func:`cpu_threads`;
     None keeps torch's setting); it changes the wall time, not the results.  ``paper``: the claims' pack (default:
-    the first claim's).
+    the first claim's).  ``executor``: where the independent trainings of the experiments' trained evidence run under
+    ``full`` (:class:`verify.ray_executor.RayExecutor`, entered; None: in this process).
     """
     pack = paper_of(paper or (claims[0].paper if claims else "chang2025"))
     search_ns = SEARCH_NS + ((100, 1000) if full else ())
@@ -183,16 +185,17 @@ def run_checks(claims: list[Claim], mixture: TaskMixture, ns: list[int], *, seed
     cases += selected_cases(mixture, mixture_name, ns, search_ns, cases)
     with cpu_threads(threads), symbolic_decisions(claims, symbolic) as decision:
         return _run(claims, cases, mixture, ns, pack, seed=seed, full=full, symbolic=symbolic, progress=progress,
-                    training=training, device=device, decision=decision)
+                    training=training, device=device, decision=decision, executor=executor)
 
 
 def _run(claims: list[Claim], cases: list[Case], mixture: TaskMixture, ns: list[int], pack: Paper, *, seed: int,
          full: bool, symbolic: bool, progress: bool, training: bool, device: str,
-         decision: Callable[[Claim], SymbolicResult | None] = symbolic_decision) -> list[ClaimVerdict]:
+         decision: Callable[[Claim], SymbolicResult | None] = symbolic_decision,
+         executor: UnitExecutor | None = None) -> list[ClaimVerdict]:
     k = k_sigma(pack)
     minimiser = MinimiserChannel(mixture, ns[0], seed)
     trainer = TrainingChannel(mixture, ns[0], seed, full, device) if training else None
-    experiments = ExperimentsChannel(mixture, ns[0], seed, full, device) if training else None
+    experiments = ExperimentsChannel(mixture, ns[0], seed, full, device, executor=executor) if training else None
     unconstrained = UnconstrainedEvidence(mixture, ns, seed=seed, device=device, k=k)
     sampler = MonteCarloChannel(mixture, ns[0], seed, device, k)
     verdicts = []

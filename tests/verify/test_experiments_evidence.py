@@ -10,7 +10,16 @@ from scipy.stats import t as student_t
 
 from claims.registry import claim
 from theory.mixture import preset
-from verify.evidence.experiments import ALPHA, ExperimentsChannel, SeedDifference, depth_decision
+from verify import trained as verify_trained
+from verify.evidence.experiments import (
+    ALPHA,
+    SEEDS,
+    ExperimentsChannel,
+    SeedDifference,
+    deciding_commands,
+    depth_decision,
+    depth_experiment,
+)
 
 
 def test_seed_difference_interval() -> None:
@@ -62,7 +71,34 @@ def test_channel_at_the_quick_budget_names_the_command() -> None:
     channel = ExperimentsChannel(preset("fig2c"), 10, 0, False, "cpu")
     ev = channel.for_claim(claim("E.A2-depth"))
     assert ev is not None and ev.data["run"] is False and ev.data["mixture"] == "figA2-clean"
-    assert "verify --claim E.A2-depth --full" in ev.findings[0].note and not ev.findings[0].contradicts
+    note = ev.findings[0].note
+    assert not ev.findings[0].contradicts and "not resolved at this budget" in note
+    # the deciding budget: the paper's protocol (as training.multilayer states it), its seeds, and the two commands
+    assert verify_trained.training_budget_text(False, layers=3) in note and "best of 50 restarts" in note
+    assert f"{SEEDS[True]} independent training seeds per strategy" in note and "5 x 3 = 15 independent trainings" in note
+    assert all(f"`{c}`" in note for c in deciding_commands("E.A2-depth")) and ev.data["commands"] == list(
+        deciding_commands("E.A2-depth"))
     ev = channel.for_claim(claim("E.2c-predicts"))
     assert ev is not None and ev.data["mixture"] == "the selected mixture" and ev.data["n"] == 10
     assert channel.for_claim(claim("E.2d-gradual")) is None
+
+
+def test_deciding_commands_are_accepted_by_the_command_line() -> None:
+    """What the quick note tells a reader to run passes the command line's checks (the Ray one runs in
+    tests/verify/test_ray_executor.py)."""
+    from verify.cli import _selection, build_parser, check_combinations
+
+    for command in deciding_commands("E.A2-depth"):
+        args = build_parser().parse_args(command.replace("[--address ADDR]", "--address 127.0.0.1:6379").split()[1:])
+        check_combinations(args, _selection(args))  # no UsageError / VerifyError
+
+
+def test_depth_experiment_units_in_process_are_seed_paired() -> None:
+    """Two tiny trainings per strategy in this process: per seed and depth one loss, the gains taken seed by seed."""
+    data = depth_experiment(preset("figA2-clean"), 2, full=True, seed=5, seeds=2, quick=True, steps=3, batch_size=16,
+                            restarts=1, warmup_steps=0)
+    assert data["seeds"][0] == 5 and len(data["seeds"]) == 2 and sorted(data["depths"]) == ["2", "3"]
+    three = data["depths"]["3"]
+    assert three["budget"]["steps"] == 3 + 1 and three["budget"]["restarts"] == 1  # 2 layers, then one deepening step
+    assert three["gains"]["JT"]["per_seed"] == [a - b for a, b in zip(three["losses"]["PT"], three["losses"]["JT"],
+                                                                        strict=True)]

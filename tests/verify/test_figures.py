@@ -272,7 +272,10 @@ def test_cli_figure_flags(tmp_path, capsys):
     assert "--plot: cannot write" in capsys.readouterr().err
     out = tmp_path / "figs"
     assert main(["--figure", "A2e", "--plot", str(out), "--no-progress", "--no-training"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["fig_A2e.csv", "fig_A2e.json", "fig_A2e.png", "fig_A2e.svg", "points"]
+    assert sorted(p.name for p in out.iterdir()) == ["fig_A2e.csv", "fig_A2e.json", "fig_A2e.png", "fig_A2e.svg",
+                                                     "fig_A2e_gaps.csv", "fig_A2e_gaps.json", "fig_A2e_gaps.png",
+                                                     "fig_A2e_gaps.svg", "points"]
+    assert "gaps between strategies: " + str(out / "fig_A2e_gaps.png") in capsys.readouterr().out
     assert sorted(p.name.split("-")[1] for p in (out / "points").iterdir()) == ["exact"] + ["trained"] * 3  # one record a point
     assert "--no-training" in json.loads((out / "fig_A2e.json").read_text(encoding="utf-8"))["notes"][-1]
 
@@ -367,3 +370,87 @@ def test_a_curve_of_the_paper_the_budget_does_not_draw_is_named(panel_a1b):
     data = compute_panel(panel("A1b"), budget=one_n, seed=0, provider=fake_provider)
     assert any(n.startswith("not drawn: the paper's trained curves at every n") and "n = 5 only" in n for n in data.notes)
     assert not any(n.startswith("not drawn:") for n in panel_a1b.notes)  # TINY trains at each of its n
+
+
+# --- the gaps between strategies (verify.gap_panels): what the experiments' verdicts are about ---------------------------
+
+
+def _gap(gaps, key, source):
+    found = [s for s in gaps.series if f"{s.minuend}-{s.subtrahend}" == key and s.source == source]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def test_gap_panel_draws_corollary_1_gaps_and_the_claims_crossover(panel_2c):
+    """Figure 2(c): fine-tuning's and joint training's gains at every integer n = 1..50, exactly the crossover the claim
+    E.C1-crossover computes, with its n* marked; the exact attention's gaps from the panel's own unconstrained curves."""
+    from claims.papers.chang2025.experiments import FIGURE_RANGE, crossover
+    from verify.gap_panels import gap_panel
+
+    gaps = gap_panel(panel_2c)
+    c = crossover(preset("fig2c"))
+    scale = panel_2c.label_second_moment
+    assert gaps.crossover == c.first == 3 and "E.C1-crossover" in gaps.claims
+    ft, jt = _gap(gaps, "PT-FT", "theory"), _gap(gaps, "FT-JT", "theory")
+    assert [p.n for p in ft.points] == list(FIGURE_RANGE) == [p.n for p in jt.points]
+    np.testing.assert_allclose([p.value for p in ft.points], np.array(c.ft_gain) / scale, rtol=EXACT_RTOL)
+    np.testing.assert_allclose([p.value for p in jt.points], np.array(c.jt_gain) / scale, rtol=EXACT_RTOL)
+    # below n* fine-tuning's gain is the larger, from n* on joint training's: the crossing the vertical line marks
+    assert all(f.value > j.value for f, j in zip(ft.points, jt.points, strict=True) if f.n < gaps.crossover)
+    assert all(f.value <= j.value for f, j in zip(ft.points, jt.points, strict=True) if f.n >= gaps.crossover)
+    attention = _gap(gaps, "PT-FT", "attention")
+    exact = {s.strategy: {p.n: p.loss for p in s.points} for s in panel_2c.series if s.kind == Kind.UNCONSTRAINED}
+    assert [p.n for p in attention.points] == list(range(1, max(TINY.ns) + 1))
+    assert [p.value for p in attention.points] == [(exact[Strategy.PT][n] - exact[Strategy.FT][n]) / scale
+                                                   for n in range(1, max(TINY.ns) + 1)]
+    assert _gap(gaps, "PT-FT", "trained") is None and any("no trained gaps" in n for n in gaps.notes)
+    assert _gap(gaps, "PT-PGD", "theory") is None  # no task heads on Figure 2(c)
+
+
+def test_gap_panel_trained_gains_with_error_bars_and_no_crossover_out_of_scope(panel_a1b, tmp_path):
+    """Figure A1(b) (noisy: Corollary 1's reading is out of scope, no n*): the gains of prompts and of prompts with
+    heads from the theory's optima (as E.A2-diminishes computes them) and from the trained points, whose error bar is
+    the two trainings' standard errors in quadrature; the files hold the same numbers."""
+    from claims.papers.chang2025.experiments import gains
+    from verify.gap_panels import GAP_CSV_COLUMNS, gap_panel
+
+    gaps = gap_panel(panel_a1b)
+    m, scale = preset("figA1b"), panel_a1b.label_second_moment
+    assert gaps.crossover is None and "E.C1-crossover" not in gaps.claims
+    heads = _gap(gaps, "PT-PGD", "theory")
+    np.testing.assert_allclose([p.value for p in heads.points], [gains(m, p.n, exact=False)["prompts+heads"]
+                                                                 for p in heads.points], rtol=EXACT_RTOL)
+    trained = {s.strategy: {p.n: (p.loss, p.stderr) for p in s.points} for s in panel_a1b.series if s.kind == Kind.TRAINED}
+    drawn = _gap(gaps, "PT-JT", "trained")
+    assert [p.n for p in drawn.points] == list(TINY.train_ns)
+    for p in drawn.points:
+        (a, sa), (b, sb) = trained[Strategy.PT][p.n], trained[Strategy.JT][p.n]
+        assert p.value == pytest.approx((a - b) / scale, rel=1e-14)
+        assert p.stderr == pytest.approx(np.hypot(sa, sb) / scale, rel=1e-14) and p.stderr > 0
+    files = write_panel(panel_a1b, tmp_path)
+    assert files.gaps["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    payload = json.loads(files.gaps["json"].read_text(encoding="utf-8"))
+    assert payload == json.loads(json.dumps(gaps.to_json())) and payload["crossover"]["n_star"] is None
+    rows = list(csv.DictReader(io.StringIO(files.gaps["csv"].read_text(encoding="utf-8"))))
+    assert tuple(rows[0]) == GAP_CSV_COLUMNS and len(rows) == sum(len(s.points) for s in gaps.series)
+    assert [float(r["stderr_over_Ey2"]) for r in rows if r["gap"] == "PT-JT" and r["source"] == "trained"] == [
+        p.stderr for p in drawn.points]
+    svg = files.gaps["svg"].read_text(encoding="utf-8")
+    assert "gaps between strategies" in svg and "n* =" not in svg
+
+
+def test_gap_panel_per_depth_compares_trained_stacks_with_one_layer_gaps(tmp_path):
+    """Figure A2(b): the 2-layer stacks' trained gains beside the one-layer gains they would narrow (references), and
+    Corollary 1's n* of the clean A2 mixture, where E.C1-crossover computes it."""
+    from claims.papers.chang2025.experiments import crossover
+    from verify.gap_panels import gap_panel
+
+    data = compute_panel(panel("A2b"), budget=TINY, seed=0, provider=fake_provider)
+    gaps = gap_panel(data)
+    assert gaps.layers == 2 and gaps.crossover == crossover(preset("figA2-clean")).first == 5
+    assert {"E.A2-depth", "E.C1-crossover"} <= set(gaps.claims)
+    trained = _gap(gaps, "PT-PGD", "trained")
+    assert trained.layers == 2 and not trained.reference and "2-layer" in trained.label
+    assert _gap(gaps, "PT-PGD", "theory").reference and _gap(gaps, "PT-PGD", "attention").reference
+    svg = write_panel(data, tmp_path).gaps["svg"].read_text(encoding="utf-8")
+    assert "n* = 5" in svg and "2-layer attention" in svg

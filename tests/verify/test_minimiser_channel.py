@@ -11,15 +11,14 @@ from minimiser_cases import early_stop_mixture
 import verify.evidence.minimiser as channel_module
 from claims.record import Outcome
 from claims.registry import claim
-from claims.verdicts import ClaimVerdict, Verdict, weigh_evidence
+from claims.verdicts import ClaimVerdict, LocalVerdict, Verdict, weigh_evidence
 from theory.optima import optimum
 from verify.evidence.minimiser import MinimiserChannel
 
 
 def _verified(claim_id: str) -> ClaimVerdict:
     v = ClaimVerdict(claim(claim_id), Verdict.VERIFIED, 10, 0, 0.0)
-    v.on_selected_mixture = {"verdict": Outcome.HOLDS, "max_rel_error": 0.0, "n": [1], "first_failing_n": None,
-                             "note": ""}
+    v.on_selected_mixture = LocalVerdict(Outcome.HOLDS, 0.0, (1,))
     return v
 
 
@@ -35,7 +34,7 @@ def test_theorem3_stays_verified_where_bfgs_stopped_early(sigma2: float) -> None
         verdict = _verified(claim_id)
         weigh_evidence(verdict, ev.findings)
         assert verdict.verdict is Verdict.VERIFIED and verdict.on_selected_mixture is not None
-        assert verdict.on_selected_mixture["verdict"] == Outcome.HOLDS
+        assert verdict.on_selected_mixture.verdict is Outcome.HOLDS
 
 
 def test_a_minimiser_stopped_early_is_a_note_not_an_inconclusive_verdict() -> None:
@@ -50,7 +49,7 @@ def test_a_minimiser_stopped_early_is_a_note_not_an_inconclusive_verdict() -> No
     verdict = _verified("T2.loss")
     weigh_evidence(verdict, ev.findings)
     assert verdict.verdict is Verdict.VERIFIED and finding.note in verdict.notes
-    assert verdict.on_selected_mixture is not None and verdict.on_selected_mixture["verdict"] == Outcome.HOLDS
+    assert verdict.on_selected_mixture is not None and verdict.on_selected_mixture.verdict is Outcome.HOLDS
 
 
 def _shifted(factor: float) -> Any:

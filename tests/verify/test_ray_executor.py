@@ -10,7 +10,10 @@ command always runs this module.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -96,7 +99,7 @@ def test_interrupted_ray_sweep_resumes_and_matches_the_local_executor(cluster, t
                      "(ray, 2 CPUs and 0 GPUs, 1 CPU per task)"]
     assert {name: (remote / POINTS_DIR / name).stat().st_ino for name in first} == inodes  # nothing recomputed
     assert _records(remote) == _records(local)  # byte for byte, every point
-    assert _files(remote) == _files(local) and len(_files(local)) == 2 * len(PANELS)  # each panel's CSV and JSON
+    assert _files(remote) == _files(local) and len(_files(local)) == 4 * len(PANELS)  # CSV and JSON of each panel and its gaps
 
 
 def test_ray_executor_devices_and_errors(cluster, tmp_path: Path) -> None:
@@ -122,3 +125,72 @@ def test_one_gpu_per_task_where_the_cluster_has_gpus(cluster, monkeypatch) -> No
         assert runner.device == "cuda"
     with RayExecutor(device="cpu") as runner:
         assert runner.device == "cpu" and runner.describe().endswith("1 CPU per task")
+
+
+# --- the trained evidence of `verify --claim ID --full --executor ray` --------------------------------------------------
+# A tiny budget (the quick protocol's variant, 4 Adam steps, 1 restart, 2 training seeds): the trainings are real, only
+# small; the channel is built in the driver, and each TrainingUnit carries its budget to the Ray task.
+TINY_TRAINING = {"steps": 4, "batch_size": 16, "restarts": 1, "warmup_steps": 0}
+
+
+def _tiny_trainings(monkeypatch) -> None:
+    import verify.run
+    from verify.evidence.experiments import ExperimentsChannel
+
+    monkeypatch.setattr(verify.run, "ExperimentsChannel",
+                        functools.partial(ExperimentsChannel, seeds=2, quick=True, options=TINY_TRAINING))
+
+
+def _trained(path: Path) -> dict:
+    (claim,) = json.loads(path.read_text())["claims"]
+    return claim["evidence"]["trained_experiment"]
+
+
+def test_claim_trainings_on_ray_equal_the_local_ones(cluster, tmp_path: Path, monkeypatch, capsys) -> None:
+    """The command the quick note names, on the running cluster (no --address: the executor reuses it), gives the
+    numbers of the same run in this process, seed for seed."""
+    from verify.cli import main
+    from verify.evidence.experiments import DEPTH_STRATEGIES, deciding_commands
+
+    _tiny_trainings(monkeypatch)
+    command = deciding_commands("E.A2-depth")[0].replace(" [--address ADDR]", "").split()[1:]
+    assert command == ["--claim", "E.A2-depth", "--full", "--executor", "ray"]
+    common = ["--mixture", "figA2-clean", "--n", "2", "--seed", "3", "--no-progress", "--no-symbolic"]
+    assert main([*command[:3], *common, "--json", str(tmp_path / "local.json")]) == 0
+    assert main([*command, *common, "--json", str(tmp_path / "ray.json")]) == 0
+    local, remote = _trained(tmp_path / "local.json"), _trained(tmp_path / "ray.json")
+    assert remote == local
+    assert local["run"] is True and local["budget"] == "full" and local["n"] == 2 and local["seeds"][0] == 3
+    assert local["budget_overrides"] == {"seeds": 2, "quick": True, **TINY_TRAINING}
+    assert sorted(local["depths"]) == ["2", "3"]
+    for depth in local["depths"].values():
+        assert sorted(depth["losses"]) == sorted(s.value for s in DEPTH_STRATEGIES)
+        for losses in depth["losses"].values():  # two independent trainings: two different losses
+            assert len(losses) == 2 and losses[0] != losses[1] and all(math.isfinite(v) for v in losses)
+        gain = depth["gains"]["PGD"]
+        assert gain["per_seed"] == pytest.approx([a - b for a, b in zip(depth["losses"]["PT"], depth["losses"]["PGD"],
+                                                                            strict=True)], rel=1e-15)
+    out = capsys.readouterr().out
+    assert "2 independent training seeds per strategy" in out and "L=3" in out
+
+
+def test_claim_without_trained_work_refuses_ray_before_any_work(capsys, monkeypatch) -> None:
+    """Exit 2 and one line, from the flags alone: Ray is never started (ray.init would fail the test)."""
+    from verify.cli import main
+
+    monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("Ray was started"))
+    cases = {("--claim", "T1.loss", "--full"): "claim T1.loss has no trained work to distribute",
+             ("--claim", "E.2d-gradual", "--full"): "claim E.2d-gradual has no trained work to distribute",
+             ("--claim", "E.A2-depth"): "at the quick budget E.A2-depth trains nothing (add --full",
+             ("--claim", "E.A2-depth", "--full", "--no-training"): "--no-training leaves no trained work"}
+    for args, message in cases.items():
+        assert main([*args, "--executor", "ray"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("verify: error: --executor: ") and message in err
+
+
+def test_trained_claim_ids_known_to_the_command_line_are_the_channels() -> None:
+    from verify.evidence.experiments import TRAINED_CLAIMS
+    from verify.figure_cli import TRAINED_CLAIM_IDS
+
+    assert TRAINED_CLAIM_IDS == TRAINED_CLAIMS

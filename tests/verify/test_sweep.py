@@ -249,7 +249,8 @@ def test_a_killed_sweep_loses_nothing_it_finished(reference: Path, tmp_path: Pat
 @pytest.mark.parametrize(("argv", "message"), [
     (["--figures", "--executor", "spark"], "--executor: expected local or ray, got 'spark'"),
     (["--figures", "--executor", "ray", "--executor", "ray"], "--executor: given more than once"),
-    (["--theorem", "1", "--executor", "ray"], "--executor: no figures to run (it needs --figure/--figures, or --report)"),
+    (["--theorem", "1", "--executor", "ray"], "--executor: the selected claims have no trained work to distribute (it runs "
+                                             "figure points"),
     (["--list", "--executor", "local"], "--executor: not used with --list"),
     (["--expand", "PT", "--executor", "local"], "--executor: not used with --expand"),
     (["--figures", "--address", "auto"], "--address: needs --executor ray"),
