@@ -1,0 +1,30 @@
+"""The JSON report reads back as typed records (verify.report.schema): the renderers' one JSON boundary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from verify.report.schema import ClaimEntry, Report
+
+REPORT = Path(__file__).resolve().parents[2] / "docs" / "report.json"
+
+
+def test_the_shipped_report_round_trips() -> None:
+    data = json.loads(REPORT.read_text())
+    report = Report.from_json(data)
+    assert json.loads(json.dumps(report.to_json())) == data
+    assert len(report.claims) == len(data["claims"]) and report.claims[0].id == data["claims"][0]["id"]
+    # the channels' payloads come back typed, one per channel that gave evidence
+    for entry, raw in zip(report.claims, data["claims"], strict=True):
+        assert [p.channel for p in entry.evidence.channels] == [
+            k for k in ("minimiser", "montecarlo", "montecarlo_at_claimed", "unconstrained", "training",
+                        "trained_experiment") if raw["evidence"].get(k)]
+
+
+def test_an_undeclared_key_is_refused() -> None:
+    claim = json.loads(REPORT.read_text())["claims"][0]
+    with pytest.raises(ValueError, match="unknown keys"):
+        ClaimEntry.from_json({**claim, "surprise": 1})
