@@ -462,7 +462,8 @@ DEPTH = Claim(
             "loss' is shown by a trained stack below the exact one-layer optimum, 'task parameters remain beneficial' "
             "is decided between trained stacks of one budget (paired by training seed, the spread over seeds), and "
             "'depth narrows the gap' between optima needs lower bounds the toolkit lacks: it is reported for the "
-            "trained gaps only; not resolved at the quick budget (`verify --claim E.A2-depth --full`)",
+            "trained gaps only; not resolved at the quick budget: the paper's protocol decides it, as Ray tasks "
+            "(`verify --claim E.A2-depth --full --executor ray`) or on one GPU (`--full --device cuda`)",
     docs=_DOCS)
 
 
