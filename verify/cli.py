@@ -399,6 +399,7 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
     from verify.asymptotics_report import asymptotic_rows, print_asymptotics
     from verify.output import write_json
     from verify.report.build import build_report
+    from verify.report.schema import Report
     from verify.run import run_checks
     from verify.terminal import print_report
     from verify.workers import background_worker
@@ -419,7 +420,7 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
                               device=device, paper=args.paper, executor=running)
         rows = pending.result() if pending is not None else None
     report = build_report(verdicts, mixture, name, ns, seed, time.perf_counter() - start, device=device)
-    print_report(report, console, verbose=args.verbose or args.claim is not None)
+    print_report(Report.from_json(report), console, verbose=args.verbose or args.claim is not None)
     if rows is not None:
         verdict_of = {v["id"]: v["verdict"] for v in report["claims"]}
         for row in rows:
