@@ -15,8 +15,8 @@ from theory.strategy import Strategy
 from training.evidence import K_SIGMA, QUICK_TOLERANCE
 from verify.evidence.montecarlo import MonteCarloChannel
 from verify.evidence.training import TrainingChannel
-from verify.run import cpu_threads
 from verify.report.schema import Evidence
+from verify.run import cpu_threads
 from verify.terminal import evidence_lines
 
 MIXTURE = TaskMixture(np.eye(2), np.array([0.4, 0.6]), np.array([[1.0, 0.0], [0.0, -1.0]]),

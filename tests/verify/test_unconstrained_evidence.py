@@ -89,8 +89,8 @@ def test_optima_carry_their_bracket_and_exact_is_said_only_when_certified() -> N
     """fig2c, n = 10 (asymmetric): every optimum carries {"loss", "lower_bound", "certified"}; none is certified, so
     the terminal and the report say 'best found ... (lower bound ...)' and never 'exact optimum'.  fig2b (symmetric):
     certified, and called exact."""
-    from verify.report.text import evidence_rows
     from verify.report.schema import Evidence
+    from verify.report.text import evidence_rows
     from verify.terminal import evidence_lines
 
     found = UnconstrainedEvidence(preset("fig2c"), [10]).for_claim(claim("A1.PT"))
