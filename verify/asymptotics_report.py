@@ -7,6 +7,7 @@ selected mixture) with what the paper claims (Corollary 1, Section 4.1).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from theory.errors import VerifyError
 from theory.mixture import Array, TaskMixture
 from theory.strategy import Strategy
 from verify.numbers import evaluated, uncertain
+from verify.report.schema import AsymptoticRow
 from verify.terminal import make_console
 
 # quantity -> (what the paper claims, the claim id that checks it)
@@ -131,26 +133,26 @@ def asymptotic_rows(mixture: TaskMixture, mixture_name: str, verdicts: dict[str,
     return rows
 
 
-def print_asymptotics(rows: list[dict[str, Any]], console: Console | None = None, *, verbose: bool = False) -> None:
-    """The expansions table (quantity, fitted leading term on the mixture, claimed, verdict); ``verbose`` adds the
-    derived general (isotropic, symbolic d) forms below it (``verify`` passes it for --verbose and for --latex)."""
+def print_asymptotics(rows: Sequence[AsymptoticRow], console: Console | None = None, *, verbose: bool = False) -> None:
+    """The expansions table (quantity, fitted leading term on the mixture, claimed, verdict) of the report's typed
+    ``asymptotics`` rows; ``verbose`` adds the derived general (isotropic, symbolic d) forms below it (``verify``
+    passes it for --verbose and for --latex)."""
     from verify.terminal import _box
 
     console = console or make_console()
-    name = rows[0]["mixture"] if rows else "?"
+    name = rows[0].mixture if rows else "?"
     table = Table(title=Text(f"Expansions in 1/n: leading terms, fitted on {name} up to n = 1e6"), box=_box(console),
                   show_edge=console.is_terminal, pad_edge=False)
     for col in ("quantity", f"derived on {name}"[:24], "claimed", "verdict"):
         table.add_column(col, overflow="fold", no_wrap=col != "claimed")
     for r in rows:
-        table.add_row(Text(r["quantity"]), Text(r["derived_leading"]), Text(r["claimed_leading"]),
-                      Text(r["verdict"] if r["claim"] else "-"))
+        table.add_row(Text(r.quantity), Text(r.derived_leading), Text(r.claimed_leading), Text(r.verdict if r.claim else "-"))
     console.print(table)
     if verbose:
         for r in rows:
-            claim = f" [{r['claim']}]" if r["claim"] else ""
-            if r["derived_general"]:
-                console.print(Text(f"{r['quantity']}{claim} (isotropic, symbolic d): {r['derived_general']}"), soft_wrap=True)
+            claim = f" [{r.claim}]" if r.claim else ""
+            if r.derived_general:
+                console.print(Text(f"{r.quantity}{claim} (isotropic, symbolic d): {r.derived_general}"), soft_wrap=True)
     console.print(Text("s = sum_k pi_k s_k, a = sum_k pi_k |mu_k|^2 (Sigma_x = xi I, Sigma_beta_k = s_k I, collinear means); "
                        "ratio = (L*_PT - L*_FT)/(L*_FT - L*_JT); nWbar-I = n W_bar* - I; P = p*_k / m_k along the means"
                        + ("" if verbose else "; general forms: --verbose")))

@@ -399,6 +399,7 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
     from verify.asymptotics_report import asymptotic_rows, print_asymptotics
     from verify.output import write_json
     from verify.report.build import build_report
+    from verify.report.schema import AsymptoticRow, Report
     from verify.run import run_checks
     from verify.terminal import print_report
     from verify.workers import background_worker
@@ -419,20 +420,20 @@ def _claims(args: argparse.Namespace, claims: list[Any], mixture: Any, ns: list[
                               device=device, paper=args.paper, executor=running)
         rows = pending.result() if pending is not None else None
     report = build_report(verdicts, mixture, name, ns, seed, time.perf_counter() - start, device=device)
-    print_report(report, console, verbose=args.verbose or args.claim is not None)
+    typed = Report.from_json(report)  # what the terminal reads; the dict is what --json writes
+    print_report(typed, console, verbose=args.verbose or args.claim is not None)
     if rows is not None:
-        verdict_of = {v["id"]: v["verdict"] for v in report["claims"]}
+        verdict_of = {c.id: c.verdict for c in typed.claims}
         for row in rows:
             row["verdict"] = verdict_of.get(row["claim"] or "", "-")
         report["asymptotics"] = rows
-        print_asymptotics(report["asymptotics"], console, verbose=args.verbose or args.latex)
+        print_asymptotics([AsymptoticRow.from_json(r) for r in rows], console, verbose=args.verbose or args.latex)
         if args.plot and not figure_cli.wants_figures(args):
             figure_cli.plot_gaps(mixture, name, args.plot, console)
     if args.json:
         write_json(args.json, report)
     figure_cli.after_checks(args, report, console, device=device)  # figures and --report DIR
-    refuted = report.get("summary", {}).get("refuted", 0)
-    return 1 if args.fail_on_refuted and refuted else 0
+    return 1 if args.fail_on_refuted and typed.summary.refuted else 0
 
 
 def _run(argv: list[str] | None) -> int:

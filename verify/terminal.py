@@ -5,8 +5,8 @@ prints plain ASCII with no colour and no box drawing. User-controlled text (file
 text) is never read as rich markup: every cell is a :class:`rich.text.Text` and free text is printed with
 ``markup=False``.
 
-The report's newer fields (``reason``, ``on_selected_mixture``, ``timings``) are read when present, with a
-fallback to the older evidence rows.
+It reads the JSON report as typed records (:class:`verify.report.schema.Report`, parsed once by the caller with
+``Report.from_json``); a record a partial or older report lacks is None and is shown as absent.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich import box
 from rich.console import Console
@@ -23,6 +23,18 @@ from rich.text import Text
 from claims.kinds import Severity
 from verify.claim_index import pack as claim_pack  # the registry's ids and statements, without importing it
 from verify.numbers import exact
+
+if TYPE_CHECKING:  # the schema is read through the records the caller parsed; importing it here is not needed
+    from verify.report.schema import (
+        ClaimEntry,
+        CorrectedVerdict,
+        Counterexample,
+        Evidence,
+        FindingGroup,
+        Report,
+        SelectedRow,
+        Summary,
+    )
 
 _STYLE = {"verified": "green", "refuted": "bold red", "inconclusive": "yellow", "measured": "cyan"}
 
@@ -47,8 +59,6 @@ def _print(console: Console, text: str, style: str | None = None) -> None:
 def _short(value: Any) -> str:
     if isinstance(value, float):
         return exact(value)
-    if isinstance(value, dict) and "frobenius_norm" in value:
-        return f"|.|={exact(value['frobenius_norm'])}"
     return str(value)
 
 
@@ -63,68 +73,62 @@ def _summary(value: Any) -> str:
     """A value for the one-line reason: numbers to 6 significant digits (``--claim ID`` prints them exactly)."""
     if isinstance(value, float):
         return f"{value:.6g}"
-    if isinstance(value, list) and len(value) > 3:
+    if isinstance(value, (list, tuple)) and len(value) > 3:
         return "[...]"
     return _short_value(value)
 
 
-def counterexample_text(ce: dict[str, Any] | None) -> str:
+def counterexample_text(ce: Counterexample | None) -> str:
     """``d=1 K=1 sigma2=0 n=1: L*_PGD claimed 1.0 vs derived 2.0`` (one line)."""
     if not ce:
         return "-"
-    m = ce.get("mixture", {})
-    return (f"d={m.get('d', '?')} K={len(m.get('tasks', []))} sigma2={exact(m.get('sigma2', '?'))} n={ce.get('n', '?')}: "
-            f"{ce.get('quantity', '?')} claimed {_short_value(ce.get('claimed'))} vs derived {_short_value(ce.get('derived'))}")
+    m = ce.mixture
+    return (f"d={m.d} K={len(m.tasks)} sigma2={exact(m.sigma2)} n={ce.n}: "
+            f"{ce.quantity} claimed {_short_value(ce.claimed)} vs derived {_short_value(ce.derived)}")
 
 
-def reason(claim: dict[str, Any]) -> str:
-    """Why the claim got its verdict, in one line (the report's ``reason`` when present)."""
-    given = claim.get("reason")
-    if isinstance(given, str) and given.strip():
-        return " ".join(given.split())
-    notes = [n for n in claim.get("notes", []) if isinstance(n, str)]
-    th = claim.get("evidence", {}).get("theory", {})
-    if claim.get("verdict") == "refuted":
-        ce = claim.get("counterexample")
+def _unstated(claim: ClaimEntry) -> str:
+    """The reason of a report that states none, from its evidence."""
+    notes = [n for n in claim.notes or () if isinstance(n, str)]
+    ce = claim.counterexample
+    if claim.verdict == "refuted":
         if not ce:
             return "; ".join(notes) or "refuted (see --claim ID)"
-        m = ce.get("mixture", {})
-        return (f"d={m.get('d', '?')} K={len(m.get('tasks', []))} n={ce.get('n', '?')}: claimed {_summary(ce.get('claimed'))}"
-                f", derived {_summary(ce.get('derived'))}")
-    if claim.get("verdict") == "inconclusive":
+        return (f"d={ce.mixture.d} K={len(ce.mixture.tasks)} n={ce.n}: claimed {_summary(ce.claimed)}"
+                f", derived {_summary(ce.derived)}")
+    if claim.verdict == "inconclusive":
         return "; ".join(notes) if notes else "the evidence neither confirms nor refutes it (see --claim ID)"
-    checked, failed = th.get("cases_checked"), th.get("cases_failed")
-    if isinstance(checked, int):
-        return f"{checked - (failed or 0)}/{checked} cases agree (rel err {th.get('max_rel_error', 0):.0e})"
+    th = claim.evidence.theory if claim.evidence else None
+    if th is not None and isinstance(th.cases_checked, int):
+        return (f"{th.cases_checked - (th.cases_failed or 0)}/{th.cases_checked} cases agree "
+                f"(rel err {th.max_rel_error or 0:.0e})")
     return "; ".join(notes) or "-"
 
 
-def on_selected(claim: dict[str, Any]) -> str:
+def reason(claim: ClaimEntry) -> str:
+    """Why the claim got its verdict, in one line (the report's ``reason`` when present)."""
+    given = claim.reason
+    if isinstance(given, str) and given.strip():
+        return " ".join(given.split())
+    return _unstated(claim)
+
+
+def on_selected(claim: ClaimEntry) -> str:
     """The local verdict on the selected mixture: ``holds``, ``fails at n=10`` or ``n/a``."""
-    sel = claim.get("on_selected_mixture")
-    if isinstance(sel, dict):
-        verdict = sel.get("verdict")
-        if verdict == "holds":
-            return "holds"
-        if verdict == "fails":
-            first = sel.get("first_failing_n")
-            return f"fails at n={first}" if first is not None else "fails"
-        if verdict == "measured" and isinstance(sel.get("measured"), (int, float)):
-            return f"gap {100 * sel['measured']:.3g}%"
-        return "inconclusive" if verdict == "inconclusive" else "n/a"
-    rows = [r for r in claim.get("evidence", {}).get("selected_mixture", []) if r.get("in_scope")]
+    sel = claim.on_selected_mixture
+    if sel is not None:
+        if sel.verdict in ("holds", "inconclusive"):
+            return sel.verdict
+        if sel.verdict == "fails":
+            return f"fails at n={sel.first_failing_n}" if sel.first_failing_n is not None else "fails"
+        if sel.verdict == "measured" and isinstance(sel.measured, (int, float)):
+            return f"gap {100 * sel.measured:.3g}%"
+        return "n/a"
+    rows = [r for r in (claim.evidence.selected_mixture if claim.evidence else None) or () if r.in_scope]
     if not rows:
         return "n/a"
-    failing = [r["n"] for r in rows if r.get("holds") is False]
+    failing = [r.n for r in rows if r.holds is False]
     return f"fails at n={failing[0]}" if failing else "holds"
-
-
-def _seconds(report: dict[str, Any]) -> float | None:
-    timings = report.get("timings")
-    if isinstance(timings, dict) and isinstance(timings.get("total_seconds"), (int, float)):
-        return float(timings["total_seconds"])
-    seconds = report.get("seconds")
-    return float(seconds) if isinstance(seconds, (int, float)) else None
 
 
 # ----- the report ---------------------------------------------------------------------------------------------
@@ -132,9 +136,9 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[:max(width - 3, 0)] + "..."
 
 
-def verdict_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+def verdict_rows(report: Report) -> list[tuple[str, str, str, str]]:
     """(claim id, verdict, local verdict on the selected mixture, one-line reason) per claim."""
-    return [(c["id"], c["verdict"], on_selected(c), reason(c)) for c in report.get("claims", [])]
+    return [(c.id, c.verdict, on_selected(c), reason(c)) for c in report.claims or ()]
 
 
 READING_OF_RESULTS = ("results are read as exact identities (relative error within max(1e-8, 100 eps kappa) agrees, "
@@ -149,57 +153,56 @@ def _wrapped(console: Console, text: str, indent: int) -> None:
         _print(console, " " * indent + line)
 
 
-def regime_text(c: dict[str, Any]) -> str:
+def regime_text(c: ClaimEntry) -> str:
     """Where an asymptotic claim's leading term starts to describe its quantity on the selected mixture ('' if none)."""
-    r = c.get("evidence", {}).get("regime")
-    if not isinstance(r, dict) or r.get("exponent") is None:
+    r = c.evidence.regime if c.evidence else None
+    if r is None or r.exponent is None:
         return ""
-    where = (f"from n = {r['dominates_from_n']}" if r.get("dominates_from_n") is not None
-             else "nowhere up to n = 1e6")
-    return (f"regime: the leading term {r['coefficient']:.4g} n^{r['exponent']} of {r['quantity']} describes it "
+    where = f"from n = {r.dominates_from_n}" if r.dominates_from_n is not None else "nowhere up to n = 1e6"
+    return (f"regime: the leading term {r.coefficient:.4g} n^{r.exponent} of {r.quantity} describes it "
             f"{where} (the rest of the expansion at most half of it)")
 
 
-def summary_line(report: dict[str, Any]) -> str:
+_SEVERITY_LABELS = {"main": "in the main text", "slip": "appendix or notation slips", "harmless": "harmless"}
+
+
+def _refuted_text(s: Summary) -> str:
+    """The refuted count, with its findings by root cause and by severity when the report counts them."""
+    refuted = s.refuted or 0
+    if s.findings is None or not refuted:
+        return f"{refuted} refuted"
+    sev = ", ".join(f"{v} {_SEVERITY_LABELS.get(k, k)}" for k, v in (s.findings_by_severity or {}).items() if v)
+    return (f"{refuted} refuted = {s.findings} finding{'s' if s.findings != 1 else ''} by root cause"
+            + (f" ({sev})" if sev else ""))
+
+
+def summary_line(report: Report) -> str:
     """The counts by verdict, with the refutations counted once per root cause and by severity."""
-    s = report.get("summary", {})
-    parts = [f"{s.get('verified', 0)} verified"]
-    refuted = s.get("refuted", 0)
-    if "findings" in s and refuted:
-        by = s.get("findings_by_severity", {})
-        labels = {"main": "in the main text", "slip": "appendix or notation slips", "harmless": "harmless"}
-        sev = ", ".join(f"{v} {labels.get(k, k)}" for k, v in by.items() if v)
-        parts.append(f"{refuted} refuted = {s['findings']} finding{'s' if s['findings'] != 1 else ''} by root cause"
-                     + (f" ({sev})" if sev else ""))
-    else:
-        parts.append(f"{refuted} refuted")
-    if s.get("measured"):
-        parts.append(f"{s['measured']} measured (assumptions' costs and qualitative statements, not errors)")
-    parts.append(f"{s.get('inconclusive', 0)} inconclusive")
-    corr = s.get("corrections")
+    s = report.summary
+    parts = [f"{s.verified or 0} verified", _refuted_text(s)]
+    if s.measured:
+        parts.append(f"{s.measured} measured (assumptions' costs and qualitative statements, not errors)")
+    parts.append(f"{s.inconclusive or 0} inconclusive")
     text = ", ".join(parts)
-    if isinstance(corr, dict) and any(corr.values()):
-        text += "; corrected statements: " + ", ".join(f"{v} {k}" for k, v in corr.items() if v)
+    if s.corrections and any(s.corrections.values()):
+        text += "; corrected statements: " + ", ".join(f"{v} {k}" for k, v in s.corrections.items() if v)
     return text
 
 
-def print_report(report: dict[str, Any], console: Console | None = None, *, verbose: bool = False) -> None:
-    """The verdict table (claim, verdict, on the selected mixture, kind), each row followed by its reason in full,
-    wrapped and indented (and the reading, for claims that are not exact results); then the findings by root cause
-    and the counts.  ``verbose`` adds every channel of every claim."""
-    console = console or make_console()
-    name = str(report.get("mixture", {}).get("name", "?"))
-    ns = ", ".join(str(n) for n in report.get("n", []))
-    claims = report.get("claims", [])
-    rows = [(c["id"], c["verdict"], on_selected(c), str(c.get("kind", "result"))) for c in claims]
+def _severity(severity: str | None, missing: str) -> str:
+    return Severity(severity).description if severity in list(Severity) else missing
+
+
+def _print_table(report: Report, console: Console) -> None:
+    """One row a claim (claim, verdict, on the selected mixture, kind), its reason, reading and regime under it."""
+    name = str(report.mixture.name if report.mixture else "?")
+    claims = report.claims or ()
+    rows = [(c.id, c.verdict, on_selected(c), str(c.kind or "result")) for c in claims]
     head = ("claim", "verdict", f"on {_clip(name, 20)}", "kind")
     widths = [max([len(head[i])] + [len(r[i]) for r in rows]) for i in range(4)]
-    _wrapped(console, f"Claims checked (local verdict on {name}, n = {ns}); {READING_OF_RESULTS}", 0)
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    _print(console, line(head))
+    _wrapped(console, f"Claims checked (local verdict on {name}, n = {', '.join(map(str, report.n or ()))}); "
+             f"{READING_OF_RESULTS}", 0)
+    _print(console, "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip())
     _print(console, "  ".join("-" * w for w in widths))
     for c, row in zip(claims, rows, strict=True):
         cells = Text(row[0].ljust(widths[0]) + "  ")
@@ -207,72 +210,103 @@ def print_report(report: dict[str, Any], console: Console | None = None, *, verb
         cells.append("  " + row[2].ljust(widths[2]) + "  " + row[3])
         console.print(cells, markup=False, highlight=False, soft_wrap=True)
         _wrapped(console, reason(c), 4)
-        if c.get("kind", "result") != "result" and c.get("reading"):
-            _wrapped(console, f"reading: {c['reading']}", 4)
+        if row[3] != "result" and c.reading:
+            _wrapped(console, f"reading: {c.reading}", 4)
         if regime_text(c):
             _wrapped(console, regime_text(c), 4)
-    if verbose:
-        for c in claims:
-            print_claim_details(c, console)
-    groups = report.get("findings") or []
+
+
+def _print_findings(groups: tuple[FindingGroup, ...], console: Console) -> None:
     if groups:
         _print(console, "Findings by root cause:")
-        for i, g in enumerate(groups, 1):
-            sev = Severity(g["severity"]).description if g.get("severity") in list(Severity) else "severity not stated"
-            _wrapped(console, f"{i}. {', '.join(g['claims'])} [{sev}]: {g['title']}", 2)
-    seconds = _seconds(report)
+    for i, g in enumerate(groups, 1):
+        _wrapped(console, f"{i}. {', '.join(g.claims)} [{_severity(g.severity, 'severity not stated')}]: {g.title}", 2)
+
+
+def print_report(report: Report, console: Console | None = None, *, verbose: bool = False) -> None:
+    """The verdict table (claim, verdict, on the selected mixture, kind), each row followed by its reason in full,
+    wrapped and indented (and the reading, for claims that are not exact results); then the findings by root cause
+    and the counts.  ``verbose`` adds every channel of every claim."""
+    console = console or make_console()
+    _print_table(report, console)
+    if verbose:
+        for c in report.claims or ():
+            print_claim_details(c, console)
+    _print_findings(report.findings or (), console)
+    seconds = report.total_seconds
     _wrapped(console, summary_line(report) + (f" in {seconds:.1f} s" if seconds is not None else ""), 0)
     if not verbose:
         _print(console, "details and corrected statements: verify --claim ID, or --verbose")
 
 
-def _channel_lines(c: dict[str, Any]) -> list[tuple[str, str]]:
-    ev = c.get("evidence", {})
-    lines: list[tuple[str, str]] = []
-    for r in ev.get("selected_mixture", []):
-        lines.append((f"selected mixture, n={r['n']}",
-                      f"claimed {_short(r.get('claimed'))} vs derived {_short(r.get('derived'))}"
-                      + (f" (rel error {r['rel_error']:.1e})" if isinstance(r.get("rel_error"), float) else "")
-                      if r.get("in_scope") else "out of scope"))
-    th = ev.get("theory")
-    if th:
-        lines.append(("search", f"{th['cases_failed']}/{th['cases_checked']} cases fail, max rel error {th['max_rel_error']:.1e}"))
-    sym = ev.get("symbolic")
-    if sym:
-        lines.append(("symbolic", ("holds" if sym["holds"] else "fails") + f" ({sym['setting']})"))
-    from verify.evidence import channel_payloads  # the channels' modules: imported when a claim's details are printed
+def _selected_lines(rows: tuple[SelectedRow, ...]) -> list[tuple[str, str]]:
+    """Claimed against derived on the selected mixture, one line per n."""
+    return [(f"selected mixture, n={r.n}",
+             f"claimed {_short(r.claimed)} vs derived {_short(r.derived)}"
+             + (f" (rel error {r.rel_error:.1e})" if isinstance(r.rel_error, float) else "")
+             if r.in_scope else "out of scope") for r in rows]
 
-    for payload in channel_payloads(ev):
-        lines.extend(payload.terminal_rows())
-    if c.get("counterexample"):
-        lines.append(("counterexample", counterexample_text(c["counterexample"])))
-    for note in c.get("notes", []):
-        lines.append(("note", str(note)))
-    m = c.get("measurement")
-    if isinstance(m, dict) and m.get("largest") is not None:
-        lines.append(("measured", f"{m['quantity']}: largest {100 * abs(m['largest']):.3g}% at {m['at']}"))
-    for r in c.get("readings") or []:
-        lines.append(("other reading", f"{r['reading']}: {r['verdict']} ({r['cases'] - r['failed']}/{r['cases']} cases hold)"))
-    if c.get("correction"):
-        corr = c.get("corrected") or {}
-        checked = (f" [{corr['verdict']} by the search: {corr['cases'] - corr['failed']}/{corr['cases']} cases hold]"
-                   if corr.get("verdict") not in (None, "unchecked") else " [not checked]")
-        lines.append(("corrected", str(c["correction"]) + checked))
+
+def _search_line(c: ClaimEntry) -> list[tuple[str, str]]:
+    """The search over mixtures: its failing cases, or for a measured claim how many cases it measured (a measured
+    claim has no failing case: its search measures a cost or a gap, which the ``measured`` line gives)."""
+    th = c.evidence.theory if c.evidence else None
+    m = c.measurement
+    if c.verdict == "measured":
+        return [("search", f"measured on {m.cases} cases, zero on {m.zero_cases} of them")] if m else []
+    if th is None:
+        return []
+    return [("search", f"{th.cases_failed}/{th.cases_checked} cases fail, max rel error {th.max_rel_error:.1e}")]
+
+
+def evidence_lines(ev: Evidence) -> list[tuple[str, str]]:
+    """The lines of the evidence channels' payloads (each channel's own rows)."""
+    return [row for payload in ev.channels for row in payload.terminal_rows()]
+
+
+def _corrected_line(correction: str, corr: CorrectedVerdict | None) -> tuple[str, str]:
+    checked = (f" [{corr.verdict} by the search: {corr.cases - corr.failed}/{corr.cases} cases hold]"
+               if corr is not None and corr.verdict not in (None, "unchecked") else " [not checked]")
+    return ("corrected", correction + checked)
+
+
+def _record_lines(c: ClaimEntry) -> list[tuple[str, str]]:
+    """The counterexample (not for a measured claim), notes, measurement, other readings and correction."""
+    measured = c.verdict == "measured"  # a measured claim's largest case is where its cost peaks, not a failure
+    lines = [("counterexample", counterexample_text(c.counterexample))] if c.counterexample and not measured else []
+    lines += [("note", str(note)) for note in c.notes or ()]
+    m = c.measurement
+    if m is not None and m.largest is not None:
+        lines.append(("measured", f"{m.quantity}: largest {100 * abs(m.largest):.3g}% at {m.at}"))
+    lines += [("other reading", f"{r.reading}: {r.verdict} ({r.cases - r.failed}/{r.cases} cases hold)")
+              for r in c.readings or ()]
+    if c.correction:
+        lines.append(_corrected_line(str(c.correction), c.corrected))
     return lines
 
 
-def print_claim_details(c: dict[str, Any], console: Console | None = None) -> None:
+def _channel_lines(c: ClaimEntry) -> list[tuple[str, str]]:
+    ev = c.evidence
+    lines = _selected_lines(ev.selected_mixture or ()) if ev else []
+    lines += _search_line(c)
+    sym = ev.symbolic if ev else None
+    if sym:
+        lines.append(("symbolic", ("holds" if sym.holds else "fails") + f" ({sym.setting})"))
+    return lines + (evidence_lines(ev) if ev else []) + _record_lines(c)
+
+
+def print_claim_details(c: ClaimEntry, console: Console | None = None) -> None:
     """Every channel of one claim, one ``label: text`` line each (wrapped to the terminal, never markup)."""
     console = console or make_console()
     console.print()
-    head = Text(f"{c['id']}  ")
-    head.append(c["verdict"], style=_STYLE.get(c["verdict"], ""))
+    head = Text(f"{c.id}  ")
+    head.append(c.verdict, style=_STYLE.get(c.verdict, ""))
     console.print(head)
-    _print(console, f"  statement: {c.get('statement', '')}")
-    if c.get("kind"):
-        sev = Severity(c["severity"]).description if c.get("severity") in list(Severity) else ""
-        _print(console, f"  kind: {c['kind']}" + (f" (if refuted: {sev})" if sev else ""))
-        _print(console, f"  reading: {c.get('reading', '')}")
+    _print(console, f"  statement: {c.statement or ''}")
+    if c.kind:
+        sev = _severity(c.severity, "")
+        _print(console, f"  kind: {c.kind}" + (f" (if refuted: {sev})" if sev else ""))
+        _print(console, f"  reading: {c.reading or ''}")
     _print(console, f"  reason: {reason(c)}")
     for label, text in _channel_lines(c):
         _print(console, f"  {label}: {text}")

@@ -15,8 +15,9 @@ from theory.strategy import Strategy
 from training.evidence import K_SIGMA, QUICK_TOLERANCE
 from verify.evidence.montecarlo import MonteCarloChannel
 from verify.evidence.training import TrainingChannel
+from verify.report.schema import Evidence
 from verify.run import cpu_threads
-from verify.terminal import _channel_lines
+from verify.terminal import evidence_lines
 
 MIXTURE = TaskMixture(np.eye(2), np.array([0.4, 0.6]), np.array([[1.0, 0.0], [0.0, -1.0]]),
                       np.stack([np.eye(2)] * 2), 0.0)
@@ -40,7 +41,7 @@ def test_training_cannot_distinguish_a_claim_closer_than_its_resolution(trainer:
     assert tr["distinguishes"] is False and tr["claimed_gap"] == pytest.approx(derived * QUICK_TOLERANCE / 5)
     assert tr["summary"].startswith("cannot distinguish claimed from derived at this budget (resolution "
                                     f"{tr['resolution']:.3g} = 5% optimisation tolerance of the loss + {K_SIGMA:.2f} se;")
-    line = dict(_channel_lines({"evidence": {"training": tr}}))["training"]
+    line = dict(evidence_lines(Evidence.from_json({"training": tr})))["training"]
     assert "cannot distinguish" in line and "5% optimisation tolerance" in line
 
 
@@ -75,5 +76,5 @@ def test_montecarlo_cannot_distinguish_below_k_standard_errors() -> None:
                                             f"{resolution:.3g} = {k:.2f} se;")
     far = channel.at_derived(claim("T3.loss"), derived + 2 * resolution)
     assert far is not None and far.data["distinguishes"] is True and "beyond the resolution" in far.data["summary"]
-    line = dict(_channel_lines({"evidence": {"montecarlo": close.data}}))["Monte Carlo"]
+    line = dict(evidence_lines(Evidence.from_json({"montecarlo": close.data})))["Monte Carlo"]
     assert "cannot distinguish" in line

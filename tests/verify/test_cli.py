@@ -175,12 +175,13 @@ def test_markup_in_a_file_name_is_printed_literally(tmp_path, capsys, no_run, na
 
 
 def test_markup_in_names_does_not_reach_rich(capsys) -> None:
+    from verify.report.schema import Report
     from verify.terminal import make_console, print_report
 
     report = {"mixture": {"name": "[/]m[bold].json"}, "n": [1], "summary": {"verified": 0, "refuted": 1, "inconclusive": 0},
               "claims": [{"id": "X[/]", "verdict": "refuted", "statement": "[bold]s", "notes": ["[/red]"],
                           "evidence": {}, "counterexample": None, "correction": "[/]c", "reason": "because [/] x"}]}
-    print_report(report, make_console(), verbose=True)
+    print_report(Report.from_json(report), make_console(), verbose=True)
     out = capsys.readouterr().out
     assert "[/]m[bold].json" in out and "because [/] x" in out and "corrected: [/]c" in out
 
@@ -369,6 +370,7 @@ def test_output_into_a_full_device_is_one_line(flag: str, monkeypatch, capsys) -
 def test_compact_table_fits_80_columns_and_says_why(monkeypatch) -> None:
     import io
 
+    from verify.report.schema import Report
     from verify.terminal import make_console, print_report
 
     monkeypatch.setenv("COLUMNS", "80")
@@ -385,7 +387,7 @@ def test_compact_table_fits_80_columns_and_says_why(monkeypatch) -> None:
                                       "claimed": 0.75, "derived": 1.75}},
               ]}
     out = io.StringIO()
-    print_report(report, make_console(out))
+    print_report(Report.from_json(report), make_console(out))
     text = out.getvalue()
     assert text.isascii() and max(len(line) for line in text.splitlines()) <= 80, text
     assert "inconclusive  n/a" in text and "the numerical minimiser" in text and "fails at n=10" in text and "n/a" in text
@@ -438,3 +440,32 @@ def test_broken_pipe_during_output_is_exit_1_without_traceback(monkeypatch, caps
     finally:
         os.close(pipe.fd)
     assert capsys.readouterr().err == ""
+
+
+def test_a_measured_claim_shows_its_measurement_not_failures() -> None:
+    """An assumption's or qualitative claim's search measures a cost (its verdict is "measured", never a failure):
+    ``--claim ID`` shows the cases measured and the largest value, with no failing-case count and no counterexample;
+    a refuted claim of the same report still shows both."""
+    import io
+
+    from verify.report.schema import Report
+    from verify.terminal import make_console, print_claim_details
+
+    report = Report.from_json(json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.json").read_text()))
+    by_id = {c.id: c for c in report.claims}
+    for claim_id in ("A1.PT", "E.A2-depth"):
+        claim = by_id[claim_id]
+        m = claim.measurement
+        assert claim.verdict == "measured" and m is not None and claim.counterexample is not None
+        out = io.StringIO()
+        print_claim_details(claim, make_console(out))
+        text = out.getvalue()
+        assert "cases fail" not in text and "counterexample:" not in text, text
+        assert f"search: measured on {m.cases} cases, zero on {m.zero_cases} of them" in text
+        assert f"measured: {m.quantity}: largest {100 * abs(m.largest):.3g}% at {m.at}" in text
+    refuted = next(c for c in report.claims if c.verdict == "refuted" and c.counterexample is not None)
+    out = io.StringIO()
+    print_claim_details(refuted, make_console(out))
+    th = refuted.evidence.theory
+    assert f"search: {th.cases_failed}/{th.cases_checked} cases fail" in out.getvalue()
+    assert "counterexample: " in out.getvalue()

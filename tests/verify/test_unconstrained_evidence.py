@@ -89,14 +89,15 @@ def test_optima_carry_their_bracket_and_exact_is_said_only_when_certified() -> N
     """fig2c, n = 10 (asymmetric): every optimum carries {"loss", "lower_bound", "certified"}; none is certified, so
     the terminal and the report say 'best found ... (lower bound ...)' and never 'exact optimum'.  fig2b (symmetric):
     certified, and called exact."""
+    from verify.report.schema import Evidence
     from verify.report.text import evidence_rows
-    from verify.terminal import _channel_lines
+    from verify.terminal import evidence_lines
 
     found = UnconstrainedEvidence(preset("fig2c"), [10]).for_claim(claim("A1.PT"))
     assert found is not None and found.data is not None
     (opt,) = found.data["optima"]
     assert opt["certified"] is False and opt["lower_bound"] < opt["loss"]
-    lines = [text for name, text in _channel_lines({"evidence": {"unconstrained": found.data}}) if "unconstrained" in name]
+    lines = [text for name, text in evidence_lines(Evidence.from_json({"unconstrained": found.data})) if "unconstrained" in name]
     assert lines and all("exact optimum" not in t for t in lines) and "best found" in lines[0]
     theory = {"tolerance": {"agree_rtol": 1e-9, "refute_rtol": 1e-6}, "cases_checked": 0}
     rows = [r for r in evidence_rows({"evidence": {"theory": theory, "unconstrained": found.data}}, {})
@@ -105,6 +106,6 @@ def test_optima_carry_their_bracket_and_exact_is_said_only_when_certified() -> N
     symmetric = UnconstrainedEvidence(preset("fig2b"), [3]).for_claim(claim("A1.JT"))
     assert symmetric is not None and symmetric.data is not None
     assert all(o["certified"] for o in symmetric.data["optima"])
-    lines = [t for name, t in _channel_lines({"evidence": {"unconstrained": symmetric.data}}) if name.startswith("unconstrained JT")]
+    lines = [t for name, t in evidence_lines(Evidence.from_json({"unconstrained": symmetric.data})) if name.startswith("unconstrained JT")]
     assert lines[0].startswith("exact optimum")
 

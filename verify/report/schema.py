@@ -294,3 +294,9 @@ class Report(Payload):
     claims: tuple[ClaimEntry, ...]
     timings: dict[str, Any] | None = optional()
     asymptotics: tuple[AsymptoticRow, ...] | None = optional()
+
+    @property
+    def total_seconds(self) -> float | None:
+        """The run's wall-clock seconds (``timings.total_seconds``), None when the report has no timings."""
+        seconds = (self.timings or {}).get("total_seconds")
+        return float(seconds) if isinstance(seconds, (int, float)) else None

@@ -1,8 +1,9 @@
 """Plain-text pieces of the reports shared by the HTML page, its Markdown twin and docs/findings.md.
 
-Everything here reads the JSON report of :func:`verify.report.build.build_report` (a dict), never the live
-registry, so a page generated from a stored report cannot drift from it.  Sentences may carry ``$...$`` inline
-math (each renderer typesets it).
+Everything here reads the JSON report of :func:`verify.report.build.build_report` as typed records
+(:mod:`verify.report.schema`), never the live registry, so a page generated from a stored report cannot drift from
+it.  A function given a claim, a counterexample or the report also takes its JSON object and reads it with the
+schema's ``from_json``.  Sentences may carry ``$...$`` inline math (each renderer typesets it).
 """
 
 from __future__ import annotations
@@ -12,13 +13,30 @@ import math
 from typing import Any
 
 from claims.kinds import Severity
-from verify.evidence import CHANNELS, ReportRow, channel_payloads
+from verify.evidence import CHANNELS, ReportRow
+from verify.report.schema import ClaimEntry, Counterexample, Mixture, Report, SelectedRow, SelectedVerdict
 from verify.report.typeset import number_tex, quantity_tex
 
 NOT_COMPUTED = "Asymptotic expansions: not computed in this report."
 VERDICTS = ("verified", "refuted", "measured", "inconclusive")
 SEARCH_NAME, SYMBOLIC_NAME, SELECTED_NAME = "Theory: search over mixtures", "Symbolic decision", "Selected mixture"
 EvidenceRow = ReportRow  # one channel's row of the evidence table
+Record = Counterexample | SelectedRow  # a record with claimed and derived value fields
+
+
+def _entry(claim: ClaimEntry | dict[str, Any]) -> ClaimEntry:
+    """The typed claim (its JSON object is read with the schema)."""
+    return claim if isinstance(claim, ClaimEntry) else ClaimEntry.from_json(claim)
+
+
+def _counterexample(ce: Counterexample | dict[str, Any]) -> Counterexample:
+    """The typed counterexample (its JSON object is read with the schema)."""
+    return ce if isinstance(ce, Counterexample) else Counterexample.from_json(ce)
+
+
+def _record(record: Record | dict[str, Any]) -> Record:
+    """A typed record with value fields; a JSON object is a counterexample's (the only one the renderers pass)."""
+    return record if isinstance(record, (Counterexample, SelectedRow)) else Counterexample.from_json(record)
 
 
 def severity_text(severity: str | None) -> str:
@@ -32,9 +50,7 @@ def value_text(value: Any, limit: int = 80) -> str:
         return str(value)
     if isinstance(value, (int, float)):
         return f"{value:.6g}"
-    if isinstance(value, dict) and "frobenius_norm" in value:
-        return f"matrix {value.get('shape')} with Frobenius norm {value['frobenius_norm']:.6g}"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         text = json.dumps(_rounded(value))
     else:
         text = str(value)
@@ -42,23 +58,23 @@ def value_text(value: Any, limit: int = 80) -> str:
 
 
 def _rounded(value: Any) -> Any:
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [_rounded(v) for v in value]
     if isinstance(value, float):
         return float(f"{value:.6g}")
     return value
 
 
-def theory_text(claim: dict[str, Any]) -> str:
-    th = claim["evidence"]["theory"]
-    if th["cases_checked"] == 0:
+def theory_text(claim: ClaimEntry | dict[str, Any]) -> str:
+    th = _entry(claim).evidence.theory
+    if th.cases_checked == 0:
         return "symbolic only"
-    return f"{th['cases_failed']} / {th['cases_checked']}"
+    return f"{th.cases_failed} / {th.cases_checked}"
 
 
-def symbolic_text(claim: dict[str, Any]) -> str:
-    sym = claim["evidence"].get("symbolic")
-    return "-" if sym is None else ("holds" if sym["holds"] else "fails") + f" ({setting_text(sym['setting'])})"
+def symbolic_text(claim: ClaimEntry | dict[str, Any]) -> str:
+    sym = _entry(claim).evidence.symbolic
+    return "-" if sym is None else ("holds" if sym.holds else "fails") + f" ({setting_text(sym.setting)})"
 
 
 def channel_columns() -> list[str]:
@@ -66,44 +82,44 @@ def channel_columns() -> list[str]:
     return [c.table_heading for c in CHANNELS if c.table_heading]
 
 
-def channel_cells(claim: dict[str, Any]) -> list[str]:
+def channel_cells(claim: ClaimEntry | dict[str, Any]) -> list[str]:
     """The claim's cells in those columns ("-" where the channel gave no evidence)."""
-    given = {type(p): p for p in channel_payloads(claim["evidence"])}
+    given = {type(p): p for p in _entry(claim).evidence.channels}
     return [given[c].table_cell() if c in given else "-" for c in CHANNELS if c.table_heading]
 
 
-def side_text(record: dict[str, Any], side: str, limit: int = 80) -> str:
-    """A claimed/derived value of a report record (schema 2 value fields): the full array when the record has it,
-    else the number, else the stored readable text."""
-    array = record.get(f"{side}_array")
+def side_value(record: Record | dict[str, Any], side: str) -> Any:
+    """The full claimed/derived value of a report record (schema 2 value fields, ``side`` "claimed" or "derived"): the
+    array (a list, as in the JSON), else the number, else the readable text."""
+    typed = _record(record)
+    array = getattr(typed, f"{side}_array", None)  # a selected-mixture row has no array field
     if array is not None:
-        return value_text(array, limit)
-    number = record.get(f"{side}_value")
-    return value_text(number if number is not None else record[side], limit)
+        return list(array)
+    number = getattr(typed, f"{side}_value")
+    return number if number is not None else getattr(typed, side)
 
 
-def side_value(record: dict[str, Any], side: str) -> Any:
-    """The full claimed/derived value of a report record: the array, else the number, else the readable text."""
-    for key in (f"{side}_array", f"{side}_value"):
-        if record.get(key) is not None:
-            return record[key]
-    return record[side]
+def side_text(record: Record | dict[str, Any], side: str, limit: int = 80) -> str:
+    """A claimed/derived value of a report record in short: the full array when the record has it, else the number,
+    else the stored readable text."""
+    return value_text(side_value(record, side), limit)
 
 
-def counterexample_summary(ce: dict[str, Any] | None) -> str:
+def counterexample_summary(ce: Counterexample | dict[str, Any] | None) -> str:
     """One line: where the claim fails, and claimed vs derived."""
     if not ce:
         return "-"
-    m = ce["mixture"]
-    return (f"d={m['d']} K={len(m['tasks'])} sigma2={m['sigma2']:g} n={ce['n']}: {ce['quantity']} "
-            f"claimed {side_text(ce, 'claimed')} vs derived {side_text(ce, 'derived')}")
+    typed = _counterexample(ce)
+    m = typed.mixture
+    return (f"d={m.d} K={len(m.tasks)} sigma2={m.sigma2:g} n={typed.n}: {typed.quantity} "
+            f"claimed {side_text(typed, 'claimed')} vs derived {side_text(typed, 'derived')}")
 
 
-def counterexample_mixture(ce: dict[str, Any]) -> str:
+def counterexample_mixture(ce: Counterexample | dict[str, Any]) -> str:
     """The counterexample's mixture as compact JSON (one task per line)."""
-    m = ce["mixture"]
-    lines = [f'{{"d": {m["d"]}, "sigma_x": {json.dumps(_rounded(m["sigma_x"]))}, "sigma2": {m["sigma2"]:g},', ' "tasks": [']
-    tasks = [f'   {json.dumps(_rounded(t))}' for t in m["tasks"]]
+    m = _counterexample(ce).mixture
+    lines = [f'{{"d": {m.d}, "sigma_x": {json.dumps(_rounded(m.sigma_x))}, "sigma2": {m.sigma2:g},', ' "tasks": [']
+    tasks = [f'   {json.dumps(_rounded(t.to_json()))}' for t in m.tasks]
     lines.append(",\n".join(tasks))
     lines.append(" ]}")
     return "\n".join(lines)
@@ -114,33 +130,35 @@ def counterexample_file(claim_id: str) -> str:
     return f"counterexamples/{claim_id}.json"
 
 
-def counterexample_json(ce: dict[str, Any]) -> str:
+def counterexample_json(ce: Counterexample | dict[str, Any]) -> str:
     """The counterexample's mixture as a ``--mixture`` file: every number exactly as found."""
-    return json.dumps(ce["mixture"], indent=1) + "\n"
+    return json.dumps(_counterexample(ce).mixture.to_json(), indent=1) + "\n"
 
 
-def reproduce_command(claim_id: str, ce: dict[str, Any]) -> str:
+def reproduce_command(claim_id: str, ce: Counterexample | dict[str, Any]) -> str:
     """The one command (run in the report directory) that reproduces the counterexample."""
-    n = f" --n {ce['n']}" if ce.get("n") is not None else ""
-    return f"verify --claim {claim_id} --mixture {counterexample_file(claim_id)}{n}"
+    n = _counterexample(ce).n
+    return f"verify --claim {claim_id} --mixture {counterexample_file(claim_id)}" + (f" --n {n}" if n is not None else "")
 
 
-def one_line(claim: dict[str, Any]) -> str:
+def one_line(claim: ClaimEntry | dict[str, Any]) -> str:
     """Why the verdict, in one line (``$...$`` math): the record's ``why`` for a refuted claim, else the reason."""
-    why = (claim.get("tex") or {}).get("why")
-    return why or reason_text(claim)
+    typed = _entry(claim)
+    why = typed.tex.why if typed.tex is not None else None
+    return why or reason_text(typed)
 
 
-def reason_text(claim: dict[str, Any]) -> str:
+def reason_text(claim: ClaimEntry | dict[str, Any]) -> str:
     """The verdict's reason with the check's quantity and the symbolic setting typeset (``$...$``)."""
-    text = claim["reason"]
-    ce = claim.get("counterexample")
-    q = quantity_tex(ce["quantity"]) if ce else None
+    typed = _entry(claim)
+    text = typed.reason
+    ce = typed.counterexample
+    q = quantity_tex(ce.quantity) if ce else None
     if ce and q:
-        text = text.replace(f": {ce['quantity']} claimed", f": ${q}$ claimed", 1)
-    sym = claim["evidence"].get("symbolic")
-    if sym and sym["setting"] in text:
-        text = text.replace(sym["setting"], setting_text(sym["setting"]))
+        text = text.replace(f": {ce.quantity} claimed", f": ${q}$ claimed", 1)
+    sym = typed.evidence.symbolic
+    if sym and sym.setting in text:
+        text = text.replace(sym.setting, setting_text(sym.setting))
     return text
 
 
@@ -157,9 +175,9 @@ _SETTINGS = {
 }
 
 
-def scope_text(claim: dict[str, Any]) -> str:
+def scope_text(claim: ClaimEntry | dict[str, Any]) -> str:
     """The claim's scope, with ``sigma^2`` typeset."""
-    return claim["scope"].replace("sigma^2", "$\\sigma^2$")
+    return _entry(claim).scope.replace("sigma^2", "$\\sigma^2$")
 
 
 def setting_text(setting: str) -> str:
@@ -196,35 +214,47 @@ def agreement_lines(agreement: dict[str, dict[str, Any]]) -> list[str]:
 
 
 # ----- evidence, with what each channel could have seen ---------------------------------------------------------------
-def evidence_rows(claim: dict[str, Any], report: dict[str, Any]) -> list[EvidenceRow]:
+def _mixture_name(report: Report | dict[str, Any]) -> str | None:
+    mixture = report.mixture if isinstance(report, Report) else Mixture.from_json(report["mixture"])
+    return mixture.name
+
+
+def _tolerance_text(claim: ClaimEntry) -> str:
+    tol = claim.evidence.theory.tolerance
+    return (f"agrees at relative error $\\le {tolerance_tex(tol.agree_rtol)}$, fails above "
+            f"${tolerance_tex(tol.refute_rtol)}$ (float64 solves round near $10^{{-12}}$)")
+
+
+def _search_row(claim: ClaimEntry) -> EvidenceRow:
+    th = claim.evidence.theory
+    if th.cases_checked:
+        return EvidenceRow(SEARCH_NAME, f"{th.cases_failed} of {th.cases_checked} cases fail; "
+                           f"largest relative error {th.max_rel_error:.3g}", _tolerance_text(claim))
+    return EvidenceRow(SEARCH_NAME, "no numeric case: decided symbolically", "-")
+
+
+def _local_text(local: SelectedVerdict) -> str:
+    """The local verdict on the selected mixture, its largest error, first failing n and note, in one line."""
+    text = f"{local.verdict} at n = {', '.join(map(str, local.n or ()))}"
+    if local.max_rel_error is not None:
+        text += f"; largest relative error {local.max_rel_error:.3g}"
+    if local.first_failing_n is not None:
+        text += f"; first failing n = {local.first_failing_n}"
+    return text + (f" ({local.note})" if local.note else "")
+
+
+def evidence_rows(claim: ClaimEntry | dict[str, Any], report: Report | dict[str, Any]) -> list[EvidenceRow]:
     """The claim's search, symbolic decision and local verdict, then every channel that produced evidence for it
     (in :data:`verify.evidence.CHANNELS`' order), each with its resolution."""
-    ev = claim["evidence"]
-    rows: list[EvidenceRow] = []
-    th = ev["theory"]
-    tol = th["tolerance"]
-    tol_text = (f"agrees at relative error $\\le {tolerance_tex(tol['agree_rtol'])}$, fails above "
-                f"${tolerance_tex(tol['refute_rtol'])}$ (float64 solves round near $10^{{-12}}$)")
-    if th["cases_checked"]:
-        rows.append(EvidenceRow(SEARCH_NAME, f"{th['cases_failed']} of {th['cases_checked']} cases fail; "
-                                f"largest relative error {th['max_rel_error']:.3g}", tol_text))
-    else:
-        rows.append(EvidenceRow(SEARCH_NAME, "no numeric case: decided symbolically", "-"))
-    sym = ev.get("symbolic")
+    typed = _entry(claim)
+    rows = [_search_row(typed)]
+    sym = typed.evidence.symbolic
     if sym:
-        rows.append(EvidenceRow(SYMBOLIC_NAME, ("holds" if sym["holds"] else "fails") + f" ({setting_text(sym['setting'])})",
+        rows.append(EvidenceRow(SYMBOLIC_NAME, ("holds" if sym.holds else "fails") + f" ({setting_text(sym.setting)})",
                                 "exact: sympy cancels claimed minus derived identically, or shows it is not zero"))
-    local = claim.get("on_selected_mixture") or {}
-    if local:
-        err = local.get("max_rel_error")
-        text = f"{local['verdict']} at n = {', '.join(map(str, local.get('n', [])))}"
-        if err is not None:
-            text += f"; largest relative error {err:.3g}"
-        if local.get("first_failing_n") is not None:
-            text += f"; first failing n = {local['first_failing_n']}"
-        if local.get("note"):
-            text += f" ({local['note']})"
-        rows.append(EvidenceRow(SELECTED_NAME + f" ({report['mixture']['name']})", text, tol_text))
-    for payload in channel_payloads(ev):
+    if typed.on_selected_mixture:
+        rows.append(EvidenceRow(SELECTED_NAME + f" ({_mixture_name(report)})", _local_text(typed.on_selected_mixture),
+                                _tolerance_text(typed)))
+    for payload in typed.evidence.channels:
         rows.extend(payload.report_rows())
     return rows
