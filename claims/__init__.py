@@ -8,8 +8,7 @@ claims are built in (``claims.papers``), installed (entry points) or loaded from
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from theory.lazy import lazy_exports
 
 _HOME = {  # public name -> the module that defines it
     "Kind": "kinds", "Severity": "kinds",
@@ -22,16 +21,4 @@ _HOME = {  # public name -> the module that defines it
 }
 
 __all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'claims' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"claims.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOME))
+__getattr__, __dir__ = lazy_exports(__name__, _HOME, globals())

@@ -8,8 +8,7 @@ numpy nor sympy, so the ``verify`` command answers ``--help`` and bad input befo
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from theory.lazy import lazy_exports
 
 _HOME = {  # public name -> the module that defines it
     "Expansion": "asymptotics", "LeadingFit": "asymptotics", "numeric_leading_term": "asymptotics",
@@ -25,16 +24,4 @@ _HOME = {  # public name -> the module that defines it
 }
 
 __all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'theory' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"theory.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOME))
+__getattr__, __dir__ = lazy_exports(__name__, _HOME, globals())

@@ -230,8 +230,8 @@ def _draw_series(ax: Axes, s: Series) -> bool:
     return True
 
 
-def _decorate_axes(ax: Axes, data: PanelData) -> None:
-    top = max(data.budget.ns)
+def _log_n_axis(ax: Axes, top: int, ylabel: str) -> None:
+    """The context length n on a log axis up to ``top``, labelled at round values, and the normalised loss on y."""
     ax.set_xscale("log")
     ax.set_xlim(0.85, top * 1.15)
     ticks = [t for t in (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 500, 1000) if t <= top]
@@ -241,7 +241,11 @@ def _decorate_axes(ax: Axes, data: PanelData) -> None:
     ax.grid(True, which="major")
     ax.grid(False, which="minor")
     ax.set_xlabel("context length n (log scale)")
-    ax.set_ylabel("test loss / E[y²]")
+    ax.set_ylabel(ylabel)
+
+
+def _decorate_axes(ax: Axes, data: PanelData) -> None:
+    _log_n_axis(ax, max(data.budget.ns), "test loss / E[y²]")
 
 
 def _heading(ax: Axes, data: PanelData) -> None:
@@ -460,15 +464,7 @@ def render_gap_panel(gaps: GapPanel) -> dict[str, bytes]:
         if gaps.crossover is not None:
             ax.axvline(gaps.crossover, color=NEUTRAL, linewidth=1.0, linestyle=(0, (2.0, 2.0)), zorder=1.5,
                        label=f"n* = {gaps.crossover} (E.C1-crossover: joint training's gain ≥ fine-tuning's from here)")
-        ax.set_xscale("log")
-        ax.set_xlim(0.85, top * 1.15)
-        ax.xaxis.set_major_locator(FixedLocator([t for t in (1, 2, 3, 5, 10, 20, 30, 50, 100) if t <= top]))
-        ax.xaxis.set_major_formatter(ScalarFormatter())
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.grid(True, which="major")
-        ax.grid(False, which="minor")
-        ax.set_xlabel("context length n (log scale)")
-        ax.set_ylabel("loss gap / E[y²]")
+        _log_n_axis(ax, top, "loss gap / E[y²]")
         depth = "" if gaps.layers == 1 else f", {gaps.layers}-layer attention"
         ax.set_title(f"{gaps.figure}: gaps between strategies, preset {gaps.preset}{depth}", loc="left")
         frame = _labelled_extent(ax)
