@@ -326,11 +326,12 @@ def _gap_files(f: FigureFiles) -> list[tuple[str, Path]]:
 
 def _gap_figure(f: FigureFiles, base: Path) -> str:
     """A panel's gaps between strategies (verify.gap_panels), next to its loss panel in the gallery."""
-    png = escape(_rel(f.gaps["png"], base))
+    files = _gap_files(f)
+    png = escape(_rel(files[0][1], base))
     return (f'<figure id="figure-{escape(f.panel)}-gaps" class="gaps"><a href="{png}">'
             f'<img src="{png}" alt="{escape(f.figure)}: gaps between strategies against n" loading="eager"></a>'
             f"<figcaption><b>{escape(f.figure)}</b> {escape(GAPS_CAPTION)}<br>"
-            f"{_file_links(_gap_files(f), base)}</figcaption></figure>")
+            f"{_file_links(files, base)}</figcaption></figure>")
 
 
 def _index(report: Report) -> str:

@@ -247,14 +247,16 @@ def figure_lines(figures: Sequence[FigureFiles], base: Path | None) -> list[str]
 
 def _gap_lines(f: FigureFiles, base: Path | None) -> list[str]:
     """The panel's gaps between strategies (``fig_<id>_gaps.*``, verify.gap_panels), when they were drawn."""
-    if "png" not in f.gaps:
+    png = f.gaps.get("png")
+    if png is None:
         return []
+
     def rel(path: Path) -> str:
         return _rel(path, base) if base else path.as_posix()
 
-    out = [f'<a id="figure-{f.panel}-gaps"></a>', "", f"![{f.figure}: gaps between strategies against n]({rel(f.gaps['png'])})",
+    out = [f'<a id="figure-{f.panel}-gaps"></a>', "", f"![{f.figure}: gaps between strategies against n]({rel(png)})",
            "", f"{f.figure}. {GAPS_CAPTION}", ""]
-    files = [f"[{ext.upper()}]({rel(f.gaps[ext])})" for ext in ("svg", "csv", "json") if ext in f.gaps]
+    files = [f"[{ext.upper()}]({rel(path)})" for ext, path in f.gaps.items() if ext != "png"]
     return out + ([" · ".join(files), ""] if base and files else [])
 
 
