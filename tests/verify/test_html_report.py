@@ -20,11 +20,12 @@ from theory.mixture import load_mixture, preset
 from verify.cli import main
 from verify.figures import make_figures
 from verify.panels import PANELS, Budget
-from verify.report.build import FIGURES_OF_RESULT, build_report, claim_tex, derived_forms
+from verify.report.build import FIGURES_OF_RESULT, GAPS_CAPTION, build_report, claim_tex, derived_forms
 from verify.report.files import write_report
 from verify.report.findings import load_report, render_findings
 from verify.report.findings import main as findings_main
 from verify.report.html import render_html
+from verify.report.markdown import render_markdown
 from verify.report.text import NOT_COMPUTED, counterexample_file, evidence_rows, reproduce_command
 from verify.report.typeset import highlight_difference, inline_html, number_tex, quantity_tex, tex_to_mathml
 from verify.run import run_checks
@@ -68,7 +69,8 @@ def full(written, tmp_path_factory):
     out = tmp_path_factory.mktemp("full")
     shutil.copytree(figs[0].png.parent, out / "figures")
     moved = [replace(f, png=out / "figures" / f.png.name, svg=out / "figures" / f.svg.name, csv=out / "figures" / f.csv.name,
-                     json=out / "figures" / f.json.name) for f in figs]
+                     json=out / "figures" / f.json.name, gaps={k: out / "figures" / p.name for k, p in f.gaps.items()})
+             for f in figs]
     return out, write_report(load_report(ROOT / "docs" / "report.json"), out, moved)
 
 
@@ -88,6 +90,34 @@ def test_report_files_and_content(written, report):
     assert "### T4.loss.appendix" in md and "**refuted**" in md and "![Figure 2(d)" in md and NOT_COMPUTED in md
     assert "$$\n\\tilde{\\mathcal{L}}^{\\star}_{\\mathrm{PGD}}" in md
     assert json.loads((out / "report.json").read_text(encoding="utf-8")) == report
+
+
+def test_gallery_shows_each_panels_gaps_beside_it(written):
+    """The gap panel that verify.figures writes next to a loss panel (fig_<id>_gaps.*) is in the HTML gallery right
+    after its panel, with its files, and in report.md after the panel's lines."""
+    out, page, figs = written
+    assert set(figs[0].gaps) == {"png", "svg", "csv", "json"} and all(p.is_file() for p in figs[0].gaps.values())
+    html = page.read_text(encoding="utf-8")
+    figures = re.findall(r'<figure id="([^"]+)"', html)
+    assert figures == ["figure-2d", "figure-2d-gaps"], figures  # the gaps next to their panel, nothing between
+    gallery = html[html.index('id="figure-2d-gaps"'):html.index("</section>", html.index('id="figure-2d-gaps"'))]
+    assert '<img src="figures/fig_2d_gaps.png"' in gallery and GAPS_CAPTION.split(":")[0] in gallery
+    for ext in ("png", "svg", "csv", "json"):
+        assert f'href="figures/fig_2d_gaps.{ext}"' in gallery
+    md = (out / "report.md").read_text(encoding="utf-8")
+    image = "![Figure 2(d): gaps between strategies against n](figures/fig_2d_gaps.png)"
+    assert md.index("![Figure 2(d): loss") < md.index(image) < md.index("## Claims")
+    assert "[SVG](figures/fig_2d_gaps.svg) · [CSV](figures/fig_2d_gaps.csv) · [JSON](figures/fig_2d_gaps.json)" in md
+
+
+def test_gallery_without_gap_files_shows_no_gaps(written, report, tmp_path):
+    """A panel whose gaps were not written (a FigureFiles without them) gets no gap figure and no sentence about one."""
+    _, _, figs = written
+    bare = [replace(f, gaps={}) for f in figs]
+    html = render_html(report, bare, tmp_path)
+    assert 'id="figure-2d"' in html and "gaps between strategies" not in html.lower()
+    md = render_markdown(report, bare, tmp_path)
+    assert "![Figure 2(d): loss" in md and "gaps between strategies" not in md.lower()
 
 
 def test_counterexample_file_reproduces_the_failure(written, report, tmp_path):
@@ -137,7 +167,7 @@ def test_every_claim_has_typeset_forms():
         assert tex.get("statement") and tex.get("claimed"), cid
         assert bool(tex.get("derivation")) != bool(tex.get("derived")) or not tex.get("derived"), cid
         if tex.get("derivation"):
-            assert forms[cid]["derivation"] == tex["derivation"], f"{cid}: run python -m verify.report.derivation --write"
+            assert forms[cid].derivation == tex["derivation"], f"{cid}: run python -m verify.report.derivation --write"
         if verdicts[cid] == "refuted":
             assert tex.get("corrected") and tex.get("why"), f"{cid} is refuted: its record needs corrected and why"
         for key in ("statement", "claimed", "derived", "corrected"):
@@ -173,11 +203,11 @@ def test_derived_forms_are_current():
 
 def test_derived_forms_say_what_they_show():
     forms = derived_forms()
-    assert forms["T4.loss.appendix"]["difference_tex"].endswith(r"= - \sigma^{2}")  # the dropped sigma^2, from sympy
-    assert forms["T1.W"]["tex"] == r"\bar{W}^{\star}_{\mathrm{PT}} = \frac{1}{n + 2}"  # d = 1, sigma = 0
-    assert "n^{2}" in forms["C1.rate.FT-JT"]["tex"]  # Theta(n^-2), not n^-1
+    assert str(forms["T4.loss.appendix"].difference_tex).endswith(r"= - \sigma^{2}")  # the dropped sigma^2, from sympy
+    assert forms["T1.W"].tex == r"\bar{W}^{\star}_{\mathrm{PT}} = \frac{1}{n + 2}"  # d = 1, sigma = 0
+    assert "n^{2}" in forms["C1.rate.FT-JT"].tex  # Theta(n^-2), not n^-1
     for cid, form in forms.items():
-        assert form["mathml"].startswith("<math") and "Sigma" not in form["mathml"], cid
+        assert form.mathml.startswith("<math") and "Sigma" not in form.mathml, cid
 
 
 def test_highlight_marks_the_misplaced_transpose():

@@ -25,14 +25,15 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import Any, NamedTuple
 from xml.dom import minidom
 
 import sympy as sp
 from sympy.printing.mathml import MathMLPresentationPrinter
 
 from claims.record import Claim
-from verify.report.build import FORMS_PATH
+from verify.report.build import FORMS_PATH, DerivedForm, read_forms
 from verify.report.typeset import mathml_inner, tex_to_mathml
 
 # Settings as prose with $...$ inline math (the reports typeset it).
@@ -108,11 +109,25 @@ def _equation(lhs: str, expr: sp.Expr, tail: str = "", factor: str = "") -> tupl
 
 
 # ----- d = 1 -------------------------------------------------------------------------------------------------------
-def _d1_symbols() -> dict[str, sp.Symbol]:
+class D1Symbols(NamedTuple):
+    """The symbols of :func:`theory.symbolic.d1_problem`: context length, noise, the input scale, the tasks' scales,
+    the first task's probability and the tasks' means."""
+
+    n: sp.Symbol
+    sigma: sp.Symbol
+    lx: sp.Symbol
+    b1: sp.Symbol
+    b2: sp.Symbol
+    pi: sp.Symbol
+    m1: sp.Symbol
+    m2: sp.Symbol
+
+
+def _d1_symbols() -> D1Symbols:
     from theory.symbolic import d1_problem
 
     pr = d1_problem()
-    return {k: pr[k] for k in ("n", "sigma", "lx", "b1", "b2", "pi", "m1", "m2")}
+    return D1Symbols(*(pr[k] for k in D1Symbols._fields))
 
 
 def in_notation(expr: sp.Expr, per_task: bool = False) -> sp.Expr:
@@ -124,7 +139,7 @@ def in_notation(expr: sp.Expr, per_task: bool = False) -> sp.Expr:
     is kept as its own symbol instead (the per-task bound of Proposition 1 depends on the tasks separately).
     """
     s = _d1_symbols()
-    lx, b1, b2, pi, m1, m2 = (s[k] for k in ("lx", "b1", "b2", "pi", "m1", "m2"))
+    lx, b1, b2, pi, m1, m2 = s.lx, s.b1, s.b2, s.pi, s.m1, s.m2
     e = sp.together(expr)
     if per_task:
         e = e.subs({b1: sp.sqrt(TASK_SIGMAS[0] / SIGMA_X), b2: sp.sqrt(TASK_SIGMAS[1] / SIGMA_X)})
@@ -138,21 +153,20 @@ def in_notation(expr: sp.Expr, per_task: bool = False) -> sp.Expr:
 
 def _by_name(expr: sp.Expr) -> sp.Expr:
     """Re-attach the d = 1 problem's symbols to an expression parsed from text (names only survive ``str``)."""
-    symbols = {str(v): v for v in _d1_symbols().values()}
+    symbols = {str(v): v for v in _d1_symbols()}
     return expr.subs({f: symbols[str(f)] for f in expr.free_symbols if str(f) in symbols})
 
 
-def _d1_form(claim: Claim, key: str, noiseless: bool) -> dict[str, Any]:
+def _d1_form(claim: Claim, key: str, noiseless: bool) -> DerivedForm:
     from theory.symbolic import d1_problem
 
-    pr = d1_problem()
     s = _d1_symbols()
-    sigma = s["sigma"]
-    value = pr[key]
+    sigma = s.sigma
+    value = d1_problem()[key]
     per_task = key == "per_task_pgd"
     prompt = isinstance(value, sp.MatrixBase)
     if prompt:  # p_k = (factor) mu_k, the same factor for both tasks
-        factors = [sp.cancel(value[k] / s[m]) for k, m in ((0, "m1"), (1, "m2"))]
+        factors = [sp.cancel(value[k] / m) for k, m in ((0, s.m1), (1, s.m2))]
         value = factors[0]
     if noiseless:
         value = value.subs(sigma, 0)
@@ -162,19 +176,16 @@ def _d1_form(claim: Claim, key: str, noiseless: bool) -> dict[str, Any]:
         if sp.cancel(other - expr) != 0:
             raise ArithmeticError(f"{claim.id}: the prompt factor differs between the tasks")
     tex, mathml = _equation(D1_LHS[key], expr, factor=r"\mu_k" if prompt else "")
-    out: dict[str, Any] = {
-        "setting": D1_SETTING + (r", per task $\bar{\Sigma}_{\beta_k} = \Sigma_x \Sigma_{\beta_k}$" if per_task else "")
-        + (r", $\sigma^2 = 0$" if noiseless else ""), "source": f"theory.symbolic.d1_problem()[{key!r}]",
-        "tex": tex, "mathml": mathml, "expressions": [sp.srepr(expr)],
-        "difference_tex": None, "difference_mathml": None,
-    }
-    if claim.symbolic is not None:
-        diff = _d1_difference(claim, prompt, noiseless, per_task)
-        if diff is not None:
-            label = r"\text{claimed} \;-\; \text{derived}"
-            out["difference_tex"], out["difference_mathml"] = _equation(label, diff, factor=r"\mu_k" if prompt else "")
-            out["expressions"].append(sp.srepr(diff))
-    return out
+    setting = (D1_SETTING + (r", per task $\bar{\Sigma}_{\beta_k} = \Sigma_x \Sigma_{\beta_k}$" if per_task else "")
+               + (r", $\sigma^2 = 0$" if noiseless else ""))
+    form = DerivedForm(setting, f"theory.symbolic.d1_problem()[{key!r}]", tex, mathml, (sp.srepr(expr),))
+    diff = _d1_difference(claim, prompt, noiseless, per_task) if claim.symbolic is not None else None
+    if diff is None:
+        return form
+    label = r"\text{claimed} \;-\; \text{derived}"
+    difference_tex, difference_mathml = _equation(label, diff, factor=r"\mu_k" if prompt else "")
+    return replace(form, difference_tex=difference_tex, difference_mathml=difference_mathml,
+                   expressions=(*form.expressions, sp.srepr(diff)))
 
 
 def _d1_difference(claim: Claim, prompt: bool, noiseless: bool, per_task: bool) -> sp.Expr | None:
@@ -187,14 +198,14 @@ def _d1_difference(claim: Claim, prompt: bool, noiseless: bool, per_task: bool) 
         return None
     first = _by_name(sp.sympify(entries[0]))
     if prompt:
-        first = sp.cancel(first / _d1_symbols()["m1"])
+        first = sp.cancel(first / _d1_symbols().m1)
     if noiseless:
-        first = first.subs(_d1_symbols()["sigma"], 0)
+        first = first.subs(_d1_symbols().sigma, 0)
     return in_notation(first, per_task)
 
 
 # ----- expansions in 1/n ---------------------------------------------------------------------------------------------
-def _expansion_form(quantities: list[str], noiseless: bool) -> dict[str, Any]:
+def _expansion_form(quantities: list[str], noiseless: bool) -> DerivedForm:
     from theory.asymptotics import symbolic_expansion
     from theory.isotropic import isotropic_problem
 
@@ -216,27 +227,22 @@ def _expansion_form(quantities: list[str], noiseless: bool) -> dict[str, Any]:
             mathmls.append(mathml)
             exprs.append(sp.srepr(expr))
     sep_tex, sep_mathml = r",\qquad ", '<mo separator="true">,</mo><mspace width="2em"/>'
-    return {
-        "setting": ISOTROPIC_SETTING + (r", $\sigma^2 = 0$" if noiseless else ""),
-        "source": f"theory.asymptotics.symbolic_expansion({', '.join(map(repr, quantities))}, 'isotropic')",
-        "tex": sep_tex.join(texs), "mathml": "<mrow>" + sep_mathml.join(mathmls) + "</mrow>", "expressions": exprs,
-        "difference_tex": None, "difference_mathml": None,
-    }
+    return DerivedForm(ISOTROPIC_SETTING + (r", $\sigma^2 = 0$" if noiseless else ""),
+                       f"theory.asymptotics.symbolic_expansion({', '.join(map(repr, quantities))}, 'isotropic')",
+                       sep_tex.join(texs), "<mrow>" + sep_mathml.join(mathmls) + "</mrow>", tuple(exprs))
 
 
-def _lemma3_form() -> dict[str, Any]:
+def _lemma3_form() -> DerivedForm:
     from theory.moments import derive_trace_quadratic_gradient
 
     derived = derive_trace_quadratic_gradient()
     lhs = r"\frac{\partial}{\partial W} \operatorname{tr}(W A W^{\top} B)"
     tex = f"{lhs} = {sp.latex(derived)}".replace("^{T}", r"^{\top}")
-    return {"setting": r"symbolic $d$ (sympy matrix calculus)",
-            "source": "theory.moments.derive_trace_quadratic_gradient()", "tex": tex,
-            "mathml": "<mrow>" + mathml_inner(lhs) + "<mo>=</mo>" + expr_mathml(derived) + "</mrow>",
-            "expressions": [sp.srepr(derived)], "difference_tex": None, "difference_mathml": None}
+    return DerivedForm(r"symbolic $d$ (sympy matrix calculus)", "theory.moments.derive_trace_quadratic_gradient()", tex,
+                       "<mrow>" + mathml_inner(lhs) + "<mo>=</mo>" + expr_mathml(derived) + "</mrow>", (sp.srepr(derived),))
 
 
-def derived_form(claim: Claim) -> dict[str, Any] | None:
+def derived_form(claim: Claim) -> DerivedForm | None:
     """The derived form of a claim whose record names a derivation, else None."""
     pointer = claim.tex.get("derivation")
     if not pointer:
@@ -245,7 +251,7 @@ def derived_form(claim: Claim) -> dict[str, Any] | None:
     what, _, flag = rest.partition(":")
     if flag not in ("", "noiseless"):
         raise ValueError(f"{claim.id}: unknown derivation flag {flag!r}")
-    makers: dict[str, Callable[[], dict[str, Any]]] = {
+    makers: dict[str, Callable[[], DerivedForm]] = {
         "d1": lambda: _d1_form(claim, what, flag == "noiseless"),
         "expansion": lambda: _expansion_form(what.split(","), flag == "noiseless"),
         "lemma3": _lemma3_form,
@@ -253,16 +259,17 @@ def derived_form(claim: Claim) -> dict[str, Any] | None:
     if kind not in makers:
         raise ValueError(f"{claim.id}: unknown derivation {pointer!r}")
     form = makers[kind]()
-    form["derivation"] = pointer
-    form["mathml"] = f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">{form["mathml"]}</math>'
-    if form["difference_mathml"]:
-        form["difference_mathml"] = (f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">'
-                                     f'{form["difference_mathml"]}</math>')
-    tex_to_mathml(form["tex"])  # the TeX must convert too (the Markdown and any other TeX consumer read it)
-    return form
+    tex_to_mathml(form.tex)  # the TeX must convert too (the Markdown and any other TeX consumer read it)
+    return replace(form, derivation=pointer, mathml=_block(form.mathml),
+                   difference_mathml=_block(form.difference_mathml) if form.difference_mathml else form.difference_mathml)
 
 
-def derived_forms(claims: list[Claim]) -> dict[str, dict[str, Any]]:
+def _block(mathml: str) -> str:
+    """An ``mrow`` as a display ``<math>`` element."""
+    return f'<math xmlns="http://www.w3.org/1998/Math/MathML" display="block">{mathml}</math>'
+
+
+def derived_forms(claims: list[Claim]) -> dict[str, DerivedForm]:
     """Claim id -> derived form, for every claim whose record names a derivation."""
     out = {}
     for c in claims:
@@ -272,8 +279,9 @@ def derived_forms(claims: list[Claim]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def forms_text(forms: dict[str, dict[str, Any]]) -> str:
-    return json.dumps({"sympy_version": sp.__version__, "forms": forms}, indent=1, ensure_ascii=False) + "\n"
+def forms_text(forms: dict[str, DerivedForm]) -> str:
+    return json.dumps({"sympy_version": sp.__version__, "forms": {cid: f.to_json() for cid, f in forms.items()}}, indent=1,
+                      ensure_ascii=False) + "\n"
 
 
 def _same(a: sp.Basic, b: sp.Basic) -> bool:
@@ -285,21 +293,19 @@ def _same(a: sp.Basic, b: sp.Basic) -> bool:
     return bool(sp.cancel(sp.expand(a - b)) == 0)
 
 
-def stale(stored: dict[str, Any], fresh: dict[str, dict[str, Any]]) -> list[str]:
-    """Claims whose stored derived expressions differ mathematically from a fresh derivation (or are missing)."""
-    out = []
-    forms = stored.get("forms", {})
-    for cid, form in fresh.items():
-        old = forms.get(cid)
-        if old is None or old["derivation"] != form["derivation"] or len(old["expressions"]) != len(form["expressions"]):
-            out.append(cid)
-            continue
-        for a, b in zip(old["expressions"], form["expressions"], strict=True):
-            if not _same(sp.sympify(a), sp.sympify(b)):
-                out.append(cid)
-                break
-    out += [cid for cid in forms if cid not in fresh]
-    return out
+def stale(stored: dict[str, Any], fresh: dict[str, DerivedForm]) -> list[str]:
+    """Claims whose stored derived expressions (a ``derived_forms.json`` object) differ mathematically from a fresh
+    derivation (or are missing)."""
+    forms = read_forms(stored)
+    out = [cid for cid, form in fresh.items() if cid not in forms or not _same_form(forms[cid], form)]
+    return out + [cid for cid in forms if cid not in fresh]
+
+
+def _same_form(old: DerivedForm, new: DerivedForm) -> bool:
+    """The same derivation, and its expressions equal one by one (:func:`_same`)."""
+    if old.derivation != new.derivation or len(old.expressions) != len(new.expressions):
+        return False
+    return all(_same(sp.sympify(a), sp.sympify(b)) for a, b in zip(old.expressions, new.expressions, strict=True))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from verify.output import json_text, write_text_atomic
 from verify.report.html import render_html
 from verify.report.markdown import render_markdown
+from verify.report.schema import Report
 from verify.report.text import counterexample_file, counterexample_json
 
 if TYPE_CHECKING:
@@ -31,7 +32,8 @@ def write_report(report: dict[str, Any], out_dir: str | Path, figures: Sequence[
             check_output_dir(path.parent, "--report")
             write_text_atomic(path, counterexample_json(claim["counterexample"]), "--report")
     html_path = out / "report.html"
-    write_text_atomic(html_path, render_html(report, figures, out), "--report")
-    write_text_atomic(out / "report.md", render_markdown(report, figures, out), "--report")
+    typed = Report.from_json(report)  # read back once: both pages render the typed records
+    write_text_atomic(html_path, render_html(typed, figures, out), "--report")
+    write_text_atomic(out / "report.md", render_markdown(typed, figures, out), "--report")
     write_text_atomic(out / "report.json", json_text(report), "--report")
     return html_path

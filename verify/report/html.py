@@ -18,19 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verify.evidence import CHANNELS
-from verify.report.text import (
-    NOT_COMPUTED,
-    VERDICTS,
-    agreement_lines,
-    counterexample_file,
-    evidence_rows,
-    one_line,
-    reason_text,
-    reproduce_command,
-    scope_text,
-    severity_text,
-    side_value,
-)
+from verify.report.build import GAPS_CAPTION
+from verify.report.schema import AsymptoticRow, ClaimEntry, Measurement, Regime, Report, Tex
+from verify.report.text import NOT_COMPUTED, VERDICTS, agreement_lines, counterexample_file, severity_text
+from verify.report.typed_text import evidence_rows, one_line, reason_text, reproduce_command, scope_text, side_value
 from verify.report.typeset import (
     array_tex,
     fitted_tex,
@@ -197,67 +188,71 @@ def _caption(text: str) -> str:
 
 
 # ----- sections ----------------------------------------------------------------------------------------------------
-def _header(report: dict[str, Any]) -> str:
-    tool = report.get("tool", {})
-    commit = (tool.get("git_commit") or "")[:10]
-    n = ", ".join(map(str, report["n"]))
+def _header(report: Report) -> str:
+    tool = report.tool
+    commit = (tool.git_commit or "")[:10]
+    n = ", ".join(map(str, report.n))
     return (f'<header class="title" id="top"><h1>{escape(TITLE)}</h1><p class="meta">{escape(AUTHORS)}</p>'
-            f'<p class="meta">{escape(tool.get("name", "verify"))} {escape(tool.get("version", ""))}'
+            f'<p class="meta">{escape(tool.name or "verify")} {escape(tool.version or "")}'
             f'{" (commit " + escape(commit) + ")" if commit else ""} · selected mixture '
-            f'<code>{escape(str(report["mixture"]["name"]))}</code> · n = {escape(n)} · seed {report["seed"]} · '
-            f'device {escape(str(report.get("device", "cpu")))} · {report["timings"]["total_seconds"]:.0f} s</p></header>')
+            f'<code>{escape(str(report.mixture.name))}</code> · n = {escape(n)} · seed {report.seed} · '
+            f'device {escape(str(report.device or "cpu"))} · {report.total_seconds:.0f} s</p></header>')
 
 
-def _summary(report: dict[str, Any]) -> str:
-    s = report["summary"]
-    total = len(report["claims"])
-    counts = "".join(f'<a class="count {v}" href="#index"><b>{s.get(v, 0)}</b><span>{v} of {total}</span></a>' for v in VERDICTS)
+def _summary(report: Report) -> str:
+    s = report.summary
+    total = len(report.claims)
+    counts = "".join(f'<a class="count {v}" href="#index"><b>{s.count(v)}</b><span>{v} of {total}</span></a>' for v in VERDICTS)
     out = ['<section id="summary"><h2>Summary</h2>', f'<div class="counts ui">{counts}</div>',
            f"<p>{_channels_text(report)} A claim is "
            f"{badge('refuted')} when some mixture the paper's setting allows breaks it (the smallest counterexample is "
            f"shown with the command that reproduces it), {badge('inconclusive')} when a channel disagrees within its "
            f"resolution, and {badge('verified')} otherwise. Assumptions and qualitative statements ('aligns closely') "
            f"are {badge('measured')}: their cost or size is reported, never counted as an error of the paper. "
-           f"Refutations with one root cause are one finding.</p>"]
-    by_id = {c["id"]: c for c in report["claims"]}
-    groups = report.get("findings") or []
-    refuted = [c for c in report["claims"] if c["verdict"] == "refuted"]
-    out.append(f"<h3>Findings by root cause ({len(groups)}, from {len(refuted)} refuted claims)</h3>")
-    if not groups:
-        out.append("<p>No claim was refuted.</p>")
-    else:
-        out.append('<ol class="refuted-list">')
-        for g in groups:
-            links = ", ".join(f'<a href="#{escape(claim_anchor(i))}"><b>{escape(i)}</b></a>' for i in g["claims"])
-            why = one_line(by_id[g["claims"][0]]) if g["claims"][0] in by_id else g["title"]
-            out.append(f'<li><span class="src">{escape(severity_text(g.get("severity")))}</span> '
-                       f'{links}: {prose_html(why)}</li>')
-        out.append("</ol>")
-    measured = [c for c in report["claims"] if c["verdict"] == "measured"]
+           f"Refutations with one root cause are one finding.</p>", _findings(report)]
+    measured = [c for c in report.claims if c.verdict == "measured"]
     if measured:
         out.append(f"<h3>Measured, not judged ({len(measured)}): assumptions' costs and qualitative statements</h3>"
                    '<ol class="refuted-list">')
-        out += [f'<li><a href="#{escape(claim_anchor(c["id"]))}"><b>{escape(c["id"])}</b></a> '
-                f'<span class="src">{escape(str(c.get("kind", "")))}</span>: {prose_html(c["reason"])}</li>' for c in measured]
+        out += [f'<li><a href="#{escape(claim_anchor(c.id))}"><b>{escape(c.id)}</b></a> '
+                f'<span class="src">{escape(str(c.kind or ""))}</span>: {prose_html(c.reason)}</li>' for c in measured]
         out.append("</ol>")
-    inconclusive = [c for c in report["claims"] if c["verdict"] == "inconclusive"]
+    inconclusive = [c for c in report.claims if c.verdict == "inconclusive"]
     if inconclusive:
         out.append(f"<h3>Inconclusive claims ({len(inconclusive)})</h3><ol class=\"refuted-list\">")
-        out += [f'<li><a href="#{escape(claim_anchor(c["id"]))}"><b>{escape(c["id"])}</b></a>: {prose_html(c["reason"])}</li>'
+        out += [f'<li><a href="#{escape(claim_anchor(c.id))}"><b>{escape(c.id)}</b></a>: {prose_html(c.reason)}</li>'
                 for c in inconclusive]
         out.append("</ol>")
     out.append("</section>")
     return "\n".join(out)
 
 
+def _findings(report: Report) -> str:
+    """The findings by root cause: each with its severity, its claims and why (its first claim's one line)."""
+    by_id = {c.id: c for c in report.claims}
+    groups = report.findings or ()
+    refuted = [c for c in report.claims if c.verdict == "refuted"]
+    out = [f"<h3>Findings by root cause ({len(groups)}, from {len(refuted)} refuted claims)</h3>"]
+    if not groups:
+        out.append("<p>No claim was refuted.</p>")
+        return "\n".join(out)
+    out.append('<ol class="refuted-list">')
+    for g in groups:
+        links = ", ".join(f'<a href="#{escape(claim_anchor(i))}"><b>{escape(i)}</b></a>' for i in g.claims)
+        why = one_line(by_id[g.claims[0]]) if g.claims[0] in by_id else g.title
+        out.append(f'<li><span class="src">{escape(severity_text(g.severity))}</span> '
+                   f'{links}: {prose_html(why)}</li>')
+    out.append("</ol>")
+    return "\n".join(out)
 
 
-def _channels_text(report: dict[str, Any]) -> str:
+def _channels_text(report: Report) -> str:
     """Which channels this run's evidence comes from, read from the claims' evidence (a channel that did not run,
     e.g. training under --no-training, is named as not run)."""
-    claims = report["claims"]
-    named = [("symbolic", "sympy decisions"), *((c.channel, c.summary_label) for c in CHANNELS if c.summary_label)]
-    ran = [(label, sum(bool((c.get("evidence") or {}).get(key)) for c in claims)) for key, label in named]
+    claims = report.claims
+    given = [{type(p) for p in c.evidence.channels} for c in claims]
+    ran = [("sympy decisions", sum(c.evidence.symbolic is not None for c in claims)),
+           *((str(cls.summary_label), sum(cls in g for g in given)) for cls in CHANNELS if cls.summary_label)]
     used = [f"{label} ({count} claim{'s' if count != 1 else ''})" for label, count in ran if count]
     missing = [label for label, count in ran if not count]
     text = f"This run checked the {len(claims)} claims by exact theory (a search over {_cases(report)})"
@@ -267,97 +262,134 @@ def _channels_text(report: dict[str, Any]) -> str:
     return escape(text)
 
 
-def _cases(report: dict[str, Any]) -> str:
-    checked = max((c["evidence"]["theory"]["cases_checked"] for c in report["claims"]), default=0)
+def _cases(report: Report) -> str:
+    checked = max((c.evidence.theory.cases_checked for c in report.claims), default=0)
     return f"up to {checked} mixtures and context lengths" if checked else "mixtures"
 
 
-def _figure_claims(report: dict[str, Any]) -> dict[str, list[str]]:
+def _figure_claims(report: Report) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for c in report["claims"]:
-        for p in c.get("figures", []):
-            out.setdefault(p, []).append(c["id"])
+    for c in report.claims:
+        for p in c.figures or ():
+            out.setdefault(p, []).append(c.id)
     return out
 
 
-def _gallery(report: dict[str, Any], figures: Sequence[FigureFiles], base: Path) -> str:
-    from verify.panels import PANELS
+def _file_links(paths: Sequence[tuple[str, Path]], base: Path) -> str:
+    return " · ".join(f'<a href="{escape(_rel(p, base))}">{label}</a>' for label, p in paths)
 
+
+def _gallery(report: Report, figures: Sequence[FigureFiles], base: Path) -> str:
     out = ['<section id="figures"><h2>Figures</h2>']
     if not figures:
         out.append("<p>No figures were made for this report.</p></section>")
         return "\n".join(out)
     out.append("<p>The paper's loss-against-n panels, reproduced: derived curves, the paper's claimed curves where they "
-               "differ, Monte Carlo estimates with error bars and trained points. Click a panel for the full image.</p>")
+               "differ, Monte Carlo estimates with error bars and trained points. Click a panel for the full image."
+               + (" A panel's gaps between strategies, against n, are beside it." if any(_gap_files(f) for f in figures) else "")
+               + "</p>")
     about = _figure_claims(report)
     out.append('<div class="gallery">')
     for f in figures:
-        links = " · ".join(f'<a href="{escape(_rel(p, base))}">{label}</a>'
-                           for label, p in (("PNG", f.png), ("SVG", f.svg), ("CSV", f.csv), ("JSON", f.json)))
-        caption = _caption(PANELS[f.panel].caption) if f.panel in PANELS else ""
-        claims = about.get(f.panel, [])
-        claim_links = ", ".join(f'<a href="#{escape(claim_anchor(c))}">{escape(c)}</a>' for c in claims)
-        lines = [*agreement_lines(f.agreement), *f.notes]
-        notes = "".join(f"<li>{_caption(t)}</li>" for t in lines)
-        more = (f"<details><summary>{len(claims)} claims; agreement and notes</summary>"
-                f"{'<p>Claims: ' + claim_links + '</p>' if claim_links else ''}<ul>{notes}</ul></details>")
-        out.append(f'<figure id="figure-{escape(f.panel)}"><a href="{escape(_rel(f.png, base))}">'
-                   f'<img src="{escape(_rel(f.png, base))}" alt="{escape(f.figure)}: loss / E[y^2] against n" loading="eager"></a>'
-                   f"<figcaption><b>{escape(f.figure)}</b> {caption}<br>{links}{more}</figcaption></figure>")
+        out.append(_panel_figure(f, about.get(f.panel, []), base))
+        if _gap_files(f):
+            out.append(_gap_figure(f, base))
     out.append("</div></section>")
     return "\n".join(out)
 
 
-def _index(report: dict[str, Any]) -> str:
+def _panel_figure(f: FigureFiles, claims: list[str], base: Path) -> str:
+    """One loss panel of the gallery: the image, the paper's caption, its files, its claims, agreement and notes."""
+    from verify.panels import PANELS
+
+    links = _file_links((("PNG", f.png), ("SVG", f.svg), ("CSV", f.csv), ("JSON", f.json)), base)
+    caption = _caption(PANELS[f.panel].caption) if f.panel in PANELS else ""
+    claim_links = ", ".join(f'<a href="#{escape(claim_anchor(c))}">{escape(c)}</a>' for c in claims)
+    notes = "".join(f"<li>{_caption(t)}</li>" for t in (*agreement_lines(f.agreement), *f.notes))
+    more = (f"<details><summary>{len(claims)} claims; agreement and notes</summary>"
+            f"{'<p>Claims: ' + claim_links + '</p>' if claim_links else ''}<ul>{notes}</ul></details>")
+    return (f'<figure id="figure-{escape(f.panel)}"><a href="{escape(_rel(f.png, base))}">'
+            f'<img src="{escape(_rel(f.png, base))}" alt="{escape(f.figure)}: loss / E[y^2] against n" loading="eager"></a>'
+            f"<figcaption><b>{escape(f.figure)}</b> {caption}<br>{links}{more}</figcaption></figure>")
+
+
+GAP_FILES = ("png", "svg", "csv", "json")  # what verify.figures.write_panel writes for a panel's gaps
+
+
+def _gap_files(f: FigureFiles) -> list[tuple[str, Path]]:
+    """The panel's gap files (``fig_<id>_gaps.*``) as (label, path), PNG first; none when the panel has no image of
+    its gaps."""
+    if "png" not in f.gaps:
+        return []
+    return [(ext.upper(), f.gaps[ext]) for ext in GAP_FILES if ext in f.gaps]
+
+
+def _gap_figure(f: FigureFiles, base: Path) -> str:
+    """A panel's gaps between strategies (verify.gap_panels), next to its loss panel in the gallery."""
+    files = _gap_files(f)
+    png = escape(_rel(files[0][1], base))
+    return (f'<figure id="figure-{escape(f.panel)}-gaps" class="gaps"><a href="{png}">'
+            f'<img src="{png}" alt="{escape(f.figure)}: gaps between strategies against n" loading="eager"></a>'
+            f"<figcaption><b>{escape(f.figure)}</b> {escape(GAPS_CAPTION)}<br>"
+            f"{_file_links(files, base)}</figcaption></figure>")
+
+
+def _index(report: Report) -> str:
     rows = []
-    for c in report["claims"]:
-        local = (c.get("on_selected_mixture") or {}).get("verdict", "-")
-        rows.append(f'<tr><td><a href="#{escape(claim_anchor(c["id"]))}">{escape(c["id"])}</a></td>'
-                    f'<td>{escape(c["source"])}</td><td>{badge(c["verdict"])}</td><td>{badge(local)}</td>'
+    for c in report.claims:
+        local = c.on_selected_mixture.verdict if c.on_selected_mixture else "-"
+        rows.append(f'<tr><td><a href="#{escape(claim_anchor(c.id))}">{escape(c.id)}</a></td>'
+                    f'<td>{escape(c.source)}</td><td>{badge(c.verdict)}</td><td>{badge(local)}</td>'
                     f'<td class="why">{prose_html(one_line(c))}</td></tr>')
     return ('<table class="index" id="index"><thead><tr><th>claim</th><th>where</th><th>verdict</th>'
-            f'<th>on {escape(str(report["mixture"]["name"]))}</th><th>why</th></tr></thead><tbody>'
+            f'<th>on {escape(str(report.mixture.name))}</th><th>why</th></tr></thead><tbody>'
             + "".join(rows) + "</tbody></table>")
 
 
-def _compare(claim: dict[str, Any]) -> str:
+def _compare(claim: ClaimEntry) -> str:
     """Claimed and derived side by side; where both are general formulas their differing tokens are marked."""
-    tex = claim.get("tex") or {}
-    claimed_tex, derived_tex = tex.get("claimed"), tex.get("derived")
-    if not claimed_tex:
+    tex = claim.tex
+    if tex is None or not tex.claimed:
         return ""
-    claimed = tex_to_mathml(claimed_tex)
-    mathml = tex.get("mathml") or {}
-    derived = mathml.get("derived") or (tex_to_mathml(derived_tex) if derived_tex else "")
-    if derived and not tex.get("derived_symbolic") and derived_tex != claimed_tex:
+    claimed = tex_to_mathml(tex.claimed)
+    derived = tex.derived_mathml or (tex_to_mathml(tex.derived) if tex.derived else "")
+    if derived and not tex.derived_symbolic and tex.derived != tex.claimed:
         claimed, derived, _ = highlight_difference(claimed, derived)
-    setting = tex.get("derived_setting", "")
-    source = tex.get("derived_source", "")
-    src = f" <code>{escape(source)}</code>" if tex.get("derived_symbolic") and source else ""
+    source = tex.derived_source or ""
+    src = f" <code>{escape(source)}</code>" if tex.derived_symbolic and source else ""
     wide = max(len(leaves(claimed)), len(leaves(derived)) if derived else 0) > WIDE_TOKENS
     out = [f'<div class="compare{" stacked" if wide else ""}">',
            f'<div class="claimed"><div class="label">Claimed: the paper</div><div class="formula">{claimed}</div>'
-           f'<p class="setting">{escape(claim["source"])}</p></div>',
+           f'<p class="setting">{escape(claim.source)}</p></div>',
            f'<div class="derived"><div class="label">Derived: the toolkit</div><div class="formula">{derived}</div>'
-           f'<p class="setting">{inline_html(setting)}{src}</p></div>', "</div>"]
-    ce = claim.get("counterexample") or {}
-    if tex.get("difference"):
-        zero = re.search(r"=\s*0\s*$", tex["difference"]) is not None
-        body = mathml.get("difference") or tex_to_mathml(tex["difference"])
-        decisive = _decisive_difference(claim) if zero and claim["verdict"] == "refuted" else None
-        if decisive is not None:  # agrees at d = 1, refuted elsewhere: the refuting case first
-            d = ce["mixture"]["d"]
-            where = inline_html(f"$d = {d}$, $n = {ce['n']}$")
-            out.append(f'<div class="formula difference nonzero">{tex_to_mathml(decisive)}</div>'
-                       f'<p class="setting">claimed minus derived at the smallest counterexample ({where}, below): '
-                       "the case that refutes the claim</p>")
-            note = (f" at $d = 1$: they agree there (symbolically); the claim fails "
-                    f"{'from' if d == 2 else 'at'} $d = {d}$")
-        else:
-            note = (" at $d = 1$: the claim and the derivation agree there" if zero
-                    else " at $d = 1$ (from the claim's symbolic decision)")
-        out.append(f'<div class="formula difference {"zero" if zero else "nonzero"}">{body}</div>'
-                   f'<p class="setting">claimed minus derived{inline_html(note)}</p>')
+           f'<p class="setting">{inline_html(tex.derived_setting or "")}{src}</p></div>', "</div>"]
+    if tex.difference:
+        out.append(_difference(claim, tex))
+    return "\n".join(out)
+
+
+def _difference(claim: ClaimEntry, tex: Tex) -> str:
+    """Claimed minus derived at d = 1 (from the derivation), and first, for a claim that agrees there but is refuted,
+    claimed minus derived at its smallest counterexample."""
+    difference = str(tex.difference)
+    zero = re.search(r"=\s*0\s*$", difference) is not None
+    body = tex.difference_mathml or tex_to_mathml(difference)
+    decisive = _decisive_difference(claim) if zero and claim.verdict == "refuted" else None
+    out = []
+    if decisive is not None and claim.counterexample is not None:  # agrees at d = 1, refuted elsewhere: the refuting case first
+        ce = claim.counterexample
+        d = ce.mixture.d
+        where = inline_html(f"$d = {d}$, $n = {ce.n}$")
+        out.append(f'<div class="formula difference nonzero">{tex_to_mathml(decisive)}</div>'
+                   f'<p class="setting">claimed minus derived at the smallest counterexample ({where}, below): '
+                   "the case that refutes the claim</p>")
+        note = (f" at $d = 1$: they agree there (symbolically); the claim fails "
+                f"{'from' if d == 2 else 'at'} $d = {d}$")
+    else:
+        note = (" at $d = 1$: the claim and the derivation agree there" if zero
+                else " at $d = 1$ (from the claim's symbolic decision)")
+    out.append(f'<div class="formula difference {"zero" if zero else "nonzero"}">{body}</div>'
+               f'<p class="setting">claimed minus derived{inline_html(note)}</p>')
     return "\n".join(out)
 
 
@@ -371,46 +403,46 @@ def _difference_value(a: Any, b: Any) -> Any:
     return None
 
 
-def _decisive_difference(claim: dict[str, Any]) -> str | None:
+def _decisive_difference(claim: ClaimEntry) -> str | None:
     """TeX of claimed - derived at the claim's smallest counterexample (numbers or arrays), when it has one with a
     numeric value on both sides and d of at least 2 (where a d = 1 identity says nothing)."""
-    ce = claim.get("counterexample")
-    if not ce or ce["mixture"]["d"] < 2:
+    ce = claim.counterexample
+    if ce is None or ce.mixture.d < 2:
         return None
     diff = _difference_value(side_value(ce, "claimed"), side_value(ce, "derived"))
     if diff is None:
         return None
-    q = quantity_tex(ce["quantity"])
+    q = quantity_tex(ce.quantity)
     label = r"\text{claimed} \;-\; \text{derived}" + (rf"\ \text{{of }} {q}" if q else "")
     return rf"{label} = {array_tex(diff, 6, abbreviate=True)}"
 
 
-def _counterexample(claim: dict[str, Any]) -> str:
-    ce = claim.get("counterexample")
-    if not ce:
+def _counterexample(claim: ClaimEntry) -> str:
+    ce = claim.counterexample
+    if ce is None:
         return ""
-    q = quantity_tex(ce["quantity"])
-    label = q if q is not None else rf"\text{{{ce['quantity']}}}"
+    q = quantity_tex(ce.quantity)
+    label = q if q is not None else rf"\text{{{ce.quantity}}}"
     values = [side_value(ce, side) for side in ("claimed", "derived")]
     shown = [array_tex(v, abbreviate=True) if isinstance(v, (int, float, list)) else rf"\text{{{v}}}" for v in values]
-    file = counterexample_file(claim["id"])
+    file = counterexample_file(claim.id)
     out = ['<h4>Smallest counterexample</h4><div class="counterexample">',
-           f'<p class="setting">Shrunk from <code>{escape(str(ce.get("found_in", "-")))}</code>; context length n = {ce["n"]}. '
+           f'<p class="setting">Shrunk from <code>{escape(str(ce.found_in or "-"))}</code>; context length n = {ce.n}. '
            f'Mixture (<a href="{escape(file)}">{escape(file)}</a>):</p>']
-    out += [math_block(line) for line in mixture_tex(ce["mixture"], abbreviate=True)]
-    if mixture_is_structured(ce["mixture"]):
-        out.append(_full_values([*mixture_tex(ce["mixture"])], "every entry of the mixture"))
+    out += [math_block(line) for line in mixture_tex(ce.mixture, abbreviate=True)]
+    if mixture_is_structured(ce.mixture):
+        out.append(_full_values([*mixture_tex(ce.mixture)], "every entry of the mixture"))
     out.append(math_block(rf"{label}\ \text{{claimed}} = {shown[0]}"))
     out.append(math_block(rf"{label}\ \text{{derived}} = {shown[1]}"))
     if any(isinstance(v, list) and array_tex(v) != s for v, s in zip(values, shown, strict=True)):
         out.append(_full_values([rf"\text{{claimed}} = {array_tex(values[0])}", rf"\text{{derived}} = {array_tex(values[1])}"],
                                 "every entry of both sides"))
-    error = inline_html(f"${number_tex(ce.get('rel_error'), 3)}$")
+    error = inline_html(f"${number_tex(ce.rel_error, 3)}$")
     out.append(f'<p class="setting">Relative error {error}.</p>')
-    if ce.get("note"):
-        out.append(f'<p class="setting">{prose_html(ce["note"])}</p>')
+    if ce.note:
+        out.append(f'<p class="setting">{prose_html(ce.note)}</p>')
     out.append(f'<p class="setting">Reproduce it (in the report directory):</p>'
-               f'<pre class="command">{escape(reproduce_command(claim["id"], ce))}</pre></div>')
+               f'<pre class="command">{escape(reproduce_command(claim.id, ce))}</pre></div>')
     return "\n".join(out)
 
 
@@ -420,74 +452,84 @@ def _full_values(lines: list[str], what: str) -> str:
             + "".join(math_block(line) for line in lines) + "</details>")
 
 
-def _evidence(claim: dict[str, Any], report: dict[str, Any]) -> str:
+def _evidence(claim: ClaimEntry, report: Report) -> str:
     rows = "".join(f"<tr><td>{escape(r.channel)}</td><td>{prose_html(r.result)}</td><td>{prose_html(r.resolution)}</td></tr>"
                    for r in evidence_rows(claim, report))
     return ('<h4>Evidence</h4><table class="evidence"><thead><tr><th>channel</th><th>result</th>'
             f"<th>resolution: the smallest effect it could see</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
-def corrected_text(claim: dict[str, Any]) -> str:
+def corrected_text(claim: ClaimEntry) -> str:
     """Whether the corrected statement was itself verified by the search (it is a claim of the toolkit's)."""
-    corr = claim.get("corrected") or {}
-    verdict = corr.get("verdict", "unchecked")
-    if verdict == "unchecked":
+    corr = claim.corrected
+    verdict = corr.verdict if corr is not None else "unchecked"
+    if corr is None or verdict == "unchecked":
         return f"{badge('unchecked')} no check of the corrected statement is registered: it is not verified"
-    return (f"{badge(verdict)} the corrected statement, run through the same search: {corr['cases'] - corr['failed']} "
-            f"of {corr['cases']} cases hold")
+    return (f"{badge(verdict)} the corrected statement, run through the same search: {corr.cases - corr.failed} "
+            f"of {corr.cases} cases hold")
 
 
-def _reading(claim: dict[str, Any]) -> str:
+def _reading(claim: ClaimEntry) -> str:
     """The claim's kind and the reading its verdict is about, the measurement of a measured claim, the other
     reading's verdict, and where an asymptotic claim's leading term starts to describe its quantity."""
-    out = [f'<p class="reading">Kind: <b>{escape(str(claim.get("kind", "result")))}</b>'
-           + (f' (if refuted: {escape(severity_text(claim["severity"]))})' if claim.get("severity") else "")
-           + f'. Read {prose_html(str(claim.get("reading", "")))}.</p>']
-    m = claim.get("measurement")
-    if claim["verdict"] == "measured" and isinstance(m, dict) and m.get("largest") is not None:
-        trend = ", ".join(f"{100 * v:.3g}% at n = {n}" for n, v in (m.get("by_n") or {}).items())
-        out.append(f'<p class="reason">Measured ({prose_html(str(m["quantity"]))}): largest {100 * abs(m["largest"]):.3g}% '
-                   f'at {escape(str(m["at"]))}; by n: {escape(trend)}; no cost on {m["zero_cases"]} of {m["cases"]} cases.</p>')
-    for r in claim.get("readings") or []:
-        out.append(f'<p class="reason">Read {prose_html(r["reading"])}: {badge(r["verdict"])} '
-                   f'({r["cases"] - r["failed"]} of {r["cases"]} cases hold).</p>')
-    regime = (claim.get("evidence") or {}).get("regime")
-    if isinstance(regime, dict) and regime.get("exponent") is not None:
-        where = (f"from n = {regime['dominates_from_n']}" if regime.get("dominates_from_n") is not None
-                 else "nowhere up to n = 10⁶")
-        out.append(f'<p class="reason">Regime: the leading term {regime["coefficient"]:.4g}·n<sup>{regime["exponent"]}</sup> '
-                   f'describes {prose_html(str(regime["quantity"]))} on the selected mixture {where} (the rest of the expansion '
-                   f'is at most half of it there).</p>')
+    out = [f'<p class="reading">Kind: <b>{escape(str(claim.kind or "result"))}</b>'
+           + (f' (if refuted: {escape(severity_text(claim.severity))})' if claim.severity else "")
+           + f'. Read {prose_html(str(claim.reading or ""))}.</p>']
+    m = claim.measurement
+    if claim.verdict == "measured" and m is not None and m.largest is not None:
+        out.append(_measurement(m))
+    for r in claim.readings or ():
+        out.append(f'<p class="reason">Read {prose_html(r.reading)}: {badge(r.verdict)} '
+                   f'({r.cases - r.failed} of {r.cases} cases hold).</p>')
+    regime = claim.evidence.regime
+    if regime is not None and regime.exponent is not None:
+        out.append(_regime(regime))
     return "\n".join(out)
 
 
-def _corrected(claim: dict[str, Any]) -> str:
-    if claim["verdict"] not in ("refuted", "measured") or not claim.get("correction"):
+def _measurement(m: Measurement) -> str:
+    """What the search measured for an assumption or a qualitative claim: the largest value, where, and by n."""
+    trend = ", ".join(f"{100 * v:.3g}% at n = {n}" for n, v in (m.by_n or {}).items())
+    return (f'<p class="reason">Measured ({prose_html(str(m.quantity))}): largest {100 * abs(m.largest):.3g}% '
+            f'at {escape(str(m.at))}; by n: {escape(trend)}; no cost on {m.zero_cases} of {m.cases} cases.</p>')
+
+
+def _regime(regime: Regime) -> str:
+    """From which n the leading term of an asymptotic claim describes its quantity on the selected mixture."""
+    where = (f"from n = {regime.dominates_from_n}" if regime.dominates_from_n is not None
+             else "nowhere up to n = 10⁶")
+    return (f'<p class="reason">Regime: the leading term {regime.coefficient:.4g}·n<sup>{regime.exponent}</sup> '
+            f'describes {prose_html(str(regime.quantity))} on the selected mixture {where} (the rest of the expansion '
+            f'is at most half of it there).</p>')
+
+
+def _corrected(claim: ClaimEntry) -> str:
+    if claim.verdict not in ("refuted", "measured") or not claim.correction:
         return ""
-    tex = claim.get("tex") or {}
+    tex = claim.tex
     out = ["<h4>Corrected statement</h4>", f'<p class="reason">{corrected_text(claim)}</p>']
-    if tex.get("corrected"):
-        corrected = tex_to_mathml(tex["corrected"])
-        if tex.get("claimed"):
-            claimed, corrected, _ = highlight_difference(tex_to_mathml(tex["claimed"]), corrected)
+    if tex is not None and tex.corrected:
+        corrected = tex_to_mathml(tex.corrected)
+        if tex.claimed:
+            claimed, corrected, _ = highlight_difference(tex_to_mathml(tex.claimed), corrected)
             out.append(f'<div class="compare stacked"><div class="claimed"><div class="label">Claimed</div>'
                        f'<div class="formula">{claimed}</div></div><div class="corrected"><div class="label">What holds '
                        f'instead</div><div class="formula">{corrected}</div></div></div>')
         else:
             out.append(f'<div class="corrected"><div class="formula">{corrected}</div></div>')
     out.append(f"<details><summary>As recorded in the claim (text)</summary><p>"
-               f"{prose_html(claim['correction'] or 'no corrected statement registered')}</p></details>")
+               f"{prose_html(claim.correction or 'no corrected statement registered')}</p></details>")
     return "\n".join(out)
 
 
-def _concerns(claim: dict[str, Any], report: dict[str, Any], figures: dict[str, FigureFiles], base: Path) -> str:
+def _concerns(claim: ClaimEntry, report: Report, figures: dict[str, FigureFiles], base: Path) -> str:
     parts = []
-    for p in claim.get("figures", []):
+    for p in claim.figures or ():
         f = figures.get(p)
         if f is not None:
             parts.append(f'<a class="thumb" href="#figure-{escape(p)}"><img src="{escape(_rel(f.png, base))}" '
                          f'alt="{escape(f.figure)}">{escape(f.figure)}</a>')
-    rows = [r for r in report.get("asymptotics") or [] if r.get("claim") == claim["id"]]
+    rows = [r for r in report.asymptotics or () if r.claim == claim.id]
     expansions = "".join(_expansion_rows(r, report, link_claim=False) for r in rows)
     if not parts and not expansions:
         return ""
@@ -499,32 +541,28 @@ def _concerns(claim: dict[str, Any], report: dict[str, Any], figures: dict[str, 
     return "\n".join(out)
 
 
-def _claim(claim: dict[str, Any], report: dict[str, Any], prev_id: str | None, next_id: str | None,
+def _claim(claim: ClaimEntry, report: Report, prev_id: str | None, next_id: str | None,
            figures: dict[str, FigureFiles], base: Path) -> str:
-    tex = claim.get("tex") or {}
-    cid = claim["id"]
+    tex = claim.tex
+    cid = claim.id
     nav = ['<a href="#summary">summary</a>', '<a href="#index">all claims</a>']
     if prev_id:
         nav.insert(0, f'<a href="#{escape(claim_anchor(prev_id))}">\u2190 {escape(prev_id)}</a>')
     if next_id:
         nav.append(f'<a href="#{escape(claim_anchor(next_id))}">{escape(next_id)} \u2192</a>')
-    out = [f'<article class="claim {escape(claim["verdict"])}" id="{escape(claim_anchor(cid))}">',
-           f'<header><h3>{badge(claim["verdict"])} {escape(cid)} <span class="source">{escape(claim["source"])}</span></h3>'
+    out = [f'<article class="claim {escape(claim.verdict)}" id="{escape(claim_anchor(cid))}">',
+           f'<header><h3>{badge(claim.verdict)} {escape(cid)} <span class="source">{escape(claim.source)}</span></h3>'
            f'<nav class="claim-nav ui">{"".join(nav)}</nav></header>']
-    if tex.get("statement"):
-        out.append(math_block(tex["statement"], cls="statement"))
+    if tex is not None and tex.statement:
+        out.append(math_block(tex.statement, cls="statement"))
     else:  # a claim whose record has no typeset forms: its statement as text
-        out.append(f'<p class="statement">{prose_html(claim["statement"])}</p>')
+        out.append(f'<p class="statement">{prose_html(claim.statement)}</p>')
     out.append(f'<p class="setting">Scope: {inline_html(scope_text(claim))}.</p>')
     out.append(_compare(claim))
-    local = claim.get("on_selected_mixture") or {}
-    out.append(f'<h4>Verdict</h4><p class="verdict-line">{badge(claim["verdict"])} '
-               f'{inline_html(tex["why"]) + "." if tex.get("why") else ""}</p>'
-               f'<p class="reason">{prose_html(reason_text(claim))}. On <code>{escape(str(report["mixture"]["name"]))}</code>: '
-               f'{badge(local.get("verdict", "-"))}</p>')
+    out.append(_verdict(claim, report))
     out.append(_reading(claim))
-    if claim.get("notes"):
-        out.append("<p class=\"reason\">Notes: " + prose_html("; ".join(claim["notes"])) + "</p>")
+    if claim.notes:
+        out.append("<p class=\"reason\">Notes: " + prose_html("; ".join(claim.notes)) + "</p>")
     out.append(_counterexample(claim))
     out.append(_evidence(claim, report))
     out.append(_corrected(claim))
@@ -533,29 +571,39 @@ def _claim(claim: dict[str, Any], report: dict[str, Any], prev_id: str | None, n
     return "\n".join(x for x in out if x)
 
 
-def _expansion_rows(r: dict[str, Any], report: dict[str, Any], link_claim: bool = True) -> str:
+def _verdict(claim: ClaimEntry, report: Report) -> str:
+    """The global verdict with the record's why, its reason, and the local verdict on the selected mixture."""
+    why = claim.tex.why if claim.tex is not None else ""
+    local = claim.on_selected_mixture.verdict if claim.on_selected_mixture is not None else "-"
+    return (f'<h4>Verdict</h4><p class="verdict-line">{badge(claim.verdict)} '
+            f'{inline_html(why) + "." if why else ""}</p>'
+            f'<p class="reason">{prose_html(reason_text(claim))}. On <code>{escape(str(report.mixture.name))}</code>: '
+            f'{badge(local)}</p>')
+
+
+def _expansion_rows(r: AsymptoticRow, report: Report, link_claim: bool = True) -> str:
     """One quantity: what the paper claims and, apart from it, what the toolkit derives (the fit on the selected
     mixture, and the exact isotropic leading term)."""
-    quantity = r.get("quantity_tex") or rf"\text{{{r['quantity']}}}"
-    claimed = r.get("claimed_leading_tex") or rf"\text{{{r['claimed_leading']}}}"
-    present = {c["id"] for c in report["claims"]}
-    claim = (f'<a href="#{escape(claim_anchor(r["claim"]))}">{escape(r["claim"])}</a>'
-             if r.get("claim") in present and link_claim else escape(r.get("claim") or "no claim"))
-    general = r.get("derived_general_tex")
-    fitted = tex_to_mathml(r"\approx " + fitted_tex(r["derived_leading"]), display=False)
+    quantity = r.quantity_tex or rf"\text{{{r.quantity}}}"
+    claimed = r.claimed_leading_tex or rf"\text{{{r.claimed_leading}}}"
+    present = {c.id for c in report.claims}
+    claim = (f'<a href="#{escape(claim_anchor(r.claim))}">{escape(r.claim)}</a>'
+             if r.claim is not None and r.claim in present and link_claim else escape(r.claim or "no claim"))
+    general = r.derived_general_tex
+    fitted = tex_to_mathml(r"\approx " + fitted_tex(r.derived_leading), display=False)
     derived = (f'<div class="formula">{fitted}</div>'
-               f'<div class="setting">fitted in float64 on {escape(str(r["mixture"]))} up to n = 10⁶</div>')
+               f'<div class="setting">fitted in float64 on {escape(str(r.mixture))} up to n = 10⁶</div>')
     if general:
         derived += (f'<div class="formula">{tex_to_mathml(general, display=False)}</div>'
                     '<div class="setting">exact leading term: isotropic setting, symbolic d</div>')
     return (f'<tr><td><div class="formula">{tex_to_mathml(quantity, display=False)}</div></td>'
             f'<td class="paper"><div class="formula">{tex_to_mathml(claimed, display=False)}</div></td>'
             f'<td class="toolkit">{derived}</td><td>{claim}</td>'
-            f'<td>{badge(r["verdict"]) if r["verdict"] != "-" else ""}</td></tr>')
+            f'<td>{badge(r.verdict) if r.verdict != "-" else ""}</td></tr>')
 
 
-def _expansions(report: dict[str, Any]) -> str:
-    items = report.get("asymptotics")
+def _expansions(report: Report) -> str:
+    items = report.asymptotics
     out = ['<section id="expansions"><h2>Asymptotic expansions in 1/n</h2>']
     if items is None:
         out.append(f'<p id="asymptotics-missing">{escape(NOT_COMPUTED)}</p></section>')
@@ -572,30 +620,32 @@ EXPANSION_HEAD = ('<thead><tr><th>quantity</th><th class="paper">the paper claim
                   'derives</th><th>claim</th><th>verdict</th></tr></thead>')
 
 
-def _run(report: dict[str, Any]) -> str:
-    m = {k: v for k, v in report["mixture"].items() if k != "name"}
+def _run(report: Report) -> str:
+    m = report.mixture
     lines = "".join(math_block(line) for line in mixture_tex(m, abbreviate=True))
     if mixture_is_structured(m):
         lines += _full_values(mixture_tex(m), "every entry of the mixture")
-    return (f'<section id="run"><h2>The run</h2><p>Selected mixture <code>{escape(str(report["mixture"]["name"]))}</code> '
+    return (f'<section id="run"><h2>The run</h2><p>Selected mixture <code>{escape(str(m.name))}</code> '
             f"(the local verdicts and every channel's evidence are on it; it also joins the search):</p>{lines}"
-            f"<p>Context lengths n = {escape(', '.join(map(str, report['n'])))}; seed {report['seed']}; device "
-            f"{escape(str(report.get('device', 'cpu')))}. The same seed gives the same report (less its timings) on any "
+            f"<p>Context lengths n = {escape(', '.join(map(str, report.n)))}; seed {report.seed}; device "
+            f"{escape(str(report.device or 'cpu'))}. The same seed gives the same report (less its timings) on any "
             "machine. <code>report.json</code> next to this page holds every number shown here.</p></section>")
 
 
-def render_html(report: dict[str, Any], figures: Sequence[FigureFiles], base: Path) -> str:
-    """The page as a string; figure and counterexample paths are relative to ``base`` (the page's directory)."""
+def render_html(report: Report | dict[str, Any], figures: Sequence[FigureFiles], base: Path) -> str:
+    """The page as a string, from the typed report or its JSON object (read back once, :meth:`Report.of`); figure and
+    counterexample paths are relative to ``base`` (the page's directory)."""
+    rep = Report.of(report)
     by_panel = {f.panel: f for f in figures}
-    ids = [c["id"] for c in report["claims"]]
-    claims = [_claim(c, report, ids[i - 1] if i else None, ids[i + 1] if i + 1 < len(ids) else None, by_panel, base)
-              for i, c in enumerate(report["claims"])]
+    ids = [c.id for c in rep.claims]
+    claims = [_claim(c, rep, ids[i - 1] if i else None, ids[i + 1] if i + 1 < len(ids) else None, by_panel, base)
+              for i, c in enumerate(rep.claims)]
     nav = ('<nav class="topbar"><div class="wrap"><b>verify report</b><a href="#summary">Summary</a>'
            '<a href="#figures">Figures</a><a href="#claims-section">Claims</a><a href="#expansions">Expansions</a>'
            '<a href="#run">Run</a></div></nav>')
-    body = [nav, '<div class="wrap">', _header(report), "<main>", _summary(report), _gallery(report, figures, base),
-            '<section id="claims-section"><h2>Claims</h2>', _index(report), *claims, "</section>", _expansions(report),
-            _run(report), "</main>",
+    body = [nav, '<div class="wrap">', _header(rep), "<main>", _summary(rep), _gallery(rep, figures, base),
+            '<section id="claims-section"><h2>Claims</h2>', _index(rep), *claims, "</section>", _expansions(rep),
+            _run(rep), "</main>",
             '<footer>Generated by <code>verify --report</code> from <code>report.json</code>. '
             'Markdown twin: <a href="report.md">report.md</a>.</footer></div>']
     head = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

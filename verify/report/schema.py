@@ -56,6 +56,11 @@ class Summary(Payload):
     findings_by_severity: dict[str, int]
     corrections: dict[str, int]
 
+    def count(self, verdict: str) -> int:
+        """How many claims have this global verdict (0 for a verdict an older report does not count)."""
+        value = getattr(self, verdict, None)
+        return int(value) if value is not None else 0
+
 
 @dataclass(frozen=True)
 class FindingGroup(Payload):
@@ -230,6 +235,16 @@ class Tex(Payload):
     corrected: str
     why: str
 
+    @property
+    def derived_mathml(self) -> str | None:
+        """sympy's MathML of the derived form (None where the derived form is typed TeX only)."""
+        return (self.mathml or {}).get("derived")
+
+    @property
+    def difference_mathml(self) -> str | None:
+        """sympy's MathML of claimed - derived (None where there is none)."""
+        return (self.mathml or {}).get("difference")
+
 
 @dataclass(frozen=True)
 class ClaimEntry(Payload):
@@ -294,6 +309,11 @@ class Report(Payload):
     claims: tuple[ClaimEntry, ...]
     timings: dict[str, Any] | None = optional()
     asymptotics: tuple[AsymptoticRow, ...] | None = optional()
+
+    @classmethod
+    def of(cls, report: Report | dict[str, Any]) -> Report:
+        """The typed report: ``report`` itself, or the JSON object read back (:meth:`from_json`)."""
+        return report if isinstance(report, Report) else cls.from_json(report)
 
     @property
     def total_seconds(self) -> float | None:

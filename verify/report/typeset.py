@@ -14,10 +14,13 @@ import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.dom import minidom
 
 from latex2mathml.converter import convert
+
+if TYPE_CHECKING:
+    from verify.report.schema import Mixture
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 _UPPER_GREEK = re.compile(r"<mi>(&#x0039[1-9A-F];|&#x003A[0-9];)</mi>")  # capital Greek is upright in TeX
@@ -149,22 +152,23 @@ def number_tex(x: float | int | None, digits: int = 10) -> str:
 
 
 def array_tex(value: Any, digits: int = 10, *, abbreviate: bool = False) -> str:
-    r"""A number, vector or matrix (nested lists) in TeX; a vector is a row, a matrix a ``pmatrix``, a stack of
-    matrices a list of them.  ``abbreviate``: a structured vector or matrix of size 4 or more by its structure
+    r"""A number, vector or matrix (nested lists or tuples) in TeX; a vector is a row, a matrix a ``pmatrix``, a stack
+    of matrices a list of them.  ``abbreviate``: a structured vector or matrix of size 4 or more by its structure
     (:func:`structured_tex`: ``I_{10}``, ``1.7\,\mathbf{1}_{10}``, ``\operatorname{diag}(0.9, 0.9^{-1}, \ldots)``)."""
     if isinstance(value, (int, float)) or value is None:
         return number_tex(value, digits)
     if abbreviate and (short := structured_tex(value, digits)) is not None:
         return short
-    if value and isinstance(value[0], list) and value[0] and isinstance(value[0][0], list):
+    if value and isinstance(value[0], _ARRAY) and value[0] and isinstance(value[0][0], _ARRAY):
         return r"\left(" + r",\ ".join(array_tex(v, digits, abbreviate=abbreviate) for v in value) + r"\right)"
-    if value and isinstance(value[0], list):
+    if value and isinstance(value[0], _ARRAY):
         rows = [" & ".join(number_tex(v, digits) for v in row) for row in value]
         return r"\begin{pmatrix} " + r" \\ ".join(rows) + r" \end{pmatrix}"
     return r"\begin{pmatrix} " + " & ".join(number_tex(v, digits) for v in value) + r" \end{pmatrix}"
 
 
 ABBREVIATE_FROM = 4  # vectors and matrices of this size or more are shown by their structure when they have one
+_ARRAY = (list, tuple)  # a vector or a matrix's row: a JSON list, or the tuple a typed report record holds
 
 
 def _powers(xs: Sequence[float]) -> tuple[float, list[int]] | None:
@@ -180,23 +184,45 @@ def _power_tex(base: float, k: int, digits: int) -> str:
     return "1" if k == 0 else number_tex(base, digits) if k == 1 else f"{number_tex(base, digits)}^{{{k}}}"
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def structured_tex(value: Any, digits: int = 10) -> str | None:
     r"""A vector or square matrix of size ``ABBREVIATE_FROM`` or more by its structure, else None: ``\mathbf{0}_{d}``,
     ``c\,\mathbf{1}_{d}`` (constant vectors), ``I_{d}``, ``c\, I_{d}``, ``\operatorname{diag}(a, b, \ldots, z)``."""
-    if not isinstance(value, list) or len(value) < ABBREVIATE_FROM:
+    if not isinstance(value, _ARRAY) or len(value) < ABBREVIATE_FROM:
         return None
+    if all(_is_number(v) for v in value):
+        return _constant_vector_tex(value, digits)
+    diag = _diagonal(value)
+    return None if diag is None else _diagonal_tex(diag, digits)
+
+
+def _constant_vector_tex(value: Sequence[float], digits: int) -> str | None:
+    r"""``\mathbf{0}_{d}``, ``\mathbf{1}_{d}`` or ``c\,\mathbf{1}_{d}`` for a constant vector, else None."""
+    if len(set(value)) != 1:
+        return None
+    d, c = len(value), float(value[0])
+    if c == 0:
+        return rf"\mathbf{{0}}_{{{d}}}"
+    return rf"\mathbf{{1}}_{{{d}}}" if c == 1 else rf"{number_tex(c, digits)}\,\mathbf{{1}}_{{{d}}}"
+
+
+def _diagonal(value: Sequence[Any]) -> list[float] | None:
+    """The diagonal of a square diagonal matrix (rows of numbers), else None."""
     d = len(value)
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        if len(set(value)) != 1:
-            return None
-        c = float(value[0])
-        return rf"\mathbf{{0}}_{{{d}}}" if c == 0 else (
-            rf"\mathbf{{1}}_{{{d}}}" if c == 1 else rf"{number_tex(c, digits)}\,\mathbf{{1}}_{{{d}}}")
-    if not all(isinstance(row, list) and len(row) == d and all(isinstance(v, (int, float)) for v in row) for row in value):
+    if not all(isinstance(row, _ARRAY) and len(row) == d and all(isinstance(v, (int, float)) for v in row) for row in value):
         return None
     if any(value[i][j] != 0 for i in range(d) for j in range(d) if i != j):
         return None
-    diag = [float(value[i][i]) for i in range(d)]
+    return [float(value[i][i]) for i in range(d)]
+
+
+def _diagonal_tex(diag: list[float], digits: int) -> str:
+    r"""A diagonal matrix by its structure: ``I_{d}``, ``c\, I_{d}``, ``\operatorname{diag}(a, b, \ldots, z)`` where
+    b, ..., z is a progression, else every entry."""
+    d = len(diag)
     if len(set(diag)) == 1:
         return rf"I_{{{d}}}" if diag[0] == 1 else rf"{number_tex(diag[0], digits)}\, I_{{{d}}}"
     tail = diag[1:]  # "a, b, ..., z" only where b, ..., z is a progression (the paper's diag{0.9, 0.9^-1, ..., 0.9^-9})
@@ -206,38 +232,44 @@ def structured_tex(value: Any, digits: int = 10) -> str | None:
                      for i in range(len(tail) - 1))
     if not (geometric or arithmetic):
         return rf"\operatorname{{diag}}\left({', '.join(number_tex(x, digits) for x in diag)}\right)"
-    ends = (diag[0], diag[1], diag[-1])
-    if geometric:  # a scalar times powers of a simple base: 2 diag(0.9, 0.9^-1, ..., 0.9^-9)
-        for c in (1.0, 2.0, 0.5, 3.0, 5.0, 10.0):
-            found = _powers([x / c for x in diag])
-            if found is not None and set(found[1]) != {0}:
-                base, ks = found
-                factor = "" if c == 1.0 else rf"{number_tex(c, digits)}\,"
-                shown = [_power_tex(base, k, digits) for k in (ks[0], ks[1], ks[-1])]
-                return rf"{factor}\operatorname{{diag}}\left({shown[0]}, {shown[1]}, \ldots, {shown[2]}\right)"
-    shown = [number_tex(x, digits) for x in ends]
+    powers = _powers_diag_tex(diag, digits) if geometric else None
+    if powers is not None:
+        return powers
+    shown = [number_tex(x, digits) for x in (diag[0], diag[1], diag[-1])]
     return rf"\operatorname{{diag}}\left({shown[0]}, {shown[1]}, \ldots, {shown[2]}\right)"
 
 
-def mixture_tex(mixture: dict[str, Any], *, abbreviate: bool = False) -> list[str]:
-    """A mixture (the report's mixture object) as TeX lines: the shared part, then one line per task; ``abbreviate``:
+def _powers_diag_tex(diag: list[float], digits: int) -> str | None:
+    r"""A scalar times powers of a simple base (``2 \operatorname{diag}(0.9, 0.9^{-1}, \ldots, 0.9^{-9})``), else None."""
+    for c in (1.0, 2.0, 0.5, 3.0, 5.0, 10.0):
+        found = _powers([x / c for x in diag])
+        if found is not None and set(found[1]) != {0}:
+            base, ks = found
+            factor = "" if c == 1.0 else rf"{number_tex(c, digits)}\,"
+            shown = [_power_tex(base, k, digits) for k in (ks[0], ks[1], ks[-1])]
+            return rf"{factor}\operatorname{{diag}}\left({shown[0]}, {shown[1]}, \ldots, {shown[2]}\right)"
+    return None
+
+
+def mixture_tex(mixture: Mixture, *, abbreviate: bool = False) -> list[str]:
+    """A mixture (the report's mixture record) as TeX lines: the shared part, then one line per task; ``abbreviate``:
     structured vectors and matrices by their structure (:func:`structured_tex`)."""
     def arr(v: Any) -> str:
         return array_tex(v, abbreviate=abbreviate)
 
-    lines = [rf"d = {mixture['d']},\quad K = {len(mixture['tasks'])},\quad \Sigma_x = {arr(mixture['sigma_x'])},"
-             rf"\quad \sigma^2 = {number_tex(mixture['sigma2'])}"]
-    for k, task in enumerate(mixture["tasks"], start=1):
-        mean = arr(task["mean"])
-        mean = mean if structured_tex(task["mean"]) is not None and abbreviate else "{" + mean + "}^{\\top}"
-        lines.append(rf"\pi_{{{k}}} = {number_tex(task['weight'])},\quad \mu_{{{k}}} = {mean},"
-                     rf"\quad \Sigma_{{\beta_{{{k}}}}} = {arr(task['cov'])}")
+    lines = [rf"d = {mixture.d},\quad K = {len(mixture.tasks)},\quad \Sigma_x = {arr(mixture.sigma_x)},"
+             rf"\quad \sigma^2 = {number_tex(mixture.sigma2)}"]
+    for k, task in enumerate(mixture.tasks, start=1):
+        mean = arr(task.mean)
+        mean = mean if structured_tex(task.mean) is not None and abbreviate else "{" + mean + "}^{\\top}"
+        lines.append(rf"\pi_{{{k}}} = {number_tex(task.weight)},\quad \mu_{{{k}}} = {mean},"
+                     rf"\quad \Sigma_{{\beta_{{{k}}}}} = {arr(task.cov)}")
     return lines
 
 
-def mixture_is_structured(mixture: dict[str, Any]) -> bool:
+def mixture_is_structured(mixture: Mixture) -> bool:
     """True when :func:`mixture_tex` abbreviates something of this mixture."""
-    values = [mixture["sigma_x"], *[v for t in mixture["tasks"] for v in (t["mean"], t["cov"])]]
+    values = [mixture.sigma_x, *[v for t in mixture.tasks for v in (t.mean, t.cov)]]
     return any(structured_tex(v) is not None for v in values)
 
 
@@ -345,22 +377,36 @@ def _name_tex(base: str, tail: str) -> str | None:
     for name, tex in _SIGMA_NAMES.items():
         if whole == name or whole.startswith(name + "_"):
             return tex
+    head = _name_head(base, tail)
+    if head is None or (not tail and base not in _GREEK_WORDS):
+        return None
+    accent, star, subs, sups = _name_parts(tail)
+    if any(_is_word(s[1:-1]) for s in subs):  # a lower-case word as subscript: an identifier, not a name
+        return None
+    return _scripted_tex(rf"\{accent}{{{head}}}" if accent else head, star, subs, sups)
+
+
+def _name_head(base: str, tail: str) -> str | None:
+    """The TeX of a name's base (an operator, a Greek letter, one letter, the ones vector ``1_d``), else None."""
     if base in _OPERATOR_WORDS:
-        head = _OPERATOR_WORDS[base]
-    elif base in _GREEK_WORDS:
-        head = "\\" + base
-    elif base == "1":
-        if not tail.startswith("_"):
-            return None
-        head = r"\mathbf{1}"
-    elif len(base) == 1:
-        head = r"\mathcal{L}" if base == "L" and "*" in tail else base
-    else:
-        return None
-    if not tail and base not in _GREEK_WORDS:
-        return None
+        return _OPERATOR_WORDS[base]
+    if base in _GREEK_WORDS:
+        return "\\" + base
+    if base == "1":
+        return r"\mathbf{1}" if tail.startswith("_") else None
+    if len(base) == 1:
+        return r"\mathcal{L}" if base == "L" and "*" in tail else base
+    return None
+
+
+_NAME_PART = re.compile(r"~|\*|_bar|_tilde|_hat|_\{[^{}]*\}|_[A-Za-z0-9]+|\^\{[^{}]*\}|\^-?[A-Za-z0-9]+")
+
+
+def _name_parts(tail: str) -> tuple[str, bool, list[str], list[str]]:
+    """A name's accent (``tilde``, ``bar``, ``hat`` or none), whether it is starred, its subscripts and superscripts
+    (each as ``{TeX}``)."""
     accent, star, subs, sups = "", False, [], []
-    for part in re.findall(r"~|\*|_bar|_tilde|_hat|_\{[^{}]*\}|_[A-Za-z0-9]+|\^\{[^{}]*\}|\^-?[A-Za-z0-9]+", tail):
+    for part in _NAME_PART.findall(tail):
         if part in ("~", "_tilde"):
             accent = "tilde"
         elif part in ("_bar", "_hat"):
@@ -372,15 +418,21 @@ def _name_tex(base: str, tail: str) -> str | None:
         else:
             sup = part[1:]
             sups.append(r"{\top}" if sup == "T" else "{" + (sup[1:-1] if sup.startswith("{") else sup) + "}")
-    if any(len(s) > 2 and s[1:-1].isalpha() and s[1:-1].islower() and len(s[1:-1]) > 1 and s[1:-1] not in ("kl",)
-           for s in subs):  # a lower-case word as subscript: an identifier, not a name
-        return None
-    tex = rf"\{accent}{{{head}}}" if accent else head
-    if star:
-        sups.insert(0, r"{\star}")
+    return accent, star, subs, sups
+
+
+def _is_word(sub: str) -> bool:
+    """A subscript that is a lower-case word (``unconstrained_optimum``): the name is an identifier."""
+    return len(sub) > 1 and sub.isalpha() and sub.islower() and sub != "kl"
+
+
+def _scripted_tex(tex: str, star: bool, subs: list[str], sups: list[str]) -> str:
+    """``tex`` with its star and superscripts, then its subscripts (``Sigma_beta_k``: the second subscript is the
+    Greek one's)."""
+    sups = [r"{\star}", *sups] if star else sups
     if sups:
         tex += "^{" + " ".join(x[1:-1] for x in sups) + "}"
-    if subs:  # Sigma_beta_k: the second subscript is the Greek one's
+    if subs:
         inner = subs[-1][1:-1]
         for sub in reversed(subs[:-1]):
             inner = sub[1:-1] + (f"_{{{inner}}}" if sub[1:-1].startswith("\\") else f" {inner}")
@@ -428,51 +480,69 @@ def _atoms(text: str) -> list[tuple[int, int, str]]:
     out: list[tuple[int, int, str]] = []
     i = 0
     while i < len(text):
-        for word, head, tail, opening, closing in _CALLS:
-            if text.startswith(word, i) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_$\\")):
-                if word == "||":
-                    end = text.find("||", i + 2)
-                    if end < 0:
-                        continue
-                    inner, stop = text[i + 2:end], end + 2
-                    norm = re.match(r"_(F|2|\{[^}]*\})", text[stop:])
-                    sub = ""
-                    if norm:
-                        sub, stop = "_{" + norm.group(1).strip("{}") + "}", stop + norm.end()
-                    out.append((i, stop, head + _math_tex(inner) + tail + sub))
-                    i = stop
-                    break
-                closed = _balanced(text, i + len(word) - 1, opening, closing)
-                if closed is None:
-                    continue
-                out.append((i, closed, head + _math_tex(text[i + len(word):closed - 1]) + tail))
-                i = closed
-                break
-        else:
-            m = _MATRIX_LITERAL.match(text, i)
-            if m:
-                try:
-                    out.append((i, m.end(), array_tex(json.loads(m.group(0)), 6)))
-                    i = m.end()
-                    continue
-                except ValueError:
-                    pass
-            m = _POWER.match(text, i)
-            if m and (i == 0 or not text[i - 1].isalnum()):
-                out.append((i, m.end(), f"{m.group(1)}^{{{m.group(2)}}}"))
-                i = m.end()
-                continue
-            m = _NAME.match(text, i)
-            if m and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_.$\\")):
-                tex = _name_tex(m.group("base"), m.group("tail"))
-                if tex is not None:
-                    out.append((i, m.end(), tex))
-                    i = m.end()
-                    continue
-                i = m.end()
-                continue
-            i += 1
+        atom = _call_atom(text, i) or _matrix_atom(text, i) or _power_atom(text, i)
+        if atom is not None:
+            out.append(atom)
+            i = atom[1]
+            continue
+        m = _NAME.match(text, i)
+        if m and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_.$\\")):
+            tex = _name_tex(m.group("base"), m.group("tail"))
+            if tex is not None:
+                out.append((i, m.end(), tex))
+            i = m.end()
+            continue
+        i += 1
     return out
+
+
+def _call_atom(text: str, i: int) -> tuple[int, int, str] | None:
+    """A call at ``i`` (``tr(...)``, ``E[...]``, ``diag{...}``, ``||...||_F``) with its argument typeset, else None."""
+    if i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_$\\"):
+        return None
+    for word, head, tail, opening, closing in _CALLS:
+        if not text.startswith(word, i):
+            continue
+        if word == "||":
+            atom = _norm_atom(text, i, head, tail)
+        else:
+            closed = _balanced(text, i + len(word) - 1, opening, closing)
+            atom = None if closed is None else (i, closed, head + _math_tex(text[i + len(word):closed - 1]) + tail)
+        if atom is not None:
+            return atom
+    return None
+
+
+def _norm_atom(text: str, i: int, head: str, tail: str) -> tuple[int, int, str] | None:
+    """``||...||`` at ``i``, with its subscript (``_F``, ``_2``, ``_{...}``), else None when it is not closed."""
+    end = text.find("||", i + 2)
+    if end < 0:
+        return None
+    inner, stop = text[i + 2:end], end + 2
+    norm = re.match(r"_(F|2|\{[^}]*\})", text[stop:])
+    sub = ""
+    if norm:
+        sub, stop = "_{" + norm.group(1).strip("{}") + "}", stop + norm.end()
+    return i, stop, head + _math_tex(inner) + tail + sub
+
+
+def _matrix_atom(text: str, i: int) -> tuple[int, int, str] | None:
+    """A matrix written as JSON at ``i`` (a check's note), else None."""
+    m = _MATRIX_LITERAL.match(text, i)
+    if not m:
+        return None
+    try:
+        return i, m.end(), array_tex(json.loads(m.group(0)), 6)
+    except ValueError:
+        return None
+
+
+def _power_atom(text: str, i: int) -> tuple[int, int, str] | None:
+    """A number's power at ``i`` (``0.9^-9``), else None."""
+    m = _POWER.match(text, i)
+    if m and (i == 0 or not text[i - 1].isalnum()):
+        return i, m.end(), f"{m.group(1)}^{{{m.group(2)}}}"
+    return None
 
 
 def ascii_math(text: str) -> str:
