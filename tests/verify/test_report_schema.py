@@ -28,3 +28,14 @@ def test_an_undeclared_key_is_refused() -> None:
     claim = json.loads(REPORT.read_text())["claims"][0]
     with pytest.raises(ValueError, match="unknown keys"):
         ClaimEntry.from_json({**claim, "surprise": 1})
+
+
+def test_the_findings_generator_refuses_a_report_the_schema_does_not_read(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from verify.report.findings import main
+    data = json.loads(REPORT.read_text())
+    bad = tmp_path / "report.json"
+    bad.write_text(json.dumps({**data, "surprise": 1}))
+    assert main([str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown keys ['surprise']" in err

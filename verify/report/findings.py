@@ -19,12 +19,14 @@ from typing import Any
 
 from theory.errors import VerifyError
 from verify.report.markdown import FINDINGS_COMMAND, readme_verdicts, render_findings
+from verify.report.schema import Report
 
 __all__ = ["load_report", "main", "render_findings"]
 
 
 def load_report(path: str | Path) -> dict[str, Any]:
-    """Read a JSON report, VerifyError (one line) when it is missing or not a report."""
+    """Read a JSON report, VerifyError (one line) when it is missing, not a report, or not read back by this version's
+    schema (:mod:`verify.report.schema`: a field it does not declare)."""
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -34,6 +36,10 @@ def load_report(path: str | Path) -> dict[str, Any]:
         raise VerifyError(f"report: {str(p)!r} is not JSON: {exc.msg} at line {exc.lineno}") from None
     if not isinstance(data, dict) or not {"claims", "summary", "mixture"} <= data.keys():
         raise VerifyError(f"report: {str(p)!r} is not a verify report (expected keys claims, summary, mixture)")
+    try:
+        Report.from_json(data)
+    except (ValueError, TypeError) as exc:
+        raise VerifyError(f"report: {str(p)!r} does not match this version's schema (docs/json-schema.md): {exc}") from None
     return data
 
 

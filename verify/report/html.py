@@ -20,8 +20,19 @@ from typing import TYPE_CHECKING, Any
 from verify.evidence import CHANNELS
 from verify.report.build import GAPS_CAPTION
 from verify.report.schema import AsymptoticRow, ClaimEntry, Measurement, Regime, Report, Tex
-from verify.report.text import NOT_COMPUTED, VERDICTS, agreement_lines, counterexample_file, severity_text
-from verify.report.typed_text import evidence_rows, one_line, reason_text, reproduce_command, scope_text, side_value
+from verify.report.text import (
+    NOT_COMPUTED,
+    VERDICTS,
+    agreement_lines,
+    counterexample_file,
+    evidence_rows,
+    one_line,
+    reason_text,
+    reproduce_command,
+    scope_text,
+    severity_text,
+    side_value,
+)
 from verify.report.typeset import (
     array_tex,
     fitted_tex,

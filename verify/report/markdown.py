@@ -14,15 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 from verify.report.build import GAPS_CAPTION
 from verify.report.schema import AsymptoticRow, ClaimEntry, Report
-from verify.report.text import NOT_COMPUTED, agreement_lines, channel_columns, counterexample_file, md_escape, severity_text
-from verify.report.typed_text import (
+from verify.report.text import (
+    NOT_COMPUTED,
+    agreement_lines,
     channel_cells,
+    channel_columns,
+    counterexample_file,
     counterexample_mixture,
     evidence_rows,
+    md_escape,
     one_line,
     reason_text,
     reproduce_command,
     scope_text,
+    severity_text,
     side_value,
     symbolic_text,
     theory_text,
