@@ -116,7 +116,8 @@ def _selected_rows(claim: Claim, mixture: TaskMixture, ns: list[int]) -> tuple[l
     local = local_verdict(in_scope, ns, comps)
     if claim.kind in MEASURED_KINDS and in_scope:
         values = [abs(c.measured if c.measured is not None else c.rel_error) for c in comps if isinstance(c, Comparison)]
-        local = replace(local, verdict=Outcome.MEASURED, measured=finite_or_none(max(values)) if values else None)
+        local = replace(local, verdict=Outcome.MEASURED, first_failing_n=None,  # a measurement never fails
+                        measured=finite_or_none(max(values)) if values else None)
     if claim.kind is Kind.ASYMPTOTIC:
         local = replace(local, first_failing_n=None).with_note("decided from the expansion in 1/n, not at one n")
     return rows, local

@@ -120,6 +120,7 @@ def test_shared_head_on_fig2c_has_a_gap_although_its_mean_task_is_zero() -> None
                       training=False, mixture_name="fig2c")
     local = v.to_json()["on_selected_mixture"]
     assert local["verdict"] == "measured" and 2.6e-3 < local["measured"] < 2.8e-3
+    assert local["first_failing_n"] is None  # a measurement never fails, however large it is
 
 
 def test_out_of_scope_claim_is_not_applicable_and_report_counts_local_verdicts() -> None:

@@ -225,8 +225,16 @@ def _tolerance_text(claim: ClaimEntry) -> str:
             f"${tolerance_tex(tol.refute_rtol)}$ (float64 solves round near $10^{{-12}}$)")
 
 
+_MEASURED_RESOLUTION = ("exact in float64 (a value below $10^{-6}$ relative counts as zero); no threshold applied: the "
+                        "paper states none, so a measurement never fails")
+
+
 def _search_row(claim: ClaimEntry) -> EvidenceRow:
     th = claim.evidence.theory
+    m = claim.measurement
+    if m is not None:  # an assumption or qualitative claim: what the search measured, never a count of failures
+        return EvidenceRow(SEARCH_NAME, f"measured on {m.cases} cases, zero on {m.zero_cases} of them; largest "
+                           f"{m.largest:.3g} ({m.at}; {m.quantity})", _MEASURED_RESOLUTION)
     if th.cases_checked:
         return EvidenceRow(SEARCH_NAME, f"{th.cases_failed} of {th.cases_checked} cases fail; "
                            f"largest relative error {th.max_rel_error:.3g}", _tolerance_text(claim))
@@ -234,9 +242,12 @@ def _search_row(claim: ClaimEntry) -> EvidenceRow:
 
 
 def _local_text(local: SelectedVerdict) -> str:
-    """The local verdict on the selected mixture, its largest error, first failing n and note, in one line."""
+    """The local verdict on the selected mixture, its largest error (or measured value), first failing n and note, in
+    one line."""
     text = f"{local.verdict} at n = {', '.join(map(str, local.n or ()))}"
-    if local.max_rel_error is not None:
+    if local.measured is not None:
+        text += f"; largest value {local.measured:.3g}"
+    elif local.max_rel_error is not None:
         text += f"; largest relative error {local.max_rel_error:.3g}"
     if local.first_failing_n is not None:
         text += f"; first failing n = {local.first_failing_n}"
@@ -253,8 +264,9 @@ def evidence_rows(claim: ClaimEntry | dict[str, Any], report: Report | dict[str,
         rows.append(EvidenceRow(SYMBOLIC_NAME, ("holds" if sym.holds else "fails") + f" ({setting_text(sym.setting)})",
                                 "exact: sympy cancels claimed minus derived identically, or shows it is not zero"))
     if typed.on_selected_mixture:
-        rows.append(EvidenceRow(SELECTED_NAME + f" ({_mixture_name(report)})", _local_text(typed.on_selected_mixture),
-                                _tolerance_text(typed)))
+        local = typed.on_selected_mixture
+        rows.append(EvidenceRow(SELECTED_NAME + f" ({_mixture_name(report)})", _local_text(local),
+                                _MEASURED_RESOLUTION if local.verdict == "measured" else _tolerance_text(typed)))
     for payload in typed.evidence.channels:
         rows.extend(payload.report_rows())
     return rows
