@@ -7,7 +7,7 @@ full 20 000 steps) and the sequential loop (one restart at a time), all measured
 kind (``KINDS``: reduced, attention, heads, multilayer):
 
 * ms per step of one panel model (every n of ``FULL_NS`` x the kind's strategies x R restarts) and per point;
-  the per-point path's ("today" in the keys) and the sequential loop's ms per step per point, at each n of
+  the per-point path's ("per_point" in the keys) and the sequential loop's ms per step per point, at each n of
   ``FULL_NS``, averaged;
 * steps until every restart of a cell is within 1% of its optimum (the exact-loss monitor), measured by
   training (``STEPS_CELL``: one n and the slowest strategy, ``--steps-restarts`` restarts at the protocol
@@ -150,7 +150,7 @@ KINDS: dict[str, Kind] = {
 _MULTILAYER_L3_FACTOR = 3.0  # per-step cost of L = 3 relative to L = 2: products of G~ per vector, 13 / 4, rounded down
 
 
-def _today_ms_per_step(kind: Kind, mixture: TaskMixture, n: int, restarts: int, batch: int,
+def _per_point_ms_per_step(kind: Kind, mixture: TaskMixture, n: int, restarts: int, batch: int,
                        device: torch.device) -> float:
     """The per-point path: one cell (the kind's slowest strategy at n) as its own panel, the literal protocol; ms per
     step after one warm-up step."""
@@ -186,7 +186,7 @@ def steps_to_target(kind: Kind, mixture: TaskMixture, *, restarts: int, batch: i
 
 def measure_kind(name: str, *, device: torch.device, restarts: int = PROTOCOL_RESTARTS, batch: int | None = None,
                  steps_restarts: int = 4, steps_batch: int = PROTOCOL_BATCH, measure_steps: bool = True,
-                 today_ns: Sequence[int] = FULL_NS) -> dict[str, Any]:
+                 per_point_ns: Sequence[int] = FULL_NS) -> dict[str, Any]:
     """Every figure of one kind (see the module docstring); times are ms and s at the protocol batch (scaled)."""
     kind = KINDS[name]
     mixture = preset(kind.preset)
@@ -194,55 +194,55 @@ def measure_kind(name: str, *, device: torch.device, restarts: int = PROTOCOL_RE
     scale = PROTOCOL_BATCH / timed_batch
     panel_ms = _panel_ms_per_step(kind, mixture, restarts, timed_batch, device) * scale
     cells = len(FULL_NS) * len(kind.strategies)
-    today = [_today_ms_per_step(kind, mixture, n, restarts, timed_batch, device) * scale for n in today_ns]
-    single = [_today_ms_per_step(kind, mixture, n, 1, timed_batch, device) * scale for n in today_ns]
+    per_point = [_per_point_ms_per_step(kind, mixture, n, restarts, timed_batch, device) * scale for n in per_point_ns]
+    single = [_per_point_ms_per_step(kind, mixture, n, 1, timed_batch, device) * scale for n in per_point_ns]
     steps: dict[str, Any] = {"steps": None, "reached": False, "note": "not measured (--no-steps): the full budget"}
     if measure_steps:
         steps = steps_to_target(kind, mixture, restarts=steps_restarts, batch=steps_batch, device=device)
     new_steps = steps["steps"] if steps["steps"] is not None else PROTOCOL_STEPS
     point_ms = panel_ms / cells
-    today_ms, sequential_ms = float(np.mean(today)), float(np.mean(single)) * restarts
+    per_point_ms, sequential_ms = float(np.mean(per_point)), float(np.mean(single)) * restarts
     out: dict[str, Any] = {
         "model": kind.model, "strategies": list(kind.strategies), "preset": kind.preset, "layers": kind.layers,
         "note": kind.note, "timed_batch": timed_batch, "batch_scale": scale, "restarts": restarts,
         "ns": list(FULL_NS), "cells_per_panel": cells,
         "ms_per_step_panel": panel_ms, "ms_per_step_point": point_ms,
-        "today_ms_per_step_point": today_ms, "sequential_ms_per_step_point": sequential_ms,
-        "per_step_ratio_vs_today": today_ms / point_ms,
+        "per_point_ms_per_step_point": per_point_ms, "sequential_ms_per_step_point": sequential_ms,
+        "per_step_ratio_vs_per_point": per_point_ms / point_ms,
         "steps_to_1pct": steps, "steps_per_point": new_steps,
         "seconds_per_point": point_ms * new_steps / 1000.0,
-        "today_seconds_per_point": today_ms * PROTOCOL_STEPS / 1000.0,
+        "per_point_seconds_per_point": per_point_ms * PROTOCOL_STEPS / 1000.0,
         "sequential_seconds_per_point": sequential_ms * PROTOCOL_STEPS / 1000.0,
     }
-    out["ratio_vs_today"] = out["today_seconds_per_point"] / out["seconds_per_point"]
+    out["ratio_vs_per_point"] = out["per_point_seconds_per_point"] / out["seconds_per_point"]
     out["ratio_vs_sequential"] = out["sequential_seconds_per_point"] / out["seconds_per_point"]
     factor = 1.0
     if name == "multilayer":  # half the points are L = 3: two layers, then the deepening stage (training.multilayer)
         factor = (1.0 + (1.0 + DEEPEN_STEP_FRACTION * _MULTILAYER_L3_FACTOR)) / 2.0
     out["full_points"] = kind.full_points
     out["full_set_hours"] = kind.full_points * out["seconds_per_point"] * factor / 3600.0
-    out["today_full_set_hours"] = kind.full_points * out["today_seconds_per_point"] * factor / 3600.0
+    out["per_point_full_set_hours"] = kind.full_points * out["per_point_seconds_per_point"] * factor / 3600.0
     return out
 
 
 def run_protocol_benchmark(*, device: str | torch.device = "cpu", kinds: Sequence[str] = tuple(KINDS),
                            restarts: int = PROTOCOL_RESTARTS, steps_restarts: int = 4, steps_batch: int = PROTOCOL_BATCH,
-                           measure_steps: bool = True, today_ns: Sequence[int] = FULL_NS) -> dict[str, Any]:
+                           measure_steps: bool = True, per_point_ns: Sequence[int] = FULL_NS) -> dict[str, Any]:
     """The protocol benchmark for ``kinds`` (see the module docstring): a JSON-able dict."""
     dev = resolve_device(device)
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         raise VerifyError(f"--kinds: unknown {unknown} (expected some of {', '.join(KINDS)})")
     results = {name: measure_kind(name, device=dev, restarts=restarts, steps_restarts=steps_restarts,
-                                  steps_batch=steps_batch, measure_steps=measure_steps, today_ns=today_ns)
+                                  steps_batch=steps_batch, measure_steps=measure_steps, per_point_ns=per_point_ns)
                for name in kinds}
     total = sum(r["full_set_hours"] for r in results.values())
-    today = sum(r["today_full_set_hours"] for r in results.values())
+    per_point = sum(r["per_point_full_set_hours"] for r in results.values())
     return {"device": str(dev), "device_name": _device_name(dev), "threads": torch.get_num_threads(),
             "torch": torch.__version__, "protocol": {"steps": PROTOCOL_STEPS, "batch": PROTOCOL_BATCH,
                                                      "restarts": restarts, "tolerance": 0.01},
-            "kinds": results, "full_set_hours": total, "today_full_set_hours": today,
-            "full_set_ratio": today / total if total > 0 else None,
+            "kinds": results, "full_set_hours": total, "per_point_full_set_hours": per_point,
+            "full_set_ratio": per_point / total if total > 0 else None,
             "complete": set(kinds) == set(KINDS)}
 
 
@@ -258,16 +258,16 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 def format_protocol(out: dict[str, Any]) -> str:
-    lines = [f"{'kind':<11}{'ms/step panel':>14}{'ms/step pt':>11}{'today pt':>10}{'seq pt':>10}{'steps':>7}"
-             f"{'s/point':>9}{'today s/pt':>11}{'x today':>8}{'x seq':>8}{'full h':>8}{'today h':>9}"]
+    lines = [f"{'kind':<11}{'ms/step panel':>14}{'ms/step pt':>11}{'per-pt pt':>10}{'seq pt':>10}{'steps':>7}"
+             f"{'s/point':>9}{'per-pt s/pt':>11}{'x per-pt':>8}{'x seq':>8}{'full h':>8}{'per-pt h':>9}"]
     for name, r in out["kinds"].items():
         steps = r["steps_to_1pct"]["steps"]
         lines.append(f"{name:<11}{r['ms_per_step_panel']:>14.1f}{r['ms_per_step_point']:>11.2f}"
-                     f"{r['today_ms_per_step_point']:>10.1f}{r['sequential_ms_per_step_point']:>10.1f}"
+                     f"{r['per_point_ms_per_step_point']:>10.1f}{r['sequential_ms_per_step_point']:>10.1f}"
                      f"{'budget' if steps is None else steps:>7}{r['seconds_per_point']:>9.1f}"
-                     f"{r['today_seconds_per_point']:>11.0f}{r['ratio_vs_today']:>7.1f}x{r['ratio_vs_sequential']:>7.1f}x"
-                     f"{r['full_set_hours']:>8.2f}{r['today_full_set_hours']:>9.1f}")
-    lines.append(f"whole --full set: {out['full_set_hours']:.2f} h (today {out['today_full_set_hours']:.1f} h) on "
+                     f"{r['per_point_seconds_per_point']:>11.0f}{r['ratio_vs_per_point']:>7.1f}x{r['ratio_vs_sequential']:>7.1f}x"
+                     f"{r['full_set_hours']:>8.2f}{r['per_point_full_set_hours']:>9.1f}")
+    lines.append(f"whole --full set: {out['full_set_hours']:.2f} h (per-point path {out['per_point_full_set_hours']:.1f} h) on "
                  f"{out['device_name']}" + ("" if out["complete"] else " (kinds measured here only)"))
     return "\n".join(lines)
 
