@@ -426,8 +426,8 @@ def _measure_cases(claim: Claim, cases: list[Case]) -> list[Case]:
 def measure(comparisons: list[tuple[Case, Comparison]], *, failed: int) -> dict[str, Any]:
     """What an assumption or qualitative claim's search measured: the largest measured value (``Comparison.measured``,
     else the relative error) over the cases, where it occurs, its largest value at each n over the search family (the
-    selected mixture is left to the local verdict), and how many cases show none (below ``REFUTE_RTOL``: the claim's
-    check does not fail there)."""
+    selected mixture is left to the local verdict), and how many cases show none (within round-off: the claim's check
+    does not fail there, theory.record.refute_rtol at the comparison's condition)."""
     values = [(case, comp, comp.measured if comp.measured is not None else comp.rel_error) for case, comp in comparisons]
     values = [(case, comp, v) for case, comp, v in values if math.isfinite(v)]
     if not values:
@@ -451,7 +451,8 @@ def measurement_text(m: dict[str, Any]) -> str:
     by_n = m.get("by_n") or {}
     trend = ", ".join(f"{100 * v:.3g}% at n={n}" for n, v in by_n.items())
     return (f"measured {m['quantity']}: largest {100 * abs(m['largest']):.3g}% ({m['at']}); largest by n: {trend}; "
-            f"below {REFUTE_RTOL:g} on {m['zero_cases']} of {m['cases']} cases")
+            f"zero (within round-off: relative {REFUTE_RTOL:g}, more where ill-conditioned) on {m['zero_cases']} of "
+            f"{m['cases']} cases")
 
 
 def _as_statement(claim: Claim, check: Callable[[TaskMixture, int], Comparison],

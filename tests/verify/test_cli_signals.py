@@ -185,7 +185,6 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process parents from /proc")
 def _workers(pid: int) -> set[int]:
     """The spawned multiprocessing workers among ``pid``'s descendants."""
     found = set()

@@ -5,7 +5,6 @@ with what they stand for (the claim index with the registry, the panel ids with 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,13 +83,47 @@ def test_the_report_file_names_are_what_the_report_writes(tmp_path) -> None:
     assert all(f'"{name}"' in source for name in REPORT_FILES)
 
 
-def test_version_reads_the_commit_git_reports() -> None:
-    import shutil
+_SHA = "0123456789abcdef0123456789abcdef01234567"
 
+
+def _checkout(root: Path, layout: str) -> Path:
+    """A source tree whose ``.git`` holds HEAD in one of the layouts git writes (gitrepository-layout(5))."""
+    git = root / ".git"
+    git.mkdir(parents=True)
+    if layout == "detached":
+        (git / "HEAD").write_text(_SHA + "\n")
+        return root
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    if layout == "loose":
+        (git / "refs" / "heads").mkdir(parents=True)
+        (git / "refs" / "heads" / "main").write_text(_SHA + "\n")
+    elif layout == "packed":
+        (git / "packed-refs").write_text(f"# pack-refs with: peeled fully-peeled sorted\n{_SHA} refs/heads/main\n")
+    elif layout == "worktree":  # .git is a file naming the worktree's git dir, whose commondir holds the refs
+        (git / "refs" / "heads").mkdir(parents=True)
+        (git / "refs" / "heads" / "main").write_text(_SHA + "\n")
+        tree = root / "tree"
+        wt_git = git / "worktrees" / "tree"
+        wt_git.mkdir(parents=True)
+        (wt_git / "HEAD").write_text("ref: refs/heads/main\n")
+        (wt_git / "commondir").write_text("../..\n")
+        tree.mkdir()
+        (tree / ".git").write_text(f"gitdir: {wt_git}\n")
+        return tree
+    return root
+
+
+@pytest.mark.parametrize("layout", ["detached", "loose", "packed", "worktree"])
+def test_version_reads_the_commit_from_each_layout_git_writes(tmp_path: Path, layout: str) -> None:
     from verify.version import _read_head
 
-    if shutil.which("git") is None or not (ROOT / ".git").exists():
-        assert not os.environ.get("CI"), "CI runs from a git clone: git and .git must be there"
-        pytest.skip("needs a git checkout and git (CI unset)")
-    asked = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
-    assert _read_head(ROOT) == asked.stdout.strip()
+    assert _read_head(_checkout(tmp_path, layout)) == _SHA
+
+
+def test_version_reads_no_commit_outside_a_checkout_or_from_an_unusual_head(tmp_path: Path) -> None:
+    from verify.version import _read_head
+
+    assert _read_head(tmp_path) is None
+    root = _checkout(tmp_path / "odd", "loose")
+    (root / ".git" / "HEAD").write_text("ref: somewhere/else\n")
+    assert _read_head(root) is None

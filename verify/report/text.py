@@ -225,8 +225,9 @@ def _tolerance_text(claim: ClaimEntry) -> str:
             f"${tolerance_tex(tol.refute_rtol)}$ (float64 solves round near $10^{{-12}}$)")
 
 
-_MEASURED_RESOLUTION = ("exact in float64 (a value below $10^{-6}$ relative counts as zero); no threshold applied: the "
-                        "paper states none, so a measurement never fails")
+_MEASURED_RESOLUTION = ("the claim's check in float64; a value within its round-off (relative $10^{-6}$, more where the "
+                        "computation is ill-conditioned) counts as zero; no threshold applied: the paper states none, so "
+                        "a measurement never fails")
 
 
 def _search_row(claim: ClaimEntry) -> EvidenceRow:
